@@ -1,0 +1,106 @@
+// The one error catalogue: every error Strait raises has a stable code, a message and (where it
+// reaches a client) an HTTP status. A test checks every code is documented in docs/errors.md.
+
+export interface ErrorSpec {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+/** Grouped by area. Codes never change meaning once released. */
+export const Errors = {
+  // Configuration and snapshots
+  SNAPSHOT_INVALID: { code: 'STRAIT_SNAPSHOT_INVALID', status: 400, message: 'snapshot is invalid' },
+  SNAPSHOT_APPLY_FAILED: {
+    code: 'STRAIT_SNAPSHOT_APPLY_FAILED',
+    status: 500,
+    message: 'snapshot could not be applied',
+  },
+  CONFIG_PARSE: { code: 'STRAIT_CONFIG_PARSE', status: 400, message: 'configuration could not be parsed' },
+  CONFIG_INVALID: { code: 'STRAIT_CONFIG_INVALID', status: 400, message: 'configuration is invalid' },
+  CONFIG_DANGLING_REF: {
+    code: 'STRAIT_CONFIG_DANGLING_REF',
+    status: 400,
+    message: 'configuration refers to something missing',
+  },
+  CONFIG_UNSUPPORTED: {
+    code: 'STRAIT_CONFIG_UNSUPPORTED',
+    status: 400,
+    message: 'field is outside the supported subset',
+  },
+  BOOTSTRAP_READ: { code: 'STRAIT_BOOTSTRAP_READ', status: 500, message: 'bootstrap file could not be read' },
+  // Control plane API
+  UNAUTHORIZED: { code: 'STRAIT_UNAUTHORIZED', status: 401, message: 'missing or wrong bearer token' },
+  NOT_FOUND: { code: 'STRAIT_NOT_FOUND', status: 404, message: 'not found' },
+  BAD_REQUEST: { code: 'STRAIT_BAD_REQUEST', status: 400, message: 'bad request' },
+  PERSIST_FAILED: {
+    code: 'STRAIT_PERSIST_FAILED',
+    status: 500,
+    message: 'configuration could not be written',
+  },
+  // Data plane (the response flag is Envoy's)
+  NO_ROUTE: { code: 'STRAIT_NO_ROUTE', status: 404, message: 'no route matched' },
+  NO_HEALTHY_UPSTREAM: { code: 'STRAIT_NO_HEALTHY_UPSTREAM', status: 503, message: 'no healthy upstream' },
+  UPSTREAM_CONNECT_FAILURE: {
+    code: 'STRAIT_UPSTREAM_CONNECT_FAILURE',
+    status: 503,
+    message: 'upstream connect error',
+  },
+  UPSTREAM_OVERFLOW: {
+    code: 'STRAIT_UPSTREAM_OVERFLOW',
+    status: 503,
+    message: 'upstream overflow: circuit open',
+  },
+  UPSTREAM_TIMEOUT: { code: 'STRAIT_UPSTREAM_TIMEOUT', status: 504, message: 'upstream request timeout' },
+  UPSTREAM_RESET: { code: 'STRAIT_UPSTREAM_RESET', status: 502, message: 'upstream reset before response' },
+  RATE_LIMITED: { code: 'STRAIT_RATE_LIMITED', status: 429, message: 'local rate limit exceeded' },
+  FAULT_ABORT: { code: 'STRAIT_FAULT_ABORT', status: 503, message: 'fault filter abort' },
+  EGRESS_DENIED: { code: 'STRAIT_EGRESS_DENIED', status: 403, message: 'egress denied' },
+  BAD_HTTP_REQUEST: { code: 'STRAIT_BAD_HTTP_REQUEST', status: 400, message: 'malformed request' },
+  HEADERS_TOO_LARGE: {
+    code: 'STRAIT_HEADERS_TOO_LARGE',
+    status: 431,
+    message: 'request header fields too large',
+  },
+  REQUEST_TIMEOUT: { code: 'STRAIT_REQUEST_TIMEOUT', status: 408, message: 'request timeout' },
+  DOWNSTREAM_DISCONNECT: {
+    code: 'STRAIT_DOWNSTREAM_DISCONNECT',
+    status: 499,
+    message: 'client closed the request',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorName = keyof typeof Errors;
+
+/** An error with a catalogue code; `detail` says what exactly went wrong. */
+export class StraitError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly detail: string | undefined;
+  constructor(spec: ErrorSpec, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${spec.message}: ${detail}` : spec.message, options);
+    this.name = 'StraitError';
+    this.code = spec.code;
+    this.status = spec.status;
+    this.detail = detail;
+  }
+}
+
+/** Envoy's response flags, as they appear in access logs and the response_flags label. */
+export const ResponseFlags = {
+  NONE: '-',
+  NO_ROUTE: 'NR',
+  NO_HEALTHY_UPSTREAM: 'UH',
+  UPSTREAM_CONNECT_FAILURE: 'UF',
+  UPSTREAM_OVERFLOW: 'UO',
+  UPSTREAM_TIMEOUT: 'UT',
+  UPSTREAM_RESET: 'UR',
+  RATE_LIMITED: 'RL',
+  FAULT_DELAY: 'DI',
+  FAULT_ABORT: 'FI',
+  DOWNSTREAM_DISCONNECT: 'DC',
+  UNAUTHORIZED_EXTERNAL: 'UAEX',
+  DOWNSTREAM_PROTOCOL_ERROR: 'DPE',
+} as const;
+
+export type ResponseFlag = (typeof ResponseFlags)[keyof typeof ResponseFlags];

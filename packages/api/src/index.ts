@@ -1,0 +1,8 @@
+// @strait/api: the types and names every other package shares (snapshot, protocol, errors, metrics).
+export * from './errors.ts';
+export * from './metrics.ts';
+export * from './peer.ts';
+export * from './ports.ts';
+export * from './snapshot.ts';
+export * from './validate.ts';
+export * from './xds.ts';

@@ -1,0 +1,91 @@
+// Metric names and label sets, shared by the proxy, the control plane and the dashboards' tests.
+// Istio's standard names and buckets are kept exactly, so Istio dashboards and PromQL work.
+
+export const IstioMetrics = {
+  requestsTotal: 'istio_requests_total',
+  requestDuration: 'istio_request_duration_milliseconds',
+  requestBytes: 'istio_request_bytes',
+  responseBytes: 'istio_response_bytes',
+  tcpSentBytes: 'istio_tcp_sent_bytes_total',
+  tcpReceivedBytes: 'istio_tcp_received_bytes_total',
+  tcpConnectionsOpened: 'istio_tcp_connections_opened_total',
+  tcpConnectionsClosed: 'istio_tcp_connections_closed_total',
+  build: 'istio_build',
+} as const;
+
+/** Istio's default duration buckets (milliseconds). */
+export const DurationBucketsMs = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
+];
+
+/** Istio's default size buckets (bytes): 1, 10, 100, … 10^9. */
+export const SizeBuckets = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+/** Istio's standard label set for HTTP request metrics, in Istio's order. */
+export const IstioRequestLabels = [
+  'reporter',
+  'source_workload',
+  'source_workload_namespace',
+  'source_principal',
+  'source_app',
+  'source_version',
+  'source_canonical_service',
+  'source_canonical_revision',
+  'source_cluster',
+  'destination_workload',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
+  'destination_service',
+  'destination_service_name',
+  'destination_service_namespace',
+  'destination_canonical_service',
+  'destination_canonical_revision',
+  'destination_cluster',
+  'request_protocol',
+  'response_code',
+  'grpc_response_status',
+  'response_flags',
+  'connection_security_policy',
+] as const;
+
+/** The TCP metrics drop the HTTP-only labels. */
+export const IstioTcpLabels = IstioRequestLabels.filter(
+  (l) => l !== 'request_protocol' && l !== 'response_code' && l !== 'grpc_response_status',
+) as Exclude<
+  (typeof IstioRequestLabels)[number],
+  'request_protocol' | 'response_code' | 'grpc_response_status'
+>[];
+
+export type IstioRequestLabel = (typeof IstioRequestLabels)[number];
+
+/** Strait's own proxy health metrics. */
+export const ProxyMetrics = {
+  clusterHealthyEndpoints: 'strait_cluster_healthy_endpoints',
+  clusterEndpoints: 'strait_cluster_endpoints',
+  outlierEjectionsTotal: 'strait_outlier_ejections_total',
+  healthCheckTotal: 'strait_health_check_total',
+  egressDeniedTotal: 'strait_egress_denied_total',
+  egressAllowedTotal: 'strait_egress_allowed_total',
+  configVersionInfo: 'strait_config_version_info',
+  configStale: 'strait_config_stale',
+  configNacksTotal: 'strait_config_nacks_total',
+  configAppliesTotal: 'strait_config_applies_total',
+  rateLimitedTotal: 'strait_rate_limited_total',
+  circuitOpenTotal: 'strait_circuit_open_total',
+} as const;
+
+/** Control-plane metrics; istiod's names where istiod has one. */
+export const ControlPlaneMetrics = {
+  xdsConnected: 'pilot_xds',
+  xdsPushes: 'pilot_xds_pushes',
+  convergenceTime: 'pilot_proxy_convergence_time',
+  xdsRejects: 'pilot_total_xds_rejects',
+  configValidationFailures: 'strait_config_validation_failures_total',
+  resources: 'strait_config_resources',
+} as const;
+
+/** The label value Istio uses where there is nothing to say. */
+export const UNKNOWN = 'unknown';

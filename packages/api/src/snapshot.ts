@@ -1,0 +1,256 @@
+// The snapshot: everything one proxy needs, as the control plane pushes it (DESIGN §4).
+// Schemas are zod so the same source gives the TypeScript types and the validator.
+import { z } from 'zod';
+
+const port = z.number().int().min(1).max(65535);
+const percent = z.number().min(0).max(100);
+const durationMs = z.number().int().min(0);
+
+/** Set/add/remove operations on a header map. Names are lower-case. */
+export const HeaderOpsSchema = z.strictObject({
+  set: z.record(z.string(), z.string()).optional(),
+  add: z.record(z.string(), z.string()).optional(),
+  remove: z.array(z.string()).optional(),
+});
+
+/** How to match one string: exactly, by prefix or by an RE2-ish regular expression (JS syntax). */
+export const StringMatchSchema = z.union([
+  z.strictObject({ exact: z.string() }),
+  z.strictObject({ prefix: z.string() }),
+  z.strictObject({ regex: z.string() }),
+]);
+
+export const HeaderMatchSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Absent means "header is present". */
+  match: StringMatchSchema.optional(),
+  invert: z.boolean().optional(),
+});
+
+export const QueryParamMatchSchema = z.strictObject({
+  name: z.string().min(1),
+  match: StringMatchSchema.optional(),
+});
+
+export const RouteMatchSchema = z.strictObject({
+  path: StringMatchSchema.optional(),
+  method: z.array(z.string()).optional(),
+  headers: z.array(HeaderMatchSchema).optional(),
+  queryParams: z.array(QueryParamMatchSchema).optional(),
+});
+
+/** A token bucket: `maxTokens` burst, refilled with `tokensPerFill` every `fillIntervalMs`. */
+export const TokenBucketSchema = z.strictObject({
+  maxTokens: z.number().int().min(1),
+  tokensPerFill: z.number().int().min(1),
+  fillIntervalMs: z.number().int().min(1),
+});
+
+export const RetryPolicySchema = z.strictObject({
+  attempts: z.number().int().min(0).max(10),
+  perTryTimeoutMs: durationMs.optional(),
+  /** Envoy's names: 5xx, gateway-error, connect-failure, reset, retriable-status-codes. */
+  retryOn: z.array(z.enum(['5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes'])),
+  retriableStatusCodes: z.array(z.number().int().min(100).max(599)).optional(),
+});
+
+export const FaultSchema = z.strictObject({
+  delay: z.strictObject({ fixedDelayMs: durationMs, percentage: percent }).optional(),
+  abort: z.strictObject({ httpStatus: z.number().int().min(200).max(599), percentage: percent }).optional(),
+});
+
+export const WeightedClusterSchema = z.strictObject({
+  cluster: z.string().min(1),
+  weight: z.number().int().min(0),
+});
+
+export const RouteActionSchema = z.strictObject({
+  clusters: z.array(WeightedClusterSchema).min(1),
+  timeoutMs: durationMs.optional(),
+  retry: RetryPolicySchema.optional(),
+  fault: FaultSchema.optional(),
+  rewrite: z.strictObject({ prefix: z.string().optional(), authority: z.string().optional() }).optional(),
+  requestHeaders: HeaderOpsSchema.optional(),
+  responseHeaders: HeaderOpsSchema.optional(),
+  mirror: z.strictObject({ cluster: z.string().min(1), percentage: percent }).optional(),
+  rateLimit: TokenBucketSchema.optional(),
+});
+
+export const DirectResponseSchema = z.strictObject({
+  status: z.number().int().min(200).max(599),
+  body: z.string().optional(),
+});
+
+export const RouteSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    match: RouteMatchSchema,
+    route: RouteActionSchema.optional(),
+    directResponse: DirectResponseSchema.optional(),
+  })
+  .refine((r) => (r.route === undefined) !== (r.directResponse === undefined), {
+    message: 'a route needs exactly one of route or directResponse',
+  });
+
+export const VirtualHostSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Authorities this host answers: exact names, `*.suffix`, `prefix.*` or `*`. Ports are ignored. */
+  domains: z.array(z.string().min(1)).min(1),
+  routes: z.array(RouteSchema),
+});
+
+/**
+ * A listener. `kind` says what it does with a request:
+ * gateway — the ingress front door (origin-form requests, routed by Host);
+ * inbound — a sidecar's listener in front of its app;
+ * outbound — a sidecar's forward proxy for its app (absolute-form and CONNECT);
+ * egress — the egress gateway's forward proxy (allow-list enforced).
+ */
+export const ListenerSchema = z.strictObject({
+  name: z.string().min(1),
+  kind: z.enum(['gateway', 'inbound', 'outbound', 'egress']),
+  port: port,
+  virtualHosts: z.array(VirtualHostSchema),
+  rateLimit: TokenBucketSchema.optional(),
+});
+
+export const EndpointSchema = z.strictObject({
+  /** IP address or host name (a name is resolved with DNS at connect time). */
+  address: z.string().min(1),
+  port: port,
+  weight: z.number().int().min(1).default(1),
+  labels: z.record(z.string(), z.string()).optional(),
+  /** Health as the control plane knows it; the proxy's own checks refine it. */
+  health: z.enum(['HEALTHY', 'UNHEALTHY', 'DRAINING']).optional(),
+  /** Who serves here, for destination_* metric labels. */
+  workload: z.string().optional(),
+  namespace: z.string().optional(),
+});
+
+export const HealthCheckSchema = z.strictObject({
+  path: z.string().startsWith('/'),
+  host: z.string().optional(),
+  intervalMs: z.number().int().min(10),
+  jitterMs: durationMs.optional(),
+  timeoutMs: z.number().int().min(1),
+  healthyThreshold: z.number().int().min(1),
+  unhealthyThreshold: z.number().int().min(1),
+  /** Inclusive ranges of statuses that count as healthy; default 200-299. */
+  expectedStatuses: z.array(z.strictObject({ start: z.number().int(), end: z.number().int() })).optional(),
+});
+
+export const OutlierDetectionSchema = z.strictObject({
+  consecutive5xx: z.number().int().min(0).optional(),
+  consecutiveGatewayErrors: z.number().int().min(0).optional(),
+  intervalMs: z.number().int().min(1),
+  baseEjectionTimeMs: z.number().int().min(1),
+  maxEjectionPercent: percent,
+});
+
+export const CircuitBreakersSchema = z.strictObject({
+  maxConnections: z.number().int().min(1).optional(),
+  maxPendingRequests: z.number().int().min(1).optional(),
+  maxRequests: z.number().int().min(1).optional(),
+  maxRetries: z.number().int().min(0).optional(),
+});
+
+export const HashPolicySchema = z.union([
+  z.strictObject({ header: z.string().min(1) }),
+  z.strictObject({ cookie: z.string().min(1) }),
+  z.strictObject({ sourceIp: z.literal(true) }),
+]);
+
+export const ClusterSchema = z.strictObject({
+  name: z.string().min(1),
+  /** STATIC: endpoints as given; ORIGINAL_DST: the request's own target (ALLOW_ANY passthrough). */
+  type: z.enum(['STATIC', 'ORIGINAL_DST']).default('STATIC'),
+  /** The mesh service this cluster belongs to, for destination_service labels (e.g. service-b). */
+  service: z.string().optional(),
+  lbPolicy: z.enum(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'CONSISTENT_HASH']).default('ROUND_ROBIN'),
+  hashPolicy: HashPolicySchema.optional(),
+  endpoints: z.array(EndpointSchema),
+  connectTimeoutMs: z.number().int().min(1).default(1000),
+  /** Upstream keep-alive idle timeout; shorter than Node's 5 s server default. */
+  idleTimeoutMs: z.number().int().min(1).default(4000),
+  /** Below this share of healthy endpoints, ignore health and use all (Envoy's panic mode). */
+  panicThresholdPercent: percent.default(50),
+  circuitBreakers: CircuitBreakersSchema.optional(),
+  healthCheck: HealthCheckSchema.optional(),
+  outlierDetection: OutlierDetectionSchema.optional(),
+  /** Send requests to the endpoint as an HTTP proxy would (absolute-form), e.g. to the egress gateway. */
+  forwardProxy: z.boolean().optional(),
+});
+
+/** One allow-list entry: a host (exact or `*.domain`) on the listed ports. */
+export const EgressRuleSchema = z.strictObject({
+  host: z.string().min(1),
+  ports: z.array(port).min(1),
+  resolution: z.enum(['DNS', 'STATIC', 'NONE']).default('DNS'),
+  /** For STATIC resolution: where the host really is. Naming an address here allows it even if loopback. */
+  endpoints: z.array(z.strictObject({ address: z.string().min(1), port: port.optional() })).optional(),
+});
+
+export const EgressPolicySchema = z.strictObject({
+  mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']),
+  allow: z.array(EgressRuleSchema),
+});
+
+export const TelemetrySettingsSchema = z.strictObject({
+  accessLog: z.boolean().default(true),
+});
+
+export const NodeRoleSchema = z.enum(['ingress', 'sidecar', 'egress']);
+
+/** Who a proxy is: sent when it connects, echoed in its snapshot, used for metric labels. */
+export const NodeInfoSchema = z.strictObject({
+  id: z.string().min(1),
+  role: NodeRoleSchema,
+  workload: z.string().min(1),
+  namespace: z.string().default('default'),
+  service: z.string().optional(),
+  version: z.string().optional(),
+  /** The pod's address: where other proxies reach this one. */
+  address: z.string().optional(),
+  ports: z.record(z.string(), port).optional(),
+  /** Where this proxy serves /stats/prometheus (host:port), for Prometheus discovery. */
+  statsAddress: z.string().optional(),
+});
+
+export const SnapshotSchema = z.strictObject({
+  version: z.string(),
+  listeners: z.array(ListenerSchema),
+  clusters: z.array(ClusterSchema),
+  egress: EgressPolicySchema.optional(),
+  telemetry: TelemetrySettingsSchema.default({ accessLog: true }),
+});
+
+export type HeaderOps = z.infer<typeof HeaderOpsSchema>;
+export type StringMatch = z.infer<typeof StringMatchSchema>;
+export type HeaderMatch = z.infer<typeof HeaderMatchSchema>;
+export type QueryParamMatch = z.infer<typeof QueryParamMatchSchema>;
+export type RouteMatch = z.infer<typeof RouteMatchSchema>;
+export type TokenBucket = z.infer<typeof TokenBucketSchema>;
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+export type Fault = z.infer<typeof FaultSchema>;
+export type WeightedCluster = z.infer<typeof WeightedClusterSchema>;
+export type RouteAction = z.infer<typeof RouteActionSchema>;
+export type DirectResponse = z.infer<typeof DirectResponseSchema>;
+export type Route = z.infer<typeof RouteSchema>;
+export type VirtualHost = z.infer<typeof VirtualHostSchema>;
+export type Listener = z.infer<typeof ListenerSchema>;
+export type ListenerKind = Listener['kind'];
+export type Endpoint = z.infer<typeof EndpointSchema>;
+export type HealthCheck = z.infer<typeof HealthCheckSchema>;
+export type OutlierDetection = z.infer<typeof OutlierDetectionSchema>;
+export type CircuitBreakers = z.infer<typeof CircuitBreakersSchema>;
+export type HashPolicy = z.infer<typeof HashPolicySchema>;
+export type Cluster = z.infer<typeof ClusterSchema>;
+export type LbPolicy = Cluster['lbPolicy'];
+export type EgressRule = z.infer<typeof EgressRuleSchema>;
+export type EgressPolicy = z.infer<typeof EgressPolicySchema>;
+export type TelemetrySettings = z.infer<typeof TelemetrySettingsSchema>;
+export type NodeRole = z.infer<typeof NodeRoleSchema>;
+export type NodeInfo = z.infer<typeof NodeInfoSchema>;
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+/** A snapshot as written by hand or by the translator, before defaults are filled in. */
+export type SnapshotInput = z.input<typeof SnapshotSchema>;
