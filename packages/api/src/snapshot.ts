@@ -211,6 +211,9 @@ export const NodeInfoSchema = z.strictObject({
   version: z.string().optional(),
   /** The pod's address: where other proxies reach this one. */
   address: z.string().optional(),
+  /** Where the sidecar reaches its own app (127.0.0.1 in Docker, the pod address locally) and on which port. */
+  appAddress: z.string().optional(),
+  appPort: port.optional(),
   ports: z.record(z.string(), port).optional(),
   /** Where this proxy serves /stats/prometheus (host:port), for Prometheus discovery. */
   statsAddress: z.string().optional(),
