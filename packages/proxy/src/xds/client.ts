@@ -1,0 +1,342 @@
+// The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to the control plane,
+// applies each snapshot all-or-nothing, answers ACK/NACK, and reconnects with jittered backoff when it drops.
+import {
+  ACK_PATH,
+  type AckMessage,
+  DISCOVERY_PATH,
+  type DiscoveryMessage,
+  type DiscoveryRequest,
+  HEARTBEAT_DEAD_AFTER_MS,
+  type NodeInfo,
+  parseSnapshot,
+  type Snapshot,
+} from '@strait/api';
+import type pino from 'pino';
+import { Agent, request } from 'undici';
+import { nextBackoffMs } from './backoff.ts';
+import { LineSplitter } from './lines.ts';
+
+export interface DiscoveryStatus {
+  /** A stream is open (the control plane answered 200). */
+  connected: boolean;
+  /** Serving a config that may be out of date: not connected, but some config is (or was) in use. */
+  stale: boolean;
+  /** The version of the last snapshot applied (or the bootstrap's), if any. */
+  version: string | undefined;
+  lastNack?: { nonce: string; error: string; at: number };
+  /** When the current stream opened (epoch ms). */
+  connectedSince?: number;
+  /** How many times a stream was lost and a new one attempted. */
+  reconnects: number;
+}
+
+export interface DiscoveryClientOptions {
+  /** The control plane's base URL, e.g. http://127.0.0.1:15010 (a trailing slash is fine). */
+  url: string;
+  node: NodeInfo;
+  /** Installs a snapshot. Must be all-or-nothing: if it throws, the old config must still be in force. */
+  apply: (snapshot: Snapshot) => Promise<void> | void;
+  logger: pino.Logger;
+  /** Bearer token for the control plane. */
+  token?: string;
+  /** The version already running (from a bootstrap file); makes the client "stale" until it connects. */
+  initialVersion?: string;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Silence on the stream after which it is taken as dead. Default HEARTBEAT_DEAD_AFTER_MS. */
+  heartbeatDeadAfterMs?: number;
+  /** Timeout for opening the stream and for each ACK/NACK post. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Largest accepted message line, in bytes. Default 64 MiB. */
+  maxMessageBytes?: number;
+}
+
+type StatusListener = (status: DiscoveryStatus) => void;
+
+const DEFAULT_BACKOFF = { initialMs: 200, maxMs: 10_000 };
+
+/** Why one stream ended; decides whether the backoff is reset. */
+interface StreamOutcome {
+  /** The stream opened and delivered at least one message. */
+  healthy: boolean;
+}
+
+export class DiscoveryClient {
+  readonly #opts: DiscoveryClientOptions;
+  readonly #base: string;
+  readonly #agent: Agent;
+  readonly #backoff: { initialMs: number; maxMs: number };
+  readonly #deadAfterMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #maxMessageBytes: number;
+  readonly #listeners: StatusListener[] = [];
+  #status: DiscoveryStatus;
+  #everConnected = false;
+  #started = false;
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  /** Aborts the current stream (stop, or the heartbeat watchdog). */
+  #streamAbort: AbortController | undefined;
+  /** Wakes the backoff sleep early on stop. */
+  #sleepAbort: AbortController | undefined;
+
+  constructor(opts: DiscoveryClientOptions) {
+    this.#opts = opts;
+    this.#base = opts.url.replace(/\/+$/, '');
+    this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.#maxMessageBytes = opts.maxMessageBytes ?? 64 * 1024 * 1024;
+    // A dedicated agent: the stream's connection never competes with upstream traffic pools.
+    this.#agent = new Agent({
+      connections: 4,
+      keepAliveTimeout: 4_000,
+      connectTimeout: this.#requestTimeoutMs,
+    });
+    this.#status = {
+      connected: false,
+      stale: opts.initialVersion !== undefined,
+      version: opts.initialVersion,
+      reconnects: 0,
+    };
+  }
+
+  /** A copy of the current status. */
+  get status(): DiscoveryStatus {
+    return { ...this.#status };
+  }
+
+  /** Calls `fn` with the new status on every change (connect, disconnect, ACK, NACK). */
+  onStatus(fn: StatusListener): void {
+    this.#listeners.push(fn);
+  }
+
+  /** Starts the stream loop in the background. Never throws; problems are logged and retried. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#loop = this.#run().catch((err: unknown) => {
+      // #run handles its own errors; this is a last guard so nothing escapes as an unhandled rejection.
+      this.#opts.logger.error({ err }, 'discovery loop stopped unexpectedly');
+    });
+  }
+
+  /** Closes the stream, stops reconnecting and releases the agent's connections. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#streamAbort?.abort();
+    this.#sleepAbort?.abort();
+    await this.#loop;
+    await this.#agent.close().catch(() => undefined);
+  }
+
+  async #run(): Promise<void> {
+    const log = this.#opts.logger;
+    let attempt = 0;
+    while (!this.#stopped) {
+      let outcome: StreamOutcome = { healthy: false };
+      try {
+        outcome = await this.#streamOnce();
+      } catch (err) {
+        if (!this.#stopped) log.warn({ err: errorText(err) }, 'discovery stream failed');
+      }
+      if (this.#stopped) break;
+      this.#update({ connected: false, stale: this.#everConnected || this.#status.version !== undefined });
+      if (outcome.healthy) attempt = 0;
+      const delay = nextBackoffMs(attempt, this.#backoff);
+      attempt += 1;
+      log.info({ delayMs: Math.round(delay), attempt }, 'reconnecting to the control plane');
+      await this.#sleep(delay);
+      if (this.#stopped) break;
+      this.#update({ reconnects: this.#status.reconnects + 1 });
+    }
+    this.#update({ connected: false, stale: this.#everConnected || this.#status.version !== undefined });
+  }
+
+  /** Opens one stream and reads it until it ends, fails or goes silent. */
+  async #streamOnce(): Promise<StreamOutcome> {
+    const log = this.#opts.logger;
+    const abort = new AbortController();
+    this.#streamAbort = abort;
+    const outcome: StreamOutcome = { healthy: false };
+    let lastActivity = Date.now();
+    let busy = false;
+    let silent = false;
+    // The watchdog: no byte for deadAfterMs (and not busy applying) means the peer is gone.
+    const watchdog = setInterval(
+      () => {
+        if (!busy && Date.now() - lastActivity > this.#deadAfterMs) {
+          silent = true;
+          abort.abort(new Error(`no message for ${this.#deadAfterMs} ms`));
+        }
+      },
+      Math.max(10, Math.min(1000, Math.floor(this.#deadAfterMs / 4))),
+    );
+    watchdog.unref();
+    try {
+      const body: DiscoveryRequest = { node: this.#opts.node };
+      if (this.#status.version !== undefined) body.version = this.#status.version;
+      const res = await request(`${this.#base}${DISCOVERY_PATH}`, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: this.#headers(),
+        body: JSON.stringify(body),
+        signal: abort.signal,
+        headersTimeout: this.#requestTimeoutMs,
+        bodyTimeout: 0,
+      });
+      if (res.statusCode !== 200) {
+        const text = (await res.body.text().catch(() => '')).slice(0, 500);
+        log.warn({ status: res.statusCode, body: text }, 'control plane refused the discovery stream');
+        return outcome;
+      }
+      lastActivity = Date.now();
+      this.#everConnected = true;
+      this.#update({ connected: true, stale: false, connectedSince: Date.now() });
+      log.info({ url: this.#base }, 'discovery stream open');
+      const splitter = new LineSplitter(this.#maxMessageBytes);
+      for await (const chunk of res.body) {
+        lastActivity = Date.now();
+        for (const line of splitter.push(chunk as Buffer)) {
+          busy = true;
+          try {
+            await this.#handleLine(line);
+          } finally {
+            busy = false;
+            lastActivity = Date.now();
+          }
+          outcome.healthy = true;
+          if (this.#stopped) return outcome;
+        }
+      }
+      log.warn('discovery stream ended by the control plane');
+      return outcome;
+    } catch (err) {
+      if (this.#stopped) return outcome;
+      if (silent) log.warn({ deadAfterMs: this.#deadAfterMs }, 'discovery stream silent; dropping it');
+      else log.warn({ err: errorText(err) }, 'discovery stream lost');
+      return outcome;
+    } finally {
+      clearInterval(watchdog);
+      if (!abort.signal.aborted) abort.abort();
+      this.#streamAbort = undefined;
+    }
+  }
+
+  async #handleLine(line: string): Promise<void> {
+    if (line.trim() === '') return;
+    let message: DiscoveryMessage;
+    try {
+      message = JSON.parse(line) as DiscoveryMessage;
+    } catch {
+      // Without a nonce there is nothing to NACK; a garbled stream is dropped and reopened.
+      throw new Error(`discovery stream sent a line that is not JSON: ${line.slice(0, 80)}`);
+    }
+    if (message === null || typeof message !== 'object') {
+      throw new Error('discovery stream sent a message that is not an object');
+    }
+    if (message.type === 'heartbeat') return;
+    if (message.type === 'snapshot') {
+      await this.#handleSnapshot(message);
+      return;
+    }
+    this.#opts.logger.debug(
+      { type: (message as { type?: unknown }).type },
+      'ignoring unknown discovery message',
+    );
+  }
+
+  async #handleSnapshot(message: Extract<DiscoveryMessage, { type: 'snapshot' }>): Promise<void> {
+    const log = this.#opts.logger;
+    const nodeId = this.#opts.node.id;
+    const nonce = typeof message.nonce === 'string' ? message.nonce : '';
+    const version = typeof message.version === 'string' ? message.version : '';
+    if (version !== '' && version === this.#status.version) {
+      // Versions are content hashes: the same version is the config already running.
+      log.debug({ version }, 'snapshot unchanged; acknowledging without applying');
+      await this.#sendAck({ nodeId, type: 'ack', version, nonce });
+      return;
+    }
+    try {
+      if (version === '' || nonce === '') throw new Error('snapshot message lacks a version or nonce');
+      const snapshot = parseSnapshot(message.snapshot, `snapshot ${version}`);
+      await this.#opts.apply(snapshot);
+    } catch (err) {
+      const error = errorText(err);
+      const keptVersion = this.#status.version ?? '';
+      log.error({ version, nonce, keptVersion, err: error }, 'snapshot rejected; keeping the current config');
+      this.#update({ lastNack: { nonce, error, at: Date.now() } });
+      await this.#sendAck({ nodeId, type: 'nack', nonce, error, keptVersion });
+      return;
+    }
+    log.info({ version }, 'snapshot applied');
+    this.#update({ version });
+    await this.#sendAck({ nodeId, type: 'ack', version, nonce });
+  }
+
+  /** Posts an ACK/NACK. A failure is logged, not thrown: the stream itself shows whether the peer lives. */
+  async #sendAck(ack: AckMessage): Promise<void> {
+    try {
+      const res = await request(`${this.#base}${ACK_PATH}`, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: this.#headers(),
+        body: JSON.stringify(ack),
+        headersTimeout: this.#requestTimeoutMs,
+        bodyTimeout: this.#requestTimeoutMs,
+      });
+      await res.body.dump();
+      if (res.statusCode >= 300) {
+        this.#opts.logger.warn({ status: res.statusCode, type: ack.type }, 'control plane refused an ack');
+      }
+    } catch (err) {
+      this.#opts.logger.warn({ err: errorText(err), type: ack.type }, 'could not send an ack');
+    }
+  }
+
+  #headers(): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
+    return headers;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    const abort = new AbortController();
+    this.#sleepAbort = abort;
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        abort.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      abort.signal.addEventListener('abort', done);
+    });
+  }
+
+  #update(change: Partial<DiscoveryStatus>): void {
+    const next = { ...this.#status, ...change };
+    if (!next.connected) delete next.connectedSince;
+    const before = this.#status;
+    const same =
+      before.connected === next.connected &&
+      before.stale === next.stale &&
+      before.version === next.version &&
+      before.lastNack === next.lastNack &&
+      before.connectedSince === next.connectedSince &&
+      before.reconnects === next.reconnects;
+    this.#status = next;
+    if (same) return;
+    for (const fn of this.#listeners) {
+      try {
+        fn(this.status);
+      } catch (err) {
+        this.#opts.logger.error({ err: errorText(err) }, 'discovery status listener threw');
+      }
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
