@@ -121,9 +121,7 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function setup(
-  extra: Partial<DiscoveryClientOptions> = {},
-): Promise<{
+async function setup(extra: Partial<DiscoveryClientOptions> = {}): Promise<{
   cp: FakeControlPlane;
   client: DiscoveryClient;
   applied: Snapshot[];
