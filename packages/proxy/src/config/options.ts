@@ -1,0 +1,150 @@
+// Command-line flags and STRAIT_* environment variables of strait-proxy, parsed in one place.
+// node:util parseArgs is enough for flat flags; it rejects unknown ones, which we want.
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { type NodeRole, NodeRoleSchema, Ports } from '@strait/api';
+
+export interface ProxyOptions {
+  role: NodeRole;
+  id: string;
+  workload: string;
+  namespace: string;
+  service: string | undefined;
+  version: string | undefined;
+  /** The pod address: data listeners bind here. */
+  address: string;
+  appAddress: string;
+  appPort: number;
+  controlPlane: string | undefined;
+  bootstrap: string | undefined;
+  token: string | undefined;
+  adminAddress: string;
+  statsAddress: string;
+  adminPort: number;
+  statsPort: number;
+  readyPort: number;
+  accessLog: boolean;
+  logLevel: string;
+  /** How long a client may take to send its request headers. */
+  headersTimeoutMs: number;
+  /** How long SIGTERM waits for in-flight requests. */
+  drainTimeoutMs: number;
+}
+
+const FLAGS = {
+  role: { type: 'string' },
+  id: { type: 'string' },
+  workload: { type: 'string' },
+  namespace: { type: 'string' },
+  service: { type: 'string' },
+  version: { type: 'string' },
+  address: { type: 'string' },
+  'app-address': { type: 'string' },
+  'app-port': { type: 'string' },
+  'control-plane': { type: 'string' },
+  bootstrap: { type: 'string' },
+  token: { type: 'string' },
+  'admin-address': { type: 'string' },
+  'stats-address': { type: 'string' },
+  'admin-port': { type: 'string' },
+  'stats-port': { type: 'string' },
+  'ready-port': { type: 'string' },
+  'access-log': { type: 'boolean' },
+  'no-access-log': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'headers-timeout-ms': { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--control-plane URL | --bootstrap FILE) [options]
+  --id ID  --workload NAME  --namespace NS  --service NAME  --version V
+  --address IP (pod address, default 127.0.0.1)  --app-address IP  --app-port N (default 8080)
+  --admin-address IP  --stats-address IP  --admin-port N  --stats-port N  --ready-port N
+  --token T  --[no-]access-log  --log-level LEVEL  --headers-timeout-ms N  --drain-timeout-ms N
+Every flag can also be set as STRAIT_<FLAG> (e.g. STRAIT_CONTROL_PLANE).`;
+
+/** A usage problem: main prints it with USAGE and exits 2. */
+export class UsageError extends Error {}
+
+function envName(flag: string): string {
+  return `STRAIT_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function portNumber(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag}: expected a port number, got "${raw}"`);
+  return n;
+}
+
+function positive(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag}: expected a positive number, got "${raw}"`);
+  return n;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address === 'localhost';
+}
+
+/** Parses argv (without node and script) and the environment; throws UsageError on bad input. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ProxyOptions | 'help' {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const get = (flag: keyof typeof FLAGS): string | undefined => {
+    const value = v[flag];
+    if (typeof value === 'string') return value;
+    return env[envName(flag)];
+  };
+
+  const roleRaw = get('role');
+  const role = NodeRoleSchema.safeParse(roleRaw);
+  if (!role.success) throw new UsageError(`--role: expected ingress, sidecar or egress, got "${roleRaw ?? ''}"`);
+  const controlPlane = get('control-plane');
+  const bootstrap = get('bootstrap');
+  if (!controlPlane && !bootstrap) throw new UsageError('one of --control-plane or --bootstrap is needed');
+
+  const address = get('address') ?? '127.0.0.1';
+  if (isIP(address) === 0) throw new UsageError(`--address: expected an IP address, got "${address}"`);
+  const defaultWorkload =
+    role.data === 'ingress' ? 'istio-ingressgateway' : role.data === 'egress' ? 'istio-egressgateway' : undefined;
+  const workload = get('workload') ?? defaultWorkload;
+  if (!workload) throw new UsageError('--workload is needed for a sidecar');
+
+  let accessLog = true;
+  if (v['no-access-log']) accessLog = false;
+  else if (v['access-log']) accessLog = true;
+  else if (env.STRAIT_ACCESS_LOG !== undefined) accessLog = !/^(0|false|no|off)$/i.test(env.STRAIT_ACCESS_LOG);
+
+  return {
+    role: role.data,
+    id: get('id') ?? `${workload}-${process.pid}`,
+    workload,
+    namespace: get('namespace') ?? 'default',
+    service: get('service'),
+    version: get('version'),
+    address,
+    appAddress: get('app-address') ?? address,
+    appPort: portNumber('app-port', get('app-port'), Ports.app),
+    controlPlane,
+    bootstrap,
+    token: get('token'),
+    adminAddress: get('admin-address') ?? (isLoopback(address) ? address : '127.0.0.1'),
+    statsAddress: get('stats-address') ?? address,
+    adminPort: portNumber('admin-port', get('admin-port'), Ports.admin),
+    statsPort: portNumber('stats-port', get('stats-port'), Ports.stats),
+    readyPort: portNumber('ready-port', get('ready-port'), Ports.ready),
+    accessLog,
+    logLevel: get('log-level') ?? 'info',
+    headersTimeoutMs: positive('headers-timeout-ms', get('headers-timeout-ms'), 10_000),
+    drainTimeoutMs: positive('drain-timeout-ms', get('drain-timeout-ms'), 15_000),
+  };
+}

@@ -1,0 +1,543 @@
+// The request path of one listener: hygiene, egress policy, route, filters, then the router's exchange.
+// Gateway and inbound listeners take origin-form requests; outbound and egress are forward proxies.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { decodePeer, Errors, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
+import { denyBody, type EgressDecision, openTunnel, parseForwardTarget, rejectConnect, relayUpgrade } from '../egress/index.ts';
+import { applyHeaderOps, decideFault, decideMirror } from '../filters/index.ts';
+import type { CompiledRoute } from '../router/index.ts';
+import type { RequestSeries } from '../telemetry/index.ts';
+import type { Host, UpstreamCluster } from '../upstream/index.ts';
+import { openTunnelVia } from './connect-chain.ts';
+import { type ListenerConfig, PASSTHROUGH_CLUSTER, type ProxyContext } from './context.ts';
+import { Exchange, type ExchangeOutcome } from './exchange.ts';
+import { appendHeader, copyEndToEnd, type HeaderMap, hasBody, hasDuplicateHost } from './headers.ts';
+
+/** What one request resolved to before it goes upstream. */
+interface Resolved {
+  authority: string;
+  path: string;
+  host: string;
+  port: number;
+  route: CompiledRoute | undefined;
+  clusterName: string;
+  originalDestination: { address: string; port: number } | undefined;
+}
+
+/** Per-request facts the access log and metrics need at the end. */
+interface RequestRecord {
+  start: number;
+  startTime: number;
+  method: string;
+  path: string;
+  authority: string;
+  requestId: string;
+  requestBytes: number;
+  routeName: string;
+  clusterName: string;
+  peer: PeerInfo | undefined;
+  peerKey: string;
+  remote: string;
+  userAgent: string | undefined;
+  faultDelayed: boolean;
+}
+
+const MAX_SERIES_KEYS = 10_000;
+
+export class HttpListener {
+  config: ListenerConfig;
+  readonly #ctx: ProxyContext;
+  readonly #series = new Map<string, RequestSeries>();
+
+  constructor(ctx: ProxyContext, config: ListenerConfig) {
+    this.#ctx = ctx;
+    this.config = config;
+  }
+
+  get kind(): ListenerConfig['listener']['kind'] {
+    return this.config.listener.kind;
+  }
+
+  // --- plain HTTP requests -------------------------------------------------------------------
+
+  handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const rec = this.#record(req);
+    if (hasDuplicateHost(req)) {
+      this.#local(res, rec, 400, ResponseFlags.DOWNSTREAM_PROTOCOL_ERROR, 'duplicate Host header\n');
+      return;
+    }
+    if (this.#ctx.draining) res.shouldKeepAlive = false;
+    const limiter = this.config.limiter;
+    if (limiter && !limiter.tryTake()) {
+      this.#ctx.telemetry.rateLimited(this.config.listener.name, '-');
+      this.#local(res, rec, Errors.RATE_LIMITED.status, ResponseFlags.RATE_LIMITED, 'local_rate_limited\n');
+      return;
+    }
+    const target = this.#target(req);
+    if (!target.ok) {
+      this.#deny(res, rec, { host: target.host, reason: target.reason, code: 'bad-target' });
+      return;
+    }
+    rec.authority = target.authority;
+    rec.path = target.path;
+    void this.#resolve(req, target).then(
+      (resolved) => this.#routeResolved(req, res, rec, resolved),
+      (err: Error) => {
+        this.#ctx.logger.error({ err }, 'request failed before routing');
+        this.#local(res, rec, 500, '-', 'internal error\n');
+      },
+    );
+  };
+
+  /** Where the request is going, by listener kind. */
+  #target(req: IncomingMessage):
+    | { ok: true; authority: string; path: string; host: string; port: number }
+    | { ok: false; host: string; reason: string } {
+    const url = req.url ?? '/';
+    const forward = this.kind === 'outbound' || this.kind === 'egress';
+    if (forward || url.charCodeAt(0) !== 0x2f /* / */) {
+      if (!forward && url !== '*') return { ok: false, host: '', reason: 'absolute-form request at a non-proxy listener' };
+      const t = parseForwardTarget({ method: req.method ?? 'GET', url, headers: req.headers });
+      if (!t.ok) return t;
+      const authority = t.port === 80 ? t.host : `${t.host}:${t.port}`;
+      return { ok: true, authority, path: t.path, host: t.host, port: t.port };
+    }
+    const authority = req.headers.host ?? '';
+    return { ok: true, authority, path: url, host: stripPort(authority), port: portOf(authority, 80) };
+  }
+
+  /** Applies egress policy (egress role, and the sidecar's unknown hosts) and finds the route. */
+  async #resolve(
+    req: IncomingMessage,
+    t: { authority: string; path: string; host: string; port: number },
+  ): Promise<Resolved | EgressDecision> {
+    let decision: EgressDecision | undefined;
+    if (this.kind === 'egress') {
+      decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
+      if (!decision.allowed) return decision;
+    }
+    const match = this.config.routes.match({
+      authority: t.authority,
+      path: t.path,
+      method: req.method ?? 'GET',
+      headers: req.headers,
+    });
+    if (!match && this.kind === 'outbound') {
+      // Not a mesh service nor a registered external host: only ALLOW_ANY lets it out, directly.
+      decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
+      if (!decision.allowed) return decision;
+    }
+    const original = decision ? { address: decision.address, port: decision.port } : undefined;
+    if (!match) {
+      return {
+        ...t,
+        route: undefined,
+        clusterName: decision ? PASSTHROUGH_CLUSTER : '',
+        originalDestination: original,
+      };
+    }
+    return { ...t, route: match.route, clusterName: '', originalDestination: original };
+  }
+
+  #routeResolved(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+    resolved: Resolved | EgressDecision,
+  ): void {
+    if ('allowed' in resolved) {
+      if (!resolved.allowed) this.#deny(res, rec, resolved);
+      return;
+    }
+    const route = resolved.route;
+    if (!route) {
+      if (resolved.clusterName === '') {
+        this.#local(res, rec, Errors.NO_ROUTE.status, ResponseFlags.NO_ROUTE, 'no route\n');
+        return;
+      }
+      this.#forward(req, res, rec, resolved, undefined);
+      return;
+    }
+    rec.routeName = route.name;
+    if (route.directResponse) {
+      const d = route.directResponse;
+      this.#local(res, rec, d.status, ResponseFlags.NONE, d.body ?? '');
+      return;
+    }
+    if (route.rateLimiter && !route.rateLimiter.tryTake()) {
+      this.#ctx.telemetry.rateLimited(this.config.listener.name, route.name);
+      this.#local(res, rec, Errors.RATE_LIMITED.status, ResponseFlags.RATE_LIMITED, 'local_rate_limited\n');
+      return;
+    }
+    if (route.fault) {
+      const fault = decideFault(route.fault);
+      if (fault.abortStatus !== undefined) {
+        this.#local(res, rec, fault.abortStatus, ResponseFlags.FAULT_ABORT, 'fault filter abort\n');
+        return;
+      }
+      if (fault.delayMs > 0) {
+        rec.faultDelayed = true;
+        setTimeout(() => this.#forward(req, res, rec, resolved, route), fault.delayMs);
+        return;
+      }
+    }
+    this.#forward(req, res, rec, resolved, route);
+  }
+
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+    resolved: Resolved,
+    route: CompiledRoute | undefined,
+  ): void {
+    if (res.destroyed) return;
+    const clusterName = route ? route.pickCluster() : resolved.clusterName;
+    rec.clusterName = clusterName;
+    const cluster = this.#ctx.clusters.get(clusterName);
+    if (!cluster) {
+      this.#local(res, rec, 503, ResponseFlags.NO_CLUSTER, `no cluster ${clusterName}\n`);
+      return;
+    }
+    const headers = this.#upstreamHeaders(req, rec, false);
+    let authority = resolved.authority;
+    if (route?.rewriteAuthority) authority = route.rewriteAuthority;
+    headers.host = authority;
+    if (route?.requestHeaderOps) applyHeaderOps(headers, route.requestHeaderOps);
+    let path = route ? route.rewritePath(resolved.path) : resolved.path;
+    if (cluster.config.forwardProxy) path = `http://${authority}${path}`;
+    const body = hasBody(req.headers) ? countBody(req, rec) : null;
+    if (body === null) req.resume();
+
+    const exchange = new Exchange(
+      res,
+      {
+        method: req.method ?? 'GET',
+        path,
+        headers,
+        body,
+        sourceIp: req.socket.remoteAddress ?? '',
+        originalDestination: resolved.originalDestination,
+        requestHeaders: req.headers,
+      },
+      {
+        cluster,
+        retry: route?.retry,
+        timeoutMs: route?.timeoutMs,
+        onResponseHead: (_status, h) => this.#responseHeaders(h, route),
+        onDone: (outcome) => this.#done(rec, cluster, outcome),
+      },
+    );
+    exchange.start();
+
+    if (route?.mirror && body === null && decideMirror(route.mirror)) this.#mirror(route.mirror.cluster, req, headers, path);
+  }
+
+  /** The headers sent upstream: end-to-end ones plus the proxy's own. */
+  #upstreamHeaders(req: IncomingMessage, rec: RequestRecord, upgrade: boolean): HeaderMap {
+    const headers = copyEndToEnd(req.headers, upgrade);
+    headers['x-request-id'] = rec.requestId;
+    const remote = req.socket.remoteAddress;
+    if (remote) appendHeader(headers, 'x-forwarded-for', remote);
+    if (headers['x-forwarded-proto'] === undefined || this.kind === 'gateway') headers['x-forwarded-proto'] = 'http';
+    appendHeader(headers, 'via', this.#ctx.node.via);
+    if (this.kind === 'inbound') delete headers[PEER_METADATA_HEADER];
+    else headers[PEER_METADATA_HEADER] = this.#ctx.node.peerHeader;
+    if (this.#ctx.draining) headers.connection = 'close';
+    return headers;
+  }
+
+  #responseHeaders(headers: Record<string, string | string[] | undefined>, route: CompiledRoute | undefined): void {
+    for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer'])
+      delete headers[name];
+    delete headers[PEER_METADATA_HEADER];
+    if (route?.responseHeaderOps) applyHeaderOps(headers, route.responseHeaderOps);
+  }
+
+  /** Fire and forget: a copy of a body-less request to the mirror cluster; its answer is dropped. */
+  #mirror(clusterName: string, req: IncomingMessage, headers: HeaderMap, path: string): void {
+    const cluster = this.#ctx.clusters.get(clusterName);
+    const host = cluster?.choose({ headers: req.headers, sourceIp: req.socket.remoteAddress ?? '', originalDestination: undefined });
+    if (!host) return;
+    const shadow = { ...headers, host: `${String(headers.host)}-shadow` } as Record<string, string>;
+    host.pool
+      .request({ method: req.method ?? 'GET', path, headers: shadow, headersTimeout: 10_000, bodyTimeout: 10_000 })
+      .then((r) => r.body.dump())
+      .catch(() => {});
+  }
+
+  // --- CONNECT -------------------------------------------------------------------------------
+
+  handleConnect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const rec = this.#record(req);
+    socket.on('error', () => {});
+    if (this.kind !== 'outbound' && this.kind !== 'egress') {
+      rejectConnect(socket, 405, 'CONNECT is not served here\n');
+      this.#log(rec, 405, ResponseFlags.NONE, 0, undefined);
+      return;
+    }
+    const t = parseForwardTarget({ method: 'CONNECT', url: req.url ?? '', headers: req.headers });
+    if (!t.ok) {
+      this.#denyConnect(socket, rec, { host: t.host, reason: t.reason, code: 'bad-target' });
+      return;
+    }
+    rec.authority = `${t.host}:${t.port}`;
+    void this.#connectTarget(t.host, t.port, req).then(
+      (result) => {
+        if ('allowed' in result) {
+          this.#denyConnect(socket, rec, result);
+          return;
+        }
+        const hooks = this.#tunnelHooks(rec, result.clusterName, 'source');
+        if (result.via) openTunnelVia(socket, head, result.via, `${t.host}:${t.port}`, hooks);
+        else openTunnel(socket, head, { address: result.address, port: result.port }, hooks);
+      },
+      () => rejectConnect(socket, 500, 'internal error\n'),
+    );
+  };
+
+  /** Where a CONNECT goes: through the egress gateway for registered external hosts, else by policy. */
+  async #connectTarget(
+    host: string,
+    port: number,
+    req: IncomingMessage,
+  ): Promise<EgressDecision | { clusterName: string; address: string; port: number; via?: { address: string; port: number } }> {
+    if (this.kind === 'outbound') {
+      const match = this.config.routes.match({ authority: `${host}:${port}`, path: '/', method: 'CONNECT', headers: req.headers });
+      const cluster = match?.route.action ? this.#ctx.clusters.get(match.route.pickCluster()) : undefined;
+      if (cluster?.config.forwardProxy) {
+        const egressHost = cluster.choose({ headers: req.headers, sourceIp: '', originalDestination: undefined });
+        if (!egressHost) return { allowed: false, host, port, reason: 'no healthy egress gateway', code: 'host-not-allowed' };
+        const via = { address: egressHost.endpoint.address, port: egressHost.endpoint.port };
+        return { clusterName: cluster.name, address: via.address, port: via.port, via };
+      }
+    }
+    const decision = await this.#ctx.egress.check({ host, port });
+    if (!decision.allowed) return decision;
+    return { clusterName: PASSTHROUGH_CLUSTER, address: decision.address, port: decision.port };
+  }
+
+  // --- Upgrades (WebSocket) ---------------------------------------------------------------------
+
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const rec = this.#record(req);
+    socket.on('error', () => {});
+    const target = this.#target(req);
+    if (!target.ok) {
+      this.#denyConnect(socket, rec, { host: target.host, reason: target.reason, code: 'bad-target' });
+      return;
+    }
+    rec.authority = target.authority;
+    rec.path = target.path;
+    void this.#resolve(req, target).then((resolved) => {
+      if ('allowed' in resolved) {
+        if (!resolved.allowed) this.#denyConnect(socket, rec, resolved);
+        return;
+      }
+      const route = resolved.route;
+      if (!route && resolved.clusterName === '') {
+        rejectConnect(socket, 404, 'no route\n');
+        this.#log(rec, 404, ResponseFlags.NO_ROUTE, 0, undefined);
+        return;
+      }
+      const clusterName = route ? route.pickCluster() : resolved.clusterName;
+      rec.routeName = route?.name ?? '-';
+      rec.clusterName = clusterName;
+      const cluster = this.#ctx.clusters.get(clusterName);
+      const host = cluster?.choose({
+        headers: req.headers,
+        sourceIp: req.socket.remoteAddress ?? '',
+        originalDestination: resolved.originalDestination,
+      });
+      if (!cluster || !host) {
+        rejectConnect(socket, 503, 'no healthy upstream\n');
+        this.#log(rec, 503, ResponseFlags.NO_HEALTHY_UPSTREAM, 0, undefined);
+        return;
+      }
+      const headers = this.#upstreamHeaders(req, rec, true);
+      headers.host = route?.rewriteAuthority ?? resolved.authority;
+      if (route?.requestHeaderOps) applyHeaderOps(headers, route.requestHeaderOps);
+      let path = route ? route.rewritePath(resolved.path) : resolved.path;
+      if (cluster.config.forwardProxy) path = `http://${headers.host}${path}`;
+      const hooks = this.#tunnelHooks(rec, clusterName, this.kind === 'inbound' ? 'destination' : 'source', host);
+      relayUpgrade(req, socket, head, {
+        address: host.endpoint.address,
+        port: host.endpoint.port,
+        headers: headers as Record<string, string | string[]>,
+        path,
+      }, hooks);
+    });
+  };
+
+  /** TCP accounting for tunnels and upgraded connections. */
+  #tunnelHooks(rec: RequestRecord, clusterName: string, reporter: 'source' | 'destination', host?: Host) {
+    const cluster = this.#ctx.clusters.get(clusterName);
+    const labels = this.#ctx.telemetry.labelsFor({
+      reporter,
+      source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
+      destination: this.#destination(cluster, host),
+      protocol: 'tcp',
+    });
+    const series = this.#ctx.telemetry.tcpSeries(labels);
+    return {
+      onOpen: () => series.opened(),
+      onResponse: (status: number) => this.#log(rec, status, ResponseFlags.NONE, 0, host),
+      onClose: (stats: { sentBytes: number; receivedBytes: number; error?: string }) => {
+        series.sent(stats.sentBytes);
+        series.received(stats.receivedBytes);
+        series.closed();
+        if (rec.method === 'CONNECT') this.#log(rec, 200, ResponseFlags.NONE, stats.sentBytes, host);
+      },
+    };
+  }
+
+  // --- endings -------------------------------------------------------------------------------
+
+  #record(req: IncomingMessage): RequestRecord {
+    const peerRaw = this.kind === 'inbound' ? req.headers[PEER_METADATA_HEADER] : undefined;
+    const peerValue = typeof peerRaw === 'string' ? peerRaw : undefined;
+    const rid = req.headers['x-request-id'];
+    return {
+      start: performance.now(),
+      startTime: Date.now(),
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authority: req.headers.host ?? '',
+      requestId: typeof rid === 'string' && rid.length > 0 && rid.length <= 200 ? rid : randomUUID(),
+      requestBytes: 0,
+      routeName: '-',
+      clusterName: '-',
+      peer: peerValue === undefined ? undefined : decodePeer(peerValue),
+      peerKey: peerValue ?? '',
+      remote: req.socket.remoteAddress ?? '',
+      userAgent: req.headers['user-agent'],
+      faultDelayed: false,
+    };
+  }
+
+  /** Answers locally (no upstream) and records it. */
+  #local(res: ServerResponse, rec: RequestRecord, status: number, flag: string, body: string): void {
+    if (!res.headersSent && !res.destroyed) {
+      res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    }
+    this.#finishRequest(rec, undefined, status, flag, Buffer.byteLength(body), undefined);
+  }
+
+  #deny(res: ServerResponse, rec: RequestRecord, d: { host: string; reason: string; code: string; port?: number }): void {
+    const body = denyBody({ allowed: false, host: d.host, port: d.port ?? 0, reason: d.reason, code: d.code } as never);
+    this.#ctx.telemetry.egressDenied(d.code, d.host);
+    this.#ctx.logger.info({ host: d.host, port: d.port, reason: d.reason, code: d.code }, 'egress denied');
+    this.#local(res, rec, Errors.EGRESS_DENIED.status, ResponseFlags.UNAUTHORIZED_EXTERNAL, body);
+  }
+
+  #denyConnect(socket: Duplex, rec: RequestRecord, d: { host: string; reason: string; code: string; port?: number }): void {
+    const body = denyBody({ allowed: false, host: d.host, port: d.port ?? 0, reason: d.reason, code: d.code } as never);
+    this.#ctx.telemetry.egressDenied(d.code, d.host);
+    this.#ctx.logger.info({ host: d.host, port: d.port, reason: d.reason, code: d.code }, 'egress denied');
+    rejectConnect(socket, Errors.EGRESS_DENIED.status, body);
+    this.#log(rec, Errors.EGRESS_DENIED.status, ResponseFlags.UNAUTHORIZED_EXTERNAL, Buffer.byteLength(body), undefined);
+  }
+
+  #done(rec: RequestRecord, cluster: UpstreamCluster, outcome: ExchangeOutcome): void {
+    this.#finishRequest(rec, cluster, outcome.status, outcome.flag, outcome.responseBytes, outcome.host);
+  }
+
+  /** Metrics and access log for one finished request. */
+  #finishRequest(
+    rec: RequestRecord,
+    cluster: UpstreamCluster | undefined,
+    status: number,
+    flag: string,
+    responseBytes: number,
+    host: Host | undefined,
+  ): void {
+    const durationMs = performance.now() - rec.start;
+    const key = `${rec.routeName}\u0000${rec.clusterName}\u0000${host?.key ?? ''}\u0000${rec.peerKey}`;
+    let series = this.#series.get(key);
+    if (!series) {
+      const reporter = this.kind === 'inbound' ? 'destination' : 'source';
+      series = this.#ctx.telemetry.requestSeries(
+        this.#ctx.telemetry.labelsFor({
+          reporter,
+          source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
+          destination: this.#destination(cluster, host),
+          protocol: 'http',
+        }),
+      );
+      if (this.#series.size >= MAX_SERIES_KEYS) this.#series.clear();
+      this.#series.set(key, series);
+    }
+    series.record(status, flag, durationMs, rec.requestBytes, responseBytes);
+    this.#log(rec, status, flag, responseBytes, host, durationMs);
+  }
+
+  #log(rec: RequestRecord, status: number, flag: string, bytesSent: number, host: Host | undefined, durationMs?: number): void {
+    this.#ctx.accessLog.log({
+      start_time: new Date(rec.startTime).toISOString(),
+      method: rec.method,
+      path: rec.path,
+      protocol: 'HTTP/1.1',
+      response_code: status,
+      response_flags: flag,
+      bytes_received: rec.requestBytes,
+      bytes_sent: bytesSent,
+      duration: Math.round(durationMs ?? performance.now() - rec.start),
+      upstream_host: host?.key ?? '-',
+      upstream_cluster: rec.clusterName,
+      x_request_id: rec.requestId,
+      authority: rec.authority,
+      user_agent: rec.userAgent ?? '-',
+      downstream_remote_address: rec.remote,
+      route_name: rec.routeName,
+    });
+  }
+
+  #selfPeer(): PeerInfo {
+    const n = this.#ctx.node;
+    return { workload: n.workload, namespace: n.namespace, app: n.app, version: n.version };
+  }
+
+  /** Destination labels: this proxy's own workload at an inbound listener, else the chosen endpoint's. */
+  #destination(cluster: UpstreamCluster | undefined, host: Host | undefined) {
+    const n = this.#ctx.node;
+    if (this.kind === 'inbound') {
+      return { workload: n.workload, namespace: n.namespace, app: n.app, version: n.version, service: n.app, serviceName: n.app };
+    }
+    const service = cluster?.config.service ?? (cluster?.name === PASSTHROUGH_CLUSTER ? PASSTHROUGH_CLUSTER : undefined);
+    const labels = host?.endpoint.labels;
+    return {
+      workload: host?.endpoint.workload,
+      namespace: host?.endpoint.namespace,
+      app: labels?.app ?? service,
+      version: labels?.version,
+      service,
+      serviceName: service,
+    };
+  }
+}
+
+/** Streams the request body to undici while counting its bytes. */
+async function* countBody(req: IncomingMessage, rec: RequestRecord): AsyncGenerator<Buffer> {
+  for await (const chunk of req) {
+    rec.requestBytes += (chunk as Buffer).length;
+    yield chunk as Buffer;
+  }
+}
+
+function stripPort(authority: string): string {
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    return end > 0 ? authority.slice(1, end) : authority;
+  }
+  const colon = authority.lastIndexOf(':');
+  return (colon >= 0 ? authority.slice(0, colon) : authority).toLowerCase();
+}
+
+function portOf(authority: string, fallback: number): number {
+  const colon = authority.lastIndexOf(':');
+  if (colon < 0 || authority.endsWith(']')) return fallback;
+  const n = Number(authority.slice(colon + 1));
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : fallback;
+}

@@ -1,0 +1,53 @@
+// One node:http server per listener, with the parser kept strict and malformed input answered with a 4xx.
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { HttpListener } from './http-listener.ts';
+
+export interface ServerLimits {
+  headersTimeoutMs: number;
+}
+
+/** Request header block limit: larger requests get 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/** Status for a parser error code (llhttp's HPE_* and Node's timeouts). */
+function statusFor(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+export function createListenerServer(listener: HttpListener, limits: ServerLimits): Server {
+  const server = createServer({
+    insecureHTTPParser: false,
+    requireHostHeader: true,
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: 300_000,
+    keepAliveTimeout: 30_000,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    noDelay: true,
+  });
+  server.on('request', listener.handleRequest);
+  server.on('connect', listener.handleConnect);
+  server.on('upgrade', listener.handleUpgrade);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A malformed or too slow request: answer if the socket still can, then drop the connection.
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = statusFor(err.code);
+    const body = `${REASONS[status]}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
+}

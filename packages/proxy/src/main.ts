@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// strait-proxy: parse flags, start the proxy, take config from a bootstrap file and/or the control plane.
+import { StraitError } from '@strait/api';
+import { readBootstrap } from './config/bootstrap.ts';
+import { parseOptions, USAGE, UsageError } from './config/options.ts';
+import { Proxy } from './proxy.ts';
+import { DiscoveryClient } from './xds/client.ts';
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`strait-proxy: ${err.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+
+  const proxy = new Proxy(options);
+  await proxy.start();
+  if (options.bootstrap) await proxy.apply(await readBootstrap(options.bootstrap));
+  if (options.controlPlane) {
+    const discovery = new DiscoveryClient({
+      url: options.controlPlane,
+      node: proxy.node,
+      apply: (snapshot) => proxy.apply(snapshot),
+      logger: proxy.logger.child({ component: 'xds' }),
+      ...(options.token ? { token: options.token } : {}),
+      ...(proxy.snapshot ? { initialVersion: proxy.snapshot.version } : {}),
+    });
+    discovery.onStatus((s) => proxy.ctx.telemetry.configStatus(s.stale, s.lastNack !== undefined));
+    proxy.discovery = discovery;
+    discovery.start();
+  }
+  proxy.logger.info({ role: options.role, address: options.address, ports: proxy.adminPorts }, 'strait-proxy started');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    proxy.logger.info({ signal }, 'stopping: draining in-flight requests');
+    proxy.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof StraitError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
+  process.stderr.write(`strait-proxy: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,236 @@
+// The proxy process: owns the listeners, clusters, telemetry and admin, and applies snapshots
+// all-or-nothing (Envoy's subscription contract: accept and echo, or reject and keep the last good).
+import type { Server } from 'node:http';
+import { Errors, encodePeer, type Listener, type NodeInfo, Ports, type Snapshot, StraitError } from '@strait/api';
+import pino, { type Logger } from 'pino';
+import { startAdminServers } from './admin/index.ts';
+import type { ProxyOptions } from './config/options.ts';
+import { EgressPolicyChecker } from './egress/index.ts';
+import { TokenBucketLimiter } from './filters/index.ts';
+import { type ListenerConfig, type NodeIdentity, PASSTHROUGH_CLUSTER, type ProxyContext } from './listener/context.ts';
+import { HttpListener } from './listener/http-listener.ts';
+import { createListenerServer } from './listener/server.ts';
+import { RouteTable } from './router/index.ts';
+import { AccessLog, ProxyTelemetry } from './telemetry/index.ts';
+import { ClusterManager } from './upstream/index.ts';
+import type { DiscoveryClient } from './xds/client.ts';
+
+interface RunningListener {
+  handler: HttpListener;
+  server: Server;
+  port: number;
+}
+
+export class Proxy {
+  readonly options: ProxyOptions;
+  readonly logger: Logger;
+  readonly ctx: ProxyContext;
+  readonly node: NodeInfo;
+  snapshot: Snapshot | undefined;
+  discovery: DiscoveryClient | undefined;
+  readonly #listeners = new Map<string, RunningListener>();
+  #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
+  #applying: Promise<void> = Promise.resolve();
+
+  constructor(options: ProxyOptions, logger?: Logger) {
+    this.options = options;
+    this.logger = logger ?? pino({ level: options.logLevel, base: { proxy: options.id } });
+    this.node = nodeInfoOf(options);
+    const identity = identityOf(options);
+    const telemetry = new ProxyTelemetry({ node: this.node });
+    const clusters = new ClusterManager({
+      logger: this.logger,
+      events: {
+        healthCheck: (cluster, _host, _healthy, result) => telemetry.healthCheck(cluster.name, result),
+        ejection: (cluster) => telemetry.ejection(cluster.name),
+        healthyCount: (cluster, healthy, total) => telemetry.endpoints(cluster.name, healthy, total),
+        circuitOpen: (cluster, breaker) => telemetry.circuitOpen(cluster.name, breaker),
+      },
+    });
+    this.ctx = {
+      node: identity,
+      logger: this.logger,
+      telemetry,
+      accessLog: new AccessLog({ enabled: options.accessLog }),
+      clusters,
+      egress: new EgressPolicyChecker(undefined),
+      egressMode: 'REGISTRY_ONLY',
+      draining: false,
+    };
+  }
+
+  /** Starts the admin servers; listeners come with the first snapshot. */
+  async start(): Promise<void> {
+    const o = this.options;
+    this.#admin = await startAdminServers({
+      adminAddress: o.adminAddress,
+      adminPort: o.adminPort,
+      statsAddress: o.statsAddress,
+      statsPort: o.statsPort,
+      readyPort: o.readyPort,
+      ctx: {
+        configDump: () => ({ node: this.node, snapshot: this.snapshot, discovery: this.discovery?.status }),
+        clusters: () => this.ctx.clusters.dump(),
+        isReady: () => this.snapshot !== undefined && !this.ctx.draining,
+        setLogLevel: (level) => {
+          if (!Object.hasOwn(this.logger.levels.values, level)) return false;
+          this.logger.level = level;
+          return true;
+        },
+        drain: () => this.drain(),
+        metrics: () => this.ctx.telemetry.metrics(),
+        metricsContentType: this.ctx.telemetry.contentType,
+        serverInfo: () => ({ node: this.node, version: this.snapshot?.version, state: this.ctx.draining ? 'DRAINING' : 'LIVE' }),
+      },
+    });
+  }
+
+  get adminPorts(): { admin: number; stats: number; ready: number } | undefined {
+    return this.#admin?.ports;
+  }
+
+  /** Applies a snapshot; serialised so two pushes never interleave. Throws (and changes nothing) on failure. */
+  apply(snapshot: Snapshot): Promise<void> {
+    const run = this.#applying.then(() => this.#apply(snapshot));
+    this.#applying = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(snapshot: Snapshot): Promise<void> {
+    // 1. Compile everything that can fail, touching nothing live.
+    const compiled = new Map<string, ListenerConfig>();
+    snapshot.listeners.forEach((listener, i) => {
+      const previous = this.#listeners.get(listener.name)?.handler.config.routes;
+      compiled.set(listener.name, {
+        listener,
+        routes: new RouteTable(listener.virtualHosts, { previous, where: `listeners[${i}].virtualHosts` }),
+        limiter: listener.rateLimit ? new TokenBucketLimiter(listener.rateLimit) : undefined,
+      });
+    });
+    const egress = new EgressPolicyChecker(snapshot.egress);
+
+    // 2. Bind listeners that are new or moved; on failure close what was bound and give up.
+    const bound: [string, RunningListener][] = [];
+    try {
+      for (const [name, config] of compiled) {
+        const running = this.#listeners.get(name);
+        if (running && running.port === config.listener.port) continue;
+        bound.push([name, await this.#bind(config)]);
+      }
+    } catch (err) {
+      await Promise.all(bound.map(([, r]) => closeServer(r.server)));
+      throw new StraitError(Errors.SNAPSHOT_APPLY_FAILED, (err as Error).message, { cause: err });
+    }
+
+    // 3. Swap: clusters, egress policy, listener configs; retire listeners that went away.
+    const clusters = snapshot.clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)
+      ? snapshot.clusters
+      : [...snapshot.clusters, { ...passthrough }];
+    this.ctx.clusters.update(clusters);
+    this.ctx.egress = egress;
+    this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
+    this.ctx.accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
+    const retired: RunningListener[] = [];
+    for (const [name, running] of this.#listeners) {
+      const config = compiled.get(name);
+      if (!config || config.listener.port !== running.port) {
+        retired.push(running);
+        this.#listeners.delete(name);
+      } else running.handler.config = config;
+    }
+    for (const [name, running] of bound) this.#listeners.set(name, running);
+    this.snapshot = snapshot;
+    this.ctx.telemetry.configApplied(snapshot.version);
+    await Promise.all(retired.map((r) => closeServer(r.server)));
+    this.logger.info({ version: snapshot.version, listeners: [...this.#listeners.keys()] }, 'snapshot applied');
+  }
+
+  async #bind(config: ListenerConfig): Promise<RunningListener> {
+    const handler = new HttpListener(this.ctx, config);
+    const server = createListenerServer(handler, { headersTimeoutMs: this.options.headersTimeoutMs });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.options.address, port: config.listener.port }, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.error({ err, listener: config.listener.name }, 'listener error'));
+    return { handler, server, port: config.listener.port };
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to the drain timeout). */
+  async drain(): Promise<void> {
+    if (this.ctx.draining) return;
+    this.ctx.draining = true;
+    this.logger.info('draining');
+    const closing = [...this.#listeners.values()].map((r) => {
+      r.server.closeIdleConnections();
+      return closeServer(r.server);
+    });
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.drainTimeoutMs).unref());
+    await Promise.race([Promise.all(closing), timeout]);
+    for (const r of this.#listeners.values()) r.server.closeAllConnections();
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    await this.discovery?.stop();
+    await this.ctx.clusters.close();
+    this.ctx.accessLog.flush();
+    await this.#admin?.close();
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+const passthrough: Snapshot['clusters'][number] = {
+  name: PASSTHROUGH_CLUSTER,
+  type: 'ORIGINAL_DST',
+  lbPolicy: 'ROUND_ROBIN',
+  endpoints: [],
+  connectTimeoutMs: 1000,
+  idleTimeoutMs: 4000,
+  panicThresholdPercent: 0,
+};
+
+function nodeInfoOf(o: ProxyOptions): NodeInfo {
+  const ports: Record<string, number> =
+    o.role === 'sidecar'
+      ? { inbound: Ports.sidecarInbound, outbound: Ports.sidecarOutbound }
+      : { gateway: o.role === 'egress' ? Ports.egress : Ports.gateway };
+  ports.admin = o.adminPort;
+  ports.stats = o.statsPort;
+  return {
+    id: o.id,
+    role: o.role,
+    workload: o.workload,
+    namespace: o.namespace,
+    service: o.service,
+    version: o.version,
+    address: o.address,
+    appAddress: o.appAddress,
+    appPort: o.appPort,
+    ports,
+    statsAddress: `${o.statsAddress}:${o.statsPort}`,
+  };
+}
+
+function identityOf(o: ProxyOptions): NodeIdentity {
+  const app = o.service ?? o.workload;
+  const version = o.version ?? 'unknown';
+  return {
+    id: o.id,
+    role: o.role,
+    workload: o.workload,
+    namespace: o.namespace,
+    app,
+    version,
+    peerHeader: encodePeer({ workload: o.workload, namespace: o.namespace, app, version }),
+    via: `1.1 ${o.id} (strait-${o.role})`,
+  };
+}
+
+export type { Listener };
