@@ -1,0 +1,23 @@
+// The upstream side's public API: cluster manager, clusters, hosts, and the health and balancing parts.
+export type { HealthCheckTarget, Prober } from '../health/active.ts';
+export type { Outcome } from '../health/outlier.ts';
+export type { ActiveHealth, ProbeResult } from '../health/state.ts';
+export { createLoadBalancer } from '../lb/registry.ts';
+export type { LoadBalancer, PickContext } from '../lb/types.ts';
+export {
+  DEFAULT_BREAKER_LIMIT,
+  ORIGINAL_DST_IDLE_MS,
+  ORIGINAL_DST_MAX_HOSTS,
+  UpstreamCluster,
+  type UpstreamClusterOptions,
+} from './cluster.ts';
+export { ClusterManager, type ClusterManagerOptions } from './cluster-manager.ts';
+export { cookieValue, hashKeyOf } from './hash-key.ts';
+export { createPool, Host, hostKey, type PoolSettings, poolSettingsOf } from './host.ts';
+export type {
+  BreakerName,
+  ChooseContext,
+  ClusterEvents,
+  ClusterStatus,
+  HostStatus,
+} from './types.ts';
