@@ -1,0 +1,127 @@
+// Tests the access log: one JSON line per request with Envoy's fields, on/off switch, async fd destination.
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AccessLog, type AccessLogEntry } from './access-log.ts';
+
+const FIELDS = [
+  'log',
+  'start_time',
+  'method',
+  'path',
+  'protocol',
+  'response_code',
+  'response_flags',
+  'bytes_received',
+  'bytes_sent',
+  'duration',
+  'upstream_host',
+  'upstream_cluster',
+  'x_request_id',
+  'authority',
+  'user_agent',
+  'downstream_remote_address',
+  'route_name',
+];
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk));
+      cb();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l)),
+  };
+}
+
+const entry: AccessLogEntry = {
+  start_time: Date.UTC(2026, 10, 25, 20, 0, 0, 123),
+  method: 'GET',
+  path: '/reviews/1?x=1',
+  protocol: 'HTTP/1.1',
+  response_code: 200,
+  response_flags: '-',
+  bytes_received: 0,
+  bytes_sent: 512,
+  duration: 12.7,
+  upstream_host: '127.0.103.9:15006',
+  upstream_cluster: 'outbound|80|v1|service-b',
+  x_request_id: 'abc-123',
+  authority: 'service-b',
+  user_agent: 'curl/8',
+  downstream_remote_address: '127.0.103.2:50000',
+  route_name: 'default',
+};
+
+const tmpDirs: string[] = [];
+afterEach(() => {
+  for (const dir of tmpDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('AccessLog', () => {
+  it('writes one JSON line per request with Envoy fields after the access tag', async () => {
+    const out = capture();
+    const log = new AccessLog({ enabled: true, destination: out.stream });
+    log.log(entry);
+    log.log({ ...entry, response_code: 503, response_flags: 'UH', upstream_host: undefined });
+    await log.flush();
+    const lines = out.lines();
+    expect(lines).toHaveLength(2);
+    expect(Object.keys(lines[0] ?? {})).toEqual(FIELDS);
+    expect(lines[0]).toMatchObject({
+      start_time: '2026-11-25T20:00:00.123Z',
+      method: 'GET',
+      path: '/reviews/1?x=1',
+      response_code: 200,
+      duration: 13,
+      upstream_cluster: 'outbound|80|v1|service-b',
+      x_request_id: 'abc-123',
+    });
+    expect(lines[1]).toMatchObject({ response_code: 503, response_flags: 'UH', upstream_host: null });
+  });
+
+  it('writes nothing while disabled', async () => {
+    const out = capture();
+    const log = new AccessLog({ enabled: false, destination: out.stream });
+    log.log(entry);
+    expect(log.enabled).toBe(false);
+    log.setEnabled(true);
+    log.log(entry);
+    log.setEnabled(false);
+    log.log(entry);
+    await log.flush();
+    expect(out.lines()).toHaveLength(1);
+  });
+
+  it('writes to a file descriptor asynchronously and flushes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strait-access-'));
+    tmpDirs.push(dir);
+    const file = join(dir, 'access.log');
+    const fd = openSync(file, 'w');
+    const log = new AccessLog({ enabled: true, destination: fd });
+    for (let i = 0; i < 50; i++) log.log({ ...entry, x_request_id: `r${i}` });
+    await log.flush();
+    // The async destination may still be writing when flush's callback runs; wait for the last line.
+    const deadline = Date.now() + 5000;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      if (lines.length === 50) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(lines).toHaveLength(50);
+    expect(JSON.parse(lines[49] ?? '{}').x_request_id).toBe('r49');
+    await log.close();
+  });
+});
