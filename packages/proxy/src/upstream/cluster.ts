@@ -295,8 +295,8 @@ export class UpstreamCluster {
     const config = this.config.type === 'ORIGINAL_DST' ? undefined : this.config.healthCheck;
     const authority = config?.host ?? this.config.service;
     const key = config === undefined ? '' : JSON.stringify([config, authority]);
-    if (key === this.#checkerKey && this.#checker) {
-      this.#checker.setTargets(this.#list);
+    if (key === this.#checkerKey && (this.#checker !== undefined || key === '')) {
+      this.#checker?.setTargets(this.#list);
       return;
     }
     const old = this.#checker;
