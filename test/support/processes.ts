@@ -1,0 +1,105 @@
+// Starting and stopping real strait processes for cross-process tests, with their output kept for failures.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SnapshotInput } from '@strait/api';
+
+export const REPO = new URL('../../', import.meta.url).pathname;
+export const PROXY_MAIN = join(REPO, 'packages/proxy/src/main.ts');
+
+export interface RunningProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Sends SIGTERM (or the given signal) and waits for the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Spawns `node <script> ...args` with Node 24 (the one running the tests). */
+export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (chunk: Buffer): void => {
+    out += chunk.toString();
+    if (out.length > 1_000_000) out = out.slice(-500_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Writes a snapshot to a temporary file and returns its path. */
+export function writeSnapshot(snapshot: SnapshotInput | Omit<SnapshotInput, 'version'>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'strait-test-'));
+  const file = join(dir, 'snapshot.json');
+  writeFileSync(file, JSON.stringify(snapshot));
+  return file;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+export interface ProxyUnderTest extends RunningProcess {
+  address: string;
+}
+
+/** Starts strait-proxy from a snapshot and waits until it is ready on :15021. */
+export async function startProxy(opts: {
+  role: 'ingress' | 'sidecar' | 'egress';
+  address: string;
+  snapshot?: SnapshotInput | Omit<SnapshotInput, 'version'>;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  waitReady?: boolean;
+}): Promise<ProxyUnderTest> {
+  const args = ['--role', opts.role, '--address', opts.address, '--log-level', 'warn', ...(opts.args ?? [])];
+  if (opts.snapshot) args.push('--bootstrap', writeSnapshot(opts.snapshot));
+  if (opts.role === 'sidecar' && !args.includes('--workload')) args.push('--workload', 'test-workload');
+  const proc = spawnNode(PROXY_MAIN, args, opts.env);
+  if (opts.waitReady !== false) {
+    try {
+      await waitFor('proxy ready', async () => {
+        if (proc.child.exitCode !== null) throw new Error(`proxy exited: ${proc.output()}`);
+        const res = await fetch(`http://${opts.address}:15021/healthz/ready`);
+        return res.status === 200 ? true : undefined;
+      });
+    } catch (err) {
+      await proc.stop('SIGKILL');
+      throw new Error(`${(err as Error).message}\n--- proxy output ---\n${proc.output()}`);
+    }
+  }
+  return { ...proc, address: opts.address };
+}
