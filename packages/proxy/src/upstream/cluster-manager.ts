@@ -4,7 +4,9 @@ import type { Cluster } from '@strait/api';
 import { Errors, StraitError } from '@strait/api';
 import type { Logger } from 'pino';
 import type { Prober } from '../health/active.ts';
+import { LB_POLICIES } from '../lb/registry.ts';
 import { UpstreamCluster } from './cluster.ts';
+import { hostKey } from './host.ts';
 import type { ClusterEvents, ClusterStatus } from './types.ts';
 
 export interface ClusterManagerOptions {
@@ -38,13 +40,9 @@ export class ClusterManager {
    * change nothing); unchanged clusters are left alone, changed ones updated in place, removed ones closed.
    */
   update(clusters: readonly Cluster[]): void {
+    ClusterManager.validate(clusters);
     const byName = new Map<string, Cluster>();
-    for (const config of clusters) {
-      if (byName.has(config.name)) {
-        throw new StraitError(Errors.SNAPSHOT_INVALID, `cluster "${config.name}" is defined twice`);
-      }
-      byName.set(config.name, config);
-    }
+    for (const config of clusters) byName.set(config.name, config);
     const next = new Map<string, Entry>();
     let added = 0;
     let changed = 0;
@@ -72,6 +70,36 @@ export class ClusterManager {
     }
     this.#clusters = next;
     if (added + changed + removed > 0) this.#logger.info({ added, changed, removed }, 'clusters updated');
+  }
+
+  /**
+   * Throws STRAIT_SNAPSHOT_INVALID for what update() could not apply: a cluster name used twice, an
+   * unknown load balancing policy, an endpoint address that does not make a URL. Call it before any other
+   * part of a snapshot is applied so a bad snapshot never half-applies; update() calls it too.
+   */
+  static validate(clusters: readonly Cluster[]): void {
+    const names = new Set<string>();
+    for (const config of clusters) {
+      if (names.has(config.name)) {
+        throw new StraitError(Errors.SNAPSHOT_INVALID, `cluster "${config.name}" is defined twice`);
+      }
+      names.add(config.name);
+      const policy = config.lbPolicy ?? 'ROUND_ROBIN';
+      if (!LB_POLICIES.includes(policy)) {
+        throw new StraitError(
+          Errors.SNAPSHOT_INVALID,
+          `cluster "${config.name}": unknown lbPolicy "${policy}"`,
+        );
+      }
+      for (const endpoint of config.endpoints) {
+        if (!URL.canParse(`http://${hostKey(endpoint.address, endpoint.port)}`)) {
+          throw new StraitError(
+            Errors.SNAPSHOT_INVALID,
+            `cluster "${config.name}": endpoint address "${endpoint.address}" is not a valid host`,
+          );
+        }
+      }
+    }
   }
 
   get(name: string): UpstreamCluster | undefined {

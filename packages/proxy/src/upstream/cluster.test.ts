@@ -204,6 +204,7 @@ describe('ORIGINAL_DST', () => {
     expect(v6?.origin).toBe('http://[::1]:9000');
     expect(c.choose(ctx)).toBeUndefined();
     expect(c.choose({ ...ctx, originalDestination: { address: 'x', port: 0 } })).toBeUndefined();
+    expect(c.choose({ ...ctx, originalDestination: { address: 'a b/c', port: 80 } })).toBeUndefined();
     expect(c.status().hosts.map((h) => h.port)).toEqual([9000, 9000]);
   });
 
@@ -275,6 +276,11 @@ describe('ClusterManager', () => {
     manager.update([cluster()]);
     const before = manager.get(cluster().name);
     expect(() => manager.update([cluster({ name: 'x' }), cluster({ name: 'x' })])).toThrow(/defined twice/);
+    const badAddress = cluster({ name: 'y', endpoints: [{ address: 'bad host/', port: 80 }] });
+    expect(() => manager.update([badAddress])).toThrow(/not a valid host/);
+    expect(() => ClusterManager.validate([{ ...cluster(), lbPolicy: 'MAGLEV' as 'RANDOM' }])).toThrow(
+      /lbPolicy/,
+    );
     expect(manager.get(cluster().name)).toBe(before);
     await manager.close();
   });

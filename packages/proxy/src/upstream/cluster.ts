@@ -349,6 +349,7 @@ export class UpstreamCluster {
     if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) return undefined;
     const key = hostKey(target.address, target.port);
     let host = this.#originalDst.get(key);
+    if (host === undefined && !URL.canParse(`http://${key}`)) return undefined;
     if (host) {
       this.#originalDst.delete(key); // re-inserted below: most recently used last
     } else {
