@@ -1,0 +1,141 @@
+// CONNECT tunnels: open a TCP connection to the checked address, answer 200, then splice bytes both
+// ways until either side closes. Failures answer 503; nothing here ever throws.
+import { connect as netConnect, type Socket } from 'node:net';
+import { Errors } from '@strait/api';
+import {
+  describeError,
+  endThenDestroy,
+  rawResponse,
+  type TunnelHooks,
+  TunnelSession,
+  type TunnelStats,
+} from './session.ts';
+
+export type { TunnelHooks, TunnelStats };
+
+export interface TunnelTarget {
+  /** An IP address (from the egress decision or the cluster's endpoint). */
+  address: string;
+  port: number;
+  /** Give up connecting after this long and answer 503. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Destroy the tunnel after this long with no bytes either way. Default: no idle limit. */
+  idleTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+const ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n', 'latin1');
+
+/**
+ * Tunnels a CONNECT request. `client` and `head` come from the server's 'connect' event.
+ * The hooks report the open and, once both sides have closed, the byte counts.
+ */
+export function openTunnel(
+  client: Socket,
+  head: Buffer,
+  target: TunnelTarget,
+  hooks: TunnelHooks = {},
+): void {
+  const session = new TunnelSession(hooks);
+  if (client.destroyed) {
+    session.noteError('client closed before the tunnel opened');
+    session.settle();
+    return;
+  }
+  client.pause();
+  client.setNoDelay(true);
+  session.track('client', client);
+
+  let upstream: Socket;
+  try {
+    upstream = netConnect({ host: target.address, port: target.port });
+  } catch (err) {
+    // Bad address or port: a synchronous throw from net.connect.
+    failBeforeOpen(client, session, err);
+    session.settle();
+    return;
+  }
+  upstream.pause();
+  upstream.setNoDelay(true);
+  const connectTimer = setTimeout(() => {
+    upstream.destroy(new Error('connect timeout'));
+  }, target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+
+  const onConnectError = (err: Error): void => {
+    clearTimeout(connectTimer);
+    failBeforeOpen(client, session, err);
+  };
+  upstream.once('error', onConnectError);
+  // The client gives up first: drop the half-made upstream connection.
+  const onEarlyClientClose = (): void => {
+    clearTimeout(connectTimer);
+    upstream.destroy();
+  };
+  client.once('close', onEarlyClientClose);
+  // Both sides share one report: the session waits for the upstream close as well.
+  upstream.once('close', () => {
+    clearTimeout(connectTimer);
+    session.settle();
+  });
+
+  upstream.once('connect', () => {
+    clearTimeout(connectTimer);
+    upstream.off('error', onConnectError);
+    client.off('close', onEarlyClientClose);
+    if (client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    session.track('upstream', upstream);
+    session.stats.status = 200;
+    client.write(ESTABLISHED);
+    if (head.length > 0) {
+      session.stats.receivedBytes += head.length;
+      upstream.write(head);
+    }
+    if (target.idleTimeoutMs !== undefined) {
+      const idle = target.idleTimeoutMs;
+      for (const socket of [client, upstream]) {
+        socket.setTimeout(idle, () => session.fail(new Error('idle timeout')));
+      }
+    }
+    session.open();
+    session.splice(client, upstream);
+  });
+}
+
+/** Answers 503 on a CONNECT whose upstream could not be reached, and records why. */
+function failBeforeOpen(client: Socket, session: TunnelSession, err: unknown): void {
+  session.noteError(err);
+  if (client.destroyed || session.stats.status !== undefined) return;
+  session.stats.status = Errors.UPSTREAM_CONNECT_FAILURE.status;
+  client.write(
+    rawResponse(
+      Errors.UPSTREAM_CONNECT_FAILURE.status,
+      `${Errors.UPSTREAM_CONNECT_FAILURE.message}: ${describeError(err)}\n`,
+      { 'x-strait-error': Errors.UPSTREAM_CONNECT_FAILURE.code },
+    ),
+  );
+  endThenDestroy(client);
+  client.resume();
+}
+
+/**
+ * Answers a CONNECT (or upgrade) socket with a complete HTTP error response, e.g. 403 with
+ * `denyBody(decision)`, and closes it. Safe on a socket that is already gone.
+ */
+export function rejectConnect(
+  client: Socket,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  client.on('error', () => {
+    // The client may vanish while we answer; there is nobody left to tell.
+  });
+  if (client.destroyed) return;
+  client.write(rawResponse(status, body, headers));
+  endThenDestroy(client);
+  client.resume();
+}
