@@ -300,6 +300,42 @@ describe('ClusterManager', () => {
     await manager.close();
   });
 
+  it('a change to other settings does not restart the checker; a changed health check does', async () => {
+    let probes = 0;
+    const prober: Prober = {
+      probe: async () => {
+        probes++;
+        return 'success';
+      },
+      forget: () => {},
+      close: async () => {},
+    };
+    const manager = new ClusterManager({ logger, prober });
+    const hc = {
+      path: '/healthz',
+      intervalMs: 3_600_000,
+      timeoutMs: 5,
+      healthyThreshold: 1,
+      unhealthyThreshold: 1,
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 30));
+    manager.update([cluster({ healthCheck: hc })]);
+    await settle();
+    expect(probes).toBe(4);
+    manager.update([cluster({ healthCheck: hc, connectTimeoutMs: 500, lbPolicy: 'RANDOM' })]);
+    await settle();
+    expect(probes).toBe(4);
+    // A new endpoint gets its own first probe without restarting the others.
+    const five = [1, 2, 3, 4, 5].map((i) => ({ address: `127.0.101.${i}`, port: 8080 }));
+    manager.update([cluster({ healthCheck: hc, connectTimeoutMs: 500, endpoints: five })]);
+    await settle();
+    expect(probes).toBe(5);
+    manager.update([cluster({ healthCheck: { ...hc, path: '/ready' }, endpoints: five })]);
+    await settle();
+    expect(probes).toBe(10);
+    await manager.close();
+  });
+
   it('status lists hosts with their labels and weights', async () => {
     const manager = new ClusterManager({ logger });
     manager.update([

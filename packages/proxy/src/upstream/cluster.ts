@@ -230,11 +230,21 @@ export class UpstreamCluster {
 
   /** Healthy hosts; the same array as last time when nothing changed, so the ring hash keeps its ring. */
   #healthyHosts(now: number): Host[] {
-    const fresh = this.#list.filter((h) => h.isHealthy(now));
+    // Compare against the cached list first so the common case allocates nothing.
     const cached = this.#eligible;
-    if (fresh.length === cached.length && fresh.every((h, i) => cached[i] === h)) return cached;
-    this.#eligible = fresh;
-    return fresh;
+    let matched = 0;
+    let same = true;
+    for (const host of this.#list) {
+      if (!host.isHealthy(now)) continue;
+      if (cached[matched] !== host) {
+        same = false;
+        break;
+      }
+      matched++;
+    }
+    if (same && matched === cached.length) return cached;
+    this.#eligible = this.#list.filter((h) => h.isHealthy(now));
+    return this.#eligible;
   }
 
   #setHosts(endpoints: readonly Endpoint[], replacePools: PoolSettings | undefined): void {
