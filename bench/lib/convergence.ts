@@ -1,0 +1,171 @@
+// Control-plane convergence: starts the real control plane on 127.0.121.1 with a small demo-shaped config,
+// connects N simulated proxies (bench/xds-sim.ts: real discovery streams and ACKs), flips service B's
+// traffic split through the resource API and reports how long until every proxy has ACKed it.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SimResult } from '../xds-sim.ts';
+import { type Started, start, stop, waitForHttp } from './processes.ts';
+import { median } from './stats.ts';
+
+export const CONTROL_PLANE_MAIN = 'packages/control-plane/src/main.ts';
+const CP = { host: '127.0.121.1', port: 15010, monitoringPort: 15014 };
+
+export interface ConvergenceResult {
+  proxies: number;
+  status: 'measured' | 'pending' | 'failed';
+  changes: number;
+  /** Median over changes of each change's median / p99 / max ACK time, ms. */
+  medianMs: number;
+  p99Ms: number;
+  maxMs: number;
+  note: string;
+  raw?: SimResult;
+}
+
+const BASE_CONFIG = `# Demo-shaped mesh for the convergence benchmark: service B split between v1 and v2.
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: service-b
+  namespace: default
+spec:
+  host: service-b
+  subsets:
+    - name: v1
+      labels:
+        version: v1
+    - name: v2
+      labels:
+        version: v2
+`;
+
+function splitFor(v1: number, v2: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: service-b
+  namespace: default
+spec:
+  hosts:
+    - service-b
+  http:
+    - route:
+        - destination:
+            host: service-b
+            subset: v1
+          weight: ${v1}
+        - destination:
+            host: service-b
+            subset: v2
+          weight: ${v2}
+`;
+}
+
+export function controlPlaneAvailable(repoRoot: string): boolean {
+  return existsSync(join(repoRoot, CONTROL_PLANE_MAIN));
+}
+
+function pending(
+  proxies: number,
+  note: string,
+  status: ConvergenceResult['status'] = 'pending',
+): ConvergenceResult {
+  return { proxies, status, changes: 0, medianMs: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, note };
+}
+
+function runSim(benchDir: string, workDir: string, count: number, changes: number): Promise<SimResult> {
+  const args = [
+    join(benchDir, 'xds-sim.ts'),
+    '--control-plane',
+    `http://${CP.host}:${CP.port}`,
+    '--count',
+    String(count),
+    '--changes',
+    String(changes),
+    '--change-a',
+    join(workDir, 'change-50-50.yaml'),
+    '--change-b',
+    join(workDir, 'change-90-10.yaml'),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as SimResult);
+      } catch {
+        reject(new Error(`xds-sim exited with ${code} and no result`));
+      }
+    });
+  });
+}
+
+export async function measureConvergence(
+  repoRoot: string,
+  benchDir: string,
+  workDir: string,
+  runs: { proxies: number; changes: number }[],
+): Promise<ConvergenceResult[]> {
+  if (!controlPlaneAvailable(repoRoot)) {
+    return runs.map((r) => pending(r.proxies, `${CONTROL_PLANE_MAIN} does not exist yet`));
+  }
+  const results: ConvergenceResult[] = [];
+  for (const run of runs) {
+    // A fresh control plane and config directory per size, so one run cannot warm the next.
+    const configDir = join(workDir, `cp-config-${run.proxies}`);
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(join(configDir, 'service-b.yaml'), `${BASE_CONFIG}---\n${splitFor(90, 10)}`);
+    writeFileSync(join(workDir, 'change-50-50.yaml'), splitFor(50, 50));
+    writeFileSync(join(workDir, 'change-90-10.yaml'), splitFor(90, 10));
+    let controlPlane: Started | undefined;
+    try {
+      controlPlane = start(workDir, {
+        name: `control-plane-${run.proxies}`,
+        command: process.execPath,
+        args: [
+          join(repoRoot, CONTROL_PLANE_MAIN),
+          '--config-dir',
+          configDir,
+          '--address',
+          CP.host,
+          '--port',
+          String(CP.port),
+          '--monitoring-port',
+          String(CP.monitoringPort),
+        ],
+        cwd: repoRoot,
+      });
+      await waitForHttp(`http://${CP.host}:${CP.port}/v1/proxies`, controlPlane, 20_000, (s) => s === 200);
+      process.stderr.write(`bench: convergence with ${run.proxies} simulated proxies\n`);
+      const sim = await runSim(benchDir, workDir, run.proxies, run.changes);
+      const measured = sim.changes.filter((c) => c.missing === 0 && c.putStatus >= 200 && c.putStatus < 300);
+      if (sim.error || measured.length === 0) {
+        const detail =
+          sim.error ?? sim.changes.map((c) => `PUT ${c.putStatus}, ${c.missing} missing`).join('; ');
+        results.push({ ...pending(run.proxies, detail || 'no change was ACKed by all', 'failed'), raw: sim });
+        continue;
+      }
+      const med = (pick: (c: (typeof measured)[number]) => number) => median(measured.map(pick));
+      results.push({
+        proxies: run.proxies,
+        status: 'measured',
+        changes: measured.length,
+        medianMs: med((c) => c.medianMs),
+        p99Ms: med((c) => c.p99Ms),
+        maxMs: med((c) => c.maxMs),
+        note: `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; NACKs ${sim.nacks}`,
+        raw: sim,
+      });
+    } catch (err) {
+      results.push(pending(run.proxies, (err as Error).message.split('\n')[0] ?? 'error', 'failed'));
+    } finally {
+      if (controlPlane) await stop(controlPlane);
+    }
+  }
+  return results;
+}

@@ -1,0 +1,225 @@
+// Turns the rounds into medians and ratios, checks them against the issue's targets, and renders the
+// Markdown tables printed at the end of `npm run bench` (also saved as bench/results/latest.md).
+import type { ConvergenceResult } from './convergence.ts';
+import type { Settings, TargetRound } from './measure.ts';
+import { median, ratio } from './stats.ts';
+import type { Target, TargetKey } from './targets.ts';
+
+export interface TargetSummary {
+  key: TargetKey;
+  label: string;
+  rounds: number;
+  rps: number;
+  rpsVsNginx: number;
+  rpsVsDirect: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  addedP50: number;
+  addedP90: number;
+  addedP99: number;
+  /** CPU seconds per 1000 requests, summed over the target's proxies. */
+  cpuPer1000: number;
+  /** The busiest single proxy process of the target, vCPU at the fixed rate. */
+  vcpuPerProxy: number;
+  /** The largest single proxy process of the target, peak RSS MB up to the end of the fixed-rate window. */
+  peakRssMbPerProxy: number;
+  idleRssMbPerProxy: number;
+  proxyCount: number;
+  /** Failed or non-2xx requests over all rounds (open loop + wrk). */
+  failures: number;
+  accessLogLines: number;
+}
+
+export interface Environment {
+  date: string;
+  mode: string;
+  cpus: number;
+  cpuModel: string;
+  memoryGb: number;
+  kernel: string;
+  node: string;
+  nginx: string;
+  haproxy: string;
+  wrk: string;
+  gitCommit: string;
+  /** 1-minute load average when the run began and ended: others' work on the machine skews results. */
+  loadAverageAtStart: number;
+  loadAverageAtEnd: number;
+  settings: Settings;
+}
+
+export interface Goal {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+const max = (values: number[]): number => (values.length > 0 ? Math.max(...values) : Number.NaN);
+
+export function summarize(targets: Target[], rounds: TargetRound[]): TargetSummary[] {
+  const byKey = (key: TargetKey) => rounds.filter((r) => r.key === key);
+  const rpsOf = (key: TargetKey) => median(byKey(key).map((r) => r.wrk.rps));
+  const nginxRps = rpsOf('nginx');
+  const directRps = rpsOf('direct');
+  return targets.map((target) => {
+    const own = byKey(target.key);
+    const baseline = target.baseline ? byKey(target.baseline) : [];
+    const added = (pick: (r: TargetRound) => number) =>
+      median(
+        own.map((r) => {
+          const base = baseline.find((b) => b.round === r.round);
+          return base ? pick(r) - pick(base) : Number.NaN;
+        }),
+      );
+    const rps = rpsOf(target.key);
+    return {
+      key: target.key,
+      label: target.label,
+      rounds: own.length,
+      rps,
+      rpsVsNginx: ratio(rps, nginxRps),
+      rpsVsDirect: ratio(rps, target.key.startsWith('chain') ? rpsOf('chain-direct') : directRps),
+      p50: median(own.map((r) => r.load.latencyMs.p50)),
+      p90: median(own.map((r) => r.load.latencyMs.p90)),
+      p99: median(own.map((r) => r.load.latencyMs.p99)),
+      addedP50: target.baseline ? added((r) => r.load.latencyMs.p50) : Number.NaN,
+      addedP90: target.baseline ? added((r) => r.load.latencyMs.p90) : Number.NaN,
+      addedP99: target.baseline ? added((r) => r.load.latencyMs.p99) : Number.NaN,
+      cpuPer1000: median(own.map((r) => r.cpuSecondsPer1000)),
+      vcpuPerProxy: median(own.map((r) => max(r.proxies.map((p) => p.vcpu)))),
+      peakRssMbPerProxy: median(own.map((r) => max(r.proxies.map((p) => p.peakRssMb)))),
+      idleRssMbPerProxy: median(own.map((r) => max(r.proxies.map((p) => p.idleRssMb)))),
+      proxyCount: own[0]?.proxies.length ?? 0,
+      failures: own.reduce(
+        (sum, r) => sum + r.load.errors + r.load.non2xx + r.wrk.non2xx + r.wrk.socketErrors,
+        0,
+      ),
+      accessLogLines: median(own.map((r) => r.accessLogLines)),
+    };
+  });
+}
+
+const fmt = (value: number, digits = 2, suffix = ''): string =>
+  Number.isFinite(value) ? `${value.toFixed(digits)}${suffix}` : '–';
+
+export function checkGoals(summaries: TargetSummary[], convergence: ConvergenceResult[]): Goal[] {
+  const hop = summaries.find((s) => s.key === 'strait');
+  const goals: Goal[] = [];
+  const add = (
+    name: string,
+    goal: string,
+    value: number | undefined,
+    shown: string,
+    pass: (v: number) => boolean,
+  ) =>
+    goals.push({
+      name,
+      goal,
+      measured: value !== undefined && Number.isFinite(value) ? shown : 'not measured',
+      met: value !== undefined && Number.isFinite(value) ? pass(value) : undefined,
+    });
+  add(
+    'one hop throughput vs nginx',
+    '≥ 0.60×',
+    hop?.rpsVsNginx,
+    `${fmt(hop?.rpsVsNginx ?? Number.NaN)}×`,
+    (v) => v >= 0.6,
+  );
+  add(
+    'sidecar CPU at 1000 req/s',
+    '≤ 0.15 vCPU',
+    hop?.vcpuPerProxy,
+    `${fmt(hop?.vcpuPerProxy ?? Number.NaN, 3)} vCPU`,
+    (v) => v <= 0.15,
+  );
+  add(
+    'sidecar peak RSS at 1000 req/s',
+    '≤ 80 MB',
+    hop?.peakRssMbPerProxy,
+    `${fmt(hop?.peakRssMbPerProxy ?? Number.NaN, 1)} MB`,
+    (v) => v <= 80,
+  );
+  add(
+    'added latency p50, one hop',
+    '≤ 0.3 ms',
+    hop?.addedP50,
+    `${fmt(hop?.addedP50 ?? Number.NaN, 3)} ms`,
+    (v) => v <= 0.3,
+  );
+  add(
+    'added latency p99, one hop',
+    '≤ 1 ms',
+    hop?.addedP99,
+    `${fmt(hop?.addedP99 ?? Number.NaN, 3)} ms`,
+    (v) => v <= 1,
+  );
+  const thousand = convergence.find((c) => c.proxies === 1000 && c.status === 'measured');
+  add(
+    '1000 proxies ACK a change, p99',
+    '≤ 1000 ms',
+    thousand?.p99Ms,
+    `${fmt(thousand?.p99Ms ?? Number.NaN, 0)} ms`,
+    (v) => v <= 1000,
+  );
+  return goals;
+}
+
+export function renderMarkdown(
+  env: Environment,
+  summaries: TargetSummary[],
+  goals: Goal[],
+  convergence: ConvergenceResult[],
+): string {
+  const s = env.settings;
+  const lines: string[] = [];
+  lines.push(`# Strait benchmark (${env.mode})`, '');
+  lines.push(
+    `${env.date} · ${env.cpus} × ${env.cpuModel} · ${env.memoryGb} GB · Linux ${env.kernel} · Node ${env.node} · ` +
+      `${env.nginx} · ${env.haproxy} · ${env.wrk} · commit ${env.gitCommit} · ` +
+      `load average ${fmt(env.loadAverageAtStart)} at start, ${fmt(env.loadAverageAtEnd)} at end`,
+    '',
+  );
+  lines.push(
+    `${s.rounds} round(s), targets interleaved (order rotated each round); medians over rounds. ` +
+      `Throughput: wrk -t1 -c${s.wrkConnections} -d${s.wrkDurationS}s after a ${s.wrkWarmupS}s warm-up. ` +
+      `Latency: open loop at ${s.rate} req/s for ${s.rateDurationS}s after ${s.rateWarmupS}s warm-up, ` +
+      `measured from each request's due time (coordinated omission corrected), keep-alive pool of ${s.loadConnections}. ` +
+      'Added latency = percentile through the proxies minus the same percentile direct, paired per round. ' +
+      'CPU and RSS are per proxy process (nginx: master + worker), fresh processes each round; ' +
+      'Strait runs with metrics and its access log on (JSON lines written to a file).',
+    '',
+  );
+  lines.push(
+    '| target | req/s | × nginx | × direct | p50 ms | p90 ms | p99 ms | added p50 | added p90 | added p99 | CPU s / 1000 req | vCPU / proxy | peak RSS MB / proxy | idle RSS MB | failures |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const t of summaries) {
+    const proxies = t.proxyCount > 1 ? ` (${t.proxyCount} proxies)` : '';
+    lines.push(
+      `| ${t.label}${proxies} | ${fmt(t.rps, 0)} | ${fmt(t.rpsVsNginx)} | ${fmt(t.rpsVsDirect)} | ${fmt(t.p50, 3)} | ` +
+        `${fmt(t.p90, 3)} | ${fmt(t.p99, 3)} | ${fmt(t.addedP50, 3)} | ${fmt(t.addedP90, 3)} | ${fmt(t.addedP99, 3)} | ` +
+        `${fmt(t.cpuPer1000, 3)} | ${fmt(t.vcpuPerProxy, 3)} | ${fmt(t.peakRssMbPerProxy, 1)} | ${fmt(t.idleRssMbPerProxy, 1)} | ${t.failures} |`,
+    );
+  }
+  lines.push('', '## Control plane convergence', '');
+  lines.push(
+    '| simulated proxies | changes | median ms | p99 ms | max ms | note |',
+    '|---:|---:|---:|---:|---:|---|',
+  );
+  for (const c of convergence) {
+    lines.push(
+      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
+    );
+  }
+  lines.push('', '## Targets (issue 5)', '');
+  lines.push('| what | goal | measured | met |', '|---|---|---|---|');
+  for (const g of goals) {
+    lines.push(
+      `| ${g.name} | ${g.goal} | ${g.measured} | ${g.met === undefined ? '–' : g.met ? 'yes' : 'no'} |`,
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
+}

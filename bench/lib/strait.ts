@@ -1,0 +1,157 @@
+// Strait proxies for the benchmark: bootstrap snapshots for one sidecar hop and for the demo's chain
+// (ingress -> sidecar A -> A -> sidecar A -> sidecar B -> B), written to files and run with --bootstrap.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ports, type SnapshotInput } from '@strait/api';
+import { type Started, start, waitForHttp } from './processes.ts';
+
+export const PROXY_MAIN = 'packages/proxy/src/main.ts';
+
+export function proxyAvailable(repoRoot: string): boolean {
+  return existsSync(join(repoRoot, PROXY_MAIN));
+}
+
+export const SERVICE_B_DOMAINS = ['service-b', 'service-b.default', 'service-b.default.svc.cluster.local'];
+
+function catchAllHost(name: string, cluster: string, domains: string[] = ['*']) {
+  return {
+    name,
+    domains,
+    routes: [
+      { name: 'default', match: { path: { prefix: '/' } }, route: { clusters: [{ cluster, weight: 100 }] } },
+    ],
+  };
+}
+
+function inboundListener(appCluster: string) {
+  return {
+    name: `inbound_${Ports.sidecarInbound}`,
+    kind: 'inbound' as const,
+    port: Ports.sidecarInbound,
+    virtualHosts: [catchAllHost('inbound', appCluster)],
+  };
+}
+
+/** A sidecar in front of one app, with an inbound listener only (plus an empty outbound one). */
+export function sidecarSnapshot(options: {
+  appAddress: string;
+  appPort: number;
+  appWorkload: string;
+  outbound?: { service: string; domains: string[]; endpoints: { address: string; workload: string }[] };
+}): SnapshotInput {
+  const appCluster = `inbound|${options.appPort}||`;
+  const listeners: SnapshotInput['listeners'] = [inboundListener(appCluster)];
+  const clusters: SnapshotInput['clusters'] = [
+    {
+      name: appCluster,
+      endpoints: [{ address: options.appAddress, port: options.appPort, workload: options.appWorkload }],
+    },
+  ];
+  const outbound = options.outbound;
+  const outboundHosts = [];
+  if (outbound) {
+    const cluster = `outbound|80||${outbound.service}`;
+    outboundHosts.push(catchAllHost(`${outbound.service}:80`, cluster, outbound.domains));
+    clusters.push({
+      name: cluster,
+      service: outbound.service,
+      endpoints: outbound.endpoints.map((e) => ({
+        address: e.address,
+        port: Ports.sidecarInbound,
+        workload: e.workload,
+        namespace: 'default',
+      })),
+    });
+  }
+  listeners.push({
+    name: `outbound_${Ports.sidecarOutbound}`,
+    kind: 'outbound',
+    port: Ports.sidecarOutbound,
+    virtualHosts: outboundHosts,
+  });
+  return {
+    version: '',
+    listeners,
+    clusters,
+    egress: { mode: 'REGISTRY_ONLY', allow: [] },
+    telemetry: { accessLog: true },
+  };
+}
+
+/** The ingress gateway: every request on :8080 goes to service A's pods. */
+export function ingressSnapshot(serviceA: { address: string; workload: string }): SnapshotInput {
+  const cluster = 'outbound|80||service-a';
+  return {
+    version: '',
+    listeners: [
+      {
+        name: `gateway_${Ports.gateway}`,
+        kind: 'gateway',
+        port: Ports.gateway,
+        virtualHosts: [catchAllHost('ingress', cluster)],
+      },
+    ],
+    clusters: [
+      {
+        name: cluster,
+        service: 'service-a',
+        endpoints: [
+          {
+            address: serviceA.address,
+            port: Ports.sidecarInbound,
+            workload: serviceA.workload,
+            namespace: 'default',
+          },
+        ],
+      },
+    ],
+    telemetry: { accessLog: true },
+  };
+}
+
+export interface ProxySpec {
+  name: string;
+  role: 'ingress' | 'sidecar';
+  address: string;
+  workload: string;
+  service?: string;
+  appAddress?: string;
+  appPort?: number;
+  snapshot: SnapshotInput;
+}
+
+/** Writes the snapshot, starts the proxy (access log on, to a file) and waits until it is ready. */
+export async function startProxy(
+  repoRoot: string,
+  workDir: string,
+  spec: ProxySpec,
+  extraNodeArgs: string[] = [],
+): Promise<Started> {
+  const snapshot = { ...spec.snapshot, version: `bench-${spec.name}` };
+  const file = join(workDir, `${spec.name}.snapshot.json`);
+  writeFileSync(file, JSON.stringify(snapshot, null, 2));
+  const args = [
+    ...extraNodeArgs,
+    join(repoRoot, PROXY_MAIN),
+    '--role',
+    spec.role,
+    '--id',
+    spec.name,
+    '--workload',
+    spec.workload,
+    '--address',
+    spec.address,
+    '--bootstrap',
+    file,
+    '--access-log',
+    '--log-level',
+    'warn',
+  ];
+  if (spec.service) args.push('--service', spec.service, '--version', 'v1');
+  if (spec.appAddress) args.push('--app-address', spec.appAddress);
+  if (spec.appPort) args.push('--app-port', String(spec.appPort));
+  // The access log (JSON lines on stdout) goes to a file in the work directory.
+  const proc = start(workDir, { name: spec.name, command: process.execPath, args, cwd: repoRoot });
+  await waitForHttp(`http://${spec.address}:${Ports.ready}/healthz/ready`, proc, 20_000, (s) => s === 200);
+  return proc;
+}

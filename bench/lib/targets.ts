@@ -1,0 +1,214 @@
+// What the benchmark measures, side by side against the same upstream: direct, nginx, HAProxy, one Strait
+// sidecar hop, and the demo-shaped chain through Strait next to the same two apps called directly.
+// Each target starts fresh proxy processes for each measurement and says which processes are "the proxy".
+import { Ports } from '@strait/api';
+import { type Address, haproxyCommand, nginxCommand } from './baselines.ts';
+import { type Started, start, waitForHttp } from './processes.ts';
+import { ingressSnapshot, SERVICE_B_DOMAINS, sidecarSnapshot, startProxy } from './strait.ts';
+import type { Tools } from './tools.ts';
+
+export type TargetKey = 'direct' | 'nginx' | 'haproxy' | 'strait' | 'chain-direct' | 'chain-strait';
+
+/** The address plan, all inside 127.0.120.0/24 (the control plane uses 127.0.121.0/24). */
+export const ADDR = {
+  upstream: { host: '127.0.120.1', port: 8080 },
+  nginx: { host: '127.0.120.2', port: 8080 },
+  haproxy: { host: '127.0.120.3', port: 8080 },
+  straitHop: { host: '127.0.120.4', port: Ports.sidecarInbound },
+  ingress: { host: '127.0.120.10', port: Ports.gateway },
+  podA: '127.0.120.11',
+  podB: '127.0.120.12',
+  directA: { host: '127.0.120.13', port: 8080 },
+} as const;
+
+export interface TargetContext {
+  repoRoot: string;
+  workDir: string;
+  tools: Tools;
+  /** Extra node flags for Strait proxies (e.g. --cpu-prof). */
+  proxyNodeArgs: string[];
+}
+
+export interface Target {
+  key: TargetKey;
+  label: string;
+  url: string;
+  /** The target whose latency is subtracted to give "added latency". */
+  baseline: TargetKey | undefined;
+  /** Starts the target's proxies (none for direct targets) and returns them, ready. */
+  start(ctx: TargetContext): Promise<Started[]>;
+}
+
+const url = (a: Address): string => `http://${a.host}:${a.port}/`;
+
+async function startBinary(
+  ctx: TargetContext,
+  name: string,
+  argv: string[],
+  listen: Address,
+): Promise<Started[]> {
+  const [command, ...args] = argv as [string, ...string[]];
+  const proc = start(ctx.workDir, { name, command, args });
+  await waitForHttp(url(listen), proc, 10_000);
+  return [proc];
+}
+
+export const TARGETS: Target[] = [
+  { key: 'direct', label: 'direct', url: url(ADDR.upstream), baseline: undefined, start: async () => [] },
+  {
+    key: 'nginx',
+    label: 'nginx (1 worker)',
+    url: url(ADDR.nginx),
+    baseline: 'direct',
+    start: (ctx) =>
+      startBinary(
+        ctx,
+        'nginx',
+        nginxCommand(ctx.tools.nginx as string, ctx.workDir, ADDR.nginx, ADDR.upstream),
+        ADDR.nginx,
+      ),
+  },
+  {
+    key: 'haproxy',
+    label: 'HAProxy (nbthread 1)',
+    url: url(ADDR.haproxy),
+    baseline: 'direct',
+    start: (ctx) =>
+      startBinary(
+        ctx,
+        'haproxy',
+        haproxyCommand(ctx.tools.haproxy as string, ctx.workDir, ADDR.haproxy, ADDR.upstream),
+        ADDR.haproxy,
+      ),
+  },
+  {
+    key: 'strait',
+    label: 'Strait sidecar (1 hop)',
+    url: url(ADDR.straitHop),
+    baseline: 'direct',
+    start: async (ctx) => [
+      await startProxy(
+        ctx.repoRoot,
+        ctx.workDir,
+        {
+          name: 'strait-hop',
+          role: 'sidecar',
+          address: ADDR.straitHop.host,
+          workload: 'bench-hop',
+          service: 'bench-hop',
+          appAddress: ADDR.upstream.host,
+          appPort: ADDR.upstream.port,
+          snapshot: sidecarSnapshot({
+            appAddress: ADDR.upstream.host,
+            appPort: ADDR.upstream.port,
+            appWorkload: 'bench-hop',
+          }),
+        },
+        ctx.proxyNodeArgs,
+      ),
+    ],
+  },
+  {
+    key: 'chain-direct',
+    label: 'apps A→B direct',
+    url: url(ADDR.directA),
+    baseline: undefined,
+    start: async () => [],
+  },
+  {
+    key: 'chain-strait',
+    label: 'ingress→sidecar A→A→sidecar A→sidecar B→B',
+    url: url(ADDR.ingress),
+    baseline: 'chain-direct',
+    start: async (ctx) => {
+      // Started downstream-first so every hop has its upstream listening when traffic starts.
+      const sidecarB = await startProxy(
+        ctx.repoRoot,
+        ctx.workDir,
+        {
+          name: 'sidecar-b',
+          role: 'sidecar',
+          address: ADDR.podB,
+          workload: 'service-b-v1',
+          service: 'service-b',
+          appAddress: ADDR.podB,
+          appPort: 8080,
+          snapshot: sidecarSnapshot({ appAddress: ADDR.podB, appPort: 8080, appWorkload: 'service-b-v1' }),
+        },
+        ctx.proxyNodeArgs,
+      );
+      const sidecarA = await startProxy(
+        ctx.repoRoot,
+        ctx.workDir,
+        {
+          name: 'sidecar-a',
+          role: 'sidecar',
+          address: ADDR.podA,
+          workload: 'service-a-v1',
+          service: 'service-a',
+          appAddress: ADDR.podA,
+          appPort: 8080,
+          snapshot: sidecarSnapshot({
+            appAddress: ADDR.podA,
+            appPort: 8080,
+            appWorkload: 'service-a-v1',
+            outbound: {
+              service: 'service-b',
+              domains: SERVICE_B_DOMAINS,
+              endpoints: [{ address: ADDR.podB, workload: 'service-b-v1' }],
+            },
+          }),
+        },
+        ctx.proxyNodeArgs,
+      );
+      const ingress = await startProxy(
+        ctx.repoRoot,
+        ctx.workDir,
+        {
+          name: 'ingress',
+          role: 'ingress',
+          address: ADDR.ingress.host,
+          workload: 'istio-ingressgateway',
+          snapshot: ingressSnapshot({ address: ADDR.podA, workload: 'service-a-v1' }),
+        },
+        ctx.proxyNodeArgs,
+      );
+      return [ingress, sidecarA, sidecarB];
+    },
+  },
+];
+
+/** The apps every run needs, started once: the 1 KB upstream, service B, and service A twice. */
+export async function startApps(ctx: TargetContext, benchDir: string): Promise<Started[]> {
+  const app = `${benchDir}/apps/app.ts`;
+  const specs: { name: string; args: string[]; ready: string }[] = [
+    {
+      name: 'upstream',
+      args: ['--listen', `${ADDR.upstream.host}:${ADDR.upstream.port}`],
+      ready: url(ADDR.upstream),
+    },
+    { name: 'app-b', args: ['--listen', `${ADDR.podB}:8080`], ready: `http://${ADDR.podB}:8080/` },
+    {
+      name: 'app-a-direct',
+      args: ['--listen', `${ADDR.directA.host}:${ADDR.directA.port}`, '--call', `http://${ADDR.podB}:8080/`],
+      ready: url(ADDR.directA),
+    },
+    {
+      name: 'app-a-mesh',
+      args: ['--listen', `${ADDR.podA}:8080`, '--call', 'http://service-b/', '--proxy', `${ADDR.podA}:15001`],
+      // Its outbound sidecar is not up yet, so the app answers 502 here; any answer means it listens.
+      ready: `http://${ADDR.podA}:8080/`,
+    },
+  ];
+  const started: Started[] = [];
+  for (const spec of specs) {
+    const proc = start(ctx.workDir, {
+      name: spec.name,
+      command: process.execPath,
+      args: [app, ...spec.args],
+    });
+    started.push(proc);
+    await waitForHttp(spec.ready, proc, 10_000, () => true);
+  }
+  return started;
+}

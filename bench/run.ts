@@ -1,0 +1,245 @@
+// `npm run bench [-- --quick]`: Strait side by side with direct, nginx and HAProxy on loopback, plus the
+// demo-shaped chain and control-plane convergence. Prints Markdown tables, writes bench/results/*.json
+// and bench/results/latest.md. Installs nothing; every process it starts is stopped at the end.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts';
+import { measureTarget, type Settings, type TargetRound } from './lib/measure.ts';
+import { killAllNow, stopAll } from './lib/processes.ts';
+import { checkGoals, type Environment, renderMarkdown, summarize } from './lib/report.ts';
+import { proxyAvailable } from './lib/strait.ts';
+import { startApps, TARGETS, type Target, type TargetContext, type TargetKey } from './lib/targets.ts';
+import { findTools, missingMessage, missingTools, type Tools } from './lib/tools.ts';
+
+const USAGE = `usage: npm run bench [-- options]
+  --quick              short run (1 round, short windows, fewer convergence changes; about 2 minutes)
+  --rounds N           rounds of interleaved measurements (default 3, quick 1)
+  --only a,b           targets: direct,nginx,haproxy,strait,chain-direct,chain-strait
+  --skip-missing       run without nginx/HAProxy rows when they are not installed
+  --no-convergence     skip the control-plane convergence part
+  --cpu-prof           run Strait proxies with --cpu-prof (profiles in bench/results/profiles/)
+  --keep               keep the temporary work directory (configs, logs, access logs)`;
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(benchDir, '..');
+
+function parseCommandLine() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      only: { type: 'string' },
+      'skip-missing': { type: 'boolean', default: false },
+      'no-convergence': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const settings: Settings = values.quick
+    ? {
+        rounds: 1,
+        wrkDurationS: 3,
+        wrkWarmupS: 1,
+        wrkConnections: 32,
+        rate: 1000,
+        rateDurationS: 4,
+        rateWarmupS: 1,
+        loadConnections: 64,
+      }
+    : {
+        rounds: 3,
+        wrkDurationS: 6,
+        wrkWarmupS: 1,
+        wrkConnections: 32,
+        rate: 1000,
+        rateDurationS: 8,
+        rateWarmupS: 2,
+        loadConnections: 64,
+      };
+  if (values.rounds !== undefined) {
+    const rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1)
+      throw new Error(`--rounds: expected a positive integer, got "${values.rounds}"`);
+    settings.rounds = rounds;
+  }
+  const known = TARGETS.map((t) => t.key);
+  const only = values.only?.split(',').map((s) => s.trim()) as TargetKey[] | undefined;
+  for (const key of only ?? []) {
+    if (!known.includes(key)) throw new Error(`--only: unknown target "${key}" (known: ${known.join(', ')})`);
+  }
+  return { values, settings, only };
+}
+
+function versionOf(command: string | undefined, args: string[]): string {
+  if (!command) return 'missing';
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return out.split('\n')[0]?.trim() ?? '';
+  } catch (err) {
+    // nginx -v prints on stderr.
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    return stderr.split('\n')[0]?.trim() || 'unknown';
+  }
+}
+
+function environment(tools: Tools, mode: string, settings: Settings): Environment {
+  // nginx -v writes its version to stderr.
+  const nginxVersion = tools.nginx
+    ? execFileSync('sh', ['-c', `"${tools.nginx}" -v 2>&1`], { encoding: 'utf8' }).trim()
+    : '';
+  let gitCommit = 'unknown';
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    mode,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    nginx: nginxVersion.replace(/^nginx version: /, '') || 'missing',
+    haproxy: versionOf(tools.haproxy, ['-v'])
+      .replace(/ - https.*$/, '')
+      .replace(/ \d{4}\/\d\d\/\d\d$/, ''),
+    // wrk --version exits 1 after printing its version.
+    wrk: tools.wrk
+      ? (execFileSync('sh', ['-c', `"${tools.wrk}" --version 2>&1; true`], { encoding: 'utf8' })
+          .split('\n')[0]
+          ?.replace(/ Copyright.*$/, '')
+          .trim() ?? 'unknown')
+      : 'missing',
+    loadAverageAtStart: loadavg()[0] ?? Number.NaN,
+    loadAverageAtEnd: Number.NaN,
+    gitCommit,
+    settings,
+  };
+}
+
+/** Round r measures every target once, starting at a different target each round (A B C, B C A, …). */
+function orderForRound(targets: Target[], round: number): Target[] {
+  const shift = round % targets.length;
+  return [...targets.slice(shift), ...targets.slice(0, shift)];
+}
+
+async function main(): Promise<void> {
+  const { values, settings, only } = parseCommandLine();
+  const tools = findTools();
+  const missing = missingTools(tools);
+  if (missing.length > 0) {
+    process.stderr.write(missingMessage(missing));
+    if (missing.includes('wrk') || !values['skip-missing']) process.exit(1);
+  }
+
+  let targets = TARGETS.filter((t) => (only ? only.includes(t.key) : true));
+  targets = targets.filter(
+    (t) => !(t.key === 'nginx' && !tools.nginx) && !(t.key === 'haproxy' && !tools.haproxy),
+  );
+  const straitReady = proxyAvailable(repoRoot);
+  if (!straitReady) {
+    process.stderr.write('bench: packages/proxy/src/main.ts does not exist yet: Strait rows are skipped\n');
+    targets = targets.filter((t) => t.key !== 'strait' && t.key !== 'chain-strait');
+  }
+
+  const workDir = mkdtempSync(join(tmpdir(), 'strait-bench-'));
+  const profileDir = join(benchDir, 'results', 'profiles');
+  if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
+  const ctx: TargetContext = {
+    repoRoot,
+    workDir,
+    tools,
+    proxyNodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  };
+  const mode = values.quick ? 'quick' : 'full';
+  const env = environment(tools, mode, settings);
+  const began = Date.now();
+  process.stderr.write(
+    `bench: ${mode} run, ${settings.rounds} round(s), targets ${targets.map((t) => t.key).join(', ')}; work dir ${workDir}\n`,
+  );
+
+  const apps = await startApps(ctx, benchDir);
+  const rounds: TargetRound[] = [];
+  let convergence: ConvergenceResult[] = [];
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const target of orderForRound(targets, round)) {
+        const result = await measureTarget(target, round, ctx, settings, benchDir, tools.wrk as string);
+        rounds.push(result);
+        const cost = result.proxies.map(
+          (p) => `${p.name} ${p.vcpu.toFixed(3)} vCPU ${p.peakRssMb.toFixed(0)} MB`,
+        );
+        process.stderr.write(
+          `bench: round ${round + 1}/${settings.rounds} ${target.key.padEnd(12)} ${result.wrk.rps.toFixed(0).padStart(6)} req/s  ` +
+            `p50 ${result.load.latencyMs.p50.toFixed(3)} p99 ${result.load.latencyMs.p99.toFixed(3)} ms` +
+            `${cost.length ? `  ${cost.join(', ')}` : ''}\n`,
+        );
+      }
+    }
+    if (!values['no-convergence']) {
+      convergence = await measureConvergence(
+        repoRoot,
+        benchDir,
+        workDir,
+        values.quick
+          ? [
+              { proxies: 100, changes: 2 },
+              { proxies: 1000, changes: 2 },
+            ]
+          : [
+              { proxies: 100, changes: 5 },
+              { proxies: 1000, changes: 5 },
+            ],
+      );
+    }
+  } finally {
+    await stopAll(apps);
+  }
+
+  env.loadAverageAtEnd = loadavg()[0] ?? Number.NaN;
+  const summaries = summarize(targets, rounds);
+  const goals = checkGoals(summaries, convergence);
+  const markdown = renderMarkdown(env, summaries, goals, convergence);
+  const elapsedS = Math.round((Date.now() - began) / 1000);
+  process.stdout.write(`\n${markdown}\n(${elapsedS} s)\n`);
+
+  const resultsDir = join(benchDir, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = env.date.replace(/[:.]/g, '-');
+  const jsonPath = join(resultsDir, `${stamp}.json`);
+  const strippedConvergence = convergence.map(({ raw, ...rest }) => ({
+    ...rest,
+    perChange: raw?.changes.map(({ ackMs, ...c }) => ({ ...c, proxies: ackMs.length })),
+  }));
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ environment: env, elapsedS, summaries, goals, convergence: strippedConvergence, rounds }, null, 2)}\n`,
+  );
+  writeFileSync(
+    join(resultsDir, 'latest.md'),
+    `${markdown}\nFull run took ${elapsedS} s. Raw data: \`${stamp}.json\` (not committed).\n`,
+  );
+  process.stderr.write(`bench: wrote ${jsonPath} and bench/results/latest.md\n`);
+  if (values.keep) process.stderr.write(`bench: work dir kept at ${workDir}\n`);
+  else rmSync(workDir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  killAllNow();
+  process.exit(1);
+});
