@@ -1,0 +1,46 @@
+// Builds the control plane's config directory from the demo's mesh files (packages/demo/mesh),
+// pointing the external API's ServiceEntry at the address the plan gives it.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { ExternalApi } from '../topology.ts';
+
+export const MeshDir = fileURLToPath(new URL('../../mesh/', import.meta.url));
+
+/** Files in the mesh folder that are samples for users to apply, not part of the starting config. */
+export const SampleFiles = ['canary.yaml'];
+
+export function meshFiles(): string[] {
+  return readdirSync(MeshDir)
+    .filter((f) => f.endsWith('.yaml') && !SampleFiles.includes(f))
+    .sort();
+}
+
+/** Rewrites the ServiceEntry for the external API so its STATIC endpoint is `address`. */
+export function pointExternalApiAt(text: string, address: string, file: string): string {
+  const docs = parseAllDocuments(text);
+  for (const doc of docs) {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
+    const kind = doc.get('kind');
+    const hosts = doc.getIn(['spec', 'hosts'], false) as { toJSON(): unknown } | undefined;
+    const hostList = hosts ? (hosts.toJSON() as unknown[]) : [];
+    if (kind === 'ServiceEntry' && hostList.includes(ExternalApi.host)) {
+      if (doc.getIn(['spec', 'resolution']) !== 'STATIC') continue;
+      doc.setIn(['spec', 'endpoints', 0, 'address'], address);
+    }
+  }
+  return docs.map((d) => d.toString()).join('');
+}
+
+/** Writes a fresh config directory (removing what was there) and returns the files written. */
+export function prepareConfigDir(dir: string, externalApiAddress: string): string[] {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const files = meshFiles();
+  for (const file of files) {
+    const text = readFileSync(join(MeshDir, file), 'utf8');
+    writeFileSync(join(dir, file), pointExternalApiAt(text, externalApiAddress, file));
+  }
+  return files;
+}

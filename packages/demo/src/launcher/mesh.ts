@@ -1,0 +1,381 @@
+// Starts the whole demo mesh as local processes on an address plan, waits until it is ready,
+// and stops it again: the one launcher behind `npm start` and the end-to-end tests.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type AddressPlan,
+  AppPort,
+  ControlPlane,
+  Egress,
+  ExternalApi,
+  Ingress,
+  LocalPlan,
+  Pods,
+  PrometheusPort,
+  podAddress,
+  proxyIds,
+  Upstreams,
+} from '../topology.ts';
+import { prepareConfigDir } from './mesh-config.ts';
+import { ManagedProcess, type ProcessSpec } from './processes.ts';
+import { findPrometheus, preparePrometheus } from './prometheus.ts';
+import { httpStatus, waitForOk, waitUntil } from './wait.ts';
+
+export const RepoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const ProxyMain = join(RepoRoot, 'packages/proxy/src/main.ts');
+const ControlPlaneMain = join(RepoRoot, 'packages/control-plane/src/main.ts');
+const DemoMain = join(RepoRoot, 'packages/demo/src/main.ts');
+
+const ReadyPort = 15021;
+const StatsPort = 15090;
+
+export interface MeshOptions {
+  plan?: AddressPlan;
+  /** Holds the control plane's config dir and Prometheus's files. Default <repo>/.tmp/demo. */
+  stateDir?: string;
+  /** One <name>.log per process. Default <repo>/.tmp/logs. */
+  logDir?: string;
+  /** 'auto' (default): start Prometheus when the binary is on PATH. */
+  prometheus?: boolean | 'auto';
+  scrapeIntervalSeconds?: number;
+  /** Start the traffic generator at this many requests per second (0 = do not). */
+  trafficRate?: number;
+  readyTimeoutMs?: number;
+  /** Aborting stops whatever has started and makes startMesh reject. */
+  signal?: AbortSignal;
+  /** Progress messages (default: none). */
+  progress?: (message: string) => void;
+}
+
+export interface Mesh {
+  plan: AddressPlan;
+  stateDir: string;
+  logDir: string;
+  configDir: string;
+  ingressUrl: string;
+  controlPlaneUrl: string;
+  monitoringUrl: string;
+  /** Set when Prometheus was started. */
+  prometheusUrl: string | undefined;
+  processes: Map<string, ManagedProcess>;
+  /** The process by name (e.g. "service-b-v1-1-app", "control-plane"); throws if unknown. */
+  process(name: string): ManagedProcess;
+  /** Stops everything (SIGTERM, then SIGKILL after a grace period); safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** A proxy's place in the mesh, as the launcher runs it. */
+export interface ProxyLaunch {
+  id: string;
+  name: string;
+  statsAddress: string;
+  args: string[];
+}
+
+/** The command line of every proxy in the plan: the ingress, the egress gateway and one sidecar per pod. */
+export function proxyLaunches(plan: AddressPlan, controlPlaneUrl: string): ProxyLaunch[] {
+  const common = ['--control-plane', controlPlaneUrl, '--namespace', 'default'];
+  const gateway = (g: typeof Ingress, address: string): ProxyLaunch => ({
+    id: g.id,
+    name: g.workload,
+    statsAddress: address,
+    args: ['--role', g.role, '--id', g.id, '--workload', g.workload, '--address', address, ...common],
+  });
+  return [
+    gateway(Egress, plan.egress),
+    ...Pods.map((pod) => {
+      const address = podAddress(plan, pod.id);
+      return {
+        id: pod.id,
+        name: `${pod.id}-sidecar`,
+        statsAddress: address,
+        args: [
+          '--role',
+          'sidecar',
+          '--id',
+          pod.id,
+          '--workload',
+          pod.workload,
+          '--service',
+          pod.service,
+          '--version',
+          pod.version,
+          '--address',
+          address,
+          '--app-address',
+          address,
+          '--app-port',
+          String(AppPort),
+          ...common,
+        ],
+      };
+    }),
+    gateway(Ingress, plan.ingress),
+  ];
+}
+
+/** Every address:port the mesh will listen on, to refuse to start over a running mesh. */
+export function listenAddresses(plan: AddressPlan): string[] {
+  const out = [
+    `${plan.controlPlane}:${ControlPlane.discoveryPort}`,
+    `${plan.controlPlane}:${ControlPlane.monitoringPort}`,
+    `${plan.ingress}:${Ingress.port}`,
+    `${plan.egress}:${Egress.port}`,
+    `${plan.externalApi}:${ExternalApi.appPort}`,
+  ];
+  for (const pod of Pods) {
+    const a = podAddress(plan, pod.id);
+    out.push(`${a}:${AppPort}`, `${a}:15001`, `${a}:15006`, `${a}:${StatsPort}`);
+  }
+  return out;
+}
+
+function inUse(hostPort: string): Promise<boolean> {
+  const i = hostPort.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostPort.slice(0, i), port: Number(hostPort.slice(i + 1)) });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Reads the ACKed version of each proxy the control plane knows, tolerating the shapes it may use. */
+export async function ackedVersions(controlPlaneUrl: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const res = await fetch(`${controlPlaneUrl}/v1/proxies`, { signal: AbortSignal.timeout(2000) });
+  if (!res.ok) return out;
+  const body = (await res.json()) as unknown;
+  const list = Array.isArray(body) ? body : ((body as { proxies?: unknown[] })?.proxies ?? []);
+  for (const entry of list as Record<string, unknown>[]) {
+    const id = entry.id ?? entry.nodeId;
+    const acked = entry.ackedVersion ?? entry.acked ?? entry.version;
+    if (typeof id === 'string' && typeof acked === 'string' && acked.length > 0) out.set(id, acked);
+  }
+  return out;
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
+  const plan = options.plan ?? LocalPlan;
+  const stateDir = options.stateDir ?? join(RepoRoot, '.tmp/demo');
+  const logDir = options.logDir ?? join(RepoRoot, '.tmp/logs');
+  const configDir = join(stateDir, 'config');
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const progress = options.progress ?? (() => {});
+  const controlPlaneUrl = `http://${plan.controlPlane}:${ControlPlane.discoveryPort}`;
+  const monitoringUrl = `http://${plan.controlPlane}:${ControlPlane.monitoringPort}`;
+  const ingressUrl = `http://${plan.ingress}:${Ingress.port}/`;
+  const processes = new Map<string, ManagedProcess>();
+
+  const busy: string[] = [];
+  await Promise.all(
+    listenAddresses(plan).map(async (a) => {
+      if (await inUse(a)) busy.push(a);
+    }),
+  );
+  if (busy.length > 0) {
+    throw new Error(`already in use: ${busy.sort().join(', ')} (is another demo mesh running?)`);
+  }
+
+  mkdirSync(logDir, { recursive: true });
+  prepareConfigDir(configDir, plan.externalApi);
+
+  const launch = (spec: ProcessSpec): ManagedProcess => {
+    const p = new ManagedProcess({ cwd: RepoRoot, ...spec }, logDir);
+    processes.set(spec.name, p);
+    return p;
+  };
+  const node = process.execPath;
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      await Promise.all([...processes.values()].map((p) => p.stop()));
+    })();
+    return stopped;
+  };
+
+  const mesh: Mesh = {
+    plan,
+    stateDir,
+    logDir,
+    configDir,
+    ingressUrl,
+    controlPlaneUrl,
+    monitoringUrl,
+    prometheusUrl: undefined,
+    processes,
+    process(name) {
+      const p = processes.get(name);
+      if (!p) throw new Error(`no process named ${name}; known: ${[...processes.keys()].join(', ')}`);
+      return p;
+    },
+    stop,
+  };
+
+  const onAbort = () => void stop();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const failIfDied = (): void => {
+    if (options.signal?.aborted) throw new Error('start-up was interrupted');
+    for (const p of processes.values()) {
+      if (!p.running)
+        throw new Error(`${p.name} exited during start-up; its log ${p.logFile} ends:\n${tail(p.logFile)}`);
+    }
+  };
+
+  try {
+    progress(`logs in ${logDir}`);
+    launch({
+      name: 'external-api',
+      command: node,
+      args: [DemoMain, 'external-api'],
+      env: { APP_ADDRESS: plan.externalApi, APP_PORT: String(ExternalApi.appPort) },
+    });
+    launch({
+      name: 'control-plane',
+      command: node,
+      args: [
+        ControlPlaneMain,
+        '--config-dir',
+        configDir,
+        '--address',
+        plan.controlPlane,
+        '--port',
+        String(ControlPlane.discoveryPort),
+        '--monitoring-port',
+        String(ControlPlane.monitoringPort),
+      ],
+    });
+    for (const pod of Pods) {
+      const address = podAddress(plan, pod.id);
+      launch({
+        name: `${pod.id}-app`,
+        command: node,
+        args: [DemoMain, pod.service],
+        env: {
+          APP_ADDRESS: address,
+          APP_PORT: String(AppPort),
+          SERVICE_VERSION: pod.version,
+          POD_NAME: pod.id,
+          UPSTREAM_URL: Upstreams[pod.service],
+          HTTP_PROXY: `http://${address}:15001`,
+        },
+      });
+    }
+    await waitUntil(
+      async () => {
+        failIfDied();
+        return (await httpStatus(`${controlPlaneUrl}/v1/proxies`)) === 200 ? true : undefined;
+      },
+      readyTimeoutMs,
+      () =>
+        `the control plane did not answer at ${controlPlaneUrl}/v1/proxies; its log ends:\n${tail(join(logDir, 'control-plane.log'))}`,
+    );
+    progress('control plane up');
+
+    const proxies = proxyLaunches(plan, controlPlaneUrl);
+    for (const proxy of proxies) {
+      launch({ name: proxy.name, command: node, args: [ProxyMain, ...proxy.args] });
+    }
+    for (const proxy of proxies) {
+      await waitUntil(
+        async () => {
+          failIfDied();
+          return (await httpStatus(`http://${proxy.statsAddress}:${ReadyPort}/healthz/ready`)) === 200
+            ? true
+            : undefined;
+        },
+        readyTimeoutMs,
+        () =>
+          `${proxy.id} is not ready; its log ${join(logDir, `${proxy.name}.log`)} ends:\n${tail(join(logDir, `${proxy.name}.log`))}`,
+      );
+    }
+    progress('every proxy ready');
+    const ids = proxyIds();
+    await waitUntil(
+      async () => {
+        const acked = await ackedVersions(controlPlaneUrl).catch(() => new Map<string, string>());
+        return ids.every((id) => acked.has(id)) ? true : undefined;
+      },
+      readyTimeoutMs,
+      () =>
+        `not every proxy ACKed its config (expected ${ids.join(', ')}); see ${controlPlaneUrl}/v1/proxies`,
+    );
+    progress('every proxy ACKed its config');
+    for (const pod of Pods) {
+      await waitForOk(
+        `http://${podAddress(plan, pod.id)}:${AppPort}/healthz`,
+        readyTimeoutMs,
+        `${pod.id}'s app`,
+      );
+    }
+    // The chain is the real proof: keep asking until the first full answer comes back.
+    await waitUntil(
+      async () => {
+        failIfDied();
+        return (await httpStatus(ingressUrl, 5000)) === 200 ? true : undefined;
+      },
+      readyTimeoutMs,
+      () => `the chain did not answer 200 at ${ingressUrl} within ${Math.round(readyTimeoutMs / 1000)} s`,
+      300,
+    );
+    progress(`the chain answers at ${ingressUrl}`);
+
+    const wantPrometheus = options.prometheus ?? 'auto';
+    const prometheusBinary = wantPrometheus === false ? undefined : findPrometheus();
+    if (wantPrometheus === true && !prometheusBinary) {
+      throw new Error('prometheus is not on PATH (apt-get install prometheus)');
+    }
+    if (prometheusBinary) {
+      const listen = `${plan.prometheus}:${PrometheusPort}`;
+      const args = preparePrometheus(join(stateDir, 'prometheus'), listen, {
+        monitoringUrl,
+        scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 5,
+      });
+      launch({ name: 'prometheus', command: prometheusBinary, args });
+      mesh.prometheusUrl = `http://${listen}`;
+      await waitUntil(
+        async () => {
+          failIfDied();
+          return (await httpStatus(`${mesh.prometheusUrl}/-/ready`)) === 200 ? true : undefined;
+        },
+        readyTimeoutMs,
+        () => `Prometheus did not become ready; its log ends:\n${tail(join(logDir, 'prometheus.log'))}`,
+      );
+      progress(`Prometheus at ${mesh.prometheusUrl}`);
+    }
+
+    if (options.trafficRate && options.trafficRate > 0) {
+      launch({
+        name: 'traffic',
+        command: node,
+        args: [DemoMain, 'traffic'],
+        env: { TARGET: ingressUrl, RATE: String(options.trafficRate) },
+      });
+    }
+    failIfDied();
+    return mesh;
+  } catch (err) {
+    await stop();
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
