@@ -2,7 +2,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyUnderTest, startProxy } from './support/processes.ts';
-import { cluster, listener, route, snapshot } from './support/snapshots.ts';
+import { cluster, route, snapshot } from './support/snapshots.ts';
 import { startUpstream, type TestUpstream } from './support/upstream.ts';
 
 const ADDR = '127.0.100.1';

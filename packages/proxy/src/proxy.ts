@@ -100,14 +100,24 @@ export class Proxy {
     // 1. Compile everything that can fail, touching nothing live.
     const compiled = new Map<string, ListenerConfig>();
     snapshot.listeners.forEach((listener, i) => {
-      const previous = this.#listeners.get(listener.name)?.handler.config.routes;
+      const previous = this.#listeners.get(listener.name)?.handler.config;
+      // An unchanged bucket is kept, so a config push does not refill it.
+      const keepLimiter = listener.rateLimit && previous?.limiter?.sameBucket(listener.rateLimit);
       compiled.set(listener.name, {
         listener,
-        routes: new RouteTable(listener.virtualHosts, { previous, where: `listeners[${i}].virtualHosts` }),
-        limiter: listener.rateLimit ? new TokenBucketLimiter(listener.rateLimit) : undefined,
+        routes: new RouteTable(listener.virtualHosts, { previous: previous?.routes, where: `listeners[${i}].virtualHosts` }),
+        limiter: keepLimiter
+          ? previous?.limiter
+          : listener.rateLimit
+            ? new TokenBucketLimiter(listener.rateLimit)
+            : undefined,
       });
     });
     const egress = new EgressPolicyChecker(snapshot.egress);
+    const clusters = snapshot.clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)
+      ? snapshot.clusters
+      : [...snapshot.clusters, { ...passthrough }];
+    ClusterManager.validate(clusters);
 
     // 2. Bind listeners that are new or moved; on failure close what was bound and give up.
     const bound: [string, RunningListener][] = [];
@@ -123,9 +133,6 @@ export class Proxy {
     }
 
     // 3. Swap: clusters, egress policy, listener configs; retire listeners that went away.
-    const clusters = snapshot.clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)
-      ? snapshot.clusters
-      : [...snapshot.clusters, { ...passthrough }];
     this.ctx.clusters.update(clusters);
     this.ctx.egress = egress;
     this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
@@ -176,7 +183,8 @@ export class Proxy {
   async stop(): Promise<void> {
     await this.drain();
     await this.discovery?.stop();
-    await this.ctx.clusters.close();
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
+    await Promise.race([this.ctx.clusters.close(), timeout]);
     this.ctx.accessLog.flush();
     await this.#admin?.close();
   }

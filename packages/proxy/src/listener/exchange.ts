@@ -113,7 +113,8 @@ export class Exchange {
         path: this.#req.path,
         method: this.#req.method,
         headers: this.#req.headers as Record<string, string | string[]>,
-        body: this.#req.body,
+        // undici streams any async iterable; its typings list only Readable.
+        body: this.#req.body as unknown as import('node:stream').Readable | null,
       },
       attempt,
     );

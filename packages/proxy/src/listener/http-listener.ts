@@ -171,18 +171,31 @@ export class HttpListener {
       return;
     }
     if (route.fault) {
+      // Envoy's order: the delay first, then the abort, so one request may get both.
       const fault = decideFault(route.fault);
+      if (fault.delayMs > 0) {
+        rec.faultDelayed = true;
+        setTimeout(() => this.#afterFault(req, res, rec, resolved, route, fault.abortStatus), fault.delayMs);
+        return;
+      }
       if (fault.abortStatus !== undefined) {
         this.#local(res, rec, fault.abortStatus, ResponseFlags.FAULT_ABORT, 'fault filter abort\n');
         return;
       }
-      if (fault.delayMs > 0) {
-        rec.faultDelayed = true;
-        setTimeout(() => this.#forward(req, res, rec, resolved, route), fault.delayMs);
-        return;
-      }
     }
     this.#forward(req, res, rec, resolved, route);
+  }
+
+  #afterFault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+    resolved: Resolved,
+    route: CompiledRoute,
+    abortStatus: number | undefined,
+  ): void {
+    if (abortStatus === undefined) this.#forward(req, res, rec, resolved, route);
+    else this.#local(res, rec, abortStatus, ResponseFlags.FAULT_ABORT, 'fault filter abort\n');
   }
 
   #forward(
