@@ -1,0 +1,177 @@
+// The control plane's main HTTP server (15010): discovery stream and ACKs, the resource API,
+// proxy status and per-proxy snapshots.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ACK_PATH, DISCOVERY_PATH, Errors, StraitError } from '@strait/api';
+import type { Logger } from 'pino';
+import { issuesError, parseDocuments, plainResource, resolveKind } from '../config/load.ts';
+import type { Kind } from '../config/schemas.ts';
+import type { ConfigStore, ResourceRef } from '../config/store.ts';
+import type { DiscoveryService } from '../xds/discovery.ts';
+import { readBody, readJson, requireAuth, sendError, sendJson, sendYaml } from './http-util.ts';
+
+export interface ApiServerOptions {
+  store: ConfigStore;
+  discovery: DiscoveryService;
+  token: string | undefined;
+  logger: Logger;
+}
+
+export function createApiServer(o: ApiServerOptions): Server {
+  const server = createServer((req, res) => {
+    handle(o, req, res).catch((err: unknown) => {
+      if (!(err instanceof StraitError) || err.status >= 500) o.logger.error({ err }, 'request failed');
+      sendError(res, err);
+    });
+  });
+  // Discovery streams are long-lived; heartbeats keep them busy, so no idle timeout applies.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 5000;
+  return server;
+}
+
+async function handle(o: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://control-plane');
+  const path = url.pathname.replace(/\/+$/, '') || '/';
+  const method = req.method ?? 'GET';
+
+  if (path === DISCOVERY_PATH && method === 'POST') {
+    requireAuth(req, o.token);
+    o.discovery.openStream(req, res, await readJson(req));
+    return;
+  }
+  if (path === ACK_PATH && method === 'POST') {
+    requireAuth(req, o.token);
+    sendJson(res, 200, o.discovery.receiveAck(await readJson(req)));
+    return;
+  }
+  if ((path === '/ready' || path === '/healthz') && method === 'GET') {
+    sendJson(res, 200, { ready: true });
+    return;
+  }
+  if (path === '/v1/proxies' && method === 'GET') {
+    sendJson(res, 200, { proxies: o.discovery.status() });
+    return;
+  }
+  const snapshotMatch = /^\/v1\/snapshots\/([^/]+)$/.exec(path);
+  if (snapshotMatch && method === 'GET') {
+    requireAuth(req, o.token);
+    const id = decodeURIComponent(snapshotMatch[1] as string);
+    const snapshot = o.discovery.snapshotOf(id);
+    if (!snapshot) throw new StraitError(Errors.NOT_FOUND, `no proxy "${id}"`);
+    sendJson(res, 200, snapshot);
+    return;
+  }
+  if (path === '/v1/resources' || path.startsWith('/v1/resources/')) {
+    await resources(o, req, res, url, path.slice('/v1/resources'.length).split('/').filter(Boolean), method);
+    return;
+  }
+  throw new StraitError(Errors.NOT_FOUND, `${method} ${path}`);
+}
+
+function wantsYaml(req: IncomingMessage, url: URL): boolean {
+  const format = url.searchParams.get('format') ?? url.searchParams.get('output');
+  if (format) return format === 'yaml';
+  return /yaml/.test(req.headers.accept ?? '');
+}
+
+function kindOf(text: string): Kind {
+  const kind = resolveKind(decodeURIComponent(text));
+  if (!kind) throw new StraitError(Errors.NOT_FOUND, `no resource kind "${text}"`);
+  return kind;
+}
+
+async function resources(
+  o: ApiServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  parts: string[],
+  method: string,
+): Promise<void> {
+  const namespace = url.searchParams.get('namespace') ?? undefined;
+  if (method === 'GET') {
+    if (parts.length > 2) throw new StraitError(Errors.NOT_FOUND, url.pathname);
+    const kind = parts[0] ? kindOf(parts[0]) : undefined;
+    const name = parts[1] ? decodeURIComponent(parts[1]) : undefined;
+    const found = o.store.find(kind, name, namespace).map(plainResource);
+    if (name !== undefined) {
+      const one = found[0];
+      if (!one) throw new StraitError(Errors.NOT_FOUND, `no ${kind} "${name}"`);
+      if (wantsYaml(req, url)) sendYaml(res, 200, [one]);
+      else sendJson(res, 200, one);
+      return;
+    }
+    if (wantsYaml(req, url)) sendYaml(res, 200, found);
+    else sendJson(res, 200, { items: found });
+    return;
+  }
+  if (method === 'PUT' || method === 'POST') {
+    requireAuth(req, o.token);
+    if (parts.length > 0) throw new StraitError(Errors.BAD_REQUEST, `${method} goes to /v1/resources`);
+    const source = sourceName(req);
+    const { docs, issues } = parseDocuments(await readBody(req), source);
+    if (issues.length > 0) {
+      o.store.emit('rejected', 'api', issues);
+      throw issuesError(issues);
+    }
+    const results = await o.store.apply(docs);
+    o.logger.info({ results }, 'resources applied');
+    sendJson(res, 200, { results });
+    return;
+  }
+  if (method === 'DELETE') {
+    requireAuth(req, o.token);
+    let refs: ResourceRef[];
+    if (parts.length === 2) {
+      refs = [
+        {
+          kind: kindOf(parts[0] as string),
+          name: decodeURIComponent(parts[1] as string),
+          ...(namespace ? { namespace } : {}),
+        },
+      ];
+    } else if (parts.length === 0) {
+      refs = refsFromBody(await readBody(req), sourceName(req));
+    } else
+      throw new StraitError(
+        Errors.BAD_REQUEST,
+        'DELETE /v1/resources/<kind>/<name>, or DELETE /v1/resources with resources in the body',
+      );
+    const results = await o.store.delete(refs);
+    o.logger.info({ results }, 'resources deleted');
+    sendJson(res, 200, { results });
+    return;
+  }
+  throw new StraitError(Errors.BAD_REQUEST, `${method} is not supported on /v1/resources`);
+}
+
+function sourceName(req: IncomingMessage): string {
+  const header = req.headers['x-strait-source'];
+  const value = Array.isArray(header) ? header[0] : header;
+  return value ? decodeURIComponent(value).slice(0, 200) : 'request';
+}
+
+/** The kind/name/namespace of every document in a delete body (the rest of each document is not checked). */
+function refsFromBody(text: string, source: string): ResourceRef[] {
+  const { docs, issues } = parseDocuments(text, source);
+  if (issues.length > 0)
+    throw new StraitError(
+      Errors.CONFIG_PARSE,
+      issues.map((i) => `${i.origin.file}: document ${i.origin.document}: ${i.message}`).join('\n'),
+    );
+  const refs: ResourceRef[] = [];
+  for (const doc of docs) {
+    const value = doc.value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+    const kind = typeof value?.kind === 'string' ? resolveKind(value.kind) : undefined;
+    const name = value?.metadata?.name;
+    if (!kind || typeof name !== 'string')
+      throw new StraitError(
+        Errors.BAD_REQUEST,
+        `${source}: document ${doc.origin.document}: expected a known kind and metadata.name`,
+      );
+    const ns = value?.metadata?.namespace;
+    refs.push({ kind, name, ...(typeof ns === 'string' ? { namespace: ns } : {}) });
+  }
+  if (refs.length === 0) throw new StraitError(Errors.BAD_REQUEST, 'no resources in the request');
+  return refs;
+}

@@ -1,0 +1,380 @@
+// Schemas (zod 4, as the api package) for the supported subset of Istio's networking resources and
+// Strait's own HealthCheck, RateLimit and MeshConfig. Objects are strict: an unknown field is an error.
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.ts';
+
+export const ISTIO_API_VERSIONS = [
+  'networking.istio.io/v1',
+  'networking.istio.io/v1beta1',
+  'networking.istio.io/v1alpha3',
+] as const;
+export const STRAIT_API_VERSION = 'strait.dev/v1alpha1';
+
+const duration = z.string().regex(DURATION_PATTERN, 'expected a duration like 100ms, 2s or 1m');
+const port = z.number().int().min(1).max(65535);
+const labels = z.record(z.string(), z.string());
+const name = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a lower-case DNS name (a-z, 0-9, "-" and ".")');
+const percentage = z.strictObject({ value: z.number().min(0).max(100) });
+
+const validRegex = (pattern: string): boolean => {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Istio's StringMatch: exactly one of exact, prefix or regex. */
+export const IstioStringMatchSchema = z
+  .strictObject({ exact: z.string().optional(), prefix: z.string().optional(), regex: z.string().optional() })
+  .refine((m) => [m.exact, m.prefix, m.regex].filter((v) => v !== undefined).length <= 1, {
+    message: 'expected only one of exact, prefix or regex',
+  })
+  .refine((m) => m.regex === undefined || validRegex(m.regex), {
+    message: 'expected a valid regular expression',
+    path: ['regex'],
+  });
+
+export const MetadataSchema = z.strictObject({
+  name,
+  namespace: name.optional(),
+  labels: labels.optional(),
+  annotations: labels.optional(),
+});
+
+// ---- Gateway
+
+export const GatewaySpecSchema = z.strictObject({
+  selector: labels,
+  servers: z
+    .array(
+      z.strictObject({
+        port: z.strictObject({
+          number: port,
+          name: z.string().optional(),
+          protocol: z.enum(['HTTP', 'HTTP2']),
+        }),
+        hosts: z.array(z.string().min(1)).min(1),
+        name: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+// ---- VirtualService
+
+const DestinationSchema = z.strictObject({
+  host: z.string().min(1),
+  subset: z.string().min(1).optional(),
+  port: z.strictObject({ number: port }).optional(),
+});
+
+const HeaderOperationsSchema = z.strictObject({
+  set: z.record(z.string(), z.string()).optional(),
+  add: z.record(z.string(), z.string()).optional(),
+  remove: z.array(z.string()).optional(),
+});
+
+const HttpMatchSchema = z.strictObject({
+  name: z.string().optional(),
+  uri: IstioStringMatchSchema.optional(),
+  method: IstioStringMatchSchema.refine((m) => m.prefix === undefined && m.regex === undefined, {
+    message: 'expected method to be matched with exact only',
+  }).optional(),
+  headers: z.record(z.string(), IstioStringMatchSchema).optional(),
+  withoutHeaders: z.record(z.string(), IstioStringMatchSchema).optional(),
+  queryParams: z.record(z.string(), IstioStringMatchSchema).optional(),
+});
+
+export const RETRY_ON_VALUES = ['5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes'];
+
+const retryOn = z.string().refine(
+  (text) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .every((part) => RETRY_ON_VALUES.includes(part) || /^[1-5]\d\d$/.test(part)),
+  { message: `expected a comma-separated list of ${RETRY_ON_VALUES.join(', ')} or status codes` },
+);
+
+export const HttpRouteSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  match: z.array(HttpMatchSchema).optional(),
+  route: z
+    .array(
+      z.strictObject({
+        destination: DestinationSchema,
+        weight: z.number().int().min(0).max(100).optional(),
+      }),
+    )
+    .min(1)
+    .optional(),
+  directResponse: z
+    .strictObject({
+      status: z.number().int().min(200).max(599),
+      body: z.strictObject({ string: z.string() }).optional(),
+    })
+    .optional(),
+  timeout: duration.optional(),
+  retries: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(10),
+      perTryTimeout: duration.optional(),
+      retryOn: retryOn.optional(),
+    })
+    .optional(),
+  fault: z
+    .strictObject({
+      delay: z.strictObject({ fixedDelay: duration, percentage: percentage.optional() }).optional(),
+      abort: z
+        .strictObject({
+          httpStatus: z.number().int().min(200).max(599),
+          percentage: percentage.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  mirror: DestinationSchema.optional(),
+  mirrorPercentage: percentage.optional(),
+  rewrite: z.strictObject({ uri: z.string().optional(), authority: z.string().optional() }).optional(),
+  headers: z
+    .strictObject({ request: HeaderOperationsSchema.optional(), response: HeaderOperationsSchema.optional() })
+    .optional(),
+});
+
+export const VirtualServiceSpecSchema = z.strictObject({
+  hosts: z.array(z.string().min(1)).min(1),
+  gateways: z.array(z.string().min(1)).optional(),
+  http: z
+    .array(
+      HttpRouteSchema.refine((r) => (r.route === undefined) !== (r.directResponse === undefined), {
+        message: 'expected exactly one of route or directResponse',
+      }),
+    )
+    .optional(),
+});
+
+// ---- DestinationRule
+
+const TrafficPolicySchema = z.strictObject({
+  loadBalancer: z
+    .strictObject({
+      simple: z.enum(['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'RANDOM']).optional(),
+      consistentHash: z
+        .strictObject({
+          httpHeaderName: z.string().min(1).optional(),
+          httpCookie: z
+            .strictObject({ name: z.string().min(1), ttl: duration.optional(), path: z.string().optional() })
+            .optional(),
+          useSourceIp: z.boolean().optional(),
+        })
+        .refine(
+          (h) =>
+            [h.httpHeaderName, h.httpCookie, h.useSourceIp === true ? true : undefined].filter(
+              (v) => v !== undefined,
+            ).length === 1,
+          { message: 'expected exactly one of httpHeaderName, httpCookie or useSourceIp: true' },
+        )
+        .optional(),
+    })
+    .refine((lb) => !(lb.simple && lb.consistentHash), {
+      message: 'expected only one of simple or consistentHash',
+    })
+    .optional(),
+  connectionPool: z
+    .strictObject({
+      tcp: z
+        .strictObject({
+          maxConnections: z.number().int().min(1).optional(),
+          connectTimeout: duration.optional(),
+        })
+        .optional(),
+      http: z
+        .strictObject({
+          http1MaxPendingRequests: z.number().int().min(1).optional(),
+          http2MaxRequests: z.number().int().min(1).optional(),
+          maxRetries: z.number().int().min(0).optional(),
+          idleTimeout: duration.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  outlierDetection: z
+    .strictObject({
+      consecutive5xxErrors: z.number().int().min(0).optional(),
+      consecutiveGatewayErrors: z.number().int().min(0).optional(),
+      interval: duration.optional(),
+      baseEjectionTime: duration.optional(),
+      maxEjectionPercent: z.number().int().min(0).max(100).optional(),
+    })
+    .optional(),
+});
+
+export const DestinationRuleSpecSchema = z.strictObject({
+  host: z.string().min(1),
+  trafficPolicy: TrafficPolicySchema.optional(),
+  subsets: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        labels: labels.optional(),
+        trafficPolicy: TrafficPolicySchema.optional(),
+      }),
+    )
+    .optional(),
+});
+
+// ---- ServiceEntry
+
+export const ServiceEntrySpecSchema = z
+  .strictObject({
+    hosts: z.array(z.string().min(1)).min(1),
+    ports: z
+      .array(
+        z.strictObject({
+          number: port,
+          name: z.string().min(1),
+          protocol: z.enum(['HTTP', 'HTTP2', 'HTTPS', 'TLS', 'TCP']).optional(),
+          targetPort: port.optional(),
+        }),
+      )
+      .min(1),
+    location: z.enum(['MESH_EXTERNAL', 'MESH_INTERNAL']).optional(),
+    resolution: z.enum(['NONE', 'STATIC', 'DNS']).optional(),
+    endpoints: z
+      .array(
+        z.strictObject({
+          address: z.string().min(1),
+          ports: z.record(z.string(), port).optional(),
+          labels: labels.optional(),
+          weight: z.number().int().min(1).optional(),
+        }),
+      )
+      .optional(),
+    workloadSelector: z.strictObject({ labels }).optional(),
+  })
+  .refine((se) => se.resolution !== 'STATIC' || (se.endpoints?.length ?? 0) > 0 || se.workloadSelector, {
+    message: 'expected endpoints (or a workloadSelector) with resolution STATIC',
+    path: ['endpoints'],
+  });
+
+// ---- Sidecar and WorkloadEntry
+
+const OutboundTrafficPolicySchema = z.strictObject({ mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']) });
+
+export const SidecarSpecSchema = z.strictObject({
+  workloadSelector: z.strictObject({ labels }).optional(),
+  outboundTrafficPolicy: OutboundTrafficPolicySchema.optional(),
+});
+
+export const WorkloadEntrySpecSchema = z.strictObject({
+  address: z.string().min(1),
+  ports: z.record(z.string(), port).optional(),
+  labels: labels.optional(),
+  weight: z.number().int().min(1).optional(),
+});
+
+// ---- Strait's own resources
+
+export const HealthCheckSpecSchema = z
+  .strictObject({
+    host: z.string().min(1),
+    path: z.string().startsWith('/', 'expected a path starting with "/"'),
+    interval: duration,
+    timeout: duration,
+    healthyThreshold: z.number().int().min(1),
+    unhealthyThreshold: z.number().int().min(1),
+    expectedStatuses: z
+      .array(
+        z.strictObject({
+          start: z.number().int().min(100).max(599),
+          end: z.number().int().min(100).max(599),
+        }),
+      )
+      .optional(),
+    jitter: duration.optional(),
+  })
+  .refine((hc) => (hc.expectedStatuses ?? []).every((r) => r.start <= r.end), {
+    message: 'expected each status range to have start <= end',
+    path: ['expectedStatuses'],
+  });
+
+export const RateLimitSpecSchema = z.strictObject({
+  targetRef: z.strictObject({ kind: z.enum(['Gateway', 'VirtualService']), name: z.string().min(1) }),
+  route: z.string().min(1).optional(),
+  tokenBucket: z.strictObject({
+    maxTokens: z.number().int().min(1),
+    tokensPerFill: z.number().int().min(1),
+    fillInterval: duration,
+  }),
+});
+
+export const MeshConfigSpecSchema = z.strictObject({
+  outboundTrafficPolicy: OutboundTrafficPolicySchema.optional(),
+  egressGateway: z.strictObject({ workload: z.string().min(1) }).optional(),
+  accessLog: z.boolean().optional(),
+});
+
+/** Every supported kind with its API group and spec schema. */
+export const KINDS = {
+  Gateway: { group: 'istio', spec: GatewaySpecSchema },
+  VirtualService: { group: 'istio', spec: VirtualServiceSpecSchema },
+  DestinationRule: { group: 'istio', spec: DestinationRuleSpecSchema },
+  ServiceEntry: { group: 'istio', spec: ServiceEntrySpecSchema },
+  Sidecar: { group: 'istio', spec: SidecarSpecSchema },
+  WorkloadEntry: { group: 'istio', spec: WorkloadEntrySpecSchema },
+  HealthCheck: { group: 'strait', spec: HealthCheckSpecSchema },
+  RateLimit: { group: 'strait', spec: RateLimitSpecSchema },
+  MeshConfig: { group: 'strait', spec: MeshConfigSpecSchema },
+} as const;
+
+export type Kind = keyof typeof KINDS;
+export const KIND_NAMES = Object.keys(KINDS) as Kind[];
+
+export type Metadata = z.infer<typeof MetadataSchema>;
+export type IstioStringMatch = z.infer<typeof IstioStringMatchSchema>;
+export type GatewaySpec = z.infer<typeof GatewaySpecSchema>;
+export type VirtualServiceSpec = z.infer<typeof VirtualServiceSpecSchema>;
+export type HttpRoute = z.infer<typeof HttpRouteSchema>;
+export type DestinationRuleSpec = z.infer<typeof DestinationRuleSpecSchema>;
+export type TrafficPolicy = z.infer<typeof TrafficPolicySchema>;
+export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpecSchema>;
+export type SidecarSpec = z.infer<typeof SidecarSpecSchema>;
+export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpecSchema>;
+export type HealthCheckSpec = z.infer<typeof HealthCheckSpecSchema>;
+export type RateLimitSpec = z.infer<typeof RateLimitSpecSchema>;
+export type MeshConfigSpec = z.infer<typeof MeshConfigSpecSchema>;
+
+export interface SpecOf {
+  Gateway: GatewaySpec;
+  VirtualService: VirtualServiceSpec;
+  DestinationRule: DestinationRuleSpec;
+  ServiceEntry: ServiceEntrySpec;
+  Sidecar: SidecarSpec;
+  WorkloadEntry: WorkloadEntrySpec;
+  HealthCheck: HealthCheckSpec;
+  RateLimit: RateLimitSpec;
+  MeshConfig: MeshConfigSpec;
+}
+
+/** Where a resource came from: a file (or an API request) and its 1-based document number. */
+export interface Origin {
+  file: string;
+  document: number;
+  /** For a document holding a list (JSON array or `kind: List`), the 1-based item. */
+  item?: number;
+}
+
+/** One validated resource. */
+export interface Resource<K extends Kind = Kind> {
+  apiVersion: string;
+  kind: K;
+  metadata: Metadata & { namespace: string };
+  spec: SpecOf[K];
+  origin: Origin;
+}

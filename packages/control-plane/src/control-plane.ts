@@ -1,0 +1,148 @@
+// The control plane assembled: config store and watcher, registry, discovery, the API server (15010)
+// and the monitoring server (15014). `start()` listens; `stop()` closes everything it opened.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import { createApiServer } from './api/server.ts';
+import { type ConfigIssue, formatIssue } from './config/load.ts';
+import { ConfigStore, type RejectSource } from './config/store.ts';
+import { watchConfigDir } from './config/watch.ts';
+import { Registry } from './registry/registry.ts';
+import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
+import { createMonitoringServer } from './telemetry/monitoring.ts';
+import { DiscoveryService } from './xds/discovery.ts';
+
+export interface ControlPlaneOptions {
+  configDir: string;
+  address?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  monitoringPort?: number;
+  token?: string | undefined;
+  /** How long a disconnected proxy stays an endpoint. Default 10 s. */
+  graceMs?: number;
+  /** Push debounce. Default 100 ms. */
+  debounceMs?: number;
+  heartbeatMs?: number;
+  /** Keep registrations across restarts here; default `<configDir>/.strait-registry.json`; false: none. */
+  stateFile?: string | false;
+  /** Watch the config directory for direct edits. Default true. */
+  watch?: boolean;
+  /** host:port Prometheus uses for this control plane's /metrics (default: the bound address). */
+  advertiseAddress?: string;
+  logger?: Logger;
+}
+
+export class ControlPlane {
+  readonly options: ControlPlaneOptions;
+  readonly logger: Logger;
+  readonly store: ConfigStore;
+  readonly registry: Registry;
+  readonly telemetry = new ControlPlaneTelemetry();
+  readonly discovery: DiscoveryService;
+  #api: Server | undefined;
+  #monitoring: Server | undefined;
+  #stopWatch: (() => void) | undefined;
+
+  constructor(options: ControlPlaneOptions) {
+    this.options = options;
+    this.logger = options.logger ?? pino({ name: 'strait-control-plane' });
+    this.store = new ConfigStore(options.configDir);
+    const stateFile =
+      options.stateFile === false
+        ? undefined
+        : (options.stateFile ?? join(options.configDir, '.strait-registry.json'));
+    this.registry = new Registry({ graceMs: options.graceMs ?? 10_000, ...(stateFile ? { stateFile } : {}) });
+    this.discovery = new DiscoveryService({
+      store: this.store,
+      registry: this.registry,
+      telemetry: this.telemetry,
+      logger: this.logger,
+      debounceMs: options.debounceMs ?? 100,
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    });
+    this.store.on('rejected', (source: RejectSource, issues: ConfigIssue[]) => {
+      this.telemetry.validationFailures.inc({ source });
+      this.logger.warn({ source, errors: issues.map(formatIssue) }, 'configuration change refused');
+    });
+    this.store.on('change', () => this.#countResources());
+  }
+
+  /** Loads the config (throws if it is invalid), restores the registry and starts listening. */
+  async start(): Promise<{ port: number; monitoringPort: number }> {
+    await this.store.load();
+    this.#countResources();
+    const restored = await this.registry.restore();
+    if (restored > 0) this.logger.info({ restored }, 'registrations restored from the last run');
+    const address = this.options.address ?? '127.0.0.1';
+    this.#api = createApiServer({
+      store: this.store,
+      discovery: this.discovery,
+      token: this.options.token,
+      logger: this.logger,
+    });
+    this.#monitoring = createMonitoringServer({
+      telemetry: this.telemetry,
+      connectedNodes: () => this.discovery.connectedNodes(),
+      selfTarget: () => this.#selfTarget(),
+    });
+    const port = await listen(this.#api, address, this.options.port ?? 15010);
+    const monitoringPort = await listen(this.#monitoring, address, this.options.monitoringPort ?? 15014);
+    if (this.options.watch !== false) {
+      this.#stopWatch = watchConfigDir(this.options.configDir, () => {
+        this.store.reload().then(
+          (issues) => {
+            if (issues.length === 0) this.logger.debug('config directory re-read');
+          },
+          (err: unknown) => this.logger.error({ err }, 'config directory could not be read'),
+        );
+      });
+    }
+    this.logger.info(
+      { address, port, monitoringPort, resources: this.store.resources.length },
+      'control plane listening',
+    );
+    return { port, monitoringPort };
+  }
+
+  #selfTarget(): string {
+    if (this.options.advertiseAddress) return this.options.advertiseAddress;
+    const info = this.#monitoring?.address() as AddressInfo | null | undefined;
+    const bound = this.options.address ?? '127.0.0.1';
+    const host = bound === '0.0.0.0' || bound === '::' ? hostname() : bound;
+    return `${host}:${info?.port ?? this.options.monitoringPort ?? 15014}`;
+  }
+
+  #countResources(): void {
+    const counts: Record<string, number> = {};
+    for (const r of this.store.resources) counts[r.kind] = (counts[r.kind] ?? 0) + 1;
+    this.telemetry.setResourceCounts(counts);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopWatch?.();
+    this.discovery.close();
+    await Promise.all([close(this.#api), close(this.#monitoring)]);
+    await this.registry.close();
+  }
+}
+
+function listen(server: Server, address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server | undefined): Promise<void> {
+  if (!server) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

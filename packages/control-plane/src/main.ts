@@ -1,0 +1,95 @@
+// The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR [--address A]
+// [--port 15010] [--monitoring-port 15014]. STRAIT_TOKEN (env) protects writes and snapshot reads.
+import { parseArgs } from 'node:util';
+import { StraitError } from '@strait/api';
+import { pino } from 'pino';
+import { ControlPlane } from './control-plane.ts';
+
+const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
+  [--grace-ms 10000] [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
+env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_LOG_LEVEL`;
+
+function fail(message: string): never {
+  process.stderr.write(`strait-control-plane: ${message}\n`);
+  process.exit(1);
+}
+
+function portOf(text: string | undefined, fallback: number, flag: string): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`${flag} expects a port number, got "${text}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        'config-dir': { type: 'string' },
+        address: { type: 'string' },
+        port: { type: 'string' },
+        'monitoring-port': { type: 'string' },
+        'grace-ms': { type: 'string' },
+        'advertise-address': { type: 'string' },
+        'state-file': { type: 'string' },
+        'no-state': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    fail(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const env = process.env;
+  const configDir = (values['config-dir'] as string | undefined) ?? env.STRAIT_CONFIG_DIR;
+  if (!configDir) fail(`--config-dir is required\n${USAGE}`);
+  const graceText = (values['grace-ms'] as string | undefined) ?? env.STRAIT_GRACE_MS;
+  const graceMs = graceText === undefined ? 10_000 : Number(graceText);
+  if (!Number.isFinite(graceMs) || graceMs < 0) fail(`--grace-ms expects milliseconds, got "${graceText}"`);
+  const logger = pino({
+    name: 'strait-control-plane',
+    level: (values['log-level'] as string | undefined) ?? env.STRAIT_LOG_LEVEL ?? 'info',
+  });
+  const stateFile = values['no-state'] ? false : ((values['state-file'] as string | undefined) ?? undefined);
+  const advertise = (values['advertise-address'] as string | undefined) ?? env.STRAIT_ADVERTISE_ADDRESS;
+  const cp = new ControlPlane({
+    configDir,
+    address: (values.address as string | undefined) ?? env.STRAIT_ADDRESS ?? '127.0.0.1',
+    port: portOf((values.port as string | undefined) ?? env.STRAIT_PORT, 15010, '--port'),
+    monitoringPort: portOf(
+      (values['monitoring-port'] as string | undefined) ?? env.STRAIT_MONITORING_PORT,
+      15014,
+      '--monitoring-port',
+    ),
+    token: env.STRAIT_TOKEN || undefined,
+    graceMs,
+    logger,
+    ...(stateFile !== undefined ? { stateFile } : {}),
+    ...(advertise ? { advertiseAddress: advertise } : {}),
+  });
+  try {
+    await cp.start();
+  } catch (err) {
+    if (err instanceof StraitError) fail(`${err.code}: ${err.message}`);
+    fail((err as Error).message);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    cp.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,129 @@
+// The service registry: proxies that connected to the discovery stream. A sidecar is an endpoint of
+// its service; a proxy that disconnects stays for a grace period, so a blip (or a control-plane
+// restart, via the optional state file) does not pull endpoints out from under live traffic.
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { canonicalJson, type NodeInfo, NodeInfoSchema } from '@strait/api';
+import { writeFileAtomic } from '../config/persist.ts';
+
+export interface RegistryOptions {
+  /** How long a disconnected proxy stays registered. */
+  graceMs: number;
+  /** Where registrations are kept across restarts (optional). */
+  stateFile?: string;
+}
+
+interface Entry {
+  node: NodeInfo;
+  connected: boolean;
+  removal?: NodeJS.Timeout;
+}
+
+/** Events: `change` whenever the set of registered proxies (or one's description) changes. */
+export class Registry extends EventEmitter {
+  readonly #options: RegistryOptions;
+  readonly #entries = new Map<string, Entry>();
+  #saveTimer: NodeJS.Timeout | undefined;
+  #saving: Promise<void> = Promise.resolve();
+
+  constructor(options: RegistryOptions) {
+    super();
+    this.#options = options;
+  }
+
+  /** Registered proxies (connected, or disconnected within the grace period), sorted by id. */
+  nodes(): NodeInfo[] {
+    return [...this.#entries.values()].map((e) => e.node).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  isConnected(id: string): boolean {
+    return this.#entries.get(id)?.connected ?? false;
+  }
+
+  connect(node: NodeInfo): void {
+    const entry = this.#entries.get(node.id);
+    if (entry?.removal) clearTimeout(entry.removal);
+    const changed = !entry || canonicalJson(entry.node) !== canonicalJson(node);
+    this.#entries.set(node.id, { node, connected: true });
+    if (changed) this.#changed();
+  }
+
+  /** The proxy's stream closed: it leaves after the grace period unless it comes back. */
+  disconnect(id: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry?.connected) return;
+    entry.connected = false;
+    this.#scheduleRemoval(id, entry);
+  }
+
+  #scheduleRemoval(id: string, entry: Entry): void {
+    if (entry.removal) clearTimeout(entry.removal);
+    entry.removal = setTimeout(() => {
+      if (this.#entries.get(id) !== entry || entry.connected) return;
+      this.#entries.delete(id);
+      this.#changed();
+    }, this.#options.graceMs);
+    entry.removal.unref();
+  }
+
+  /** Loads registrations saved by a previous run; each gets a fresh grace period to reconnect. */
+  async restore(): Promise<number> {
+    const file = this.#options.stateFile;
+    if (!file) return 0;
+    let saved: unknown;
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      return 0;
+    }
+    let count = 0;
+    for (const item of Array.isArray(saved) ? saved : []) {
+      const parsed = NodeInfoSchema.safeParse(item);
+      if (!parsed.success || this.#entries.has(parsed.data.id)) continue;
+      const entry: Entry = { node: parsed.data, connected: false };
+      this.#entries.set(parsed.data.id, entry);
+      this.#scheduleRemoval(parsed.data.id, entry);
+      count++;
+    }
+    if (count > 0) this.emit('change');
+    return count;
+  }
+
+  #changed(): void {
+    this.emit('change');
+    this.#scheduleSave();
+  }
+
+  #scheduleSave(): void {
+    const file = this.#options.stateFile;
+    if (!file || this.#saveTimer) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      const text = `${JSON.stringify(this.nodes(), null, 2)}\n`;
+      this.#saving = this.#saving
+        .then(() => writeFileAtomic(dirname(file), basename(file), text))
+        .catch(() => {
+          // Losing the saved registry only costs a slower recovery after a restart.
+        });
+    }, 200);
+    this.#saveTimer.unref();
+  }
+
+  /** Stops timers and waits for a pending save. */
+  async close(): Promise<void> {
+    for (const entry of this.#entries.values()) if (entry.removal) clearTimeout(entry.removal);
+    if (this.#saveTimer) {
+      clearTimeout(this.#saveTimer);
+      this.#saveTimer = undefined;
+      const file = this.#options.stateFile;
+      if (file) {
+        const text = `${JSON.stringify(this.nodes(), null, 2)}\n`;
+        this.#saving = this.#saving
+          .then(() => writeFileAtomic(dirname(file), basename(file), text))
+          .catch(() => {});
+      }
+    }
+    await this.#saving;
+  }
+}

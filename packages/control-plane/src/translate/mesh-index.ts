@@ -1,0 +1,233 @@
+// The mesh as translation sees it: validated resources plus the registry's workloads, indexed by host.
+// Built once per push and shared by every proxy's translation.
+import type { Endpoint, NodeInfo } from '@strait/api';
+import { canonicalHost, refNamespace, stripNamespace } from '../config/hosts.ts';
+import { ofKind } from '../config/references.ts';
+import type { MeshConfigSpec, Resource } from '../config/schemas.ts';
+
+/** The port mesh services are called on (`http://service-b/`). */
+export const SERVICE_PORT = 80;
+export const SIDECAR_INBOUND_PORT = 15006;
+export const EGRESS_PORT = 15443;
+export const DEFAULT_EGRESS_WORKLOAD = 'istio-egressgateway';
+
+/** What translation needs to know about the world. */
+export interface MeshState {
+  resources: readonly Resource[];
+  /** Proxies in the registry (connected, or disconnected but inside the grace period). */
+  proxies: readonly NodeInfo[];
+}
+
+/** A host outside the mesh that a MESH_EXTERNAL ServiceEntry allows. */
+export interface ExternalHost {
+  host: string;
+  entry: Resource<'ServiceEntry'>;
+  /** The port sidecars route through the egress gateway (the first HTTP-ish one). */
+  port: number;
+}
+
+export interface MeshIndex {
+  resources: readonly Resource[];
+  proxies: readonly NodeInfo[];
+  mesh: MeshConfigSpec;
+  /** Mesh services (canonical host) -> their endpoints (with labels, for subsets). */
+  services: Map<string, Endpoint[]>;
+  externals: Map<string, ExternalHost>;
+  destinationRules: Map<string, Resource<'DestinationRule'>>;
+  healthChecks: Map<string, Resource<'HealthCheck'>>;
+  virtualServices: Resource<'VirtualService'>[];
+  gateways: Resource<'Gateway'>[];
+  rateLimits: Resource<'RateLimit'>[];
+  sidecars: Resource<'Sidecar'>[];
+}
+
+/** Labels a proxy carries, for Gateway selectors and Sidecar workload selectors. */
+export function proxyLabels(node: NodeInfo): Record<string, string> {
+  if (node.role === 'ingress') return { istio: 'ingressgateway', app: node.workload };
+  if (node.role === 'egress') return { istio: 'egressgateway', app: node.workload };
+  const labels: Record<string, string> = { app: node.service ?? node.workload };
+  if (node.version) labels.version = node.version;
+  return labels;
+}
+
+export function labelsMatch(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string>,
+): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+function sortEndpoints(endpoints: Endpoint[]): Endpoint[] {
+  return endpoints.sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
+}
+
+/** The endpoint a sidecar registers for its service: the pod address at the sidecar's inbound port. */
+export function sidecarEndpoint(node: NodeInfo): Endpoint {
+  const endpoint: Endpoint = {
+    address: node.address ?? '127.0.0.1',
+    port: node.ports?.inbound ?? SIDECAR_INBOUND_PORT,
+    weight: 1,
+    labels: proxyLabels(node),
+    health: 'HEALTHY',
+    workload: node.workload,
+    namespace: node.namespace ?? 'default',
+  };
+  return endpoint;
+}
+
+export function indexMesh(state: MeshState): MeshIndex {
+  const { resources } = state;
+  const mesh = ofKind(resources, 'MeshConfig')[0]?.spec ?? {};
+  const services = new Map<string, Endpoint[]>();
+  const addEndpoint = (host: string, endpoint: Endpoint | undefined) => {
+    const list = services.get(host) ?? [];
+    if (endpoint) list.push(endpoint);
+    services.set(host, list);
+  };
+
+  for (const node of state.proxies) {
+    if (node.role !== 'sidecar' || !node.service) continue;
+    addEndpoint(canonicalHost(node.service, node.namespace ?? 'default'), sidecarEndpoint(node));
+  }
+  const workloadEntries = ofKind(resources, 'WorkloadEntry');
+  for (const we of workloadEntries) {
+    const app = we.spec.labels?.app;
+    if (!app) continue;
+    addEndpoint(canonicalHost(app, we.metadata.namespace), workloadEntryEndpoint(we));
+  }
+
+  const externals = new Map<string, ExternalHost>();
+  for (const se of ofKind(resources, 'ServiceEntry')) {
+    const ns = se.metadata.namespace;
+    if ((se.spec.location ?? 'MESH_EXTERNAL') === 'MESH_EXTERNAL') {
+      const httpPort = se.spec.ports.find(
+        (p) => p.protocol === undefined || p.protocol === 'HTTP' || p.protocol === 'HTTP2',
+      );
+      const port = (httpPort ?? se.spec.ports[0])?.number ?? SERVICE_PORT;
+      for (const host of se.spec.hosts)
+        externals.set(host.toLowerCase(), { host: host.toLowerCase(), entry: se, port });
+      continue;
+    }
+    // MESH_INTERNAL: a mesh service whose endpoints are listed (or selected WorkloadEntries).
+    for (const host of se.spec.hosts) {
+      const canonical = canonicalHost(host, ns);
+      addEndpoint(canonical, undefined);
+      for (const endpoint of se.spec.endpoints ?? []) {
+        const firstPort = se.spec.ports[0];
+        addEndpoint(canonical, {
+          address: endpoint.address,
+          port:
+            (firstPort && endpoint.ports?.[firstPort.name]) ??
+            firstPort?.targetPort ??
+            firstPort?.number ??
+            SERVICE_PORT,
+          weight: endpoint.weight ?? 1,
+          labels: endpoint.labels,
+        });
+      }
+      const selector = se.spec.workloadSelector?.labels;
+      if (selector)
+        for (const we of workloadEntries)
+          if (
+            labelsMatch(selector, we.spec.labels ?? {}) &&
+            canonicalHost(we.spec.labels?.app ?? '', we.metadata.namespace) !== canonical
+          )
+            addEndpoint(canonical, workloadEntryEndpoint(we));
+    }
+  }
+
+  // Hosts named by mesh VirtualServices and DestinationRules are mesh services too (maybe without endpoints yet).
+  const virtualServices = ofKind(resources, 'VirtualService');
+  for (const vs of virtualServices) {
+    if (!isMeshBound(vs)) continue;
+    for (const host of vs.spec.hosts) {
+      const canonical = canonicalHost(host, vs.metadata.namespace);
+      if (!externals.has(canonical) && !canonical.includes('*')) addEndpoint(canonical, undefined);
+    }
+  }
+  const destinationRules = new Map<string, Resource<'DestinationRule'>>();
+  for (const dr of ofKind(resources, 'DestinationRule')) {
+    const host = canonicalHost(dr.spec.host, dr.metadata.namespace);
+    if (!destinationRules.has(host)) destinationRules.set(host, dr);
+    if (!externals.has(host) && !host.includes('*')) addEndpoint(host, undefined);
+  }
+  for (const list of services.values()) sortEndpoints(list);
+
+  const healthChecks = new Map<string, Resource<'HealthCheck'>>();
+  for (const hc of ofKind(resources, 'HealthCheck')) {
+    const host = canonicalHost(hc.spec.host, hc.metadata.namespace);
+    if (!healthChecks.has(host)) healthChecks.set(host, hc);
+  }
+
+  return {
+    resources,
+    proxies: state.proxies,
+    mesh,
+    services,
+    externals,
+    destinationRules,
+    healthChecks,
+    virtualServices,
+    gateways: ofKind(resources, 'Gateway'),
+    rateLimits: ofKind(resources, 'RateLimit'),
+    sidecars: ofKind(resources, 'Sidecar'),
+  };
+}
+
+function workloadEntryEndpoint(we: Resource<'WorkloadEntry'>): Endpoint {
+  const ports = Object.values(we.spec.ports ?? {});
+  return {
+    address: we.spec.address,
+    port: we.spec.ports?.http ?? ports[0] ?? SERVICE_PORT,
+    weight: we.spec.weight ?? 1,
+    labels: we.spec.labels,
+    health: 'HEALTHY',
+    workload: we.metadata.name,
+    namespace: we.metadata.namespace,
+  };
+}
+
+/** A VirtualService with no gateways, or with `mesh` among them, applies to sidecars. */
+export function isMeshBound(vs: Resource<'VirtualService'>): boolean {
+  return vs.spec.gateways === undefined || vs.spec.gateways.length === 0 || vs.spec.gateways.includes('mesh');
+}
+
+/** Gateways whose selector picks this proxy. */
+export function gatewaysFor(index: MeshIndex, node: NodeInfo): Resource<'Gateway'>[] {
+  const labels = proxyLabels(node);
+  return index.gateways.filter((g) => labelsMatch(g.spec.selector, labels));
+}
+
+/** VirtualServices bound to any of the given gateways. */
+export function virtualServicesBoundTo(
+  index: MeshIndex,
+  gateways: readonly Resource<'Gateway'>[],
+): Resource<'VirtualService'>[] {
+  return index.virtualServices.filter((vs) =>
+    (vs.spec.gateways ?? []).some((ref) =>
+      gateways.some(
+        (g) =>
+          g.metadata.name === stripNamespace(ref) &&
+          g.metadata.namespace === refNamespace(ref, vs.metadata.namespace),
+      ),
+    ),
+  );
+}
+
+/** The egress gateway proxies sidecars send external traffic to. */
+export function egressGatewayEndpoints(index: MeshIndex): Endpoint[] {
+  const workload = index.mesh.egressGateway?.workload ?? DEFAULT_EGRESS_WORKLOAD;
+  return sortEndpoints(
+    index.proxies
+      .filter((p) => p.role === 'egress' && p.workload === workload)
+      .map((p) => ({
+        address: p.address ?? '127.0.0.1',
+        port: p.ports?.egress ?? EGRESS_PORT,
+        weight: 1,
+        labels: proxyLabels(p),
+        health: 'HEALTHY' as const,
+        workload: p.workload,
+        namespace: p.namespace ?? 'default',
+      })),
+  );
+}

@@ -1,0 +1,261 @@
+// One snapshot per proxy, by role: the ingress gateway's front door, a sidecar's inbound and outbound
+// listeners with its egress policy, and the egress gateway's allow-list listener.
+import { type EgressRule, type NodeInfo, type SnapshotInput, snapshotVersion } from '@strait/api';
+import { canonicalHost, hostPatternCovers, meshServiceDomains } from '../config/hosts.ts';
+import { ClusterSet } from './clusters.ts';
+import {
+  type ExternalHost,
+  gatewaysFor,
+  indexMesh,
+  isMeshBound,
+  labelsMatch,
+  type MeshIndex,
+  type MeshState,
+  proxyLabels,
+  SERVICE_PORT,
+  virtualServicesBoundTo,
+} from './mesh-index.ts';
+import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
+
+type ListenerInput = SnapshotInput['listeners'][number];
+type VirtualHostInput = ListenerInput['virtualHosts'][number];
+export type VersionedSnapshot = SnapshotInput & { version: string };
+
+export const GATEWAY_LISTENER_PORT = 8080;
+export const OUTBOUND_PORT = 15001;
+export const INBOUND_PORT = 15006;
+export const EGRESS_LISTENER_PORT = 15443;
+
+/** Translates the mesh for one proxy; the version is the content hash. */
+export function snapshotFor(index: MeshIndex, node: NodeInfo): VersionedSnapshot {
+  const clusters = new ClusterSet(index, node);
+  let listeners: ListenerInput[];
+  let egress: SnapshotInput['egress'];
+  if (node.role === 'ingress') listeners = [ingressListener(index, node, clusters)];
+  else if (node.role === 'egress') {
+    listeners = [egressListener(index, node, clusters)];
+    egress = { mode: meshMode(index), allow: allowList(index) };
+  } else {
+    const mode = sidecarMode(index, node);
+    listeners = [inboundListener(node, clusters), outboundListener(index, node, clusters, mode)];
+    egress = { mode, allow: allowList(index) };
+  }
+  const content: Omit<SnapshotInput, 'version'> = {
+    listeners,
+    clusters: clusters.list(),
+    telemetry: { accessLog: index.mesh.accessLog ?? true },
+  };
+  if (egress) content.egress = egress;
+  return { version: snapshotVersion(content), ...content };
+}
+
+/** Convenience for tests and one-off use: index the mesh and translate for one proxy. */
+export function translate(state: MeshState, node: NodeInfo): VersionedSnapshot {
+  return snapshotFor(indexMesh(state), node);
+}
+
+function meshMode(index: MeshIndex): 'REGISTRY_ONLY' | 'ALLOW_ANY' {
+  return index.mesh.outboundTrafficPolicy?.mode ?? 'ALLOW_ANY';
+}
+
+/** A Sidecar resource selecting this workload (or namespace-wide) overrides the mesh-wide mode. */
+function sidecarMode(index: MeshIndex, node: NodeInfo): 'REGISTRY_ONLY' | 'ALLOW_ANY' {
+  const labels = proxyLabels(node);
+  const ns = node.namespace ?? 'default';
+  const inNs = index.sidecars.filter((s) => s.metadata.namespace === ns && s.spec.outboundTrafficPolicy);
+  const selected =
+    inNs.find((s) => s.spec.workloadSelector && labelsMatch(s.spec.workloadSelector.labels, labels)) ??
+    inNs.find((s) => !s.spec.workloadSelector);
+  return selected?.spec.outboundTrafficPolicy?.mode ?? meshMode(index);
+}
+
+function allowList(index: MeshIndex): EgressRule[] {
+  const rules: EgressRule[] = [];
+  for (const ext of [...index.externals.values()].sort((a, b) => a.host.localeCompare(b.host))) {
+    const spec = ext.entry.spec;
+    const rule: EgressRule = {
+      host: ext.host,
+      ports: spec.ports.map((p) => p.number),
+      resolution: spec.resolution ?? 'DNS',
+    };
+    if (spec.endpoints && spec.endpoints.length > 0) {
+      rule.endpoints = spec.endpoints.map((e) => {
+        const targets = spec.ports
+          .map((p) => e.ports?.[p.name] ?? p.targetPort)
+          .filter((p) => p !== undefined);
+        return targets[0] !== undefined ? { address: e.address, port: targets[0] } : { address: e.address };
+      });
+    }
+    rules.push(rule);
+  }
+  return rules;
+}
+
+function inboundListener(node: NodeInfo, clusters: ClusterSet): ListenerInput {
+  const appPort = node.appPort ?? 8080;
+  const cluster = clusters.add({
+    name: `inbound|${appPort}||`,
+    type: 'STATIC',
+    ...(node.service ? { service: node.service } : {}),
+    endpoints: [
+      {
+        address: node.appAddress ?? node.address ?? '127.0.0.1',
+        port: appPort,
+        weight: 1,
+        workload: node.workload,
+        namespace: node.namespace ?? 'default',
+      },
+    ],
+  });
+  return {
+    name: 'virtualInbound',
+    kind: 'inbound',
+    port: node.ports?.inbound ?? INBOUND_PORT,
+    virtualHosts: [
+      {
+        name: `inbound|http|${appPort}`,
+        domains: ['*'],
+        routes: [
+          {
+            name: 'default',
+            match: { path: { prefix: '/' } },
+            route: { clusters: [{ cluster, weight: 100 }] },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** Routes of the mesh VirtualServices naming `host` (merged in file order), or undefined. */
+function meshRoutesFor(
+  index: MeshIndex,
+  host: string,
+  clusters: ClusterSet,
+): VirtualHostInput['routes'] | undefined {
+  const bound = index.virtualServices.filter(
+    (vs) => isMeshBound(vs) && vs.spec.hosts.some((h) => canonicalHost(h, vs.metadata.namespace) === host),
+  );
+  if (bound.length === 0) return undefined;
+  return bound.flatMap((vs) => virtualServiceRoutes(index, vs, clusters));
+}
+
+function outboundListener(
+  index: MeshIndex,
+  node: NodeInfo,
+  clusters: ClusterSet,
+  mode: 'REGISTRY_ONLY' | 'ALLOW_ANY',
+): ListenerInput {
+  const virtualHosts: VirtualHostInput[] = [];
+  const ns = node.namespace ?? 'default';
+  for (const service of [...index.services.keys()].sort()) {
+    const routes = meshRoutesFor(index, service, clusters) ?? [
+      defaultRoute(clusters.destination(service, undefined, SERVICE_PORT, ns)),
+    ];
+    virtualHosts.push({
+      name: `${service}:${SERVICE_PORT}`,
+      domains: meshServiceDomains(service, ns),
+      routes,
+    });
+  }
+  for (const ext of sortedExternals(index)) {
+    const routes = meshRoutesFor(index, ext.host, clusters) ?? [
+      defaultRoute(clusters.destination(ext.host, undefined, ext.port, ns)),
+    ];
+    virtualHosts.push({ name: `${ext.host}:${ext.port}`, domains: [ext.host], routes });
+  }
+  if (mode === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
+  return {
+    name: 'virtualOutbound',
+    kind: 'outbound',
+    port: node.ports?.outbound ?? OUTBOUND_PORT,
+    virtualHosts,
+  };
+}
+
+function sortedExternals(index: MeshIndex): ExternalHost[] {
+  return [...index.externals.values()].sort((a, b) => a.host.localeCompare(b.host));
+}
+
+function passthroughHost(clusters: ClusterSet): VirtualHostInput {
+  return {
+    name: 'allow_any',
+    domains: ['*'],
+    routes: [
+      {
+        name: 'allow_any',
+        match: { path: { prefix: '/' } },
+        route: { clusters: [{ cluster: clusters.passthrough(), weight: 100 }] },
+      },
+    ],
+  };
+}
+
+/** Virtual hosts from the VirtualServices bound to this gateway proxy, merged per host. */
+function gatewayHosts(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): Map<string, VirtualHostInput> {
+  const gateways = gatewaysFor(index, node);
+  const hosts = new Map<string, VirtualHostInput>();
+  for (const vs of virtualServicesBoundTo(index, gateways)) {
+    const routes = virtualServiceRoutes(index, vs, clusters);
+    for (const host of vs.spec.hosts) {
+      const key = host.toLowerCase();
+      const existing = hosts.get(key);
+      if (existing) existing.routes.push(...structuredClone(routes));
+      else hosts.set(key, { name: key, domains: [key], routes: structuredClone(routes) });
+    }
+  }
+  return hosts;
+}
+
+function ingressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): ListenerInput {
+  const hosts = gatewayHosts(index, node, clusters);
+  const listener: ListenerInput = {
+    name: `0.0.0.0_${GATEWAY_LISTENER_PORT}`,
+    kind: 'gateway',
+    port: GATEWAY_LISTENER_PORT,
+    virtualHosts: [...hosts.values()].sort(compareHosts),
+  };
+  const limit = gatewayRateLimit(index, node);
+  if (limit) listener.rateLimit = limit;
+  return listener;
+}
+
+function gatewayRateLimit(index: MeshIndex, node: NodeInfo) {
+  const names = new Set(gatewaysFor(index, node).map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  const rl = index.rateLimits.find(
+    (r) =>
+      r.spec.targetRef.kind === 'Gateway' && names.has(`${r.metadata.namespace}/${r.spec.targetRef.name}`),
+  );
+  return rl ? tokenBucketOf(rl) : undefined;
+}
+
+function egressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): ListenerInput {
+  const bound = gatewayHosts(index, node, clusters);
+  const virtualHosts: VirtualHostInput[] = [];
+  const ns = node.namespace ?? 'default';
+  for (const ext of sortedExternals(index)) {
+    const fromGateway = [...bound.values()].find((vh) =>
+      vh.domains.some((d) => hostPatternCovers(d, ext.host)),
+    );
+    const routes = fromGateway?.routes ?? [
+      defaultRoute(clusters.destination(ext.host, undefined, ext.port, ns)),
+    ];
+    virtualHosts.push({ name: `${ext.host}:${ext.port}`, domains: [ext.host], routes });
+  }
+  if (meshMode(index) === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
+  const listener: ListenerInput = {
+    name: `0.0.0.0_${EGRESS_LISTENER_PORT}`,
+    kind: 'egress',
+    port: node.ports?.egress ?? EGRESS_LISTENER_PORT,
+    virtualHosts,
+  };
+  const limit = gatewayRateLimit(index, node);
+  if (limit) listener.rateLimit = limit;
+  return listener;
+}
+
+/** Exact hosts first, then wildcards, `*` last. */
+function compareHosts(a: VirtualHostInput, b: VirtualHostInput): number {
+  const rank = (vh: VirtualHostInput) => (vh.name === '*' ? 2 : vh.name.includes('*') ? 1 : 0);
+  return rank(a) - rank(b) || a.name.localeCompare(b.name);
+}
