@@ -108,14 +108,12 @@ export function checkReferences(resources: readonly Resource[]): ConfigIssue[] {
         return;
       }
       const serverHosts = gw.spec.servers.flatMap((s) => s.hosts);
-      vs.spec.hosts.forEach((host, h) => {
-        if (!serverHosts.some((pattern) => hostPatternCovers(pattern, host)))
-          at(
-            vs,
-            `spec.hosts[${h}]`,
-            `host "${host}" is not served by Gateway ${gwName} (its hosts: ${serverHosts.join(', ')})`,
-          );
-      });
+      if (!vs.spec.hosts.some((host) => serverHosts.some((pattern) => hostPatternCovers(pattern, host))))
+        at(
+          vs,
+          `spec.gateways[${i}]`,
+          `none of the hosts (${vs.spec.hosts.join(', ')}) is served by Gateway ${gwName} (its hosts: ${serverHosts.join(', ')})`,
+        );
     });
     (vs.spec.http ?? []).forEach((http, i) => {
       const routes = http.route ?? [];

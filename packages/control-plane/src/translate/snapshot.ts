@@ -195,9 +195,11 @@ function passthroughHost(clusters: ClusterSet): VirtualHostInput {
 function gatewayHosts(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): Map<string, VirtualHostInput> {
   const gateways = gatewaysFor(index, node);
   const hosts = new Map<string, VirtualHostInput>();
+  const served = gateways.flatMap((g) => g.spec.servers.flatMap((s) => s.hosts));
   for (const vs of virtualServicesBoundTo(index, gateways)) {
     const routes = virtualServiceRoutes(index, vs, clusters);
     for (const host of vs.spec.hosts) {
+      if (!served.some((pattern) => hostPatternCovers(pattern, host))) continue;
       const key = host.toLowerCase();
       const existing = hosts.get(key);
       if (existing) existing.routes.push(...structuredClone(routes));
