@@ -6,6 +6,7 @@ export {
   DENY_CONTENT_TYPE,
   denyBody,
   denyError,
+  denyReasonLabel,
   denyTarget,
   type EgressAllowed,
   type EgressDecision,
@@ -15,6 +16,13 @@ export {
   type EgressPolicyOptions,
   type LookupFn,
 } from './policy.ts';
+export {
+  DEFAULT_DNS_CACHE_TTL_MS,
+  DEFAULT_LOOKUP_TIMEOUT_MS,
+  Resolver,
+  type ResolverOptions,
+  systemLookup,
+} from './resolver.ts';
 export {
   type ForwardRequest,
   type ForwardTarget,

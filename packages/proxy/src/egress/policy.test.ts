@@ -6,10 +6,12 @@ import {
   DENY_CONTENT_TYPE,
   denyBody,
   denyError,
+  denyReasonLabel,
   denyTarget,
   EgressPolicyChecker,
   type LookupFn,
 } from './policy.ts';
+import { Resolver } from './resolver.ts';
 import { parseForwardTarget } from './target.ts';
 
 /** A fake resolver: names to addresses; unknown names fail like getaddrinfo does. */
@@ -49,6 +51,7 @@ const dns = fakeDns({
   'public6.allowed.com': ['2001:db8::5'],
   'localhost.allowed.com': ['127.0.0.1'],
   'internal.partner.example': ['127.0.5.1'],
+  'mapped-named.allowed.com': ['::ffff:127.0.9.9'],
 });
 
 const checker = new EgressPolicyChecker(
@@ -158,6 +161,13 @@ describe('EgressPolicyChecker (REGISTRY_ONLY)', () => {
     expect(await checker.check({ host: 'named.allowed.com', port: 443 })).toMatchObject({
       allowed: true,
       address: '127.0.9.9',
+    });
+  });
+
+  it('treats an IPv4-mapped answer as the named IPv4 address it carries', async () => {
+    expect(await checker.check({ host: 'mapped-named.allowed.com', port: 443 })).toMatchObject({
+      allowed: true,
+      address: '::ffff:127.0.9.9',
     });
   });
 
@@ -310,6 +320,45 @@ describe('EgressPolicyChecker (ALLOW_ANY)', () => {
   });
 });
 
+describe('Resolver', () => {
+  it('caches answers for the TTL, shares lookups in flight, and does not cache failures', async () => {
+    let now = 0;
+    let calls = 0;
+    let fail = false;
+    const r = new Resolver({
+      cacheTtlMs: 1000,
+      now: () => now,
+      lookup: async () => {
+        calls++;
+        if (fail) throw Object.assign(new Error('nope'), { code: 'ENOTFOUND' });
+        return [{ address: '203.0.113.1', family: 4 }];
+      },
+    });
+    await Promise.all([r.resolve('a.example'), r.resolve('a.example'), r.resolve('a.example')]);
+    expect(calls).toBe(1);
+    now = 999;
+    await r.resolve('a.example');
+    expect(calls).toBe(1);
+    now = 1000;
+    fail = true;
+    await expect(r.resolve('a.example')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    await expect(r.resolve('a.example')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    expect(calls).toBe(3);
+  });
+
+  it('turns a lookup that throws synchronously into a dns-failure', async () => {
+    const c = new EgressPolicyChecker(registryOnly([rule('x.example', [80])]), {
+      lookup: () => {
+        throw new Error('boom');
+      },
+    });
+    expect(await c.check({ host: 'x.example', port: 80 })).toMatchObject({
+      allowed: false,
+      code: 'dns-failure',
+    });
+  });
+});
+
 describe('deny bodies', () => {
   it('names host:port, the code and the reason in one plain-text line', async () => {
     const d = await checker.check({ host: 'evil.com', port: 443 });
@@ -319,6 +368,8 @@ describe('deny bodies', () => {
     );
     expect(DENY_CONTENT_TYPE).toMatch(/^text\/plain/);
     if (!d.allowed) expect(denyError(d).code).toBe('STRAIT_EGRESS_DENIED');
+    if (!d.allowed) expect(denyReasonLabel(d.code)).toBe('host_not_allowed');
+    expect(denyBody(await checker.check({ host: 'api.partner.example', port: 80 }))).toBe('');
   });
 
   it('brackets IPv6 hosts and turns target-parse failures into denials', () => {

@@ -1,9 +1,9 @@
 // The egress allow-list (ServiceEntry hosts): decides whether a target may be reached and, if so, which
 // address to connect to. Resolution happens here once, so there is no second lookup for DNS to change.
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { type EgressPolicy, type EgressRule, Errors, StraitError } from '@strait/api';
 import { echo, formatAuthority, normalizeHost } from './host.ts';
-import { canonicalIp, isInternalAddress } from './ip.ts';
+import { canonicalIp, isInternalAddress, parseIp } from './ip.ts';
+import { type LookupFn, Resolver } from './resolver.ts';
 import type { ForwardTargetError } from './target.ts';
 
 export type EgressDenyCode =
@@ -38,13 +38,15 @@ export type EgressDenied = {
 
 export type EgressDecision = EgressAllowed | EgressDenied;
 
-export type LookupFn = (host: string) => Promise<{ address: string; family: 4 | 6 }[]>;
+export type { LookupFn };
 
 export interface EgressPolicyOptions {
   /** Resolves a name to all its addresses; default dns.lookup with `all: true`. */
   lookup?: LookupFn;
   /** Give up on a lookup after this long (dns-failure). Default 5000 ms. */
   lookupTimeoutMs?: number;
+  /** Reuse a name's addresses for this long (0 = always look up). Default 5000 ms. */
+  dnsCacheTtlMs?: number;
 }
 
 /** One allow-list entry after compiling: the rule, its ports and the IPs it names. */
@@ -65,13 +67,6 @@ interface SuffixEntry {
   rules: CompiledRule[];
 }
 
-const DEFAULT_LOOKUP_TIMEOUT_MS = 5000;
-
-const defaultLookup: LookupFn = async (host) => {
-  const found = await dnsLookup(host, { all: true, order: 'verbatim' });
-  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-};
-
 export class EgressPolicyChecker {
   readonly mode: EgressPolicy['mode'];
   /** Entries that could not be compiled (bad host); they match nothing. */
@@ -82,13 +77,15 @@ export class EgressPolicyChecker {
   readonly #suffixes: SuffixEntry[] = [];
   /** IPs that rules name as their host: reachable through any allowed name even when internal. */
   readonly #hostIps = new Set<string>();
-  readonly #lookup: LookupFn;
-  readonly #lookupTimeoutMs: number;
+  readonly #resolver: Resolver;
 
   constructor(policy: EgressPolicy | undefined, opts: EgressPolicyOptions = {}) {
     this.mode = policy?.mode ?? 'REGISTRY_ONLY';
-    this.#lookup = opts.lookup ?? defaultLookup;
-    this.#lookupTimeoutMs = opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+    this.#resolver = new Resolver({
+      ...(opts.lookup !== undefined && { lookup: opts.lookup }),
+      ...(opts.lookupTimeoutMs !== undefined && { timeoutMs: opts.lookupTimeoutMs }),
+      ...(opts.dnsCacheTtlMs !== undefined && { cacheTtlMs: opts.dnsCacheTtlMs }),
+    });
     const bySuffix = new Map<string, CompiledRule[]>();
     for (const rule of policy?.allow ?? []) {
       const compiled = compileRule(rule);
@@ -112,7 +109,7 @@ export class EgressPolicyChecker {
         this.warnings.push(`egress rule ${echo(raw)} ignored: ${host.reason}`);
         continue;
       }
-      if (host.kind !== 'name') this.#hostIps.add(host.host);
+      if (host.kind !== 'name') this.#hostIps.add(namingKey(host.host) ?? host.host);
       const list = this.#exact.get(host.host) ?? [];
       list.push(compiled);
       this.#exact.set(host.host, list);
@@ -190,7 +187,7 @@ export class EgressPolicyChecker {
   ): Promise<EgressDecision> {
     let addresses: { address: string; family: 4 | 6 }[];
     try {
-      addresses = await withTimeout(this.#lookup(name), this.#lookupTimeoutMs);
+      addresses = await this.#resolver.resolve(name);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const why = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
@@ -199,7 +196,7 @@ export class EgressPolicyChecker {
     if (addresses.length === 0) return deny(name, port, 'dns-failure', 'the host has no addresses');
     if (guard) {
       for (const { address } of addresses) {
-        const ip = canonicalIp(address);
+        const ip = namingKey(address);
         const named = ip !== undefined && (this.#hostIps.has(ip) || (c?.namedIps.has(ip) ?? false));
         if (!named && isInternalAddress(address)) {
           return deny(
@@ -217,11 +214,25 @@ export class EgressPolicyChecker {
   }
 }
 
+/**
+ * How an address is compared with the addresses the list names: canonical, and an IPv4-mapped IPv6
+ * address as its IPv4 form, so a resolver answering ::ffff:a.b.c.d does not miss a named a.b.c.d.
+ */
+function namingKey(address: string): string | undefined {
+  const ip = parseIp(address);
+  if (ip === undefined) return undefined;
+  const b = ip.bytes;
+  if (ip.family === 6 && b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
+    return b.slice(12).join('.');
+  }
+  return ip.canonical;
+}
+
 function compileRule(rule: EgressRule): CompiledRule {
   const endpoints = (rule.endpoints ?? []).map((e) => ({ address: e.address, port: e.port }));
   const namedIps = new Set<string>();
   for (const e of endpoints) {
-    const ip = canonicalIp(e.address);
+    const ip = namingKey(e.address);
     if (ip !== undefined) namedIps.add(ip);
   }
   return { rule, ports: new Set(rule.ports), endpoints, namedIps, next: 0 };
@@ -241,26 +252,14 @@ function deny(host: string, port: number, code: EgressDenyCode, reason: string):
   return { allowed: false, host, port, code, reason };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lookup timed out after ${ms} ms`)), ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}
-
 /** A denial for a request whose target could not be parsed (see parseForwardTarget). */
 export function denyTarget(error: ForwardTargetError): EgressDenied {
   return deny(error.host, error.port ?? 0, error.code, error.reason);
+}
+
+/** The deny code as a metric label value (`host-not-allowed` -> `host_not_allowed`). */
+export function denyReasonLabel(code: EgressDenyCode): string {
+  return code.replaceAll('-', '_');
 }
 
 /** Content type of `denyBody`. */

@@ -66,7 +66,7 @@ export function openTunnel(
     clearTimeout(connectTimer);
     failBeforeOpen(client, session, err);
   };
-  upstream.once('error', onConnectError);
+  upstream.on('error', onConnectError);
   // The client gives up first: drop the half-made upstream connection.
   const onEarlyClientClose = (): void => {
     clearTimeout(connectTimer);

@@ -41,8 +41,11 @@ export interface UpgradeHooks extends TunnelHooks {
 export const DEFAULT_UPGRADE_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_UPGRADE_RESPONSE_TIMEOUT_MS = 30_000;
 
-/** Hop-by-hop headers dropped when a refusal is forwarded (we close the connection afterwards). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade']);
+/**
+ * Headers dropped when a refusal is forwarded: we close the connection afterwards and send the body
+ * as it comes (close-delimited unless it has a content-length). `upgrade` stays: a 426 names protocols in it.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection']);
 
 /** The status line and headers of an upstream response, as the upstream wrote them. */
 function responseHead(res: IncomingMessage, status: number, dropHopByHop: boolean): Buffer {
