@@ -23,8 +23,18 @@ beforeAll(async () => {
   echoPort = (echo.address() as { port: number }).port;
 
   const allow = [
-    { host: 'api.partner.example', ports: [80], resolution: 'STATIC' as const, endpoints: [{ address: EXTERNAL, port: api.port }] },
-    { host: 'secure.partner.example', ports: [443], resolution: 'STATIC' as const, endpoints: [{ address: EXTERNAL, port: echoPort }] },
+    {
+      host: 'api.partner.example',
+      ports: [80],
+      resolution: 'STATIC' as const,
+      endpoints: [{ address: EXTERNAL, port: api.port }],
+    },
+    {
+      host: 'secure.partner.example',
+      ports: [443],
+      resolution: 'STATIC' as const,
+      endpoints: [{ address: EXTERNAL, port: echoPort }],
+    },
     { host: 'localhost', ports: [80], resolution: 'DNS' as const },
   ];
   egress = await startProxy({
@@ -40,13 +50,23 @@ beforeAll(async () => {
             {
               name: 'api',
               domains: ['api.partner.example'],
-              routes: [{ name: 'api', match: {}, route: { clusters: [{ cluster: 'outbound|80||api.partner.example', weight: 1 }] } }],
+              routes: [
+                {
+                  name: 'api',
+                  match: {},
+                  route: { clusters: [{ cluster: 'outbound|80||api.partner.example', weight: 1 }] },
+                },
+              ],
             },
           ],
         },
       ],
       clusters: [
-        { name: 'outbound|80||api.partner.example', service: 'api.partner.example', endpoints: [{ address: EXTERNAL, port: api.port }] },
+        {
+          name: 'outbound|80||api.partner.example',
+          service: 'api.partner.example',
+          endpoints: [{ address: EXTERNAL, port: api.port }],
+        },
       ],
       egress: { mode: 'REGISTRY_ONLY', allow },
     },
@@ -64,12 +84,19 @@ beforeAll(async () => {
           virtualHosts: ['api.partner.example', 'secure.partner.example'].map((host) => ({
             name: host,
             domains: [host],
-            routes: [{ name: host, match: {}, route: { clusters: [{ cluster: 'egress-gateway', weight: 1 }] } }],
+            routes: [
+              { name: host, match: {}, route: { clusters: [{ cluster: 'egress-gateway', weight: 1 }] } },
+            ],
           })),
         },
       ],
-      clusters: [{ name: 'egress-gateway', forwardProxy: true, endpoints: [{ address: EGRESS, port: 15443 }] }],
-      egress: { mode: 'REGISTRY_ONLY', allow: allow.map(({ host, ports }) => ({ host, ports, resolution: 'NONE' as const })) },
+      clusters: [
+        { name: 'egress-gateway', forwardProxy: true, endpoints: [{ address: EGRESS, port: 15443 }] },
+      ],
+      egress: {
+        mode: 'REGISTRY_ONLY',
+        allow: allow.map(({ host, ports }) => ({ host, ports, resolution: 'NONE' as const })),
+      },
     },
   });
 });

@@ -65,12 +65,20 @@ beforeAll(async () => {
                 r('uf', '/uf', 'closed'),
                 r('ut', '/ut', 'slow', { timeoutMs: 300 }),
                 r('uo', '/uo', 'breaker'),
-                r('rl', '/rl', 'good', { rateLimit: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 60_000 } }),
+                r('rl', '/rl', 'good', {
+                  rateLimit: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 60_000 },
+                }),
                 r('fi', '/fi', 'good', { fault: { abort: { httpStatus: 418, percentage: 100 } } }),
-                r('retry', '/retry', 'flaky', { retry: { attempts: 2, retryOn: ['reset', 'connect-failure'] } }),
+                r('retry', '/retry', 'flaky', {
+                  retry: { attempts: 2, retryOn: ['reset', 'connect-failure'] },
+                }),
                 r('noretry', '/noretry', 'flaky'),
                 r('health', '/health', 'checked'),
-                { name: 'nr-only', match: { path: { exact: '/exists' } }, route: { clusters: [{ cluster: 'good', weight: 1 }] } },
+                {
+                  name: 'nr-only',
+                  match: { path: { exact: '/exists' } },
+                  route: { clusters: [{ cluster: 'good', weight: 1 }] },
+                },
               ],
             },
           ],
@@ -81,7 +89,9 @@ beforeAll(async () => {
         cluster('empty', []),
         cluster('closed', [{ address: '127.0.100.11', port: 9 }]),
         cluster('slow', [{ address: slow.address, port: slow.port }]),
-        cluster('breaker', [{ address: slow.address, port: slow.port }], { circuitBreakers: { maxRequests: 1, maxPendingRequests: 1 } }),
+        cluster('breaker', [{ address: slow.address, port: slow.port }], {
+          circuitBreakers: { maxRequests: 1, maxPendingRequests: 1 },
+        }),
         cluster('flaky', [{ address: flaky.address, port: flaky.port }]),
         cluster(
           'checked',
@@ -91,7 +101,13 @@ beforeAll(async () => {
           ],
           {
             panicThresholdPercent: 0,
-            healthCheck: { path: '/healthz', intervalMs: 100, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2 },
+            healthCheck: {
+              path: '/healthz',
+              intervalMs: 100,
+              timeoutMs: 500,
+              healthyThreshold: 1,
+              unhealthyThreshold: 2,
+            },
           },
         ),
       ],
@@ -161,7 +177,8 @@ describe('failures answer like Envoy', () => {
 
   it('every flag reaches the metrics', async () => {
     const lines = await requestCounters();
-    for (const flag of ['NR', 'UH', 'UF', 'UT', 'UO', 'RL', 'FI']) expect(lines).toContain(`response_flags="${flag}"`);
+    for (const flag of ['NR', 'UH', 'UF', 'UT', 'UO', 'RL', 'FI'])
+      expect(lines).toContain(`response_flags="${flag}"`);
   });
 });
 

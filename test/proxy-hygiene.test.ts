@@ -17,7 +17,10 @@ beforeAll(async () => {
     role: 'ingress',
     address: ADDR,
     args: ['--headers-timeout-ms', '800'],
-    snapshot: snapshot([listener('gateway', 8080, [route('all', 'up')])], [cluster('up', [{ address: up.address, port: up.port }])]),
+    snapshot: snapshot(
+      [listener('gateway', 8080, [route('all', 'up')])],
+      [cluster('up', [{ address: up.address, port: up.port }])],
+    ),
   });
 });
 
@@ -67,13 +70,17 @@ describe('request smuggling and malformed input', () => {
   });
 
   it('refuses duplicate Content-Length', async () => {
-    const out = await raw('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 5\r\n\r\nhello');
+    const out = await raw(
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 5\r\n\r\nhello',
+    );
     expect(out).toMatch(/^HTTP\/1\.1 400/);
     await stillServes();
   });
 
   it('refuses a bad chunk size', async () => {
-    const out = await raw('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
+    const out = await raw(
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
+    );
     expect(out).toContain(' 400 ');
     await stillServes();
   });
@@ -120,9 +127,15 @@ describe('SIGTERM', () => {
     const p = await startProxy({
       role: 'ingress',
       address: addr,
-      snapshot: snapshot([listener('gateway', 8080, [route('all', 'slow')])], [cluster('slow', [{ address: slow.address, port: slow.port }])]),
+      snapshot: snapshot(
+        [listener('gateway', 8080, [route('all', 'slow')])],
+        [cluster('slow', [{ address: slow.address, port: slow.port }])],
+      ),
     });
-    const inFlight = request(`http://${addr}:8080/`).then(async (r) => ({ status: r.statusCode, text: await r.body.text() }));
+    const inFlight = request(`http://${addr}:8080/`).then(async (r) => ({
+      status: r.statusCode,
+      text: await r.body.text(),
+    }));
     await new Promise((r) => setTimeout(r, 200));
     p.child.kill('SIGTERM');
     const result = await inFlight;

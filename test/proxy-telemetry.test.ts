@@ -31,21 +31,58 @@ beforeAll(async () => {
   await new Promise<void>((r) => app.listen(0, POD, r));
   appPort = (app.address() as { port: number }).port;
 
-  const svc = { name: 'outbound|80||service-a', service: 'service-a', endpoints: [{ address: POD, port: 15006, workload: 'service-a-v1', labels: { app: 'service-a', version: 'v1' } }] };
-  const catchAll = (cluster: string) => [{ name: 'default', match: { path: { prefix: '/' } }, route: { clusters: [{ cluster, weight: 1 }] } }];
+  const svc = {
+    name: 'outbound|80||service-a',
+    service: 'service-a',
+    endpoints: [
+      { address: POD, port: 15006, workload: 'service-a-v1', labels: { app: 'service-a', version: 'v1' } },
+    ],
+  };
+  const catchAll = (cluster: string) => [
+    { name: 'default', match: { path: { prefix: '/' } }, route: { clusters: [{ cluster, weight: 1 }] } },
+  ];
   ingress = await startProxy({
     role: 'ingress',
     address: INGRESS,
-    snapshot: snapshot([{ name: 'gw', kind: 'gateway', port: 8080, virtualHosts: [{ name: 'a', domains: ['*'], routes: catchAll(svc.name) }] }], [svc]),
+    snapshot: snapshot(
+      [
+        {
+          name: 'gw',
+          kind: 'gateway',
+          port: 8080,
+          virtualHosts: [{ name: 'a', domains: ['*'], routes: catchAll(svc.name) }],
+        },
+      ],
+      [svc],
+    ),
   });
   sidecar = await startProxy({
     role: 'sidecar',
     address: POD,
-    args: ['--workload', 'service-a-v1', '--service', 'service-a', '--version', 'v1', '--app-port', String(appPort)],
+    args: [
+      '--workload',
+      'service-a-v1',
+      '--service',
+      'service-a',
+      '--version',
+      'v1',
+      '--app-port',
+      String(appPort),
+    ],
     snapshot: snapshot(
       [
-        { name: 'inbound', kind: 'inbound', port: 15006, virtualHosts: [{ name: 'in', domains: ['*'], routes: catchAll('inbound|8080||') }] },
-        { name: 'outbound', kind: 'outbound', port: 15001, virtualHosts: [{ name: 'service-a', domains: ['service-a'], routes: catchAll(svc.name) }] },
+        {
+          name: 'inbound',
+          kind: 'inbound',
+          port: 15006,
+          virtualHosts: [{ name: 'in', domains: ['*'], routes: catchAll('inbound|8080||') }],
+        },
+        {
+          name: 'outbound',
+          kind: 'outbound',
+          port: 15001,
+          virtualHosts: [{ name: 'service-a', domains: ['service-a'], routes: catchAll(svc.name) }],
+        },
       ],
       [{ name: 'inbound|8080||', endpoints: [{ address: POD, port: appPort }] }, svc],
     ),
@@ -54,9 +91,28 @@ beforeAll(async () => {
     role: 'egress',
     address: EGRESS,
     snapshot: {
-      listeners: [{ name: 'egress', kind: 'egress', port: 15443, virtualHosts: [{ name: 'x', domains: ['ws.partner.example'], routes: catchAll('ext') }] }],
-      clusters: [{ name: 'ext', service: 'ws.partner.example', endpoints: [{ address: POD, port: appPort }] }],
-      egress: { mode: 'REGISTRY_ONLY', allow: [{ host: 'ws.partner.example', ports: [80], resolution: 'STATIC', endpoints: [{ address: POD, port: appPort }] }] },
+      listeners: [
+        {
+          name: 'egress',
+          kind: 'egress',
+          port: 15443,
+          virtualHosts: [{ name: 'x', domains: ['ws.partner.example'], routes: catchAll('ext') }],
+        },
+      ],
+      clusters: [
+        { name: 'ext', service: 'ws.partner.example', endpoints: [{ address: POD, port: appPort }] },
+      ],
+      egress: {
+        mode: 'REGISTRY_ONLY',
+        allow: [
+          {
+            host: 'ws.partner.example',
+            ports: [80],
+            resolution: 'STATIC',
+            endpoints: [{ address: POD, port: appPort }],
+          },
+        ],
+      },
     },
   });
 });
@@ -100,23 +156,28 @@ describe('HTTP through ingress and sidecar', () => {
       /istio_requests_total\{reporter="source",source_workload="istio-ingressgateway"[^}]*destination_workload="service-a-v1"[^}]*destination_service_name="service-a"[^}]*response_code="200"[^}]*\} \d+/,
     );
     const dst = await metrics(POD);
-    expect(dst).toMatch(/istio_requests_total\{reporter="destination",source_workload="istio-ingressgateway"[^}]*destination_workload="service-a-v1"[^}]*destination_version="v1"[^}]*\} \d+/);
+    expect(dst).toMatch(
+      /istio_requests_total\{reporter="destination",source_workload="istio-ingressgateway"[^}]*destination_workload="service-a-v1"[^}]*destination_version="v1"[^}]*\} \d+/,
+    );
     expect(dst).toContain('istio_request_duration_milliseconds_bucket{');
     expect(dst).toMatch(/le="0.5"/);
     expect(dst).toMatch(/le="3600000"/);
     expect(dst).toContain('istio_build{component="proxy"');
   });
 
-  it.skipIf(!hasPromtool && process.env.CI !== 'true')('promtool check metrics accepts the exposition (apt-get install prometheus)', async () => {
-    const text = await metrics(POD);
-    const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    const notes = `${run.stdout}${run.stderr}`
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .filter((l) => !/^(nodejs_|process_)/.test(l))
-      .filter((l) => !(l.startsWith('istio_request_duration_milliseconds') && l.includes('base units')));
-    expect(notes).toEqual([]);
-  });
+  it.skipIf(!hasPromtool && process.env.CI !== 'true')(
+    'promtool check metrics accepts the exposition (apt-get install prometheus)',
+    async () => {
+      const text = await metrics(POD);
+      const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      const notes = `${run.stdout}${run.stderr}`
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .filter((l) => !/^(nodejs_|process_)/.test(l))
+        .filter((l) => !(l.startsWith('istio_request_duration_milliseconds') && l.includes('base units')));
+      expect(notes).toEqual([]);
+    },
+  );
 });
 
 describe('WebSocket upgrades pass through every role', () => {

@@ -9,11 +9,23 @@ export interface Answer {
 }
 
 /** GET `url` through the proxy at host:port in absolute form; `hostHeader` overrides Host. */
-export function viaProxy(proxyHost: string, proxyPort: number, url: string, hostHeader?: string): Promise<Answer> {
+export function viaProxy(
+  proxyHost: string,
+  proxyPort: number,
+  url: string,
+  hostHeader?: string,
+): Promise<Answer> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: proxyHost, port: proxyPort, method: 'GET', path: url, headers: { host: hostHeader ?? target.host }, agent: false },
+      {
+        host: proxyHost,
+        port: proxyPort,
+        method: 'GET',
+        path: url,
+        headers: { host: hostHeader ?? target.host },
+        agent: false,
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -59,6 +71,8 @@ export function connectVia(
         resolve({ status, body: '', echoed: buf.slice(headEnd + 4) });
       }
     });
-    socket.on('close', () => resolve({ status, body: headEnd >= 0 ? buf.slice(headEnd + 4) : buf, echoed: '' }));
+    socket.on('close', () =>
+      resolve({ status, body: headEnd >= 0 ? buf.slice(headEnd + 4) : buf, echoed: '' }),
+    );
   });
 }

@@ -1,4 +1,4 @@
 // @strait/proxy: the data plane, for embedding and tests (the command is main.ts).
 export { readBootstrap } from './config/bootstrap.ts';
 export { type ProxyOptions, parseOptions } from './config/options.ts';
-export { Proxy } from './proxy.ts';
+export { StraitProxy } from './proxy.ts';

@@ -3,7 +3,7 @@
 import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
-import { Proxy } from './proxy.ts';
+import { StraitProxy } from './proxy.ts';
 import { DiscoveryClient } from './xds/client.ts';
 
 async function main(): Promise<void> {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const proxy = new Proxy(options);
+  const proxy = new StraitProxy(options);
   await proxy.start();
   if (options.bootstrap) await proxy.apply(await readBootstrap(options.bootstrap));
   if (options.controlPlane) {
@@ -34,11 +34,14 @@ async function main(): Promise<void> {
       ...(options.token ? { token: options.token } : {}),
       ...(proxy.snapshot ? { initialVersion: proxy.snapshot.version } : {}),
     });
-    discovery.onStatus((s) => proxy.ctx.telemetry.configStatus(s.stale, s.lastNack !== undefined));
+    discovery.onStatus((status) => proxy.ctx.telemetry.trackDiscovery(status));
     proxy.discovery = discovery;
     discovery.start();
   }
-  proxy.logger.info({ role: options.role, address: options.address, ports: proxy.adminPorts }, 'strait-proxy started');
+  proxy.logger.info(
+    { role: options.role, address: options.address, ports: proxy.adminPorts },
+    'strait-proxy started',
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -55,7 +58,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const message = err instanceof StraitError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
+  const message =
+    err instanceof StraitError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
   process.stderr.write(`strait-proxy: ${message}\n`);
   process.exit(1);
 });

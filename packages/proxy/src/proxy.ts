@@ -1,13 +1,26 @@
 // The proxy process: owns the listeners, clusters, telemetry and admin, and applies snapshots
 // all-or-nothing (Envoy's subscription contract: accept and echo, or reject and keep the last good).
 import type { Server } from 'node:http';
-import { Errors, encodePeer, type Listener, type NodeInfo, Ports, type Snapshot, StraitError } from '@strait/api';
+import {
+  Errors,
+  encodePeer,
+  type Listener,
+  type NodeInfo,
+  Ports,
+  type Snapshot,
+  StraitError,
+} from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
 import type { ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
-import { type ListenerConfig, type NodeIdentity, PASSTHROUGH_CLUSTER, type ProxyContext } from './listener/context.ts';
+import {
+  type ListenerConfig,
+  type NodeIdentity,
+  PASSTHROUGH_CLUSTER,
+  type ProxyContext,
+} from './listener/context.ts';
 import { HttpListener } from './listener/http-listener.ts';
 import { createListenerServer } from './listener/server.ts';
 import { RouteTable } from './router/index.ts';
@@ -15,13 +28,16 @@ import { AccessLog, ProxyTelemetry } from './telemetry/index.ts';
 import { ClusterManager } from './upstream/index.ts';
 import type { DiscoveryClient } from './xds/client.ts';
 
+/** This build's version, for istio_build{tag}. */
+const STRAIT_VERSION = '0.1.0';
+
 interface RunningListener {
   handler: HttpListener;
   server: Server;
   port: number;
 }
 
-export class Proxy {
+export class StraitProxy {
   readonly options: ProxyOptions;
   readonly logger: Logger;
   readonly ctx: ProxyContext;
@@ -37,13 +53,14 @@ export class Proxy {
     this.logger = logger ?? pino({ level: options.logLevel, base: { proxy: options.id } });
     this.node = nodeInfoOf(options);
     const identity = identityOf(options);
-    const telemetry = new ProxyTelemetry({ node: this.node });
+    const telemetry = new ProxyTelemetry({ version: STRAIT_VERSION });
     const clusters = new ClusterManager({
       logger: this.logger,
       events: {
-        healthCheck: (cluster, _host, _healthy, result) => telemetry.healthCheck(cluster.name, result),
-        ejection: (cluster) => telemetry.ejection(cluster.name),
-        healthyCount: (cluster, healthy, total) => telemetry.endpoints(cluster.name, healthy, total),
+        healthCheck: (cluster, _host, _healthy, result) => telemetry.healthCheckResult(cluster.name, result),
+        ejection: (cluster) => telemetry.outlierEjected(cluster.name),
+        healthyCount: (cluster, healthy, total) =>
+          telemetry.setClusterEndpoints(cluster.name, healthy, total),
         circuitOpen: (cluster, breaker) => telemetry.circuitOpen(cluster.name, breaker),
       },
     });
@@ -72,7 +89,8 @@ export class Proxy {
         configDump: () => ({ node: this.node, snapshot: this.snapshot, discovery: this.discovery?.status }),
         clusters: () => this.ctx.clusters.dump(),
         isReady: () => this.snapshot !== undefined && !this.ctx.draining,
-        setLogLevel: (level) => {
+        isDraining: () => this.ctx.draining,
+        setLogLevel: (level: string) => {
           if (!Object.hasOwn(this.logger.levels.values, level)) return false;
           this.logger.level = level;
           return true;
@@ -80,7 +98,11 @@ export class Proxy {
         drain: () => this.drain(),
         metrics: () => this.ctx.telemetry.metrics(),
         metricsContentType: this.ctx.telemetry.contentType,
-        serverInfo: () => ({ node: this.node, version: this.snapshot?.version, state: this.ctx.draining ? 'DRAINING' : 'LIVE' }),
+        serverInfo: () => ({
+          node: this.node,
+          version: this.snapshot?.version,
+          state: this.ctx.draining ? 'DRAINING' : 'LIVE',
+        }),
       },
     });
   }
@@ -105,7 +127,10 @@ export class Proxy {
       const keepLimiter = listener.rateLimit && previous?.limiter?.sameBucket(listener.rateLimit);
       compiled.set(listener.name, {
         listener,
-        routes: new RouteTable(listener.virtualHosts, { previous: previous?.routes, where: `listeners[${i}].virtualHosts` }),
+        routes: new RouteTable(listener.virtualHosts, {
+          previous: previous?.routes,
+          where: `listeners[${i}].virtualHosts`,
+        }),
         limiter: keepLimiter
           ? previous?.limiter
           : listener.rateLimit
@@ -148,8 +173,13 @@ export class Proxy {
     for (const [name, running] of bound) this.#listeners.set(name, running);
     this.snapshot = snapshot;
     this.ctx.telemetry.configApplied(snapshot.version);
+    this.ctx.telemetry.retainClusters(clusters.map((c) => c.name));
+    this.ctx.telemetry.setEgressAllowList((snapshot.egress?.allow ?? []).map((r) => r.host));
     await Promise.all(retired.map((r) => closeServer(r.server)));
-    this.logger.info({ version: snapshot.version, listeners: [...this.#listeners.keys()] }, 'snapshot applied');
+    this.logger.info(
+      { version: snapshot.version, listeners: [...this.#listeners.keys()] },
+      'snapshot applied',
+    );
   }
 
   async #bind(config: ListenerConfig): Promise<RunningListener> {
@@ -185,7 +215,7 @@ export class Proxy {
     await this.discovery?.stop();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
     await Promise.race([this.ctx.clusters.close(), timeout]);
-    this.ctx.accessLog.flush();
+    await this.ctx.accessLog.close();
     await this.#admin?.close();
   }
 }

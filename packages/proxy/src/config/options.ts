@@ -74,14 +74,16 @@ function envName(flag: string): string {
 function portNumber(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag}: expected a port number, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--${flag}: expected a port number, got "${raw}"`);
   return n;
 }
 
 function positive(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag}: expected a positive number, got "${raw}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${flag}: expected a positive number, got "${raw}"`);
   return n;
 }
 
@@ -107,7 +109,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   const roleRaw = get('role');
   const role = NodeRoleSchema.safeParse(roleRaw);
-  if (!role.success) throw new UsageError(`--role: expected ingress, sidecar or egress, got "${roleRaw ?? ''}"`);
+  if (!role.success)
+    throw new UsageError(`--role: expected ingress, sidecar or egress, got "${roleRaw ?? ''}"`);
   const controlPlane = get('control-plane');
   const bootstrap = get('bootstrap');
   if (!controlPlane && !bootstrap) throw new UsageError('one of --control-plane or --bootstrap is needed');
@@ -115,14 +118,19 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const address = get('address') ?? '127.0.0.1';
   if (isIP(address) === 0) throw new UsageError(`--address: expected an IP address, got "${address}"`);
   const defaultWorkload =
-    role.data === 'ingress' ? 'istio-ingressgateway' : role.data === 'egress' ? 'istio-egressgateway' : undefined;
+    role.data === 'ingress'
+      ? 'istio-ingressgateway'
+      : role.data === 'egress'
+        ? 'istio-egressgateway'
+        : undefined;
   const workload = get('workload') ?? defaultWorkload;
   if (!workload) throw new UsageError('--workload is needed for a sidecar');
 
   let accessLog = true;
   if (v['no-access-log']) accessLog = false;
   else if (v['access-log']) accessLog = true;
-  else if (env.STRAIT_ACCESS_LOG !== undefined) accessLog = !/^(0|false|no|off)$/i.test(env.STRAIT_ACCESS_LOG);
+  else if (env.STRAIT_ACCESS_LOG !== undefined)
+    accessLog = !/^(0|false|no|off)$/i.test(env.STRAIT_ACCESS_LOG);
 
   return {
     role: role.data,

@@ -1,18 +1,12 @@
 // A CONNECT tunnel opened through another proxy (the egress gateway): the sidecar asks the gateway to
 // CONNECT to the target, and only once the gateway says 200 does the app get its 200.
 import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { rejectConnect } from '../egress/index.ts';
-
-export interface TunnelHooks {
-  onOpen?(): void;
-  onClose?(stats: { sentBytes: number; receivedBytes: number; error?: string }): void;
-}
+import { rejectConnect, type TunnelHooks } from '../tunnel/index.ts';
 
 const MAX_RESPONSE_HEAD = 16 * 1024;
 
 export function openTunnelVia(
-  client: Duplex,
+  client: Socket,
   head: Buffer,
   via: { address: string; port: number },
   target: string,
@@ -30,7 +24,13 @@ export function openTunnelVia(
     closed = true;
     upstream.destroy();
     client.destroy();
-    if (established) hooks.onClose?.({ sentBytes: sent, receivedBytes: received, ...(error ? { error } : {}) });
+    if (established)
+      hooks.onClose?.({
+        sentBytes: sent,
+        receivedBytes: received,
+        opened: true,
+        ...(error ? { error } : {}),
+      });
   };
 
   upstream.setTimeout(10_000, () => {

@@ -166,7 +166,11 @@ export class Exchange {
 
   // --- called by Attempt --------------------------------------------------------------
 
-  attemptHead(attempt: Attempt, status: number, headers: Record<string, string | string[] | undefined>): boolean {
+  attemptHead(
+    attempt: Attempt,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): boolean {
     if (attempt !== this.#attempt || this.#done) return false;
     this.#opts.cluster.reportResult(attempt.host, { status });
     if (this.shouldRetryStatus(status)) {
@@ -197,7 +201,8 @@ export class Exchange {
   attemptEnd(attempt: Attempt, trailers: Record<string, string | string[] | undefined>): void {
     if (attempt !== this.#attempt) return;
     this.#endAttempt(attempt);
-    if (trailers && Object.keys(trailers).length > 0) this.#res.addTrailers(trailers as Record<string, string>);
+    if (trailers && Object.keys(trailers).length > 0)
+      this.#res.addTrailers(trailers as Record<string, string>);
     this.#res.end();
     this.#finish(this.#status, ResponseFlags.NONE, attempt.host);
   }
@@ -219,8 +224,13 @@ export class Exchange {
       return;
     }
     if (kind === 'connect-failure')
-      this.#fail(Errors.UPSTREAM_CONNECT_FAILURE.status, ResponseFlags.UPSTREAM_CONNECT_FAILURE, attempt.host);
-    else if (kind === 'timeout') this.#fail(Errors.UPSTREAM_TIMEOUT.status, ResponseFlags.UPSTREAM_TIMEOUT, attempt.host);
+      this.#fail(
+        Errors.UPSTREAM_CONNECT_FAILURE.status,
+        ResponseFlags.UPSTREAM_CONNECT_FAILURE,
+        attempt.host,
+      );
+    else if (kind === 'timeout')
+      this.#fail(Errors.UPSTREAM_TIMEOUT.status, ResponseFlags.UPSTREAM_TIMEOUT, attempt.host);
     else this.#fail(Errors.UPSTREAM_RESET.status, ResponseFlags.UPSTREAM_RESET, attempt.host);
   }
 
@@ -338,7 +348,10 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+  onResponseEnd(
+    _controller: Dispatcher.DispatchController,
+    trailers: Record<string, string | string[] | undefined>,
+  ): void {
     this.#exchange.attemptEnd(this, trailers);
   }
 

@@ -2,12 +2,21 @@
 // Gateway and inbound listeners take origin-form requests; outbound and egress are forward proxies.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { decodePeer, Errors, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
-import { denyBody, type EgressDecision, openTunnel, parseForwardTarget, rejectConnect, relayUpgrade } from '../egress/index.ts';
+import {
+  DENY_CONTENT_TYPE,
+  denyBody,
+  denyTarget,
+  type EgressDecision,
+  type EgressDenied,
+  parseForwardTarget,
+} from '../egress/index.ts';
 import { applyHeaderOps, decideFault, decideMirror } from '../filters/index.ts';
 import type { CompiledRoute } from '../router/index.ts';
-import type { RequestSeries } from '../telemetry/index.ts';
+import { labelsFor, type TcpSeries } from '../telemetry/index.ts';
+import { openTunnel, rejectConnect, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import { openTunnelVia } from './connect-chain.ts';
 import { type ListenerConfig, PASSTHROUGH_CLUSTER, type ProxyContext } from './context.ts';
@@ -43,12 +52,9 @@ interface RequestRecord {
   faultDelayed: boolean;
 }
 
-const MAX_SERIES_KEYS = 10_000;
-
 export class HttpListener {
   config: ListenerConfig;
   readonly #ctx: ProxyContext;
-  readonly #series = new Map<string, RequestSeries>();
 
   constructor(ctx: ProxyContext, config: ListenerConfig) {
     this.#ctx = ctx;
@@ -76,7 +82,7 @@ export class HttpListener {
     }
     const target = this.#target(req);
     if (!target.ok) {
-      this.#deny(res, rec, { host: target.host, reason: target.reason, code: 'bad-target' });
+      this.#deny(res, rec, target.denied);
       return;
     }
     rec.authority = target.authority;
@@ -91,15 +97,20 @@ export class HttpListener {
   };
 
   /** Where the request is going, by listener kind. */
-  #target(req: IncomingMessage):
+  #target(
+    req: IncomingMessage,
+  ):
     | { ok: true; authority: string; path: string; host: string; port: number }
-    | { ok: false; host: string; reason: string } {
+    | { ok: false; denied: EgressDenied } {
     const url = req.url ?? '/';
     const forward = this.kind === 'outbound' || this.kind === 'egress';
     if (forward || url.charCodeAt(0) !== 0x2f /* / */) {
-      if (!forward && url !== '*') return { ok: false, host: '', reason: 'absolute-form request at a non-proxy listener' };
+      if (!forward && url !== '*') {
+        const reason = 'absolute-form request at a non-proxy listener';
+        return { ok: false, denied: { allowed: false, host: '', port: 0, reason, code: 'bad-target' } };
+      }
       const t = parseForwardTarget({ method: req.method ?? 'GET', url, headers: req.headers });
-      if (!t.ok) return t;
+      if (!t.ok) return { ok: false, denied: denyTarget(t) };
       const authority = t.port === 80 ? t.host : `${t.host}:${t.port}`;
       return { ok: true, authority, path: t.path, host: t.host, port: t.port };
     }
@@ -128,7 +139,9 @@ export class HttpListener {
       decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
       if (!decision.allowed) return decision;
     }
-    const original = decision ? { address: decision.address, port: decision.port } : undefined;
+    const original = decision?.allowed
+      ? { address: decision.address, port: decision.connectPort }
+      : undefined;
     if (!match) {
       return {
         ...t,
@@ -244,7 +257,8 @@ export class HttpListener {
     );
     exchange.start();
 
-    if (route?.mirror && body === null && decideMirror(route.mirror)) this.#mirror(route.mirror.cluster, req, headers, path);
+    if (route?.mirror && body === null && decideMirror(route.mirror))
+      this.#mirror(route.mirror.cluster, req, headers, path);
   }
 
   /** The headers sent upstream: end-to-end ones plus the proxy's own. */
@@ -253,7 +267,8 @@ export class HttpListener {
     headers['x-request-id'] = rec.requestId;
     const remote = req.socket.remoteAddress;
     if (remote) appendHeader(headers, 'x-forwarded-for', remote);
-    if (headers['x-forwarded-proto'] === undefined || this.kind === 'gateway') headers['x-forwarded-proto'] = 'http';
+    if (headers['x-forwarded-proto'] === undefined || this.kind === 'gateway')
+      headers['x-forwarded-proto'] = 'http';
     appendHeader(headers, 'via', this.#ctx.node.via);
     if (this.kind === 'inbound') delete headers[PEER_METADATA_HEADER];
     else headers[PEER_METADATA_HEADER] = this.#ctx.node.peerHeader;
@@ -261,8 +276,19 @@ export class HttpListener {
     return headers;
   }
 
-  #responseHeaders(headers: Record<string, string | string[] | undefined>, route: CompiledRoute | undefined): void {
-    for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer'])
+  #responseHeaders(
+    headers: Record<string, string | string[] | undefined>,
+    route: CompiledRoute | undefined,
+  ): void {
+    for (const name of [
+      'connection',
+      'keep-alive',
+      'transfer-encoding',
+      'proxy-connection',
+      'upgrade',
+      'te',
+      'trailer',
+    ])
       delete headers[name];
     delete headers[PEER_METADATA_HEADER];
     if (route?.responseHeaderOps) applyHeaderOps(headers, route.responseHeaderOps);
@@ -271,18 +297,29 @@ export class HttpListener {
   /** Fire and forget: a copy of a body-less request to the mirror cluster; its answer is dropped. */
   #mirror(clusterName: string, req: IncomingMessage, headers: HeaderMap, path: string): void {
     const cluster = this.#ctx.clusters.get(clusterName);
-    const host = cluster?.choose({ headers: req.headers, sourceIp: req.socket.remoteAddress ?? '', originalDestination: undefined });
+    const host = cluster?.choose({
+      headers: req.headers,
+      sourceIp: req.socket.remoteAddress ?? '',
+      originalDestination: undefined,
+    });
     if (!host) return;
     const shadow = { ...headers, host: `${String(headers.host)}-shadow` } as Record<string, string>;
     host.pool
-      .request({ method: req.method ?? 'GET', path, headers: shadow, headersTimeout: 10_000, bodyTimeout: 10_000 })
+      .request({
+        method: req.method ?? 'GET',
+        path,
+        headers: shadow,
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      })
       .then((r) => r.body.dump())
       .catch(() => {});
   }
 
   // --- CONNECT -------------------------------------------------------------------------------
 
-  handleConnect = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  handleConnect = (req: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+    const socket = duplex as Socket; // node:http hands over the raw net.Socket
     const rec = this.#record(req);
     socket.on('error', () => {});
     if (this.kind !== 'outbound' && this.kind !== 'egress') {
@@ -292,14 +329,14 @@ export class HttpListener {
     }
     const t = parseForwardTarget({ method: 'CONNECT', url: req.url ?? '', headers: req.headers });
     if (!t.ok) {
-      this.#denyConnect(socket, rec, { host: t.host, reason: t.reason, code: 'bad-target' });
+      this.#denyConnect(socket, rec, denyTarget(t));
       return;
     }
     rec.authority = `${t.host}:${t.port}`;
     void this.#connectTarget(t.host, t.port, req).then(
       (result) => {
         if ('allowed' in result) {
-          this.#denyConnect(socket, rec, result);
+          if (!result.allowed) this.#denyConnect(socket, rec, result);
           return;
         }
         const hooks = this.#tunnelHooks(rec, result.clusterName, 'source');
@@ -315,30 +352,50 @@ export class HttpListener {
     host: string,
     port: number,
     req: IncomingMessage,
-  ): Promise<EgressDecision | { clusterName: string; address: string; port: number; via?: { address: string; port: number } }> {
+  ): Promise<
+    | EgressDecision
+    | { clusterName: string; address: string; port: number; via?: { address: string; port: number } }
+  > {
     if (this.kind === 'outbound') {
-      const match = this.config.routes.match({ authority: `${host}:${port}`, path: '/', method: 'CONNECT', headers: req.headers });
+      const match = this.config.routes.match({
+        authority: `${host}:${port}`,
+        path: '/',
+        method: 'CONNECT',
+        headers: req.headers,
+      });
       const cluster = match?.route.action ? this.#ctx.clusters.get(match.route.pickCluster()) : undefined;
       if (cluster?.config.forwardProxy) {
-        const egressHost = cluster.choose({ headers: req.headers, sourceIp: '', originalDestination: undefined });
-        if (!egressHost) return { allowed: false, host, port, reason: 'no healthy egress gateway', code: 'host-not-allowed' };
+        const egressHost = cluster.choose({
+          headers: req.headers,
+          sourceIp: '',
+          originalDestination: undefined,
+        });
+        if (!egressHost)
+          return {
+            allowed: false,
+            host,
+            port,
+            reason: 'no healthy egress gateway',
+            code: 'host-not-allowed',
+          };
         const via = { address: egressHost.endpoint.address, port: egressHost.endpoint.port };
         return { clusterName: cluster.name, address: via.address, port: via.port, via };
       }
     }
     const decision = await this.#ctx.egress.check({ host, port });
     if (!decision.allowed) return decision;
-    return { clusterName: PASSTHROUGH_CLUSTER, address: decision.address, port: decision.port };
+    return { clusterName: PASSTHROUGH_CLUSTER, address: decision.address, port: decision.connectPort };
   }
 
   // --- Upgrades (WebSocket) ---------------------------------------------------------------------
 
-  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  handleUpgrade = (req: IncomingMessage, duplex: Duplex, head: Buffer): void => {
+    const socket = duplex as Socket; // node:http hands over the raw net.Socket
     const rec = this.#record(req);
     socket.on('error', () => {});
     const target = this.#target(req);
     if (!target.ok) {
-      this.#denyConnect(socket, rec, { host: target.host, reason: target.reason, code: 'bad-target' });
+      this.#denyConnect(socket, rec, target.denied);
       return;
     }
     rec.authority = target.authority;
@@ -373,34 +430,48 @@ export class HttpListener {
       if (route?.requestHeaderOps) applyHeaderOps(headers, route.requestHeaderOps);
       let path = route ? route.rewritePath(resolved.path) : resolved.path;
       if (cluster.config.forwardProxy) path = `http://${headers.host}${path}`;
-      const hooks = this.#tunnelHooks(rec, clusterName, this.kind === 'inbound' ? 'destination' : 'source', host);
-      relayUpgrade(req, socket, head, {
-        address: host.endpoint.address,
-        port: host.endpoint.port,
-        headers: headers as Record<string, string | string[]>,
-        path,
-      }, hooks);
+      const hooks = this.#tunnelHooks(
+        rec,
+        clusterName,
+        this.kind === 'inbound' ? 'destination' : 'source',
+        host,
+      );
+      relayUpgrade(
+        req,
+        socket,
+        head,
+        {
+          address: host.endpoint.address,
+          port: host.endpoint.port,
+          headers: headers as Record<string, string | string[]>,
+          path,
+        },
+        hooks,
+      );
     });
   };
 
   /** TCP accounting for tunnels and upgraded connections. */
   #tunnelHooks(rec: RequestRecord, clusterName: string, reporter: 'source' | 'destination', host?: Host) {
     const cluster = this.#ctx.clusters.get(clusterName);
-    const labels = this.#ctx.telemetry.labelsFor({
-      reporter,
-      source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
-      destination: this.#destination(cluster, host),
-      protocol: 'tcp',
-    });
-    const series = this.#ctx.telemetry.tcpSeries(labels);
+    const series: TcpSeries = this.#ctx.telemetry.tcpSeries(
+      labelsFor({
+        reporter,
+        source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
+        destination: this.#destination(cluster, host),
+        protocol: 'tcp',
+      }),
+    );
     return {
       onOpen: () => series.opened(),
-      onResponse: (status: number) => this.#log(rec, status, ResponseFlags.NONE, 0, host),
-      onClose: (stats: { sentBytes: number; receivedBytes: number; error?: string }) => {
-        series.sent(stats.sentBytes);
-        series.received(stats.receivedBytes);
-        series.closed();
-        if (rec.method === 'CONNECT') this.#log(rec, 200, ResponseFlags.NONE, stats.sentBytes, host);
+      onClose: (stats: TunnelStats) => {
+        if (stats.opened) {
+          series.sent(stats.sentBytes);
+          series.received(stats.receivedBytes);
+          series.closed();
+        }
+        const flag = stats.opened ? ResponseFlags.NONE : ResponseFlags.UPSTREAM_CONNECT_FAILURE;
+        this.#log(rec, stats.status ?? (stats.opened ? 200 : 503), flag, stats.sentBytes, host);
       },
     };
   }
@@ -438,19 +509,45 @@ export class HttpListener {
     this.#finishRequest(rec, undefined, status, flag, Buffer.byteLength(body), undefined);
   }
 
-  #deny(res: ServerResponse, rec: RequestRecord, d: { host: string; reason: string; code: string; port?: number }): void {
-    const body = denyBody({ allowed: false, host: d.host, port: d.port ?? 0, reason: d.reason, code: d.code } as never);
-    this.#ctx.telemetry.egressDenied(d.code, d.host);
-    this.#ctx.logger.info({ host: d.host, port: d.port, reason: d.reason, code: d.code }, 'egress denied');
-    this.#local(res, rec, Errors.EGRESS_DENIED.status, ResponseFlags.UNAUTHORIZED_EXTERNAL, body);
+  #deny(res: ServerResponse, rec: RequestRecord, denied: EgressDenied): void {
+    const body = this.#denied(denied);
+    if (!res.headersSent && !res.destroyed) {
+      res.writeHead(Errors.EGRESS_DENIED.status, {
+        'content-type': DENY_CONTENT_TYPE,
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    }
+    this.#finishRequest(
+      rec,
+      undefined,
+      Errors.EGRESS_DENIED.status,
+      ResponseFlags.UNAUTHORIZED_EXTERNAL,
+      Buffer.byteLength(body),
+      undefined,
+    );
   }
 
-  #denyConnect(socket: Duplex, rec: RequestRecord, d: { host: string; reason: string; code: string; port?: number }): void {
-    const body = denyBody({ allowed: false, host: d.host, port: d.port ?? 0, reason: d.reason, code: d.code } as never);
-    this.#ctx.telemetry.egressDenied(d.code, d.host);
-    this.#ctx.logger.info({ host: d.host, port: d.port, reason: d.reason, code: d.code }, 'egress denied');
+  #denyConnect(socket: Socket, rec: RequestRecord, denied: EgressDenied): void {
+    const body = this.#denied(denied);
     rejectConnect(socket, Errors.EGRESS_DENIED.status, body);
-    this.#log(rec, Errors.EGRESS_DENIED.status, ResponseFlags.UNAUTHORIZED_EXTERNAL, Buffer.byteLength(body), undefined);
+    this.#log(
+      rec,
+      Errors.EGRESS_DENIED.status,
+      ResponseFlags.UNAUTHORIZED_EXTERNAL,
+      Buffer.byteLength(body),
+      undefined,
+    );
+  }
+
+  /** Counts and logs a denial; returns the 403 body that names the host and the reason. */
+  #denied(denied: EgressDenied): string {
+    this.#ctx.telemetry.egressDenied(denied.code, denied.host);
+    this.#ctx.logger.info(
+      { host: denied.host, port: denied.port, reason: denied.reason, code: denied.code },
+      'egress denied',
+    );
+    return denyBody(denied);
   }
 
   #done(rec: RequestRecord, cluster: UpstreamCluster, outcome: ExchangeOutcome): void {
@@ -467,28 +564,30 @@ export class HttpListener {
     host: Host | undefined,
   ): void {
     const durationMs = performance.now() - rec.start;
-    const key = `${rec.routeName}\u0000${rec.clusterName}\u0000${host?.key ?? ''}\u0000${rec.peerKey}`;
-    let series = this.#series.get(key);
-    if (!series) {
+    const key = `${this.config.listener.name}\u0000${rec.routeName}\u0000${rec.clusterName}\u0000${host?.key ?? ''}\u0000${rec.peerKey}`;
+    const series = this.#ctx.telemetry.requestSeriesByKey(key, () => {
       const reporter = this.kind === 'inbound' ? 'destination' : 'source';
-      series = this.#ctx.telemetry.requestSeries(
-        this.#ctx.telemetry.labelsFor({
-          reporter,
-          source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
-          destination: this.#destination(cluster, host),
-          protocol: 'http',
-        }),
-      );
-      if (this.#series.size >= MAX_SERIES_KEYS) this.#series.clear();
-      this.#series.set(key, series);
-    }
+      return labelsFor({
+        reporter,
+        source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
+        destination: this.#destination(cluster, host),
+        protocol: 'http',
+      });
+    });
     series.record(status, flag, durationMs, rec.requestBytes, responseBytes);
     this.#log(rec, status, flag, responseBytes, host, durationMs);
   }
 
-  #log(rec: RequestRecord, status: number, flag: string, bytesSent: number, host: Host | undefined, durationMs?: number): void {
+  #log(
+    rec: RequestRecord,
+    status: number,
+    flag: string,
+    bytesSent: number,
+    host: Host | undefined,
+    durationMs?: number,
+  ): void {
     this.#ctx.accessLog.log({
-      start_time: new Date(rec.startTime).toISOString(),
+      start_time: rec.startTime,
       method: rec.method,
       path: rec.path,
       protocol: 'HTTP/1.1',
@@ -516,9 +615,17 @@ export class HttpListener {
   #destination(cluster: UpstreamCluster | undefined, host: Host | undefined) {
     const n = this.#ctx.node;
     if (this.kind === 'inbound') {
-      return { workload: n.workload, namespace: n.namespace, app: n.app, version: n.version, service: n.app, serviceName: n.app };
+      return {
+        workload: n.workload,
+        namespace: n.namespace,
+        app: n.app,
+        version: n.version,
+        service: n.app,
+        serviceName: n.app,
+      };
     }
-    const service = cluster?.config.service ?? (cluster?.name === PASSTHROUGH_CLUSTER ? PASSTHROUGH_CLUSTER : undefined);
+    const service =
+      cluster?.config.service ?? (cluster?.name === PASSTHROUGH_CLUSTER ? PASSTHROUGH_CLUSTER : undefined);
     const labels = host?.endpoint.labels;
     return {
       workload: host?.endpoint.workload,

@@ -1,0 +1,2 @@
+// Admin (:15000), stats (:15090) and readiness (:15021) servers.
+export { type AdminContext, type AdminServers, startAdminServers } from './servers.ts';

@@ -1,0 +1,4 @@
+// Telemetry: Istio's standard metrics, the proxy's health metrics and the access log.
+export { AccessLog, type AccessLogEntry } from './access-log.ts';
+export { type DestinationInfo, labelsFor, type RequestSeriesLabels, type TcpSeriesLabels } from './labels.ts';
+export { type BreakerName, ProxyTelemetry, RequestSeries, TcpSeries } from './metrics.ts';
