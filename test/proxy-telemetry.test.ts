@@ -174,7 +174,7 @@ describe('HTTP through ingress and sidecar', () => {
         .split('\n')
         .filter((l) => l.trim() !== '')
         .filter((l) => !/^(nodejs_|process_)/.test(l))
-        .filter((l) => !(l.startsWith('istio_request_duration_milliseconds') && l.includes('base units')));
+        .filter((l) => !(l.startsWith('istio_request_duration_milliseconds') && l.includes('base unit')));
       expect(notes).toEqual([]);
     },
   );
