@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { NodeInfo } from '@strait/api';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Resource } from './config/schemas.ts';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 import { FakeProxy } from './testing/fake-proxy.ts';
 import { MESH_NODES } from './testing/mesh-nodes.ts';
@@ -358,7 +359,9 @@ spec:
     await h.plane.stop();
     cleanups.pop();
     const again = await start({}, h.dir);
-    const vs = again.plane.store.find('VirtualService', 'service-b')[0];
+    const vs = again.plane.store.find('VirtualService', 'service-b')[0] as
+      | Resource<'VirtualService'>
+      | undefined;
     expect(vs?.spec.http?.[0]?.route?.map((r) => r.weight)).toEqual([50, 50]);
     expect(again.plane.registry.nodes().map((n) => n.id)).toEqual(['service-b-v2-1']);
   });
