@@ -1,0 +1,495 @@
+// The shipped Grafana dashboards, built on Istio's metric names (so Istio users' queries carry over)
+// and Strait's own proxy and control-plane metrics. `write.ts` renders them into docker/grafana/dashboards.
+import { ControlPlaneMetrics, IstioMetrics, ProxyMetrics } from '@strait/api';
+import { type DashboardSpec, dashboardJson, type PanelSpec, type Query } from './grafana.ts';
+
+const R = '$__rate_interval';
+const REQ = IstioMetrics.requestsTotal;
+const DUR = `${IstioMetrics.requestDuration}_bucket`;
+
+/** Requests per second matching `sel`, grouped by `by`. */
+function rps(sel: string, by?: string): string {
+  const inner = `rate(${REQ}{${sel}}[${R}])`;
+  return by ? `sum by (${by}) (${inner})` : `sum(${inner})`;
+}
+
+/** Share of non-5xx answers among requests matching `sel`. */
+function successRate(sel: string, by?: string): string {
+  return `${rps(`${sel}, response_code!~"5.."`, by)} / ${rps(sel, by)}`;
+}
+
+function quantile(q: number, sel: string, by: string): string {
+  return `histogram_quantile(${q}, sum by (le, ${by}) (rate(${DUR}{${sel}}[${R}])))`;
+}
+
+function latencyQueries(sel: string, by: string, legend: string): Query[] {
+  return [
+    { expr: quantile(0.5, sel, by), legend: `${legend} p50` },
+    { expr: quantile(0.9, sel, by), legend: `${legend} p90` },
+    { expr: quantile(0.99, sel, by), legend: `${legend} p99` },
+  ];
+}
+
+const percent = { unit: 'percentunit', decimals: 2, min: 0, max: 1 } satisfies Partial<PanelSpec>;
+
+export const MeshOverview: DashboardSpec = {
+  uid: 'strait-mesh-overview',
+  title: 'Strait · Mesh overview',
+  description: 'Requests, success rate and latency across the mesh, and each hop ingress → A → B → egress.',
+  rows: [
+    {
+      title: 'Mesh',
+      panels: [
+        {
+          title: 'Requests per second (ingress)',
+          kind: 'stat',
+          unit: 'reqps',
+          width: 6,
+          queries: [
+            { expr: rps('reporter="source", source_workload="istio-ingressgateway"'), legend: 'rps' },
+          ],
+        },
+        {
+          title: 'Success rate (ingress, non-5xx)',
+          kind: 'stat',
+          width: 6,
+          ...percent,
+          thresholds: {
+            base: 'red',
+            steps: [
+              [0.95, 'orange'],
+              [0.99, 'green'],
+            ],
+          },
+          queries: [
+            {
+              expr: successRate('reporter="source", source_workload="istio-ingressgateway"'),
+              legend: 'success',
+            },
+          ],
+        },
+        {
+          title: '5xx per second (all hops)',
+          kind: 'stat',
+          unit: 'reqps',
+          width: 6,
+          thresholds: { base: 'green', steps: [[0.01, 'red']] },
+          queries: [
+            { expr: `${rps('reporter="source", response_code=~"5.."')} or vector(0)`, legend: '5xx' },
+          ],
+        },
+        {
+          title: 'Connected proxies',
+          kind: 'stat',
+          width: 6,
+          queries: [{ expr: `sum(${ControlPlaneMetrics.xdsConnected})`, legend: 'proxies' }],
+        },
+      ],
+    },
+    {
+      title: 'Services (reported by the destination sidecar)',
+      panels: [
+        {
+          title: 'Requests per second by service',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            {
+              expr: rps('reporter="destination"', 'destination_service_name'),
+              legend: '{{destination_service_name}}',
+            },
+          ],
+        },
+        {
+          title: 'Success rate by service',
+          kind: 'timeseries',
+          ...percent,
+          queries: [
+            {
+              expr: successRate('reporter="destination"', 'destination_service_name'),
+              legend: '{{destination_service_name}}',
+            },
+          ],
+        },
+        {
+          title: 'Latency by service (p50 / p90 / p99)',
+          kind: 'timeseries',
+          unit: 'ms',
+          width: 24,
+          queries: latencyQueries(
+            'reporter="destination"',
+            'destination_service_name',
+            '{{destination_service_name}}',
+          ),
+        },
+        {
+          title: 'Requests per second by service version',
+          kind: 'timeseries',
+          unit: 'reqps',
+          width: 24,
+          description: 'The split between versions (service-b v1 / v2: 90/10, or 50/50 after canary.yaml).',
+          queries: [
+            {
+              expr: rps('reporter="destination"', 'destination_service_name, destination_version'),
+              legend: '{{destination_service_name}} {{destination_version}}',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Hop by hop: ingress → service-a → service-b → egress → external (reported by the caller)',
+      panels: [
+        {
+          title: 'Requests per second per hop',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            {
+              expr: rps('reporter="source"', 'source_workload, destination_service_name'),
+              legend: '{{source_workload}} → {{destination_service_name}}',
+            },
+          ],
+        },
+        {
+          title: 'Success rate per hop',
+          kind: 'timeseries',
+          ...percent,
+          queries: [
+            {
+              expr: successRate('reporter="source"', 'source_workload, destination_service_name'),
+              legend: '{{source_workload}} → {{destination_service_name}}',
+            },
+          ],
+        },
+        {
+          title: 'p99 latency per hop',
+          kind: 'timeseries',
+          unit: 'ms',
+          queries: [
+            {
+              expr: quantile(0.99, 'reporter="source"', 'source_workload, destination_service_name'),
+              legend: '{{source_workload}} → {{destination_service_name}}',
+            },
+          ],
+        },
+        {
+          title: 'p50 latency per hop',
+          kind: 'timeseries',
+          unit: 'ms',
+          queries: [
+            {
+              expr: quantile(0.5, 'reporter="source"', 'source_workload, destination_service_name'),
+              legend: '{{source_workload}} → {{destination_service_name}}',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+const IN = 'reporter="destination", destination_service_name="$service"';
+const OUT = 'reporter="source", source_workload="$workload"';
+
+export const ServiceDetail: DashboardSpec = {
+  uid: 'strait-service',
+  title: 'Strait · Service and workload',
+  description: 'One service: who calls it and how it answers; one workload: whom it calls and how that goes.',
+  variables: [
+    {
+      name: 'service',
+      label: 'Service',
+      query: `label_values(${REQ}{reporter="destination"}, destination_service_name)`,
+      current: 'service-b',
+    },
+    {
+      name: 'workload',
+      label: 'Workload',
+      query: `label_values(${REQ}{reporter="destination", destination_service_name="$service"}, destination_workload)`,
+      current: 'service-b-v1',
+    },
+  ],
+  rows: [
+    {
+      title: 'Inbound: requests to $service',
+      panels: [
+        {
+          title: 'Inbound requests per second by caller',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [{ expr: rps(IN, 'source_workload'), legend: '{{source_workload}}' }],
+        },
+        {
+          title: 'Inbound success rate by workload',
+          kind: 'timeseries',
+          ...percent,
+          queries: [{ expr: successRate(IN, 'destination_workload'), legend: '{{destination_workload}}' }],
+        },
+        {
+          title: 'Inbound by response code',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [{ expr: rps(IN, 'response_code'), legend: '{{response_code}}' }],
+        },
+        {
+          title: 'Inbound by response flags',
+          kind: 'timeseries',
+          unit: 'reqps',
+          description:
+            'Envoy response flags: "-" is none; UF connect failure, UH no healthy upstream, UT timeout, …',
+          queries: [{ expr: rps(IN, 'response_flags'), legend: '{{response_flags}}' }],
+        },
+        {
+          title: 'Inbound latency by workload',
+          kind: 'timeseries',
+          unit: 'ms',
+          width: 24,
+          queries: latencyQueries(IN, 'destination_workload', '{{destination_workload}}'),
+        },
+      ],
+    },
+    {
+      title: 'Outbound: requests from $workload',
+      panels: [
+        {
+          title: 'Outbound requests per second by destination',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            {
+              expr: rps(OUT, 'destination_service_name, destination_version'),
+              legend: '{{destination_service_name}} {{destination_version}}',
+            },
+          ],
+        },
+        {
+          title: 'Outbound success rate by destination',
+          kind: 'timeseries',
+          ...percent,
+          queries: [
+            { expr: successRate(OUT, 'destination_service_name'), legend: '{{destination_service_name}}' },
+          ],
+        },
+        {
+          title: 'Outbound by response code and flags',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            {
+              expr: rps(OUT, 'destination_service_name, response_code, response_flags'),
+              legend: '{{destination_service_name}} {{response_code}} {{response_flags}}',
+            },
+          ],
+        },
+        {
+          title: 'Outbound p99 latency by destination',
+          kind: 'timeseries',
+          unit: 'ms',
+          queries: [
+            {
+              expr: quantile(0.99, OUT, 'destination_service_name'),
+              legend: '{{destination_service_name}} p99',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Endpoints and health (as each proxy sees its clusters)',
+      panels: [
+        {
+          title: 'Healthy endpoints per cluster',
+          kind: 'timeseries',
+          queries: [
+            {
+              expr: `min by (cluster) (${ProxyMetrics.clusterHealthyEndpoints}{cluster=~"outbound\\\\|.*"})`,
+              legend: '{{cluster}}',
+            },
+          ],
+        },
+        {
+          title: 'Active health checks per second by result',
+          kind: 'timeseries',
+          unit: 'ops',
+          queries: [
+            {
+              expr: `sum by (cluster, result) (rate(${ProxyMetrics.healthCheckTotal}[${R}]))`,
+              legend: '{{cluster}} {{result}}',
+            },
+          ],
+        },
+        {
+          title: 'Outlier ejections (last hour)',
+          kind: 'timeseries',
+          width: 24,
+          queries: [
+            {
+              expr: `sum by (cluster) (increase(${ProxyMetrics.outlierEjectionsTotal}[1h])) or vector(0)`,
+              legend: '{{cluster}}',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+export const Egress: DashboardSpec = {
+  uid: 'strait-egress',
+  title: 'Strait · Egress',
+  description:
+    'What leaves the mesh: allowed and denied by host (REGISTRY_ONLY: only ServiceEntry hosts pass).',
+  rows: [
+    {
+      title: 'Allow-list',
+      panels: [
+        {
+          title: 'Allowed per second by host',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            { expr: `sum by (host) (rate(${ProxyMetrics.egressAllowedTotal}[${R}]))`, legend: '{{host}}' },
+          ],
+        },
+        {
+          title: 'Denied per second by host',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            { expr: `sum by (host) (rate(${ProxyMetrics.egressDeniedTotal}[${R}]))`, legend: '{{host}}' },
+          ],
+        },
+        {
+          title: 'Denied by host and reason (total)',
+          kind: 'timeseries',
+          queries: [
+            {
+              expr: `sum by (host, reason) (${ProxyMetrics.egressDeniedTotal})`,
+              legend: '{{host}}: {{reason}}',
+            },
+          ],
+        },
+        {
+          title: 'Denied by proxy (total)',
+          kind: 'timeseries',
+          queries: [
+            { expr: `sum by (proxy_id) (${ProxyMetrics.egressDeniedTotal})`, legend: '{{proxy_id}}' },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Through the egress gateway',
+      panels: [
+        {
+          title: 'Egress gateway requests per second by host and code',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            {
+              expr: rps(
+                'reporter="source", source_workload="istio-egressgateway"',
+                'destination_service_name, response_code',
+              ),
+              legend: '{{destination_service_name}} {{response_code}}',
+            },
+          ],
+        },
+        {
+          title: 'Egress gateway latency to external hosts',
+          kind: 'timeseries',
+          unit: 'ms',
+          queries: latencyQueries(
+            'reporter="source", source_workload="istio-egressgateway"',
+            'destination_service_name',
+            '{{destination_service_name}}',
+          ),
+        },
+      ],
+    },
+  ],
+};
+
+export const ControlPlaneDashboard: DashboardSpec = {
+  uid: 'strait-control-plane',
+  title: 'Strait · Control plane',
+  description: "The control plane (istiod's metric names) and the proxies' view of their configuration.",
+  rows: [
+    {
+      title: 'Discovery',
+      panels: [
+        {
+          title: 'Connected proxies',
+          kind: 'stat',
+          width: 6,
+          queries: [{ expr: `sum(${ControlPlaneMetrics.xdsConnected})`, legend: 'proxies' }],
+        },
+        {
+          title: 'Rejected configs (NACKs, total)',
+          kind: 'stat',
+          width: 6,
+          thresholds: { base: 'green', steps: [[1, 'red']] },
+          queries: [{ expr: `sum(${ControlPlaneMetrics.xdsRejects})`, legend: 'rejects' }],
+        },
+        {
+          title: 'Refused config changes (validation, total)',
+          kind: 'stat',
+          width: 6,
+          thresholds: { base: 'green', steps: [[1, 'orange']] },
+          queries: [
+            { expr: `sum(${ControlPlaneMetrics.configValidationFailures}) or vector(0)`, legend: 'refused' },
+          ],
+        },
+        {
+          title: 'Stale proxies',
+          kind: 'stat',
+          width: 6,
+          thresholds: { base: 'green', steps: [[1, 'red']] },
+          description: 'Proxies serving their last good config while cut off from the control plane.',
+          queries: [{ expr: `sum(${ProxyMetrics.configStale})`, legend: 'stale' }],
+        },
+        {
+          title: 'Pushes per second by type',
+          kind: 'timeseries',
+          unit: 'ops',
+          queries: [
+            { expr: `sum by (type) (rate(${ControlPlaneMetrics.xdsPushes}[${R}]))`, legend: '{{type}}' },
+          ],
+        },
+        {
+          title: 'Proxy convergence time (change → ACK)',
+          kind: 'timeseries',
+          unit: 's',
+          queries: [0.5, 0.9, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(${ControlPlaneMetrics.convergenceTime}_bucket[5m])))`,
+            legend: `p${q * 100}`,
+          })),
+        },
+        {
+          title: 'Resources served by kind',
+          kind: 'timeseries',
+          queries: [{ expr: `sum by (kind) (${ControlPlaneMetrics.resources})`, legend: '{{kind}}' }],
+        },
+        {
+          title: 'Config applies and NACKs per proxy (total)',
+          kind: 'timeseries',
+          queries: [
+            {
+              expr: `sum by (proxy_id) (${ProxyMetrics.configAppliesTotal})`,
+              legend: '{{proxy_id}} applied',
+            },
+            { expr: `sum by (proxy_id) (${ProxyMetrics.configNacksTotal})`, legend: '{{proxy_id}} NACKed' },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+export const Dashboards: DashboardSpec[] = [MeshOverview, ServiceDetail, Egress, ControlPlaneDashboard];
+
+/** File name -> dashboard JSON, as written into docker/grafana/dashboards/. */
+export function renderDashboards(): Map<string, Record<string, unknown>> {
+  return new Map(Dashboards.map((d) => [`${d.uid}.json`, dashboardJson(d)]));
+}
