@@ -6,11 +6,14 @@ import { Errors } from './errors.ts';
 const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
 
 describe('error catalogue', () => {
-  it.each(Object.values(Errors).map((e) => [e.code, e.status] as const))('%s is documented', (code, status) => {
-    const row = doc.split('\n').find((line) => line.includes(`\`${code}\``));
-    expect(row, `${code} missing from docs/errors.md`).toBeDefined();
-    expect(row).toContain(`| ${status} |`);
-  });
+  it.each(Object.values(Errors).map((e) => [e.code, e.status] as const))(
+    '%s is documented',
+    (code, status) => {
+      const row = doc.split('\n').find((line) => line.includes(`\`${code}\``));
+      expect(row, `${code} missing from docs/errors.md`).toBeDefined();
+      expect(row).toContain(`| ${status} |`);
+    },
+  );
 
   it('codes are unique', () => {
     const codes = Object.values(Errors).map((e) => e.code);

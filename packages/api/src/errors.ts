@@ -52,7 +52,11 @@ export const Errors = {
     message: 'upstream overflow: circuit open',
   },
   UPSTREAM_TIMEOUT: { code: 'STRAIT_UPSTREAM_TIMEOUT', status: 504, message: 'upstream request timeout' },
-  UPSTREAM_RESET: { code: 'STRAIT_UPSTREAM_RESET', status: 503, message: 'upstream connect error or disconnect/reset before headers' },
+  UPSTREAM_RESET: {
+    code: 'STRAIT_UPSTREAM_RESET',
+    status: 503,
+    message: 'upstream connect error or disconnect/reset before headers',
+  },
   RATE_LIMITED: { code: 'STRAIT_RATE_LIMITED', status: 429, message: 'local rate limit exceeded' },
   FAULT_ABORT: { code: 'STRAIT_FAULT_ABORT', status: 503, message: 'fault filter abort' },
   EGRESS_DENIED: { code: 'STRAIT_EGRESS_DENIED', status: 403, message: 'egress denied' },
