@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyUnderTest, startProxy } from './support/processes.ts';
+import { type ProxyUnderTest, startProxy, waitFor } from './support/processes.ts';
 import { cluster, route, snapshot } from './support/snapshots.ts';
 import { startUpstream, type TestUpstream } from './support/upstream.ts';
 
@@ -67,6 +67,22 @@ beforeAll(async () => {
                       { cluster: 'a', weight: 80 },
                       { cluster: 'b', weight: 20 },
                     ],
+                  },
+                },
+                {
+                  name: 'mirror',
+                  match: { path: { prefix: '/mirrored' } },
+                  route: {
+                    clusters: [{ cluster: 'a', weight: 1 }],
+                    mirror: { cluster: 'b', percentage: 100 },
+                  },
+                },
+                {
+                  name: 'delayed',
+                  match: { path: { prefix: '/delayed' } },
+                  route: {
+                    clusters: [{ cluster: 'a', weight: 1 }],
+                    fault: { delay: { fixedDelayMs: 300, percentage: 100 } },
                   },
                 },
                 {
@@ -141,6 +157,25 @@ describe('routing', () => {
     expect(seen?.headers['x-secret']).toBeUndefined();
     expect(res.headers['x-served-by']).toBe('strait');
     expect(res.headers['x-upstream']).toBeUndefined();
+  });
+
+  it('mirrors a copy to the shadow cluster without changing the answer', async () => {
+    const before = b.seen.length;
+    const res = await get('/mirrored/x');
+    expect(res.json().upstream).toBe('a');
+    await waitFor('mirror copy', () => (b.seen.length > before ? true : undefined));
+    const copy = b.seen.at(-1);
+    expect(copy?.url).toBe('/mirrored/x');
+    expect(copy?.headers.host).toBe('shop.example-shadow');
+  });
+
+  it('delays by fault injection and flags it DI', async () => {
+    const started = performance.now();
+    const res = await get('/delayed');
+    expect(res.status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    const text = await (await request(`http://${ADDR}:15090/stats/prometheus`)).body.text();
+    expect(text).toMatch(/istio_requests_total\{[^}]*response_flags="DI"[^}]*\} 1/);
   });
 
   it('answers direct responses without an upstream', async () => {

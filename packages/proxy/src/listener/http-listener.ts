@@ -127,6 +127,7 @@ export class HttpListener {
     if (this.kind === 'egress') {
       decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
       if (!decision.allowed) return decision;
+      this.#ctx.telemetry.egressAllowed(decision.host);
     }
     const match = this.config.routes.match({
       authority: t.authority,
@@ -138,6 +139,7 @@ export class HttpListener {
       // Not a mesh service nor a registered external host: only ALLOW_ANY lets it out, directly.
       decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
       if (!decision.allowed) return decision;
+      this.#ctx.telemetry.egressAllowed(decision.host);
     }
     const original = decision?.allowed
       ? { address: decision.address, port: decision.connectPort }
@@ -384,6 +386,7 @@ export class HttpListener {
     }
     const decision = await this.#ctx.egress.check({ host, port });
     if (!decision.allowed) return decision;
+    this.#ctx.telemetry.egressAllowed(decision.host);
     return { clusterName: PASSTHROUGH_CLUSTER, address: decision.address, port: decision.connectPort };
   }
 
@@ -551,7 +554,10 @@ export class HttpListener {
   }
 
   #done(rec: RequestRecord, cluster: UpstreamCluster, outcome: ExchangeOutcome): void {
-    this.#finishRequest(rec, cluster, outcome.status, outcome.flag, outcome.responseBytes, outcome.host);
+    // A request that was only delayed by fault injection is flagged DI, as Envoy does.
+    const flag =
+      rec.faultDelayed && outcome.flag === ResponseFlags.NONE ? ResponseFlags.FAULT_DELAY : outcome.flag;
+    this.#finishRequest(rec, cluster, outcome.status, flag, outcome.responseBytes, outcome.host);
   }
 
   /** Metrics and access log for one finished request. */
