@@ -69,7 +69,7 @@ export interface RunningApp {
 export async function startMeshService(options: MeshServiceOptions): Promise<RunningApp> {
   const log = pino({ name: options.pod });
   const dispatcher: Dispatcher = options.httpProxy
-    ? new ProxyAgent({ uri: options.httpProxy })
+    ? new ProxyAgent({ uri: options.httpProxy, proxyTunnel: false })
     : new Agent({ keepAliveTimeout: 4000 });
   const identity = { service: options.service, version: options.version, pod: options.pod };
 
