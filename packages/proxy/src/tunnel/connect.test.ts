@@ -10,7 +10,7 @@ import {
   type Socket,
 } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openTunnel, rejectConnect } from './connect.ts';
+import { openTunnel, rejectConnect, type TunnelTarget } from './connect.ts';
 import type { TunnelStats } from './session.ts';
 
 const PROXY_ADDRESS = '127.0.102.1';
@@ -54,11 +54,7 @@ interface ProxyRun {
 }
 
 /** A forward proxy that tunnels every CONNECT to `target`, or rejects host `denied.example`. */
-async function startProxy(target: {
-  address: string;
-  port: number;
-  connectTimeoutMs?: number;
-}): Promise<ProxyRun> {
+async function startProxy(target: TunnelTarget): Promise<ProxyRun> {
   let resolveClosed: (s: TunnelStats) => void = () => {};
   const closed = new Promise<TunnelStats>((r) => {
     resolveClosed = r;
@@ -221,6 +217,18 @@ describe('openTunnel', () => {
     client.destroy();
     const stats = await proxy.closed;
     expect(stats).toMatchObject({ opened: true, receivedBytes: 4, sentBytes: 'hello\n'.length + 4 });
+  });
+
+  it('closes an idle tunnel when idleTimeoutMs is set', async () => {
+    const echo = await startEcho();
+    const proxy = await startProxy({ address: ECHO_ADDRESS, port: echo.port, idleTimeoutMs: 200 });
+    const client = await rawClient(
+      proxy.port,
+      'CONNECT x.example:443 HTTP/1.1\r\nHost: x.example:443\r\n\r\n',
+    );
+    await readAll(client);
+    const stats = await proxy.closed;
+    expect(stats).toMatchObject({ opened: true, error: 'idle timeout' });
   });
 
   it('answers a synchronous connect error (bad port) with 503 instead of throwing', async () => {

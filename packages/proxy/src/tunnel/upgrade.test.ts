@@ -2,7 +2,7 @@
 // messages both ways, close in both directions, a refused upgrade forwarded as-is, and connect failure.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { TunnelStats } from './session.ts';
@@ -189,6 +189,44 @@ describe('relayUpgrade', () => {
     const stats = await proxy.closed;
     expect(stats).toMatchObject({ opened: false, status: 503, error: 'ECONNREFUSED' });
     expect(proxy.statuses).toEqual([]);
+  });
+
+  it('carries both heads: bytes sent with the request and bytes sent with the 101', async () => {
+    // A raw upgrade server: answers 101 plus a greeting in the same write, then echoes.
+    const server = createServer();
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\nX-Path: ${req.url}\r\n\r\nwelcome;`,
+      );
+      if (head.length > 0) socket.write(head);
+      socket.on('data', (chunk) => socket.write(chunk));
+      socket.on('end', () => socket.end());
+      socket.on('error', () => {});
+    });
+    const port = await listen(server, UPSTREAM_ADDRESS);
+    const proxy = await startProxy({ address: UPSTREAM_ADDRESS, port });
+    const client = connect({ host: PROXY_ADDRESS, port: proxy.port });
+    client.on('error', () => {});
+    cleanups.push(() => {
+      client.destroy();
+    });
+    await once(client, 'connect');
+    client.write(
+      'GET /raw HTTP/1.1\r\nHost: up.example\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly;',
+    );
+    let text = '';
+    await new Promise<void>((resolve) => {
+      client.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text.includes('welcome;early;')) resolve();
+      });
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(text).toMatch(/\r\nX-Path: \/raw\r\n/);
+    expect(text.endsWith('\r\n\r\nwelcome;early;')).toBe(true);
+    client.end();
+    const stats = await proxy.closed;
+    expect(stats).toMatchObject({ opened: true, status: 101, receivedBytes: 6, sentBytes: 14 });
   });
 
   it('answers 400 instead of throwing when the headers are invalid', async () => {
