@@ -108,8 +108,7 @@ async function resources(
   if (method === 'PUT' || method === 'POST') {
     requireAuth(req, o.token);
     if (parts.length > 0) throw new StraitError(Errors.BAD_REQUEST, `${method} goes to /v1/resources`);
-    const source = sourceName(req);
-    const { docs, issues } = parseDocuments(await readBody(req), source);
+    const { docs, issues } = documentsOf(await readBody(req), req);
     if (issues.length > 0) {
       o.store.emit('rejected', 'api', issues);
       throw issuesError(issues);
@@ -131,7 +130,7 @@ async function resources(
         },
       ];
     } else if (parts.length === 0) {
-      refs = refsFromBody(await readBody(req), sourceName(req));
+      refs = refsFromBody(await readBody(req), req);
     } else
       throw new StraitError(
         Errors.BAD_REQUEST,
@@ -151,14 +150,39 @@ function sourceName(req: IncomingMessage): string {
   return value ? decodeURIComponent(value).slice(0, 200) : 'request';
 }
 
+/**
+ * The documents of a request body: YAML or JSON resources (named by the `x-strait-source` header), or
+ * `{ "sources": [{ "file": "a.yaml", "text": "..." }] }` so errors name the user's own files.
+ */
+function documentsOf(text: string, req: IncomingMessage): ReturnType<typeof parseDocuments> {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{') && trimmed.includes('"sources"')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const sources = (parsed as { sources?: unknown } | undefined)?.sources;
+    if (Array.isArray(sources)) {
+      const out: ReturnType<typeof parseDocuments> = { docs: [], issues: [] };
+      for (const source of sources as { file?: unknown; text?: unknown }[]) {
+        if (typeof source?.file !== 'string' || typeof source.text !== 'string')
+          throw new StraitError(Errors.BAD_REQUEST, 'expected sources: [{ file, text }]');
+        const one = parseDocuments(source.text, source.file);
+        out.docs.push(...one.docs);
+        out.issues.push(...one.issues);
+      }
+      return out;
+    }
+  }
+  return parseDocuments(text, sourceName(req));
+}
+
 /** The kind/name/namespace of every document in a delete body (the rest of each document is not checked). */
-function refsFromBody(text: string, source: string): ResourceRef[] {
-  const { docs, issues } = parseDocuments(text, source);
-  if (issues.length > 0)
-    throw new StraitError(
-      Errors.CONFIG_PARSE,
-      issues.map((i) => `${i.origin.file}: document ${i.origin.document}: ${i.message}`).join('\n'),
-    );
+function refsFromBody(text: string, req: IncomingMessage): ResourceRef[] {
+  const { docs, issues } = documentsOf(text, req);
+  if (issues.length > 0) throw issuesError(issues);
   const refs: ResourceRef[] = [];
   for (const doc of docs) {
     const value = doc.value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
@@ -167,7 +191,7 @@ function refsFromBody(text: string, source: string): ResourceRef[] {
     if (!kind || typeof name !== 'string')
       throw new StraitError(
         Errors.BAD_REQUEST,
-        `${source}: document ${doc.origin.document}: expected a known kind and metadata.name`,
+        `${doc.origin.file}: document ${doc.origin.document}: expected a known kind and metadata.name`,
       );
     const ns = value?.metadata?.namespace;
     refs.push({ kind, name, ...(typeof ns === 'string' ? { namespace: ns } : {}) });

@@ -1,0 +1,130 @@
+// straitctl proxy-status and proxy-config: what every proxy runs, and one proxy's routes, clusters
+// and endpoints as the control plane computed them.
+import type { Snapshot, StringMatch } from '@strait/api';
+import { CliError, type ControlPlaneClient } from '../client.ts';
+import { type Io, table } from '../output.ts';
+
+interface ProxyStatus {
+  id: string;
+  role: string;
+  workload: string;
+  address?: string;
+  connected: boolean;
+  currentVersion?: string;
+  ackedVersion?: string;
+  lastNack?: { version: string; error: string };
+  lastPushLatencyMs?: number;
+  status: string;
+}
+
+export async function proxyStatus(
+  client: ControlPlaneClient,
+  io: Io,
+  output: string | undefined,
+): Promise<number> {
+  const { proxies } = (await client.request('GET', '/v1/proxies')) as { proxies: ProxyStatus[] };
+  if (output === 'json') {
+    io.out(`${JSON.stringify(proxies, null, 2)}\n`);
+    return 0;
+  }
+  if (proxies.length === 0) {
+    io.err('No proxies are connected.\n');
+    return 0;
+  }
+  const rows = proxies.map((p) => [
+    p.id,
+    p.role,
+    p.workload,
+    p.ackedVersion ?? '-',
+    p.connected ? p.status : `${p.status} (disconnected)`,
+    p.lastPushLatencyMs === undefined ? '-' : `${p.lastPushLatencyMs}ms`,
+  ]);
+  io.out(table(['PROXY', 'ROLE', 'WORKLOAD', 'VERSION', 'STATUS', 'PUSH'], rows));
+  for (const p of proxies)
+    if (p.status === 'NACKED' && p.lastNack)
+      io.out(`\n${p.id} rejected ${p.lastNack.version}: ${p.lastNack.error}\n`);
+  return 0;
+}
+
+function matchText(m: StringMatch | undefined): string {
+  if (!m) return '*';
+  if ('exact' in m) return m.exact;
+  if ('prefix' in m) return `${m.prefix}*`;
+  return `~${m.regex}`;
+}
+
+export async function proxyConfig(
+  client: ControlPlaneClient,
+  io: Io,
+  what: string,
+  proxyId: string,
+  output: string | undefined,
+): Promise<number> {
+  if (!['routes', 'clusters', 'endpoints', 'all'].includes(what))
+    throw new CliError(`proxy-config shows routes, clusters, endpoints or all, not "${what}".`);
+  const snapshot = (await client.request('GET', `/v1/snapshots/${encodeURIComponent(proxyId)}`)) as Snapshot;
+  if (output === 'json') {
+    const part =
+      what === 'routes'
+        ? snapshot.listeners
+        : what === 'all'
+          ? snapshot
+          : what === 'clusters'
+            ? snapshot.clusters.map((c) => ({ ...c, endpoints: undefined }))
+            : snapshot.clusters.map((c) => ({ cluster: c.name, endpoints: c.endpoints }));
+    io.out(`${JSON.stringify(part, null, 2)}\n`);
+    return 0;
+  }
+  if (what === 'routes' || what === 'all') {
+    const rows: string[][] = [];
+    for (const l of snapshot.listeners)
+      for (const vh of l.virtualHosts)
+        for (const r of vh.routes) {
+          const target = r.route
+            ? r.route.clusters
+                .map((c) =>
+                  r.route && r.route.clusters.length > 1 ? `${c.cluster} ${c.weight}%` : c.cluster,
+                )
+                .join(', ')
+            : `direct ${r.directResponse?.status}`;
+          rows.push([
+            `${l.name}:${l.port}`,
+            vh.name,
+            vh.domains.join(','),
+            matchText(r.match.path),
+            r.name,
+            target,
+          ]);
+        }
+    io.out(table(['LISTENER', 'VIRTUAL HOST', 'DOMAINS', 'MATCH', 'ROUTE', 'CLUSTERS'], rows));
+  }
+  if (what === 'clusters' || what === 'all') {
+    if (what === 'all') io.out('\n');
+    const rows = snapshot.clusters.map((c) => [
+      c.name,
+      c.type ?? 'STATIC',
+      c.lbPolicy ?? 'ROUND_ROBIN',
+      String(c.endpoints.length),
+      c.healthCheck ? c.healthCheck.path : '-',
+      c.outlierDetection ? 'yes' : '-',
+    ]);
+    io.out(table(['CLUSTER', 'TYPE', 'LB', 'ENDPOINTS', 'HEALTH CHECK', 'OUTLIER'], rows));
+  }
+  if (what === 'endpoints' || what === 'all') {
+    if (what === 'all') io.out('\n');
+    const rows: string[][] = [];
+    for (const c of snapshot.clusters)
+      for (const e of c.endpoints)
+        rows.push([
+          `${e.address}:${e.port}`,
+          e.health ?? 'HEALTHY',
+          String(e.weight ?? 1),
+          c.name,
+          Object.entries(e.labels ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',') || '-',
+        ]);
+    io.out(table(['ENDPOINT', 'STATUS', 'WEIGHT', 'CLUSTER', 'LABELS'], rows));
+  }
+  return 0;
+}

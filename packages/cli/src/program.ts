@@ -1,0 +1,100 @@
+// straitctl's commands (commander). `run` returns the exit code, so tests can call it in-process.
+import { Command, CommanderError } from 'commander';
+import { CliError, ControlPlaneClient } from './client.ts';
+import { analyze } from './commands/analyze.ts';
+import { apply, remove, removeOne } from './commands/apply.ts';
+import { get } from './commands/get.ts';
+import { proxyConfig, proxyStatus } from './commands/proxy.ts';
+import type { Io } from './output.ts';
+
+export const DEFAULT_SERVER = 'http://127.0.0.1:15010';
+
+export async function run(
+  argv: readonly string[],
+  io: Io,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  let code = 0;
+  const program = new Command('straitctl')
+    .description('Configure and inspect a Strait mesh (like istioctl).')
+    .option(
+      '-s, --server <url>',
+      'control plane address (env STRAIT_SERVER)',
+      env.STRAIT_SERVER ?? DEFAULT_SERVER,
+    )
+    .option('--token <token>', 'bearer token for writes and snapshots (env STRAIT_TOKEN)', env.STRAIT_TOKEN)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError();
+  const client = () => {
+    const o = program.opts<{ server: string; token?: string }>();
+    return new ControlPlaneClient({ server: o.server, token: o.token || undefined });
+  };
+  const files = (value: string, previous: string[] = []) => [...previous, value];
+
+  program
+    .command('apply')
+    .description('create or update resources from files, a directory or stdin (-)')
+    .requiredOption('-f, --filename <path>', 'FILE, DIR or - (repeatable)', files)
+    .action(async (o: { filename: string[] }) => {
+      code = await apply(client(), io, o.filename);
+    });
+  program
+    .command('delete')
+    .description('delete the resources named in files, or one KIND NAME')
+    .argument('[kind]')
+    .argument('[name]')
+    .option('-f, --filename <path>', 'FILE, DIR or - (repeatable)', files)
+    .action(async (kind: string | undefined, name: string | undefined, o: { filename?: string[] }) => {
+      if (o.filename) code = await remove(client(), io, o.filename);
+      else if (kind && name) code = await removeOne(client(), io, kind, name);
+      else throw new CliError('delete needs -f FILE or KIND NAME.');
+    });
+  program
+    .command('get')
+    .description('list resources of a kind (or "all"), or show one')
+    .argument('<kind>')
+    .argument('[name]')
+    .option('-o, --output <format>', 'yaml or json')
+    .action(async (kind: string, name: string | undefined, o: { output?: string }) => {
+      code = await get(client(), io, kind, name, o.output);
+    });
+  program
+    .command('proxy-status')
+    .alias('ps')
+    .description('every proxy, its role and whether it runs the latest config (SYNCED, STALE, NACKED)')
+    .option('-o, --output <format>', 'json')
+    .action(async (o: { output?: string }) => {
+      code = await proxyStatus(client(), io, o.output);
+    });
+  program
+    .command('proxy-config')
+    .alias('pc')
+    .description("one proxy's routes, clusters or endpoints")
+    .argument('<what>', 'routes | clusters | endpoints | all')
+    .argument('<proxy>', 'proxy id')
+    .option('-o, --output <format>', 'json')
+    .action(async (what: string, proxy: string, o: { output?: string }) => {
+      code = await proxyConfig(client(), io, what, proxy, o.output);
+    });
+  program
+    .command('analyze')
+    .description('validate configuration files offline (exit 1 on errors)')
+    .requiredOption('-f, --filename <path>', 'FILE, DIR or - (repeatable)', files)
+    .action(async (o: { filename: string[] }) => {
+      code = await analyze(io, o.filename);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      io.err(`Error: ${err.message}\n`);
+      return 1;
+    }
+    io.err(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
