@@ -121,7 +121,7 @@ export class EgressPolicyChecker {
   /** Decides one target. Never rejects: failures come back as denials. */
   async check(target: { host: string; port: number }): Promise<EgressDecision> {
     const port = target.port;
-    const host = normalizeHost(target.host);
+    const host = normalizeHost(typeof target.host === 'string' ? target.host : '');
     if (!host.ok) return deny(echo(target.host), port, 'bad-target', host.reason);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       return deny(host.host, port, 'bad-target', 'port out of range');
@@ -189,11 +189,13 @@ export class EgressPolicyChecker {
     try {
       addresses = await this.#resolver.resolve(name);
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
+      const code = (err as { code?: unknown } | null | undefined)?.code;
       const why = typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
       return deny(name, port, 'dns-failure', `could not resolve the host (${echo(why)})`);
     }
-    if (addresses.length === 0) return deny(name, port, 'dns-failure', 'the host has no addresses');
+    if (!Array.isArray(addresses) || addresses.length === 0) {
+      return deny(name, port, 'dns-failure', 'the host has no addresses');
+    }
     if (guard) {
       for (const { address } of addresses) {
         const ip = namingKey(address);
