@@ -545,7 +545,7 @@ export class HttpListener {
 
   /** Counts and logs a denial; returns the 403 body that names the host and the reason. */
   #denied(denied: EgressDenied): string {
-    this.#ctx.telemetry.egressDenied(denied.code, denied.host);
+    this.#ctx.telemetry.egressDenied(denyReasonLabel(denied.code), denied.host);
     this.#ctx.logger.info(
       { host: denied.host, port: denied.port, reason: denied.reason, code: denied.code },
       'egress denied',
