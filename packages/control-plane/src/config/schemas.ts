@@ -20,6 +20,24 @@ const name = z
   .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a lower-case DNS name (a-z, 0-9, "-" and ".")');
 const percentage = z.strictObject({ value: z.number().min(0).max(100) });
 
+/** RFC 9110 token characters: what a header name may contain. */
+const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'expected a valid header name');
+const headerValue = z.string().regex(/^[^\r\n\0]*$/, 'expected a header value without CR, LF or NUL');
+
+/** A host: a name, `*`, or a name with one `*` as its first or last character. */
+const host = z
+  .string()
+  .min(1)
+  .regex(/^(\*|\*?[A-Za-z0-9_.-]+|[A-Za-z0-9_.-]+\*)$/, 'expected a host name, "*", "*.suffix" or "prefix*"');
+/** A Gateway server host may carry a namespace: `ns/host`. */
+const serverHost = z
+  .string()
+  .min(1)
+  .regex(
+    /^([a-z0-9.-]+\/|\.\/|\*\/)?(\*|\*?[A-Za-z0-9_.-]+)$/,
+    'expected a host such as "*", "*.example.com" or "ns/host"',
+  );
+
 const validRegex = (pattern: string): boolean => {
   try {
     new RegExp(pattern);
@@ -59,7 +77,7 @@ export const GatewaySpecSchema = z.strictObject({
           name: z.string().optional(),
           protocol: z.enum(['HTTP', 'HTTP2']),
         }),
-        hosts: z.array(z.string().min(1)).min(1),
+        hosts: z.array(serverHost).min(1),
         name: z.string().optional(),
       }),
     )
@@ -75,9 +93,9 @@ const DestinationSchema = z.strictObject({
 });
 
 const HeaderOperationsSchema = z.strictObject({
-  set: z.record(z.string(), z.string()).optional(),
-  add: z.record(z.string(), z.string()).optional(),
-  remove: z.array(z.string()).optional(),
+  set: z.record(headerName, headerValue).optional(),
+  add: z.record(headerName, headerValue).optional(),
+  remove: z.array(headerName).optional(),
 });
 
 const HttpMatchSchema = z.strictObject({
@@ -86,8 +104,8 @@ const HttpMatchSchema = z.strictObject({
   method: IstioStringMatchSchema.refine((m) => m.prefix === undefined && m.regex === undefined, {
     message: 'expected method to be matched with exact only',
   }).optional(),
-  headers: z.record(z.string(), IstioStringMatchSchema).optional(),
-  withoutHeaders: z.record(z.string(), IstioStringMatchSchema).optional(),
+  headers: z.record(headerName, IstioStringMatchSchema).optional(),
+  withoutHeaders: z.record(headerName, IstioStringMatchSchema).optional(),
   queryParams: z.record(z.string(), IstioStringMatchSchema).optional(),
 });
 
@@ -148,7 +166,7 @@ export const HttpRouteSchema = z.strictObject({
 });
 
 export const VirtualServiceSpecSchema = z.strictObject({
-  hosts: z.array(z.string().min(1)).min(1),
+  hosts: z.array(host).min(1),
   gateways: z.array(z.string().min(1)).optional(),
   http: z
     .array(
@@ -233,7 +251,7 @@ export const DestinationRuleSpecSchema = z.strictObject({
 
 export const ServiceEntrySpecSchema = z
   .strictObject({
-    hosts: z.array(z.string().min(1)).min(1),
+    hosts: z.array(host).min(1),
     ports: z
       .array(
         z.strictObject({
