@@ -8,6 +8,7 @@ import { decodePeer, Errors, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags 
 import {
   DENY_CONTENT_TYPE,
   denyBody,
+  denyReasonLabel,
   denyTarget,
   type EgressDecision,
   type EgressDenied,
