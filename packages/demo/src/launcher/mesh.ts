@@ -149,19 +149,43 @@ function inUse(hostPort: string): Promise<boolean> {
   });
 }
 
-/** Reads the ACKed version of each proxy the control plane knows, tolerating the shapes it may use. */
-export async function ackedVersions(controlPlaneUrl: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/** One proxy as the control plane's GET /v1/proxies reports it (the fields the launcher reads). */
+export interface ProxyStatus {
+  id: string;
+  status?: string;
+  connected?: boolean;
+  currentVersion?: string;
+  ackedVersion?: string;
+}
+
+export async function proxyStatuses(controlPlaneUrl: string): Promise<ProxyStatus[]> {
   const res = await fetch(`${controlPlaneUrl}/v1/proxies`, { signal: AbortSignal.timeout(2000) });
-  if (!res.ok) return out;
-  const body = (await res.json()) as unknown;
-  const list = Array.isArray(body) ? body : ((body as { proxies?: unknown[] })?.proxies ?? []);
-  for (const entry of list as Record<string, unknown>[]) {
-    const id = entry.id ?? entry.nodeId;
-    const acked = entry.ackedVersion ?? entry.acked ?? entry.version;
-    if (typeof id === 'string' && typeof acked === 'string' && acked.length > 0) out.set(id, acked);
-  }
-  return out;
+  if (!res.ok) throw new Error(`GET ${controlPlaneUrl}/v1/proxies answered ${res.status}`);
+  const body = (await res.json()) as { proxies?: ProxyStatus[] } | ProxyStatus[];
+  return Array.isArray(body) ? body : (body.proxies ?? []);
+}
+
+/** True when the proxy has ACKed the version the control plane wants it to run. */
+export function isSynced(p: ProxyStatus): boolean {
+  if (p.status !== undefined) return p.status === 'SYNCED';
+  return p.ackedVersion !== undefined && p.ackedVersion === p.currentVersion;
+}
+
+/** Resolves once every proxy in `ids` is connected and has ACKed its current config. */
+export function waitForSync(controlPlaneUrl: string, ids: string[], timeoutMs: number): Promise<true> {
+  let last: ProxyStatus[] = [];
+  return waitUntil(
+    async () => {
+      last = await proxyStatuses(controlPlaneUrl).catch(() => last);
+      const synced = new Set(last.filter(isSynced).map((p) => p.id));
+      return ids.every((id) => synced.has(id)) ? true : undefined;
+    },
+    timeoutMs,
+    () => {
+      const state = ids.map((id) => `${id}: ${last.find((p) => p.id === id)?.status ?? 'not connected'}`);
+      return `not every proxy ACKed its config within ${Math.round(timeoutMs / 1000)} s (${state.join(', ')})`;
+    },
+  );
 }
 
 function tail(file: string, lines = 15): string {
@@ -308,16 +332,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       );
     }
     progress('every proxy ready');
-    const ids = proxyIds();
-    await waitUntil(
-      async () => {
-        const acked = await ackedVersions(controlPlaneUrl).catch(() => new Map<string, string>());
-        return ids.every((id) => acked.has(id)) ? true : undefined;
-      },
-      readyTimeoutMs,
-      () =>
-        `not every proxy ACKed its config (expected ${ids.join(', ')}); see ${controlPlaneUrl}/v1/proxies`,
-    );
+    await waitForSync(controlPlaneUrl, proxyIds(), readyTimeoutMs);
     progress('every proxy ACKed its config');
     for (const pod of Pods) {
       await waitForOk(
