@@ -53,6 +53,9 @@ async function main(): Promise<void> {
       () => process.exit(1),
     );
   };
+  // A proxy must outlive one bad connection: an error nothing else caught is logged, not fatal.
+  process.on('uncaughtException', (err) => proxy.logger.error({ err }, 'uncaught exception'));
+  process.on('unhandledRejection', (err) => proxy.logger.error({ err }, 'unhandled rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -24,12 +24,16 @@ import { type ListenerConfig, PASSTHROUGH_CLUSTER, type ProxyContext } from './c
 import { Exchange, type ExchangeOutcome } from './exchange.ts';
 import { appendHeader, copyEndToEnd, type HeaderMap, hasBody, hasDuplicateHost } from './headers.ts';
 
-/** What one request resolved to before it goes upstream. */
-interface Resolved {
+/** Where a request is going, as read from its request line and Host. */
+interface Target {
   authority: string;
   path: string;
   host: string;
   port: number;
+}
+
+/** What one request resolved to before it goes upstream. */
+interface Resolved extends Target {
   route: CompiledRoute | undefined;
   clusterName: string;
   originalDestination: { address: string; port: number } | undefined;
@@ -88,8 +92,13 @@ export class HttpListener {
     }
     rec.authority = target.authority;
     rec.path = target.path;
-    void this.#resolve(req, target).then(
-      (resolved) => this.#routeResolved(req, res, rec, resolved),
+    const resolved = this.#resolve(req, target);
+    if (!(resolved instanceof Promise)) {
+      this.#routeResolved(req, res, rec, resolved);
+      return;
+    }
+    resolved.then(
+      (r) => this.#routeResolved(req, res, rec, r),
       (err: Error) => {
         this.#ctx.logger.error({ err }, 'request failed before routing');
         this.#local(res, rec, 500, '-', 'internal error\n');
@@ -119,41 +128,46 @@ export class HttpListener {
     return { ok: true, authority, path: url, host: stripPort(authority), port: portOf(authority, 80) };
   }
 
-  /** Applies egress policy (egress role, and the sidecar's unknown hosts) and finds the route. */
-  async #resolve(
-    req: IncomingMessage,
-    t: { authority: string; path: string; host: string; port: number },
-  ): Promise<Resolved | EgressDecision> {
-    let decision: EgressDecision | undefined;
-    if (this.kind === 'egress') {
-      decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
-      if (!decision.allowed) return decision;
-      this.#ctx.telemetry.egressAllowed(decision.host);
-    }
+  /**
+   * Finds the route. Synchronous on the common path; asynchronous only where egress policy must be
+   * checked first (every request at the egress gateway, unknown hosts at a sidecar's outbound).
+   */
+  #resolve(req: IncomingMessage, t: Target): Resolved | Promise<Resolved | EgressDecision> {
+    if (this.kind === 'egress') return this.#resolveChecked(req, t, true);
     const match = this.config.routes.match({
       authority: t.authority,
       path: t.path,
       method: req.method ?? 'GET',
       headers: req.headers,
     });
-    if (!match && this.kind === 'outbound') {
-      // Not a mesh service nor a registered external host: only ALLOW_ANY lets it out, directly.
-      decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
-      if (!decision.allowed) return decision;
-      this.#ctx.telemetry.egressAllowed(decision.host);
-    }
-    const original = decision?.allowed
-      ? { address: decision.address, port: decision.connectPort }
+    if (match) return { ...t, route: match.route, clusterName: '', originalDestination: undefined };
+    // Not a mesh service nor a registered external host: only ALLOW_ANY lets it out, directly.
+    if (this.kind === 'outbound') return this.#resolveChecked(req, t, false);
+    return { ...t, route: undefined, clusterName: '', originalDestination: undefined };
+  }
+
+  async #resolveChecked(
+    req: IncomingMessage,
+    t: Target,
+    routeAfter: boolean,
+  ): Promise<Resolved | EgressDecision> {
+    const decision = await this.#ctx.egress.check({ host: t.host, port: t.port });
+    if (!decision.allowed) return decision;
+    this.#ctx.telemetry.egressAllowed(decision.host);
+    const match = routeAfter
+      ? this.config.routes.match({
+          authority: t.authority,
+          path: t.path,
+          method: req.method ?? 'GET',
+          headers: req.headers,
+        })
       : undefined;
-    if (!match) {
-      return {
-        ...t,
-        route: undefined,
-        clusterName: decision ? PASSTHROUGH_CLUSTER : '',
-        originalDestination: original,
-      };
-    }
-    return { ...t, route: match.route, clusterName: '', originalDestination: original };
+    return {
+      ...t,
+      route: match?.route,
+      clusterName: match ? '' : PASSTHROUGH_CLUSTER,
+      originalDestination: { address: decision.address, port: decision.connectPort },
+    };
   }
 
   #routeResolved(
@@ -404,7 +418,7 @@ export class HttpListener {
     }
     rec.authority = target.authority;
     rec.path = target.path;
-    void this.#resolve(req, target).then((resolved) => {
+    void Promise.resolve(this.#resolve(req, target)).then((resolved) => {
       if ('allowed' in resolved) {
         if (!resolved.allowed) this.#denyConnect(socket, rec, resolved);
         return;
