@@ -92,6 +92,7 @@ export class DiscoveryService {
   /** Recomputes every connected proxy's snapshot after the debounce; sends those that changed. */
   schedulePush(changeAt: number): void {
     if (this.#closed) return;
+    this.#refreshCurrent();
     this.#pendingChangeAt = Math.min(this.#pendingChangeAt ?? changeAt, changeAt);
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
@@ -108,6 +109,13 @@ export class DiscoveryService {
       if (!state.stream) continue;
       this.#pushTo(state, snapshotFor(index, state.node), changeAt);
     }
+  }
+
+  /** Recomputes what each connected proxy should run, so status is honest while a push is pending. */
+  #refreshCurrent(): void {
+    const index = this.#index();
+    for (const state of this.#proxies.values())
+      if (state.stream) state.current = snapshotFor(index, state.node);
   }
 
   #index() {
