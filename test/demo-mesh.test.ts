@@ -95,6 +95,13 @@ async function metricSum(address: string, metric: string): Promise<number> {
   return sum;
 }
 
+/** The value of one series of `metric` (picked by a label text such as `cluster="x"`) on one proxy. */
+async function metricValue(address: string, metric: string, label: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://${address}:15090/stats/prometheus`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes(label));
+  return line === undefined ? undefined : Number(line.split(' ').pop());
+}
+
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'strait-demo-'));
   mesh = await startMesh({
@@ -243,8 +250,8 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     expect(results).toHaveLength(100);
   }, 60_000);
 
-  it('takes service-b v1 out when its app is killed under traffic: at most 30 failures, then none', async () => {
-    const log: { at: number; status: number }[] = [];
+  it('takes a killed service-b v1 pod out under traffic: at most 30 failures, then none', async () => {
+    const log: { at: number; status: number; podB: string | undefined }[] = [];
     const traffic = startTraffic(
       {
         target: mesh.ingressUrl,
@@ -255,7 +262,7 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
         timeoutMs: 15_000,
         reportEverySeconds: 0,
       },
-      (r) => log.push({ at: Date.now(), status: r.status }),
+      (r) => log.push({ at: Date.now(), status: r.status, podB: (r.body as ChainAnswer)?.upstream?.pod }),
     );
     try {
       await sleep(1500);
@@ -263,27 +270,45 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
       const killedAt = Date.now();
       app.signal('SIGKILL');
       await app.exited;
-      // Recovered = the last 60 answers (about 3 s of traffic) all 200, some time after the kill.
+      // Taken out: every service-a sidecar sees one healthy endpoint left in service-b's v1 subset.
+      const subset = 'cluster="outbound|80|v1|service-b"';
       await waitUntil(
         async () => {
-          const after = log.filter((e) => e.at > killedAt + 1000);
-          const lastOnes = after.slice(-60);
+          const healthy = await Promise.all(
+            ['service-a-v1-1', 'service-a-v1-2'].map((id) =>
+              metricValue(podAddress(plan, id), 'strait_cluster_healthy_endpoints', subset),
+            ),
+          );
+          return healthy.every((n) => n === 1) ? true : undefined;
+        },
+        30_000,
+        () => 'the service-a sidecars still count the killed pod as a healthy endpoint of service-b v1',
+        500,
+      );
+      // Then none: the last 60 answers (about 3 s of traffic) all 200, served by the pods still alive.
+      await waitUntil(
+        async () => {
+          const lastOnes = log.filter((e) => e.at > killedAt + 1000).slice(-60);
           return lastOnes.length === 60 && lastOnes.every((e) => e.status === 200) ? true : undefined;
         },
         45_000,
         () => {
           const failures = log.filter((e) => e.at > killedAt && e.status !== 200).length;
-          return `failures did not stop after service-b v1's app was killed (${failures} so far)`;
+          return `failures did not stop after service-b-v1-1's app was killed (${failures} so far)`;
         },
         500,
       );
       await traffic.stop();
-      const failures = log.filter((e) => e.at >= killedAt && e.status !== 200);
+      const after = log.filter((e) => e.at >= killedAt);
+      const failures = after.filter((e) => e.status !== 200);
       expect(failures.length).toBeLessThanOrEqual(30);
+      const lastOnes = after.slice(-60);
+      expect(lastOnes.some((e) => e.podB === 'service-b-v1-2')).toBe(true);
+      expect(lastOnes.filter((e) => e.podB === 'service-b-v1-1')).toEqual([]);
     } finally {
       await traffic.stop();
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 /** Every PromQL expression in the shipped dashboards, with Grafana's variables filled in. */

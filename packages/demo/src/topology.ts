@@ -58,11 +58,15 @@ function pod(service: PodSpec['service'], version: string, replica: number): Pod
   return { id: `${service}-${version}-${replica}`, service, version, workload: `${service}-${version}` };
 }
 
-/** service-a in two replicas (so the ingress balances), service-b v1 and v2 (so the split shows). */
+/**
+ * service-a in two replicas (so the ingress balances); service-b v1 in two replicas and v2 in one (so
+ * the split shows, and losing one v1 pod is survivable: its subset still has a healthy endpoint).
+ */
 export const Pods: readonly PodSpec[] = [
   pod('service-a', 'v1', 1),
   pod('service-a', 'v1', 2),
   pod('service-b', 'v1', 1),
+  pod('service-b', 'v1', 2),
   pod('service-b', 'v2', 1),
 ];
 
@@ -112,6 +116,7 @@ export const LocalPlan: AddressPlan = {
     'service-a-v1-1': '127.0.1.1',
     'service-a-v1-2': '127.0.1.2',
     'service-b-v1-1': '127.0.2.1',
+    'service-b-v1-2': '127.0.2.2',
     'service-b-v2-1': '127.0.3.1',
   },
 };
@@ -136,6 +141,7 @@ export function offsetPlan(base: number): AddressPlan {
       'service-a-v1-1': net(1, 1),
       'service-a-v1-2': net(1, 2),
       'service-b-v1-1': net(2, 1),
+      'service-b-v1-2': net(2, 2),
       'service-b-v2-1': net(3, 1),
     },
   };

@@ -143,7 +143,8 @@ export function startTraffic(
     );
     reporter.unref();
   }
-  log.info({ target: options.target, rate: options.rate }, 'sending traffic');
+  if (options.reportEverySeconds > 0)
+    log.info({ target: options.target, rate: options.rate }, 'sending traffic');
   schedule();
   return { stats, done, stop: finish };
 }
