@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts';
 import { measureTarget, type Settings, type TargetRound } from './lib/measure.ts';
-import { killAllNow, stopAll } from './lib/processes.ts';
+import { killAllNow, onCleanup, stopAll } from './lib/processes.ts';
 import { checkGoals, type Environment, renderMarkdown, summarize } from './lib/report.ts';
 import { proxyAvailable } from './lib/strait.ts';
 import { startApps, TARGETS, type Target, type TargetContext, type TargetKey } from './lib/targets.ts';
@@ -157,6 +157,7 @@ async function main(): Promise<void> {
   }
 
   const workDir = mkdtempSync(join(tmpdir(), 'strait-bench-'));
+  if (!values.keep) onCleanup(() => rmSync(workDir, { recursive: true, force: true }));
   const profileDir = join(benchDir, 'results', 'profiles');
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
   const ctx: TargetContext = {
@@ -197,12 +198,12 @@ async function main(): Promise<void> {
         workDir,
         values.quick
           ? [
-              { proxies: 100, changes: 2 },
-              { proxies: 1000, changes: 2 },
+              { proxies: 100, changes: 2, timeoutMs: 20_000 },
+              { proxies: 1000, changes: 2, timeoutMs: 30_000 },
             ]
           : [
-              { proxies: 100, changes: 5 },
-              { proxies: 1000, changes: 5 },
+              { proxies: 100, changes: 5, timeoutMs: 30_000 },
+              { proxies: 1000, changes: 3, timeoutMs: 90_000 },
             ],
       );
     }

@@ -165,6 +165,7 @@ function openStream(proxy: SimProxy): Promise<void> {
           return;
         }
         proxy.connected = true;
+        resolve();
         let pending = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -178,7 +179,7 @@ function openStream(proxy: SimProxy): Promise<void> {
             const message = JSON.parse(line) as DiscoveryMessage;
             if (message.type === 'snapshot') {
               lastMessageAt = performance.now();
-              void acknowledge(proxy, message).then(resolve);
+              void acknowledge(proxy, message);
             }
           }
         });
@@ -194,7 +195,7 @@ function openStream(proxy: SimProxy): Promise<void> {
     req.end(payload);
     proxy.stream = req;
     setTimeout(
-      () => reject(new Error(`no snapshot for ${proxy.node.id} within ${timeoutMs} ms`)),
+      () => reject(new Error(`no answer for ${proxy.node.id} within ${timeoutMs} ms`)),
       timeoutMs,
     ).unref();
   });
@@ -239,7 +240,11 @@ async function settle(proxies: SimProxy[], quietMs: number): Promise<void> {
     if (allAcked && performance.now() - lastMessageAt >= quietMs) return;
     await sleep(50);
   }
-  throw new Error('the control plane did not settle (some proxies never ACKed, or pushes kept coming)');
+  const acked = proxies.filter((p) => p.ackedVersion !== undefined).length;
+  throw new Error(
+    `the control plane did not settle within ${timeoutMs} ms (${acked}/${proxies.length} proxies had ACKed a snapshot; ` +
+      `last push ${(performance.now() - lastMessageAt).toFixed(0)} ms ago)`,
+  );
 }
 
 async function main(): Promise<SimResult> {
@@ -251,9 +256,10 @@ async function main(): Promise<SimResult> {
     connected: false,
   }));
   const connectStart = performance.now();
-  // Connect in batches so the listen backlog never overflows (a dropped SYN costs a 1 s retransmit).
-  for (let i = 0; i < proxies.length; i += 50) {
-    await Promise.all(proxies.slice(i, i + 50).map((p) => openStream(p)));
+  // Connect in batches so the listen backlog never overflows (a dropped SYN costs a 1 s retransmit);
+  // a batch is done when its streams are open, then all proxies wait for their snapshots together.
+  for (let i = 0; i < proxies.length; i += 100) {
+    await Promise.all(proxies.slice(i, i + 100).map((p) => openStream(p)));
   }
   await settle(proxies, 1000);
   const connectMs = performance.now() - connectStart;
@@ -264,6 +270,11 @@ async function main(): Promise<SimResult> {
     const before = proxies.map((p) => p.ackedVersion);
     const sentAt = performance.now();
     const putStatus = await putResource(changeBodies[c % 2] as Buffer);
+    if (putStatus < 200 || putStatus >= 300) {
+      const nan = Number.NaN;
+      changes.push({ ackMs: [], medianMs: nan, p99Ms: nan, maxMs: nan, missing: proxies.length, putStatus });
+      break;
+    }
     const deadline = sentAt + timeoutMs;
     const changed = () => proxies.filter((p, i) => p.ackedVersion !== before[i]).length;
     while (performance.now() < deadline && changed() < proxies.length) await sleep(5);
@@ -284,7 +295,6 @@ async function main(): Promise<SimResult> {
       `change ${c + 1}: PUT ${putStatus}, ${ackMs.length}/${count} ACKed, median ${percentileOfSorted(ackMs, 50).toFixed(0)} ms, ` +
         `p99 ${percentileOfSorted(ackMs, 99).toFixed(0)} ms`,
     );
-    if (missing > 0 && putStatus >= 300) break;
     await settle(proxies, 500);
   }
   return { count, connectMs, changes, nacks };

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimResult } from '../xds-sim.ts';
-import { type Started, start, stop, waitForHttp } from './processes.ts';
+import { type Started, start, stop, track, waitForHttp } from './processes.ts';
 import { median } from './stats.ts';
 
 export const CONTROL_PLANE_MAIN = 'packages/control-plane/src/main.ts';
@@ -74,7 +74,13 @@ function pending(
   return { proxies, status, changes: 0, medianMs: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, note };
 }
 
-function runSim(benchDir: string, workDir: string, count: number, changes: number): Promise<SimResult> {
+function runSim(
+  benchDir: string,
+  workDir: string,
+  count: number,
+  changes: number,
+  timeoutMs: number,
+): Promise<SimResult> {
   const args = [
     join(benchDir, 'xds-sim.ts'),
     '--control-plane',
@@ -83,6 +89,8 @@ function runSim(benchDir: string, workDir: string, count: number, changes: numbe
     String(count),
     '--changes',
     String(changes),
+    '--timeout-ms',
+    String(timeoutMs),
     '--change-a',
     join(workDir, 'change-50-50.yaml'),
     '--change-b',
@@ -90,6 +98,7 @@ function runSim(benchDir: string, workDir: string, count: number, changes: numbe
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    track(child);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -109,7 +118,7 @@ export async function measureConvergence(
   repoRoot: string,
   benchDir: string,
   workDir: string,
-  runs: { proxies: number; changes: number }[],
+  runs: { proxies: number; changes: number; timeoutMs: number }[],
 ): Promise<ConvergenceResult[]> {
   if (!controlPlaneAvailable(repoRoot)) {
     return runs.map((r) => pending(r.proxies, `${CONTROL_PLANE_MAIN} does not exist yet`));
@@ -137,12 +146,15 @@ export async function measureConvergence(
           String(CP.port),
           '--monitoring-port',
           String(CP.monitoringPort),
+          '--no-state',
+          '--log-level',
+          'warn',
         ],
         cwd: repoRoot,
       });
       await waitForHttp(`http://${CP.host}:${CP.port}/v1/proxies`, controlPlane, 20_000, (s) => s === 200);
       process.stderr.write(`bench: convergence with ${run.proxies} simulated proxies\n`);
-      const sim = await runSim(benchDir, workDir, run.proxies, run.changes);
+      const sim = await runSim(benchDir, workDir, run.proxies, run.changes, run.timeoutMs);
       const measured = sim.changes.filter((c) => c.missing === 0 && c.putStatus >= 200 && c.putStatus < 300);
       if (sim.error || measured.length === 0) {
         const detail =

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { LoadResult } from '../loadgen.ts';
+import { track } from './processes.ts';
 
 export interface OpenLoopOptions {
   benchDir: string;
@@ -31,6 +32,7 @@ export function runOpenLoop(options: OpenLoopOptions): Promise<LoadResult> {
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let pending = '';
     let result: LoadResult | undefined;
     let stderr = '';

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { processTree } from './procfs.ts';
 
 export interface StartOptions {
   /** Short unique name, used for the log file names. */
@@ -26,18 +27,45 @@ export interface Started {
 }
 
 const live = new Set<Started>();
+/** Short-lived helpers (wrk, the load generator, the convergence simulator) started elsewhere. */
+const helpers = new Set<ChildProcess>();
+const cleanups: (() => void)[] = [];
 let handlersInstalled = false;
 
-/** Kills every child still running, without waiting (safe inside an 'exit' handler). */
+/** Tracks a child started outside start() so that it too is killed on exit or Ctrl-C. */
+export function track(child: ChildProcess): ChildProcess {
+  installHandlers();
+  helpers.add(child);
+  child.on('exit', () => helpers.delete(child));
+  return child;
+}
+
+/** Registers a synchronous clean-up step (e.g. removing the work directory) run after the kills. */
+export function onCleanup(step: () => void): void {
+  cleanups.push(step);
+}
+
+/** Kills every child still running and their descendants, without waiting (safe inside an 'exit' handler). */
 export function killAllNow(): void {
-  for (const proc of live) {
+  const pids: number[] = [];
+  for (const proc of live) pids.push(...processTree(proc.pid));
+  for (const child of helpers) if (child.pid !== undefined) pids.push(...processTree(child.pid));
+  for (const pid of pids) {
     try {
-      proc.child.kill('SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
   live.clear();
+  helpers.clear();
+  for (const step of cleanups.splice(0)) {
+    try {
+      step();
+    } catch {
+      // best effort
+    }
+  }
 }
 
 function installHandlers(): void {

@@ -1,5 +1,6 @@
 // Runs wrk (closed loop, saturating) against one URL and parses its summary.
 import { execFile } from 'node:child_process';
+import { track } from './processes.ts';
 
 export interface WrkResult {
   rps: number;
@@ -56,13 +57,19 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
   for (const header of options.headers ?? []) args.push('-H', header);
   args.push(options.url);
   return new Promise((resolve, reject) => {
-    execFile(options.wrk, args, { timeout: (options.durationS + 20) * 1000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`wrk failed: ${error.message}\n${stderr}`));
-      try {
-        resolve(parseWrk(stdout));
-      } catch (err) {
-        reject(err);
-      }
-    });
+    const child = execFile(
+      options.wrk,
+      args,
+      { timeout: (options.durationS + 20) * 1000 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`wrk failed: ${error.message}\n${stderr}`));
+        try {
+          resolve(parseWrk(stdout));
+        } catch (err) {
+          reject(err);
+        }
+      },
+    );
+    track(child);
   });
 }
