@@ -24,6 +24,8 @@ export interface MeshServiceOptions {
   /** When true, /healthz answers 503. */
   unhealthy: boolean;
   upstreamTimeoutMs: number;
+  /** pino level: info by default; tests use silent. */
+  logLevel?: string;
 }
 
 export function meshServiceOptionsFromEnv(service: string, env: Env): MeshServiceOptions {
@@ -40,6 +42,7 @@ export function meshServiceOptionsFromEnv(service: string, env: Env): MeshServic
     delayMs: envNumber(env, 'DELAY_MS', 0, 0, 600_000),
     unhealthy: envString(env, 'UNHEALTHY', '') === '1',
     upstreamTimeoutMs: envNumber(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 1, 600_000),
+    logLevel: envString(env, 'LOG_LEVEL', 'info'),
   };
 }
 
@@ -67,7 +70,7 @@ export interface RunningApp {
 }
 
 export async function startMeshService(options: MeshServiceOptions): Promise<RunningApp> {
-  const log = pino({ name: options.pod });
+  const log = pino({ name: options.pod, level: options.logLevel ?? 'info' });
   const dispatcher: Dispatcher = options.httpProxy
     ? new ProxyAgent({ uri: options.httpProxy, proxyTunnel: false })
     : new Agent({ keepAliveTimeout: 4000 });

@@ -20,6 +20,7 @@ export function meshFiles(): string[] {
 /** Rewrites the ServiceEntry for the external API so its STATIC endpoint is `address`. */
 export function pointExternalApiAt(text: string, address: string, file: string): string {
   const docs = parseAllDocuments(text);
+  let changed = false;
   for (const doc of docs) {
     if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
     const kind = doc.get('kind');
@@ -28,9 +29,11 @@ export function pointExternalApiAt(text: string, address: string, file: string):
     if (kind === 'ServiceEntry' && hostList.includes(ExternalApi.host)) {
       if (doc.getIn(['spec', 'resolution']) !== 'STATIC') continue;
       doc.setIn(['spec', 'endpoints', 0, 'address'], address);
+      changed = true;
     }
   }
-  return docs.map((d) => d.toString()).join('');
+  // Files that need no change are copied byte for byte.
+  return changed ? docs.map((d) => d.toString()).join('') : text;
 }
 
 /** Writes a fresh config directory (removing what was there) and returns the files written. */
