@@ -87,6 +87,23 @@ describe('straitctl', () => {
     );
   });
 
+  it('applies from stdin', async () => {
+    let out = '';
+    const code = await run(
+      ['apply', '-f', '-'],
+      {
+        out: (t) => (out += t),
+        err: () => {},
+        stdin: async () =>
+          CANARY.replace('weight: 50 }', 'weight: 60 }').replace('weight: 50 }', 'weight: 40 }'),
+      },
+      { STRAIT_SERVER: server, STRAIT_TOKEN: 'tok' },
+    );
+    expect({ code, out }).toEqual({ code: 0, out: 'virtualservice/service-b configured\n' });
+    expect((await straitctl('get', 'vs', 'service-b', '-o', 'json')).out).toContain('"weight": 60');
+    expect((await straitctl('apply', '-f', join(work, 'canary.yaml'))).code).toBe(0);
+  });
+
   it('reports a refused apply with the file, document and field path, exit 1', async () => {
     const file = join(work, 'bad.yaml');
     await writeFile(file, CANARY.replace('subset: v2 }', 'subset: v7 }'));

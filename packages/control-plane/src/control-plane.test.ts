@@ -238,6 +238,22 @@ spec:
     expect(Date.now() - disconnectedAt).toBeGreaterThanOrEqual(350);
   });
 
+  it('after a restart, holds pushes to reconnecting proxies until the warm-up ends', async () => {
+    const h = await start({ warmupMs: 600, stateFile: false });
+    const a = proxy(h, 'service-a-v1-1');
+    const started = Date.now();
+    await a.connect('version-before-restart');
+    const b2 = proxy(h, 'service-b-v2-1');
+    await b2.connect('another-old-version');
+    const first = await a.waitForSnapshots(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    // One push, with the endpoint that re-registered during the warm-up already in it.
+    const v2 = first.snapshot.clusters.find((c) => c.name === 'outbound|80|v2|service-b');
+    expect(v2?.endpoints.map((e) => e.address)).toEqual(['127.0.3.1']);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(a.snapshots).toHaveLength(1);
+  });
+
   it('picks up direct edits to the config directory, and ignores invalid ones', async () => {
     const h = await start();
     const a = proxy(h, 'service-a-v1-1');

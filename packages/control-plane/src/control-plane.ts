@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   /** Push debounce. Default 100 ms. */
   debounceMs?: number;
   heartbeatMs?: number;
+  /** After start, hold pushes to reconnecting proxies this long so all can re-register. Default 3 s. */
+  warmupMs?: number;
   /** Keep registrations across restarts here; default `<configDir>/.strait-registry.json`; false: none. */
   stateFile?: string | false;
   /** Watch the config directory for direct edits. Default true. */
@@ -61,6 +63,7 @@ export class ControlPlane {
       telemetry: this.telemetry,
       logger: this.logger,
       debounceMs: options.debounceMs ?? 100,
+      warmupMs: options.warmupMs ?? 3000,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
     this.store.on('rejected', (source: RejectSource, issues: ConfigIssue[]) => {

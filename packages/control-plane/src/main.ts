@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 
 const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
-  [--grace-ms 10000] [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
+  [--grace-ms 10000] [--warmup-ms 3000] [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
 env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         'monitoring-port': { type: 'string' },
         'grace-ms': { type: 'string' },
+        'warmup-ms': { type: 'string' },
         'advertise-address': { type: 'string' },
         'state-file': { type: 'string' },
         'no-state': { type: 'boolean' },
@@ -51,6 +52,10 @@ async function main(): Promise<void> {
   const graceText = (values['grace-ms'] as string | undefined) ?? env.STRAIT_GRACE_MS;
   const graceMs = graceText === undefined ? 10_000 : Number(graceText);
   if (!Number.isFinite(graceMs) || graceMs < 0) fail(`--grace-ms expects milliseconds, got "${graceText}"`);
+  const warmupText = (values['warmup-ms'] as string | undefined) ?? env.STRAIT_WARMUP_MS;
+  const warmupMs = warmupText === undefined ? 3000 : Number(warmupText);
+  if (!Number.isFinite(warmupMs) || warmupMs < 0)
+    fail(`--warmup-ms expects milliseconds, got "${warmupText}"`);
   const logger = pino({
     name: 'strait-control-plane',
     level: (values['log-level'] as string | undefined) ?? env.STRAIT_LOG_LEVEL ?? 'info',
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     ),
     token: env.STRAIT_TOKEN || undefined,
     graceMs,
+    warmupMs,
     logger,
     ...(stateFile !== undefined ? { stateFile } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),

@@ -85,9 +85,20 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Finds a kind by its exact name, case-insensitively, or by a plural such as `virtualservices`. */
+const SHORT_NAMES: Record<string, Kind> = {
+  gw: 'Gateway',
+  vs: 'VirtualService',
+  dr: 'DestinationRule',
+  se: 'ServiceEntry',
+  we: 'WorkloadEntry',
+  hc: 'HealthCheck',
+  rl: 'RateLimit',
+};
+
+/** Finds a kind by its name (any case), a plural such as `virtualservices`, or istioctl's short name (`vs`). */
 export function resolveKind(text: string): Kind | undefined {
   const lower = text.toLowerCase();
+  if (SHORT_NAMES[lower]) return SHORT_NAMES[lower];
   return KIND_NAMES.find((k) => {
     const name = k.toLowerCase();
     return (

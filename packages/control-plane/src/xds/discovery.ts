@@ -47,7 +47,8 @@ interface Sent {
   nonce: string;
   at: number;
   changeAt: number;
-  snapshot: VersionedSnapshot;
+  /** Absent when the proxy brought its version along on reconnect and we never saw its content. */
+  snapshot?: VersionedSnapshot;
 }
 
 interface ProxyState {
@@ -60,6 +61,7 @@ interface ProxyState {
   acked?: { version: string; nonce: string; at: number };
   nack?: { version: string; nonce: string; error: string; keptVersion: string; at: number };
   pushLatencyMs?: number;
+  unflushedSince?: number | undefined;
 }
 
 export interface DiscoveryOptions {
@@ -69,6 +71,11 @@ export interface DiscoveryOptions {
   logger: Logger;
   debounceMs: number;
   heartbeatMs?: number;
+  /**
+   * After start, hold pushes to proxies that reconnect with a config already running, until this many
+   * ms have passed, so a restarted control plane does not push half-registered endpoint lists. Default 0.
+   */
+  warmupMs?: number;
 }
 
 export class DiscoveryService {
@@ -79,9 +86,11 @@ export class DiscoveryService {
   #nonce = 0;
   readonly #nonceSalt = randomBytes(3).toString('hex');
   #closed = false;
+  readonly #warmUntil: number;
 
   constructor(options: DiscoveryOptions) {
     this.#o = options;
+    this.#warmUntil = Date.now() + (options.warmupMs ?? 0);
     options.store.on('change', () => this.schedulePush(options.store.lastChange));
     options.registry.on('change', () => {
       this.#forgetGone();
@@ -95,12 +104,13 @@ export class DiscoveryService {
     this.#refreshCurrent();
     this.#pendingChangeAt = Math.min(this.#pendingChangeAt ?? changeAt, changeAt);
     if (this.#timer) return;
+    const delay = Math.max(this.#o.debounceMs, this.#warmUntil - Date.now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const at = this.#pendingChangeAt ?? Date.now();
       this.#pendingChangeAt = undefined;
       this.pushAll(at);
-    }, this.#o.debounceMs);
+    }, delay);
   }
 
   pushAll(changeAt: number): void {
@@ -178,15 +188,28 @@ export class DiscoveryService {
     this.#o.telemetry.connected.set(this.connectedCount());
 
     const snapshot = snapshotFor(this.#index(), node);
-    if (runningVersion === snapshot.version) {
-      // The proxy already runs what we would send (a reconnect): count it as sent and ACKed.
-      const now = Date.now();
-      state.current = snapshot;
-      state.sent = { version: snapshot.version, nonce: '', at: now, changeAt: now, snapshot };
-      state.acked = { version: snapshot.version, nonce: '', at: now };
+    const now = Date.now();
+    state.current = snapshot;
+    if (runningVersion !== undefined) {
+      // A reconnect: what the proxy runs counts as sent and ACKed, so it is only re-sent if it differs.
+      const same = runningVersion === snapshot.version;
+      state.sent = {
+        version: runningVersion,
+        nonce: '',
+        at: now,
+        changeAt: now,
+        ...(same ? { snapshot } : {}),
+      };
+      state.acked = { version: runningVersion, nonce: '', at: now };
+    }
+    if (runningVersion !== undefined && now < this.#warmUntil) {
+      // Just restarted: wait for the other proxies to come back before pushing (see warmupMs).
+      this.#heartbeat(state);
+      this.schedulePush(now);
+    } else if (runningVersion === snapshot.version) {
       this.#heartbeat(state);
     } else {
-      this.#pushTo(state, snapshot, Date.now());
+      this.#pushTo(state, snapshot, now);
     }
     const period = this.#o.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
     state.heartbeat = setInterval(() => this.#heartbeat(state), period);
@@ -205,9 +228,20 @@ export class DiscoveryService {
   }
 
   #heartbeat(state: ProxyState): void {
-    if (!state.stream) return;
+    const stream = state.stream;
+    if (!stream) return;
+    // A peer that stopped reading (dead host, frozen process) leaves our writes unflushed: after
+    // HEARTBEAT_DEAD_AFTER_MS of that, the stream is taken as dead.
+    if (stream.writableLength > 0) {
+      state.unflushedSince ??= Date.now();
+      if (Date.now() - state.unflushedSince >= (this.#o.heartbeatMs ?? HEARTBEAT_INTERVAL_MS) * 3) {
+        this.#o.logger.warn({ proxy: state.node.id }, 'discovery stream stopped draining; closing it');
+        stream.destroy();
+        return;
+      }
+    } else state.unflushedSince = undefined;
     const message: DiscoveryMessage = { type: 'heartbeat', time: Date.now() };
-    state.stream.write(`${JSON.stringify(message)}\n`);
+    stream.write(`${JSON.stringify(message)}\n`);
   }
 
   #closeStream(state: ProxyState): void {
