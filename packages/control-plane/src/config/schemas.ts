@@ -1,5 +1,8 @@
-// Schemas (zod 4, as the api package) for the supported subset of Istio's networking resources and
-// Strait's own HealthCheck, RateLimit and MeshConfig. Objects are strict: an unknown field is an error.
+// Schemas for the supported subset of Istio's networking resources and Strait's own HealthCheck,
+// RateLimit and MeshConfig. Objects are strict: an unknown field is an error.
+// Why zod 4 (not ajv): the api package's snapshot contract is already zod, so one library gives both the
+// TypeScript types and the validator with no generated code, strictObject rejects unknown fields, and
+// every issue carries a path that formatPath turns into `spec.http[0].timeout`.
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.ts';
 
