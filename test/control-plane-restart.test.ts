@@ -3,7 +3,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { get, type Mesh, PROXY_IDS, splitYaml, startMesh, waitFor, waitUntilSynced } from './control-plane-support.ts';
+import {
+  get,
+  type Mesh,
+  PROXY_IDS,
+  splitYaml,
+  startMesh,
+  waitFor,
+  waitUntilSynced,
+} from './control-plane-support.ts';
 
 let mesh: Mesh;
 
@@ -58,7 +66,9 @@ describe('control plane restarts', () => {
     await new Promise((r) => setTimeout(r, 2000));
     const down = await mesh.straitctl('proxy-status');
     expect(down.code).toBe(1);
-    expect(down.stderr).toMatch(/^Error: cannot reach the control plane at http:\/\/127\.0\.104\.101:15010 \(ECONNREFUSED\)/);
+    expect(down.stderr).toMatch(
+      /^Error: cannot reach the control plane at http:\/\/127\.0\.104\.101:15010 \(ECONNREFUSED\)/,
+    );
     expect(down.stderr.split('\n').filter(Boolean)).toHaveLength(1);
 
     await mesh.startControlPlane();
@@ -85,7 +95,9 @@ describe('control plane restarts', () => {
     const file = join(mesh.configDir, '..', `v2-only-${process.pid}.yaml`);
     await writeFile(file, splitYaml(0, 100));
     expect((await mesh.straitctl('apply', '-f', file)).code).toBe(0);
-    await waitFor('traffic to move to v2', async () => ((await mesh.front()).text === 'a>b-v2' ? true : undefined));
+    await waitFor('traffic to move to v2', async () =>
+      (await mesh.front()).text === 'a>b-v2' ? true : undefined,
+    );
     await waitUntilSynced(mesh);
   }, 60_000);
 });
