@@ -107,7 +107,8 @@ beforeAll(async () => {
   mesh = await startMesh({
     plan,
     stateDir,
-    logDir: join(stateDir, 'logs'),
+    // Kept after the run (in the git-ignored .tmp/) so a failure can be read.
+    logDir: join(RepoRoot, '.tmp/test-logs/demo-mesh'),
     prometheus: requirePrometheus ? true : 'auto',
     scrapeIntervalSeconds: 1,
     readyTimeoutMs: 90_000,

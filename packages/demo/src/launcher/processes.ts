@@ -28,8 +28,8 @@ export class ManagedProcess {
     this.name = spec.name;
     this.spec = spec;
     this.logFile = join(logDir, `${spec.name}.log`);
-    // The child writes straight into its log file, so it never depends on the launcher reading a pipe.
-    const fd = openSync(this.logFile, 'a');
+    // A fresh log per start; the child writes straight into it, never depending on the launcher reading a pipe.
+    const fd = openSync(this.logFile, 'w');
     try {
       this.#child = spawn(spec.command, spec.args, {
         cwd: spec.cwd,
