@@ -361,6 +361,21 @@ spec:
       'STRAIT_CONFIG_DANGLING_REF',
     );
     expect((await fetch(`${h.base}/v1/resources/gateway/nope`)).status).toBe(404);
+    // Deleting a list where one is missing deletes nothing.
+    const body = `apiVersion: strait.dev/v1alpha1
+kind: HealthCheck
+metadata: { name: service-a }
+---
+apiVersion: strait.dev/v1alpha1
+kind: HealthCheck
+metadata: { name: not-there }
+`;
+    const partial = await fetch(`${h.base}/v1/resources`, { method: 'DELETE', body });
+    expect(partial.status).toBe(404);
+    expect(((await partial.json()) as { error: { message: string } }).error.message).toContain(
+      'HealthCheck "not-there"',
+    );
+    expect((await fetch(`${h.base}/v1/resources/healthcheck/service-a`)).status).toBe(200);
   });
 
   it('keeps applied resources and registrations across a restart', async () => {
