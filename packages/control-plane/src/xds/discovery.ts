@@ -170,7 +170,14 @@ export class DiscoveryService {
     const node = parsed.data;
     const runningVersion = typeof request?.version === 'string' ? request.version : undefined;
     const previous = this.#proxies.get(node.id);
-    if (previous?.stream) this.#closeStream(previous);
+    if (previous?.stream) {
+      if (previous.node.address !== node.address)
+        this.#o.logger.warn(
+          { proxy: node.id, old: previous.node.address, new: node.address },
+          'two proxies use the same id; the newer connection replaces the older (give each proxy its own --id)',
+        );
+      this.#closeStream(previous);
+    }
 
     const state: ProxyState = previous ?? { node };
     state.node = node;
