@@ -47,11 +47,11 @@ function parseCommandLine() {
   const settings: Settings = values.quick
     ? {
         rounds: 1,
-        wrkDurationS: 3,
+        wrkDurationS: 2,
         wrkWarmupS: 1,
         wrkConnections: 32,
         rate: 1000,
-        rateDurationS: 4,
+        rateDurationS: 3,
         rateWarmupS: 1,
         loadConnections: 64,
       }
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
         values.quick
           ? [
               { proxies: 100, changes: 2, timeoutMs: 20_000 },
-              { proxies: 1000, changes: 2, timeoutMs: 30_000 },
+              { proxies: 1000, changes: 2, timeoutMs: 20_000 },
             ]
           : [
               { proxies: 100, changes: 5, timeoutMs: 30_000 },

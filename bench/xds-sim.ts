@@ -247,14 +247,15 @@ async function settle(proxies: SimProxy[], quietMs: number): Promise<void> {
   );
 }
 
+const proxies: SimProxy[] = Array.from({ length: count }, (_, i) => ({
+  node: nodeFor(i),
+  stream: undefined,
+  ackedVersion: undefined,
+  ackedAt: 0,
+  connected: false,
+}));
+
 async function main(): Promise<SimResult> {
-  const proxies: SimProxy[] = Array.from({ length: count }, (_, i) => ({
-    node: nodeFor(i),
-    stream: undefined,
-    ackedVersion: undefined,
-    ackedAt: 0,
-    connected: false,
-  }));
   const connectStart = performance.now();
   // Connect in batches so the listen backlog never overflows (a dropped SYN costs a 1 s retransmit);
   // a batch is done when its streams are open, then all proxies wait for their snapshots together.
@@ -304,7 +305,10 @@ let result: SimResult;
 try {
   result = await main();
 } catch (err) {
-  result = { count, connectMs: Number.NaN, changes: [], nacks, error: (err as Error).message };
+  const open = proxies.filter((p) => p.connected).length;
+  const acked = proxies.filter((p) => p.ackedVersion !== undefined).length;
+  const error = `${(err as Error).message} (${open}/${count} streams answered, ${acked}/${count} proxies had ACKed a snapshot)`;
+  result = { count, connectMs: Number.NaN, changes: [], nacks, error };
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);
