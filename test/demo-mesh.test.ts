@@ -102,6 +102,67 @@ async function metricValue(address: string, metric: string, label: string): Prom
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
+/**
+ * Kills one app (SIGKILL) under steady traffic, waits until `takenOut()` holds and then until the last
+ * 60 answers (about 3 s) are all 200. Returns the failures counted from the kill on, and those last answers.
+ */
+async function killUnderTraffic(
+  processName: string,
+  takenOut: () => Promise<boolean>,
+): Promise<{ failures: number; lastOnes: TrafficResult[] }> {
+  const log: { at: number; result: TrafficResult }[] = [];
+  const traffic = startTraffic(
+    {
+      target: mesh.ingressUrl,
+      rate: 20,
+      maxInFlight: 20,
+      maxRequests: 0,
+      durationMs: 0,
+      timeoutMs: 15_000,
+      reportEverySeconds: 0,
+    },
+    (result) => log.push({ at: Date.now(), result }),
+  );
+  try {
+    await sleep(1500);
+    const app = mesh.process(processName);
+    const killedAt = Date.now();
+    app.signal('SIGKILL');
+    await app.exited;
+    await waitUntil(
+      async () => ((await takenOut()) ? true : undefined),
+      30_000,
+      () => `${processName}'s pod was not taken out of rotation`,
+      500,
+    );
+    const tookOutAt = Date.now();
+    await waitUntil(
+      async () => {
+        const recent = log.filter((e) => e.at > tookOutAt).slice(-60);
+        return recent.length === 60 && recent.every((e) => e.result.status === 200) ? true : undefined;
+      },
+      45_000,
+      () => {
+        const failures = log.filter((e) => e.at > killedAt && e.result.status !== 200).length;
+        return `failures did not stop after ${processName} was killed (${failures} so far)`;
+      },
+      500,
+    );
+    await traffic.stop();
+    const after = log.filter((e) => e.at >= killedAt);
+    const failed = after.filter((e) => e.result.status !== 200).length;
+    console.info(
+      `${processName} killed: ${failed} failed of ${after.length}; out after ${tookOutAt - killedAt} ms`,
+    );
+    return {
+      failures: after.filter((e) => e.result.status !== 200).length,
+      lastOnes: after.slice(-60).map((e) => e.result),
+    };
+  } finally {
+    await traffic.stop();
+  }
+}
+
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'strait-demo-'));
   mesh = await startMesh({
@@ -252,63 +313,38 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
   }, 60_000);
 
   it('takes a killed service-b v1 pod out under traffic: at most 30 failures, then none', async () => {
-    const log: { at: number; status: number; podB: string | undefined }[] = [];
-    const traffic = startTraffic(
-      {
-        target: mesh.ingressUrl,
-        rate: 20,
-        maxInFlight: 20,
-        maxRequests: 0,
-        durationMs: 0,
-        timeoutMs: 15_000,
-        reportEverySeconds: 0,
-      },
-      (r) => log.push({ at: Date.now(), status: r.status, podB: (r.body as ChainAnswer)?.upstream?.pod }),
+    const after = await killUnderTraffic('service-b-v1-1-app', async () => {
+      // Taken out: every service-a sidecar counts one healthy endpoint left in service-b's v1 subset.
+      const healthy = await Promise.all(
+        ['service-a-v1-1', 'service-a-v1-2'].map((id) =>
+          metricValue(
+            podAddress(plan, id),
+            'strait_cluster_healthy_endpoints',
+            'cluster="outbound|80|v1|service-b"',
+          ),
+        ),
+      );
+      return healthy.every((n) => n === 1);
+    });
+    expect(after.failures).toBeLessThanOrEqual(30);
+    const podsOfB = new Set(after.lastOnes.map((r) => (r.body as ChainAnswer).upstream?.pod));
+    expect(podsOfB.has('service-b-v1-2')).toBe(true);
+    expect(podsOfB.has('service-b-v1-1')).toBe(false);
+  }, 120_000);
+
+  it('takes a killed service-a pod out at the ingress: at most 30 failures, then none', async () => {
+    const after = await killUnderTraffic('service-a-v1-1-app', async () => {
+      const healthy = await metricValue(
+        plan.ingress,
+        'strait_cluster_healthy_endpoints',
+        'cluster="outbound|80||service-a"',
+      );
+      return healthy === 1;
+    });
+    expect(after.failures).toBeLessThanOrEqual(30);
+    expect(new Set(after.lastOnes.map((r) => (r.body as ChainAnswer).pod))).toEqual(
+      new Set(['service-a-v1-2']),
     );
-    try {
-      await sleep(1500);
-      const app = mesh.process('service-b-v1-1-app');
-      const killedAt = Date.now();
-      app.signal('SIGKILL');
-      await app.exited;
-      // Taken out: every service-a sidecar sees one healthy endpoint left in service-b's v1 subset.
-      const subset = 'cluster="outbound|80|v1|service-b"';
-      await waitUntil(
-        async () => {
-          const healthy = await Promise.all(
-            ['service-a-v1-1', 'service-a-v1-2'].map((id) =>
-              metricValue(podAddress(plan, id), 'strait_cluster_healthy_endpoints', subset),
-            ),
-          );
-          return healthy.every((n) => n === 1) ? true : undefined;
-        },
-        30_000,
-        () => 'the service-a sidecars still count the killed pod as a healthy endpoint of service-b v1',
-        500,
-      );
-      // Then none: the last 60 answers (about 3 s of traffic) all 200, served by the pods still alive.
-      await waitUntil(
-        async () => {
-          const lastOnes = log.filter((e) => e.at > killedAt + 1000).slice(-60);
-          return lastOnes.length === 60 && lastOnes.every((e) => e.status === 200) ? true : undefined;
-        },
-        45_000,
-        () => {
-          const failures = log.filter((e) => e.at > killedAt && e.status !== 200).length;
-          return `failures did not stop after service-b-v1-1's app was killed (${failures} so far)`;
-        },
-        500,
-      );
-      await traffic.stop();
-      const after = log.filter((e) => e.at >= killedAt);
-      const failures = after.filter((e) => e.status !== 200);
-      expect(failures.length).toBeLessThanOrEqual(30);
-      const lastOnes = after.slice(-60);
-      expect(lastOnes.some((e) => e.podB === 'service-b-v1-2')).toBe(true);
-      expect(lastOnes.filter((e) => e.podB === 'service-b-v1-1')).toEqual([]);
-    } finally {
-      await traffic.stop();
-    }
   }, 120_000);
 });
 
