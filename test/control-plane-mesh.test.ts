@@ -13,6 +13,7 @@ import {
   sample,
   splitYaml,
   startMesh,
+  viaProxy,
   waitFor,
   waitUntilSynced,
 } from './control-plane-support.ts';
@@ -49,6 +50,12 @@ describe('control plane with real proxies', () => {
     expect(front.status).toBe(200);
     expect(front.text).toMatch(/^a>b-v[12]$/);
     expect(await mesh.front('/partner')).toEqual({ status: 200, text: 'partner' });
+    // REGISTRY_ONLY: a host that nothing names is refused at the sidecar.
+    const unknown = await viaProxy(
+      { host: mesh.layout.serviceA, port: 15001 },
+      'http://not-registered.example/',
+    );
+    expect([403, 404]).toContain(unknown.status);
   });
 
   it('lists every proxy and itself for Prometheus, with the labels', async () => {
