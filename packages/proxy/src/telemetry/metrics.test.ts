@@ -105,10 +105,10 @@ describe('ProxyTelemetry series', () => {
     // biome-ignore lint/suspicious/noExplicitAny: reaching into prom-client to count lookups
     const counter = (t as any).registry.getSingleMetric('istio_requests_total');
     let lookups = 0;
-    const original = counter.labels.bind(counter);
-    counter.labels = (...args: string[]) => {
+    const original = counter.cell.bind(counter);
+    counter.cell = (values: string[]) => {
       lookups += 1;
-      return original(...args);
+      return original(values);
     };
     for (let i = 0; i < 100; i++) series.record(200, '-', 12, 100, 2000);
     series.record(503, 'UH', 1, 0, 19);
@@ -289,5 +289,31 @@ describe('promtool check metrics', () => {
     // Exit code 3 means "lint problems found"; anything else but 0 is a parse failure.
     expect([0, 3]).toContain(result.status);
     if (result.status === 3) expect(notes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('hot-path cells', () => {
+  it('render histograms the way prom-client does: cumulative buckets, +Inf, sum and count', async () => {
+    const t = new ProxyTelemetry({ version: '0.1.0', defaultMetrics: false });
+    const series = t.requestSeries({ reporter: 'source' });
+    for (const ms of [0.2, 3, 3, 700, 4_000_000]) series.record(200, '-', ms, 0, 0);
+    const text = await t.metrics();
+    const bucket = (le: string) =>
+      Number(
+        text
+          .split('\n')
+          .find(
+            (l) => l.startsWith('istio_request_duration_milliseconds_bucket{') && l.includes(`le="${le}"`),
+          )
+          ?.split(' ')
+          .at(-1),
+      );
+    expect(bucket('0.5')).toBe(1);
+    expect(bucket('5')).toBe(3);
+    expect(bucket('1000')).toBe(4);
+    expect(bucket('3600000')).toBe(4);
+    expect(bucket('+Inf')).toBe(5);
+    expect(text).toMatch(/istio_request_duration_milliseconds_count\{[^}]*\} 5/);
+    expect(text).toMatch(/istio_request_duration_milliseconds_sum\{[^}]*\} 4000706.2/);
   });
 });

@@ -8,7 +8,8 @@ import {
   ProxyMetrics,
   SizeBuckets,
 } from '@strait/api';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { CellCounter, CellHistogram, type CounterCell, type HistogramCell } from './cells.ts';
 import { HostLabeler } from './host-label.ts';
 import {
   completeRequestLabels,
@@ -42,10 +43,10 @@ export interface ConfigStatusLike {
 }
 
 interface RequestChildren {
-  requests: Counter.Internal;
-  duration: Histogram.Internal<string>;
-  requestBytes: Histogram.Internal<string>;
-  responseBytes: Histogram.Internal<string>;
+  requests: CounterCell;
+  duration: HistogramCell;
+  requestBytes: HistogramCell;
+  responseBytes: HistogramCell;
 }
 
 const CODE_INDEX = IstioRequestLabels.indexOf('response_code');
@@ -110,10 +111,10 @@ export class RequestSeries {
 /** One TCP series (a CONNECT tunnel or upgraded connection's labels), children resolved up front. */
 export class TcpSeries {
   readonly labels: Readonly<TcpSeriesLabels>;
-  readonly #opened: Counter.Internal;
-  readonly #closed: Counter.Internal;
-  readonly #sent: Counter.Internal;
-  readonly #received: Counter.Internal;
+  readonly #opened: CounterCell;
+  readonly #closed: CounterCell;
+  readonly #sent: CounterCell;
+  readonly #received: CounterCell;
 
   constructor(telemetry: ProxyTelemetry, labels: TcpSeriesLabels) {
     this.labels = Object.freeze({ ...labels });
@@ -167,14 +168,14 @@ const KEY_SEPARATOR = '\u0001';
 
 export class ProxyTelemetry {
   readonly registry = new Registry();
-  readonly #requests: Counter<string>;
-  readonly #duration: Histogram<string>;
-  readonly #requestBytes: Histogram<string>;
-  readonly #responseBytes: Histogram<string>;
-  readonly #tcpSent: Counter<string>;
-  readonly #tcpReceived: Counter<string>;
-  readonly #tcpOpened: Counter<string>;
-  readonly #tcpClosed: Counter<string>;
+  readonly #requests: CellCounter;
+  readonly #duration: CellHistogram;
+  readonly #requestBytes: CellHistogram;
+  readonly #responseBytes: CellHistogram;
+  readonly #tcpSent: CellCounter;
+  readonly #tcpReceived: CellCounter;
+  readonly #tcpOpened: CellCounter;
+  readonly #tcpClosed: CellCounter;
   readonly #healthyEndpoints: Gauge<string>;
   readonly #endpoints: Gauge<string>;
   readonly #outlierEjections: Counter<string>;
@@ -198,57 +199,61 @@ export class ProxyTelemetry {
     const registers = [this.registry];
     const requestLabels = [...IstioRequestLabels];
     const tcpLabels = [...IstioTcpLabels];
-    this.#requests = new Counter({
+    this.#requests = new CellCounter({
       name: IstioMetrics.requestsTotal,
       help: 'Requests handled by this proxy (Istio standard metric).',
       labelNames: requestLabels,
-      registers,
     });
-    this.#duration = new Histogram({
+    this.#duration = new CellHistogram({
       name: IstioMetrics.requestDuration,
       help: 'Request duration in milliseconds, from first byte received to last byte sent (Istio standard metric).',
       labelNames: requestLabels,
       buckets: DurationBucketsMs,
-      registers,
     });
-    this.#requestBytes = new Histogram({
+    this.#requestBytes = new CellHistogram({
       name: IstioMetrics.requestBytes,
       help: 'Request body size in bytes (Istio standard metric).',
       labelNames: requestLabels,
       buckets: SizeBuckets,
-      registers,
     });
-    this.#responseBytes = new Histogram({
+    this.#responseBytes = new CellHistogram({
       name: IstioMetrics.responseBytes,
       help: 'Response body size in bytes (Istio standard metric).',
       labelNames: requestLabels,
       buckets: SizeBuckets,
-      registers,
     });
-    this.#tcpSent = new Counter({
+    this.#tcpSent = new CellCounter({
       name: IstioMetrics.tcpSentBytes,
       help: 'Bytes sent to the downstream side of TCP connections and tunnels (Istio standard metric).',
       labelNames: tcpLabels,
-      registers,
     });
-    this.#tcpReceived = new Counter({
+    this.#tcpReceived = new CellCounter({
       name: IstioMetrics.tcpReceivedBytes,
       help: 'Bytes received from the downstream side of TCP connections and tunnels (Istio standard metric).',
       labelNames: tcpLabels,
-      registers,
     });
-    this.#tcpOpened = new Counter({
+    this.#tcpOpened = new CellCounter({
       name: IstioMetrics.tcpConnectionsOpened,
       help: 'TCP connections and tunnels opened (Istio standard metric).',
       labelNames: tcpLabels,
-      registers,
     });
-    this.#tcpClosed = new Counter({
+    this.#tcpClosed = new CellCounter({
       name: IstioMetrics.tcpConnectionsClosed,
       help: 'TCP connections and tunnels closed (Istio standard metric).',
       labelNames: tcpLabels,
-      registers,
     });
+    // The hot-path metrics keep their own cells; the registry only reads them when scraped.
+    for (const metric of [
+      this.#requests,
+      this.#duration,
+      this.#requestBytes,
+      this.#responseBytes,
+      this.#tcpSent,
+      this.#tcpReceived,
+      this.#tcpOpened,
+      this.#tcpClosed,
+    ])
+      this.registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
     const build = new Gauge({
       name: IstioMetrics.build,
       help: 'Build of this Strait component; always 1.',
@@ -375,25 +380,25 @@ export class ProxyTelemetry {
   /** @internal Resolves the four request children for positional label values (used by RequestSeries). */
   requestChildren(values: string[]): RequestChildren {
     return {
-      requests: this.#requests.labels(...values),
-      duration: this.#duration.labels(...values),
-      requestBytes: this.#requestBytes.labels(...values),
-      responseBytes: this.#responseBytes.labels(...values),
+      requests: this.#requests.cell(values),
+      duration: this.#duration.cell(values),
+      requestBytes: this.#requestBytes.cell(values),
+      responseBytes: this.#responseBytes.cell(values),
     };
   }
 
   /** @internal Resolves the four TCP children for positional label values (used by TcpSeries). */
   tcpChildren(values: string[]): {
-    opened: Counter.Internal;
-    closed: Counter.Internal;
-    sent: Counter.Internal;
-    received: Counter.Internal;
+    opened: CounterCell;
+    closed: CounterCell;
+    sent: CounterCell;
+    received: CounterCell;
   } {
     return {
-      opened: this.#tcpOpened.labels(...values),
-      closed: this.#tcpClosed.labels(...values),
-      sent: this.#tcpSent.labels(...values),
-      received: this.#tcpReceived.labels(...values),
+      opened: this.#tcpOpened.cell(values),
+      closed: this.#tcpClosed.cell(values),
+      sent: this.#tcpSent.cell(values),
+      received: this.#tcpReceived.cell(values),
     };
   }
 
