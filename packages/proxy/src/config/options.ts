@@ -1,6 +1,7 @@
 // Command-line flags and STRAIT_* environment variables of strait-proxy, parsed in one place.
 // node:util parseArgs is enough for flat flags; it rejects unknown ones, which we want.
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type NodeRole, NodeRoleSchema, Ports } from '@strait/api';
 
@@ -134,7 +135,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   return {
     role: role.data,
-    id: get('id') ?? `${workload}-${process.pid}`,
+    // Unique without configuration: hostname tells containers apart, pid tells local processes apart.
+    id: get('id') ?? `${workload}-${hostname()}-${process.pid}`,
     workload,
     namespace: get('namespace') ?? 'default',
     service: get('service'),
