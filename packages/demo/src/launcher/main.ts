@@ -12,8 +12,15 @@ const HELP = `usage: npm start -- [--follow] [--no-prometheus] [--traffic RATE]
   --no-prometheus   do not start Prometheus even when it is installed
   --traffic RATE    also run the traffic generator at RATE requests per second`;
 
+/** How to run straitctl from this shell: with the Node 24 that runs the launcher when it lives in the repo. */
+function straitctl(): string {
+  const node = relative(process.cwd(), process.execPath);
+  return `${node.startsWith('..') || node.startsWith('/') ? 'node' : node} packages/cli/src/main.ts`;
+}
+
 function summary(mesh: Mesh): string {
   const plan = mesh.plan;
+  const ctl = straitctl();
   const b1 = podAddress(plan, 'service-b-v1-1');
   const logs = relative(process.cwd(), mesh.logDir) || '.';
   const pods = Pods.map((p) => `    ${p.id.padEnd(16)} ${podAddress(plan, p.id)}`).join('\n');
@@ -25,8 +32,8 @@ Try:
       ingress -> service-a -> service-b (v1 90% / v2 10%) -> egress -> ${ExternalApi.host}
   curl -s -i -x http://${b1}:15001 http://example.org/
       refused by the egress policy (403): only ${ExternalApi.host} is allowed out
-  node packages/cli/src/main.ts proxy-status
-  node packages/cli/src/main.ts apply -f packages/demo/mesh/canary.yaml
+  ${ctl} proxy-status
+  ${ctl} apply -f packages/demo/mesh/canary.yaml
       moves service-b to 50/50
 
 Addresses:
