@@ -1,5 +1,6 @@
 // The demo mesh's topology as data: which processes make the mesh, their roles, versions and ports.
 // `npm start` (the launcher), the tests and compose.yaml all follow this one description.
+import { Ports } from '@strait/api';
 
 /** A pod: one app process and its sidecar, sharing one address. */
 export interface PodSpec {
@@ -34,22 +35,26 @@ export interface ExternalSpec {
 
 export const Namespace = 'default';
 
-export const AppPort = 8080;
+export const AppPort = Ports.app;
 
-export const ControlPlane = { name: 'control-plane', discoveryPort: 15010, monitoringPort: 15014 } as const;
+export const ControlPlane = {
+  name: 'control-plane',
+  discoveryPort: Ports.discovery,
+  monitoringPort: Ports.monitoring,
+} as const;
 
 export const Ingress: GatewaySpec = {
   id: 'istio-ingressgateway-1',
   role: 'ingress',
   workload: 'istio-ingressgateway',
-  port: 8080,
+  port: Ports.gateway,
 };
 
 export const Egress: GatewaySpec = {
   id: 'istio-egressgateway-1',
   role: 'egress',
   workload: 'istio-egressgateway',
-  port: 15443,
+  port: Ports.egress,
 };
 
 export const Gateways: readonly GatewaySpec[] = [Ingress, Egress];

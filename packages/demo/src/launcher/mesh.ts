@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ports } from '@strait/api';
 import {
   type AddressPlan,
   AppPort,
@@ -27,9 +28,6 @@ export const RepoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const ProxyMain = join(RepoRoot, 'packages/proxy/src/main.ts');
 const ControlPlaneMain = join(RepoRoot, 'packages/control-plane/src/main.ts');
 const DemoMain = join(RepoRoot, 'packages/demo/src/main.ts');
-
-const ReadyPort = 15021;
-const StatsPort = 15090;
 
 export interface MeshOptions {
   plan?: AddressPlan;
@@ -127,7 +125,12 @@ export function listenAddresses(plan: AddressPlan): string[] {
   ];
   for (const pod of Pods) {
     const a = podAddress(plan, pod.id);
-    out.push(`${a}:${AppPort}`, `${a}:15001`, `${a}:15006`, `${a}:${StatsPort}`);
+    out.push(
+      `${a}:${AppPort}`,
+      `${a}:${Ports.sidecarOutbound}`,
+      `${a}:${Ports.sidecarInbound}`,
+      `${a}:${Ports.stats}`,
+    );
   }
   return out;
 }
@@ -208,9 +211,16 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const ingressUrl = `http://${plan.ingress}:${Ingress.port}/`;
   const processes = new Map<string, ManagedProcess>();
 
+  const wantPrometheus = options.prometheus ?? 'auto';
+  const prometheusBinary = wantPrometheus === false ? undefined : findPrometheus();
+  if (wantPrometheus === true && !prometheusBinary) {
+    throw new Error('prometheus is not on PATH (apt-get install prometheus)');
+  }
+  const addresses = listenAddresses(plan);
+  if (prometheusBinary) addresses.push(`${plan.prometheus}:${PrometheusPort}`);
   const busy: string[] = [];
   await Promise.all(
-    listenAddresses(plan).map(async (a) => {
+    addresses.map(async (a) => {
       if (await inUse(a)) busy.push(a);
     }),
   );
@@ -299,7 +309,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           SERVICE_VERSION: pod.version,
           POD_NAME: pod.id,
           UPSTREAM_URL: Upstreams[pod.service],
-          HTTP_PROXY: `http://${address}:15001`,
+          HTTP_PROXY: `http://${address}:${Ports.sidecarOutbound}`,
         },
       });
     }
@@ -322,7 +332,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       await waitUntil(
         async () => {
           failIfDied();
-          return (await httpStatus(`http://${proxy.statsAddress}:${ReadyPort}/healthz/ready`)) === 200
+          return (await httpStatus(`http://${proxy.statsAddress}:${Ports.ready}/healthz/ready`)) === 200
             ? true
             : undefined;
         },
@@ -353,11 +363,6 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     );
     progress(`the chain answers at ${ingressUrl}`);
 
-    const wantPrometheus = options.prometheus ?? 'auto';
-    const prometheusBinary = wantPrometheus === false ? undefined : findPrometheus();
-    if (wantPrometheus === true && !prometheusBinary) {
-      throw new Error('prometheus is not on PATH (apt-get install prometheus)');
-    }
     if (prometheusBinary) {
       const listen = `${plan.prometheus}:${PrometheusPort}`;
       const args = preparePrometheus(join(stateDir, 'prometheus'), listen, {
