@@ -218,7 +218,9 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
   }, 30_000);
 
   it.skipIf(!havePrometheus && !requirePrometheus)(
-    'Prometheus scrapes the mesh through the control plane and every dashboard query returns data',
+    `Prometheus scrapes the mesh through the control plane and every dashboard query returns data${
+      havePrometheus || requirePrometheus ? '' : ' (skipped: apt-get install prometheus)'
+    }`,
     async () => {
       const prometheus = mesh.prometheusUrl as string;
       expect(prometheus).toBeDefined();
