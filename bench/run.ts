@@ -203,7 +203,8 @@ async function main(): Promise<void> {
             ]
           : [
               { proxies: 100, changes: 5, timeoutMs: 30_000 },
-              { proxies: 1000, changes: 3, timeoutMs: 90_000 },
+              { proxies: 300, changes: 3, timeoutMs: 45_000 },
+              { proxies: 1000, changes: 3, timeoutMs: 60_000 },
             ],
       );
     }

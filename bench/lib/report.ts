@@ -28,6 +28,8 @@ export interface TargetSummary {
   proxyCount: number;
   /** Failed or non-2xx requests over all rounds (open loop + wrk). */
   failures: number;
+  /** Median share of the fixed-rate requests that completed (below 1: the target could not hold the rate). */
+  completedShare: number;
   accessLogLines: number;
 }
 
@@ -97,6 +99,7 @@ export function summarize(targets: Target[], rounds: TargetRound[]): TargetSumma
         0,
       ),
       accessLogLines: median(own.map((r) => r.accessLogLines)),
+      completedShare: median(own.map((r) => r.load.completed / r.load.scheduled)),
     };
   });
 }
@@ -202,6 +205,16 @@ export function renderMarkdown(
         `${fmt(t.p90, 3)} | ${fmt(t.p99, 3)} | ${fmt(t.addedP50, 3)} | ${fmt(t.addedP90, 3)} | ${fmt(t.addedP99, 3)} | ` +
         `${fmt(t.cpuPer1000, 3)} | ${fmt(t.vcpuPerProxy, 3)} | ${fmt(t.peakRssMbPerProxy, 1)} | ${fmt(t.idleRssMbPerProxy, 1)} | ${t.failures} |`,
     );
+  }
+  for (const t of summaries) {
+    if (t.completedShare < 0.99) {
+      lines.push(
+        '',
+        `Note: ${t.label} could not hold ${s.rate} req/s here: only ${(100 * t.completedShare).toFixed(0)}% of the ` +
+          'scheduled requests completed within the timeout, so its latency columns measure a growing queue, ' +
+          'and its CPU figures are at the rate it managed, not the nominal one.',
+      );
+    }
   }
   lines.push('', '## Control plane convergence', '');
   lines.push(
