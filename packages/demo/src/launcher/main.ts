@@ -12,15 +12,9 @@ const HELP = `usage: npm start -- [--follow] [--no-prometheus] [--traffic RATE]
   --no-prometheus   do not start Prometheus even when it is installed
   --traffic RATE    also run the traffic generator at RATE requests per second`;
 
-/** How to run straitctl from this shell: with the Node 24 that runs the launcher when it lives in the repo. */
-function straitctl(): string {
-  const node = relative(process.cwd(), process.execPath);
-  return `${node.startsWith('..') || node.startsWith('/') ? 'node' : node} packages/cli/src/main.ts`;
-}
-
 function summary(mesh: Mesh): string {
   const plan = mesh.plan;
-  const ctl = straitctl();
+  const ctl = 'npm run straitctl --';
   const b1 = podAddress(plan, 'service-b-v1-1');
   const logs = relative(process.cwd(), mesh.logDir) || '.';
   const pods = Pods.map((p) => `    ${p.id.padEnd(16)} ${podAddress(plan, p.id)}`).join('\n');
