@@ -17,7 +17,7 @@ import { findTools, missingMessage, missingTools, type Tools } from './lib/tools
 
 const USAGE = `usage: npm run bench [-- options]
   --quick              short run (1 round, short windows, fewer convergence changes; about 2 minutes)
-  --rounds N           rounds of interleaved measurements (default 3, quick 1)
+  --rounds N           rounds of interleaved measurements (default 4, quick 1)
   --only a,b           targets: direct,nginx,haproxy,strait,chain-direct,chain-strait
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
@@ -56,12 +56,12 @@ function parseCommandLine() {
         loadConnections: 64,
       }
     : {
-        rounds: 3,
-        wrkDurationS: 6,
+        rounds: 4,
+        wrkDurationS: 5,
         wrkWarmupS: 1,
         wrkConnections: 32,
         rate: 1000,
-        rateDurationS: 8,
+        rateDurationS: 6,
         rateWarmupS: 2,
         loadConnections: 64,
       };

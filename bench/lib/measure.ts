@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { LoadResult } from '../loadgen.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { type Started, stopAll } from './processes.ts';
-import { cpuSeconds, memoryStatus, processTree, RssSampler } from './procfs.ts';
+import { type CpuTimes, cpuTimes, memoryStatus, processTree, RssSampler } from './procfs.ts';
 import type { Target, TargetContext, TargetKey } from './targets.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 
@@ -24,6 +24,8 @@ export interface ProxyCost {
   name: string;
   pids: number[];
   cpuSeconds: number;
+  /** The kernel's share of cpuSeconds (socket syscalls; on loopback the sender also runs the receiver's TCP path). */
+  systemSeconds: number;
   /** CPU seconds per wall second in the window. */
   vcpu: number;
   /** RSS right after it became ready, MB. */
@@ -71,12 +73,21 @@ export async function measureTarget(
     const trees = started.map((proc) => ({ proc, pids: processTree(proc.pid) }));
     const idle = trees.map(({ pids }) => pids.reduce((sum, pid) => sum + memoryStatus(pid).rssKb, 0));
     const samplers = trees.map(({ pids }) => new RssSampler(pids));
-    let cpuAtStart: number[] = trees.map(() => 0);
-    let cpuAtEnd: number[] = trees.map(() => 0);
+    const none: CpuTimes = { user: 0, system: 0 };
+    let cpuAtStart: CpuTimes[] = trees.map(() => none);
+    let cpuAtEnd: CpuTimes[] = trees.map(() => none);
     let windowStartedAt = 0;
     let windowEndedAt = 0;
-    const readCpu = (): number[] =>
-      trees.map(({ pids }) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0));
+    const readCpu = (): CpuTimes[] =>
+      trees.map(({ pids }) =>
+        pids.reduce(
+          (sum, pid) => {
+            const t = cpuTimes(pid);
+            return { user: sum.user + t.user, system: sum.system + t.system };
+          },
+          { user: 0, system: 0 },
+        ),
+      );
     const load = await runOpenLoop({
       benchDir,
       url: target.url,
@@ -97,11 +108,15 @@ export async function measureTarget(
     const proxies: ProxyCost[] = trees.map(({ proc, pids }, i) => {
       const sampledPeakKb = (samplers[i] as RssSampler).stop();
       const hwmKb = pids.reduce((sum, pid) => sum + memoryStatus(pid).peakRssKb, 0);
-      const cpu = (cpuAtEnd[i] as number) - (cpuAtStart[i] as number);
+      const end = cpuAtEnd[i] as CpuTimes;
+      const begin = cpuAtStart[i] as CpuTimes;
+      const systemSeconds = end.system - begin.system;
+      const cpu = end.user - begin.user + systemSeconds;
       return {
         name: proc.name,
         pids,
         cpuSeconds: cpu,
+        systemSeconds,
         vcpu: cpu / windowS,
         idleRssMb: (idle[i] as number) / MB,
         peakRssMb: Math.max(hwmKb, sampledPeakKb) / MB,

@@ -27,12 +27,23 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+/** User and system CPU seconds a process has used so far (zeros if it is gone). */
+export function cpuTimes(pid: number): CpuTimes {
+  const fields = statFields(pid);
+  if (!fields) return { user: 0, system: 0 };
+  // utime is field 14 and stime field 15 of /proc/<pid>/stat.
+  return { user: Number(fields[11]) / ticksPerSecond(), system: Number(fields[12]) / ticksPerSecond() };
+}
+
 /** User + system CPU seconds a process has used so far (0 if it is gone). */
 export function cpuSeconds(pid: number): number {
-  const fields = statFields(pid);
-  if (!fields) return 0;
-  // utime is field 14 and stime field 15 of /proc/<pid>/stat.
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  const times = cpuTimes(pid);
+  return times.user + times.system;
 }
 
 export interface MemoryStatus {

@@ -20,6 +20,8 @@ export interface TargetSummary {
   addedP99: number;
   /** CPU seconds per 1000 requests, summed over the target's proxies. */
   cpuPer1000: number;
+  /** Share of the proxies' CPU spent in the kernel at the fixed rate. */
+  systemShare: number;
   /** The busiest single proxy process of the target, vCPU at the fixed rate. */
   vcpuPerProxy: number;
   /** The largest single proxy process of the target, peak RSS MB up to the end of the fixed-rate window. */
@@ -90,6 +92,12 @@ export function summarize(targets: Target[], rounds: TargetRound[]): TargetSumma
       addedP90: target.baseline ? added((r) => r.load.latencyMs.p90) : Number.NaN,
       addedP99: target.baseline ? added((r) => r.load.latencyMs.p99) : Number.NaN,
       cpuPer1000: median(own.map((r) => r.cpuSecondsPer1000)),
+      systemShare: median(
+        own.map((r) => {
+          const total = r.proxies.reduce((sum, p) => sum + p.cpuSeconds, 0);
+          return total > 0 ? r.proxies.reduce((sum, p) => sum + p.systemSeconds, 0) / total : Number.NaN;
+        }),
+      ),
       vcpuPerProxy: median(own.map((r) => max(r.proxies.map((p) => p.vcpu)))),
       peakRssMbPerProxy: median(own.map((r) => max(r.proxies.map((p) => p.peakRssMb)))),
       idleRssMbPerProxy: median(own.map((r) => max(r.proxies.map((p) => p.idleRssMb)))),
@@ -195,15 +203,15 @@ export function renderMarkdown(
     '',
   );
   lines.push(
-    '| target | req/s | × nginx | × direct | p50 ms | p90 ms | p99 ms | added p50 | added p90 | added p99 | CPU s / 1000 req | vCPU / proxy | peak RSS MB / proxy | idle RSS MB | failures |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| target | req/s | × nginx | × direct | p50 ms | p90 ms | p99 ms | added p50 | added p90 | added p99 | CPU s / 1000 req | kernel share | vCPU / proxy | peak RSS MB / proxy | idle RSS MB | failures |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const t of summaries) {
     const proxies = t.proxyCount > 1 ? ` (${t.proxyCount} proxies)` : '';
     lines.push(
       `| ${t.label}${proxies} | ${fmt(t.rps, 0)} | ${fmt(t.rpsVsNginx)} | ${fmt(t.rpsVsDirect)} | ${fmt(t.p50, 3)} | ` +
         `${fmt(t.p90, 3)} | ${fmt(t.p99, 3)} | ${fmt(t.addedP50, 3)} | ${fmt(t.addedP90, 3)} | ${fmt(t.addedP99, 3)} | ` +
-        `${fmt(t.cpuPer1000, 3)} | ${fmt(t.vcpuPerProxy, 3)} | ${fmt(t.peakRssMbPerProxy, 1)} | ${fmt(t.idleRssMbPerProxy, 1)} | ${t.failures} |`,
+        `${fmt(t.cpuPer1000, 3)} | ${Number.isFinite(t.systemShare) ? `${(100 * t.systemShare).toFixed(0)}%` : '–'} | ${fmt(t.vcpuPerProxy, 3)} | ${fmt(t.peakRssMbPerProxy, 1)} | ${fmt(t.idleRssMbPerProxy, 1)} | ${t.failures} |`,
     );
   }
   for (const t of summaries) {
