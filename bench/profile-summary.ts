@@ -1,5 +1,6 @@
 // Summarises a V8 .cpuprofile (from node --cpu-prof): the functions with the most self time and the
-// most total (inclusive) time, so a profile can be quoted in a note without a flame-graph viewer.
+// most total (inclusive) time, and self time grouped by part of the proxy (access log, metrics, undici,
+// Node's HTTP stack, syscalls), so a profile can be quoted in a note without a flame-graph viewer.
 //   node bench/profile-summary.ts FILE.cpuprofile [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -72,6 +73,57 @@ export function summarize(profile: CpuProfile, top: number): string {
   );
 }
 
+const WRITE_SYSCALLS = new Set([
+  'writev',
+  'writeLatin1String',
+  'writeString',
+  'writeUtf8String',
+  'writeBuffer',
+]);
+
+/** Which part of a proxy a sample belongs to, judged from its own frame and the frames above it. */
+function categoryOf(id: number, byId: Map<number, ProfileNode>, parent: Map<number, number>): string {
+  const frame = byId.get(id)?.callFrame;
+  if (!frame) return 'unknown';
+  if (frame.functionName === '(idle)') return '(idle)';
+  if (frame.functionName === '(garbage collector)') return 'garbage collector';
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const f = byId.get(cur)?.callFrame;
+    if (!f) break;
+    if (/run_main|esm\/loader|amaro/.test(f.url) || f.functionName === 'compileSourceTextModule') {
+      return '(start-up: module loading, type stripping)';
+    }
+    if (/pino|sonic-boom|access-log/.test(f.url)) return 'access log (pino, sonic-boom, its file writes)';
+    if (/prom-client|telemetry/.test(f.url)) return 'metrics';
+  }
+  if (WRITE_SYSCALLS.has(frame.functionName)) return 'socket write syscalls';
+  if (/undici/.test(frame.url)) return 'undici (upstream client)';
+  if (/packages\/proxy/.test(frame.url)) return 'proxy code';
+  if (frame.url.startsWith('node:') || frame.url === '')
+    return 'node core (http server, streams, net, timers)';
+  return 'other libraries';
+}
+
+/** Self time grouped by part of the proxy; shares are of busy time after start-up. */
+export function categories(profile: CpuProfile): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const totals = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const key = categoryOf(id, byId, parent);
+    totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const busy = [...totals].filter(([k]) => !k.startsWith('(')).reduce((sum, [, us]) => sum + us, 0);
+  const lines = [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, us]) => {
+      const share = k.startsWith('(') ? '      ' : `${((100 * us) / (busy || 1)).toFixed(1).padStart(5)}%`;
+      return `  ${share} ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`;
+    });
+  return `by part (share of busy time after start-up):\n${lines.join('\n')}\n`;
+}
+
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     options: { top: { type: 'string', default: '25' } },
@@ -82,5 +134,6 @@ if (import.meta.main) {
     process.stderr.write('usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]\n');
     process.exit(2);
   }
-  process.stdout.write(summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(values.top)));
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  process.stdout.write(`${categories(profile)}${summarize(profile, Number(values.top))}`);
 }
