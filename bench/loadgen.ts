@@ -25,6 +25,8 @@ export interface LoadResult {
   fromSendMs: { p50: number; p99: number };
   /** How late the generator itself sent requests (ms): shows whether it kept up. */
   sendLagMs: { p50: number; p99: number; max: number };
+  /** Median latency (ms) of the requests due in each second of the measured window: shows stalls. */
+  perSecondP50Ms: number[];
   /** Measured window start/end as Date.now() values, for matching with CPU samples. */
   windowStart: number;
   windowEnd: number;
@@ -153,6 +155,13 @@ const fromSend = Array.from(latencies, (v, i) => v - (sendLags[i] as number))
   .filter((v) => !Number.isNaN(v))
   .sort((a, b) => a - b);
 const round = (v: number): number => Math.round(v * 1000) / 1000;
+const perSecondP50Ms: number[] = [];
+for (let from = 0; from < measuredCount; from += rate) {
+  const second = Array.from(latencies.subarray(from, Math.min(measuredCount, from + rate)))
+    .filter((v) => !Number.isNaN(v))
+    .sort((a, b) => a - b);
+  perSecondP50Ms.push(round(percentileOfSorted(second, 50)));
+}
 const result: LoadResult = {
   url: target.href,
   rate,
@@ -176,6 +185,7 @@ const result: LoadResult = {
     p99: round(percentileOfSorted(lags, 99)),
     max: round(lags.at(-1) ?? Number.NaN),
   },
+  perSecondP50Ms,
   windowStart,
   windowEnd,
 };

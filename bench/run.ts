@@ -12,13 +12,20 @@ import { measureTarget, type Settings, type TargetRound } from './lib/measure.ts
 import { killAllNow, onCleanup, stopAll } from './lib/processes.ts';
 import { checkGoals, type Environment, renderMarkdown, summarize } from './lib/report.ts';
 import { proxyAvailable } from './lib/strait.ts';
-import { startApps, TARGETS, type Target, type TargetContext, type TargetKey } from './lib/targets.ts';
+import {
+  DEFAULT_TARGETS,
+  startApps,
+  TARGETS,
+  type Target,
+  type TargetContext,
+  type TargetKey,
+} from './lib/targets.ts';
 import { findTools, missingMessage, missingTools, type Tools } from './lib/tools.ts';
 
 const USAGE = `usage: npm run bench [-- options]
   --quick              short run (1 round, short windows, fewer convergence changes; about 2 minutes)
-  --rounds N           rounds of interleaved measurements (default 4, quick 1)
-  --only a,b           targets: direct,nginx,haproxy,strait,chain-direct,chain-strait
+  --rounds N           rounds of interleaved measurements (default 3, quick 1)
+  --only a,b           targets: direct,nginx,haproxy,floor,strait,chain-direct,chain-strait
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
   --cpu-prof           run Strait proxies with --cpu-prof (profiles in bench/results/profiles/)
@@ -56,7 +63,7 @@ function parseCommandLine() {
         loadConnections: 64,
       }
     : {
-        rounds: 4,
+        rounds: 3,
         wrkDurationS: 5,
         wrkWarmupS: 1,
         wrkConnections: 32,
@@ -146,7 +153,8 @@ async function main(): Promise<void> {
     if (missing.includes('wrk') || !values['skip-missing']) process.exit(1);
   }
 
-  let targets = TARGETS.filter((t) => (only ? only.includes(t.key) : true));
+  const wanted = only ?? DEFAULT_TARGETS;
+  let targets = TARGETS.filter((t) => wanted.includes(t.key));
   targets = targets.filter(
     (t) => !(t.key === 'nginx' && !tools.nginx) && !(t.key === 'haproxy' && !tools.haproxy),
   );

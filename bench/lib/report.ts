@@ -225,6 +225,16 @@ export function renderMarkdown(
       );
     }
   }
+  const floor = summaries.find((t) => t.key === 'floor');
+  const hop = summaries.find((t) => t.key === 'strait');
+  if (floor && hop) {
+    lines.push(
+      '',
+      `Strait's hop next to the bare node:http + undici floor in this run: CPU per request ×${fmt(ratio(hop.cpuPer1000, floor.cpuPer1000))}, ` +
+        `idle RSS ${fmt(hop.idleRssMbPerProxy - floor.idleRssMbPerProxy, 1)} MB more, peak RSS ${fmt(hop.peakRssMbPerProxy - floor.peakRssMbPerProxy, 1)} MB more, ` +
+        `throughput ×${fmt(ratio(hop.rps, floor.rps))}.`,
+    );
+  }
   lines.push('', '## Control plane convergence', '');
   lines.push(
     '| simulated proxies | changes | median ms | p99 ms | max ms | note |',

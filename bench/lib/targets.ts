@@ -7,7 +7,18 @@ import { type Started, start, waitForHttp } from './processes.ts';
 import { ingressSnapshot, SERVICE_B_DOMAINS, sidecarSnapshot, startProxy } from './strait.ts';
 import type { Tools } from './tools.ts';
 
-export type TargetKey = 'direct' | 'nginx' | 'haproxy' | 'strait' | 'chain-direct' | 'chain-strait';
+export type TargetKey = 'direct' | 'nginx' | 'haproxy' | 'floor' | 'strait' | 'chain-direct' | 'chain-strait';
+
+/** Rows measured unless --only names others. */
+export const DEFAULT_TARGETS: TargetKey[] = [
+  'direct',
+  'nginx',
+  'haproxy',
+  'floor',
+  'strait',
+  'chain-direct',
+  'chain-strait',
+];
 
 /** The address plan, all inside 127.0.120.0/24 (the control plane uses 127.0.121.0/24). */
 export const ADDR = {
@@ -15,6 +26,7 @@ export const ADDR = {
   nginx: { host: '127.0.120.2', port: 8080 },
   haproxy: { host: '127.0.120.3', port: 8080 },
   straitHop: { host: '127.0.120.4', port: Ports.sidecarInbound },
+  floor: { host: '127.0.120.5', port: 8080 },
   ingress: { host: '127.0.120.10', port: Ports.gateway },
   podA: '127.0.120.11',
   podB: '127.0.120.12',
@@ -79,6 +91,26 @@ export const TARGETS: Target[] = [
         'haproxy',
         haproxyCommand(ctx.tools.haproxy as string, ctx.workDir, ADDR.haproxy, ADDR.upstream),
         ADDR.haproxy,
+      ),
+  },
+  {
+    key: 'floor',
+    label: 'bare node:http + undici proxy (floor)',
+    url: url(ADDR.floor),
+    baseline: 'direct',
+    start: (ctx) =>
+      startBinary(
+        ctx,
+        'bare-proxy',
+        [
+          process.execPath,
+          `${ctx.repoRoot}/bench/apps/bare-proxy.ts`,
+          '--listen',
+          `${ADDR.floor.host}:${ADDR.floor.port}`,
+          '--upstream',
+          `http://${ADDR.upstream.host}:${ADDR.upstream.port}`,
+        ],
+        ADDR.floor,
       ),
   },
   {
