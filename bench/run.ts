@@ -183,11 +183,22 @@ async function main(): Promise<void> {
 
   const apps = await startApps(ctx, benchDir);
   const rounds: TargetRound[] = [];
+  const failures = new Map<TargetKey, string>();
   let convergence: ConvergenceResult[] = [];
   try {
     for (let round = 0; round < settings.rounds; round++) {
       for (const target of orderForRound(targets, round)) {
-        const result = await measureTarget(target, round, ctx, settings, benchDir, tools.wrk as string);
+        if (failures.has(target.key)) continue;
+        let result: TargetRound;
+        try {
+          result = await measureTarget(target, round, ctx, settings, benchDir, tools.wrk as string);
+        } catch (err) {
+          // One broken row (e.g. a proxy that does not start) must not cost the rest of the table.
+          const message = (err as Error).message;
+          failures.set(target.key, message.split('\n')[0] ?? message);
+          process.stderr.write(`bench: ${target.key} failed and is left out from now on:\n${message}\n`);
+          continue;
+        }
         rounds.push(result);
         const cost = result.proxies.map(
           (p) => `${p.name} ${p.vcpu.toFixed(3)} vCPU ${p.peakRssMb.toFixed(0)} MB`,
@@ -223,7 +234,8 @@ async function main(): Promise<void> {
   env.loadAverageAtEnd = loadavg()[0] ?? Number.NaN;
   const summaries = summarize(targets, rounds);
   const goals = checkGoals(summaries, convergence);
-  const markdown = renderMarkdown(env, summaries, goals, convergence);
+  let markdown = renderMarkdown(env, summaries, goals, convergence);
+  for (const [key, message] of failures) markdown += `\nFailed: ${key}: ${message}\n`;
   const elapsedS = Math.round((Date.now() - began) / 1000);
   process.stdout.write(`\n${markdown}\n(${elapsedS} s)\n`);
 
@@ -237,7 +249,7 @@ async function main(): Promise<void> {
   }));
   writeFileSync(
     jsonPath,
-    `${JSON.stringify({ environment: env, elapsedS, summaries, goals, convergence: strippedConvergence, rounds }, null, 2)}\n`,
+    `${JSON.stringify({ environment: env, elapsedS, summaries, goals, convergence: strippedConvergence, failures: Object.fromEntries(failures), rounds }, null, 2)}\n`,
   );
   writeFileSync(
     join(resultsDir, 'latest.md'),
