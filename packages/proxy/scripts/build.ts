@@ -1,0 +1,48 @@
+// Builds the production proxy: one type-stripped, tree-shaken ESM file, dist/strait-proxy.mjs, so that a
+// running proxy loads no TypeScript stripper and only the parts of its dependencies it uses.
+//   npm run build -w @strait/proxy        (or: node packages/proxy/scripts/build.ts [--outdir DIR])
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const BUNDLE_NAME = 'strait-proxy.mjs';
+
+/** Bundles src/main.ts into `outdir`; returns the bundle's path. */
+export async function buildProxy(outdir = join(packageDir, 'dist')): Promise<string> {
+  const outfile = join(outdir, BUNDLE_NAME);
+  await build({
+    entryPoints: [join(packageDir, 'src/main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    // CommonJS dependencies (pino, prom-client, undici) call require() for Node's built-ins.
+    banner: {
+      js: "import { createRequire as __straitCreateRequire } from 'node:module';\nconst require = __straitCreateRequire(import.meta.url);",
+    },
+    // Not minified, so that stack traces and CPU profiles stay readable; dead code is still dropped.
+    minifySyntax: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  // The folder is build output: git and Biome leave it alone.
+  mkdirSync(outdir, { recursive: true });
+  writeFileSync(join(outdir, '.gitignore'), '*\n');
+  writeFileSync(
+    join(outdir, 'biome.json'),
+    `${JSON.stringify({ root: false, files: { includes: ['!**'] } }, null, 2)}\n`,
+  );
+  return outfile;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+  const file = await buildProxy(values.outdir ? resolve(values.outdir) : undefined);
+  process.stdout.write(`built ${file}\n`);
+}
