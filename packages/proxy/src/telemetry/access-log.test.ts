@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AccessLog, type AccessLogEntry } from './access-log.ts';
+import { AccessLog, type AccessLogEntry, formatLine, isoTime } from './access-log.ts';
 
 const FIELDS = [
   'log',
@@ -123,5 +123,36 @@ describe('AccessLog', () => {
     expect(lines).toHaveLength(50);
     expect(JSON.parse(lines[49] ?? '{}').x_request_id).toBe('r49');
     await log.close();
+  });
+
+  it('escapes what a client sent and writes nulls for absent fields', () => {
+    const nasty = 'a"b\\c\nd\u0001é\u2028';
+    const line = formatLine({
+      ...entry,
+      path: nasty,
+      user_agent: nasty,
+      authority: undefined,
+      duration: 0.4,
+    });
+    expect(line.endsWith('}\n')).toBe(true);
+    const parsed = JSON.parse(line);
+    expect(Object.keys(parsed)).toEqual(FIELDS);
+    expect(parsed).toMatchObject({ path: nasty, user_agent: nasty, authority: null, duration: 0 });
+  });
+
+  it('formats start times exactly as Date#toISOString does', () => {
+    const samples = [
+      0,
+      999,
+      1000,
+      -1,
+      -1001,
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      253402300800000,
+      -62198755200001,
+    ];
+    for (let i = 0; i < 2000; i++) samples.push(1_795_000_000_000 + i * 7);
+    for (const ms of samples) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
+    expect(isoTime(1_795_000_000_000.5)).toBe(new Date(1_795_000_000_000.5).toISOString());
   });
 });

@@ -1,6 +1,6 @@
-// The access log: one JSON line per request with Envoy's field names, written through pino to an
-// asynchronous destination so that logging never blocks the request path.
-import pino from 'pino';
+// The access log: one JSON line per request with Envoy's field names. Lines are built by hand (fixed
+// fields, no generic serializer) and written in batches, off the request path, by BatchWriter.
+import { BatchWriter, type LineSink } from './batch-writer.ts';
 
 /** One request, as the pipeline saw it. Field names are Envoy's; absent values are logged as null. */
 export interface AccessLogEntry {
@@ -29,33 +29,31 @@ export interface AccessLogEntry {
 
 export interface AccessLogOptions {
   enabled: boolean;
-  /** A pino destination stream, or a file descriptor (default 1, stdout) opened as an async sonic-boom. */
-  destination?: pino.DestinationStream | number;
+  /** A stream (anything with write(string)), or a file descriptor (default 1, stdout) written in batches. */
+  destination?: LineSink | number;
+  /** Longest a line waits before it is written, ms (default 100; Envoy flushes its access log every 1 s). */
+  flushIntervalMs?: number;
 }
 
 export class AccessLog {
-  readonly #logger: pino.Logger;
-  /** The sonic-boom this log opened itself (for an fd), which close() ends; a given stream is the caller's. */
-  readonly #owned: ReturnType<typeof pino.destination> | undefined;
+  readonly #writer: BatchWriter;
   #enabled: boolean;
 
   constructor(opts: AccessLogOptions) {
     this.#enabled = opts.enabled;
-    this.#owned =
-      typeof opts.destination === 'object'
-        ? undefined
-        : pino.destination({ dest: opts.destination ?? 1, sync: false });
-    const destination = this.#owned ?? (opts.destination as pino.DestinationStream);
-    // No level, time, pid or hostname: each line is the entry, tagged "log":"access" first so it can be told
-    // apart from the proxy's own log lines when both go to stdout.
-    this.#logger = pino(
-      { base: null, timestamp: false, formatters: { level: () => ({ log: 'access' }) }, level: 'info' },
-      destination,
-    );
+    this.#writer = new BatchWriter({
+      destination: opts.destination ?? 1,
+      ...(opts.flushIntervalMs === undefined ? {} : { flushIntervalMs: opts.flushIntervalMs }),
+    });
   }
 
   get enabled(): boolean {
     return this.#enabled;
+  }
+
+  /** Lines dropped because the destination could not keep up (or failed). */
+  get dropped(): number {
+    return this.#writer.dropped;
   }
 
   /** Turns logging on or off (the snapshot's telemetry.accessLog, or --no-access-log). */
@@ -63,51 +61,55 @@ export class AccessLog {
     this.#enabled = enabled;
   }
 
-  /** Writes one line. Fields are copied in a fixed order into a fresh object: no per-request child loggers. */
+  /** Queues one line; never blocks and never throws for a slow or broken destination. */
   log(entry: AccessLogEntry): void {
     if (!this.#enabled) return;
-    const start = entry.start_time;
-    this.#logger.info({
-      start_time: (typeof start === 'number' ? new Date(start) : start).toISOString(),
-      method: entry.method,
-      path: entry.path,
-      protocol: entry.protocol,
-      response_code: entry.response_code,
-      response_flags: entry.response_flags,
-      bytes_received: entry.bytes_received,
-      bytes_sent: entry.bytes_sent,
-      duration: Math.round(entry.duration),
-      upstream_host: entry.upstream_host ?? null,
-      upstream_cluster: entry.upstream_cluster ?? null,
-      x_request_id: entry.x_request_id ?? null,
-      authority: entry.authority ?? null,
-      user_agent: entry.user_agent ?? null,
-      downstream_remote_address: entry.downstream_remote_address ?? null,
-      route_name: entry.route_name ?? null,
-    });
+    this.#writer.write(formatLine(entry));
   }
 
   /** Writes out whatever is buffered (call before exit, e.g. after draining). */
   flush(): Promise<void> {
-    return new Promise((resolve) => {
-      try {
-        this.#logger.flush(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    return this.#writer.flush();
   }
 
-  /** Flushes, then closes a destination this log opened (stdout and stderr themselves stay open). */
+  /** Flushes, then closes a file descriptor this log was given (stdout and stderr themselves stay open). */
   async close(): Promise<void> {
     this.#enabled = false;
-    await this.flush();
-    const owned = this.#owned;
-    if (!owned) return;
-    await new Promise<void>((resolve) => {
-      owned.once('close', () => resolve());
-      owned.once('error', () => resolve());
-      owned.end();
-    });
+    await this.#writer.close();
   }
+}
+
+/** A JSON string literal, or null. */
+function text(value: string | undefined): string {
+  return value === undefined ? 'null' : JSON.stringify(value);
+}
+
+/** The line for one entry: the access tag first, then Envoy's fields in a fixed order. */
+export function formatLine(e: AccessLogEntry): string {
+  const start = typeof e.start_time === 'number' ? isoTime(e.start_time) : e.start_time.toISOString();
+  return `{"log":"access","start_time":"${start}","method":${JSON.stringify(e.method)},"path":${JSON.stringify(e.path)},"protocol":${JSON.stringify(e.protocol)},"response_code":${number(e.response_code)},"response_flags":${JSON.stringify(e.response_flags)},"bytes_received":${number(e.bytes_received)},"bytes_sent":${number(e.bytes_sent)},"duration":${number(Math.round(e.duration))},"upstream_host":${text(e.upstream_host)},"upstream_cluster":${text(e.upstream_cluster)},"x_request_id":${text(e.x_request_id)},"authority":${text(e.authority)},"user_agent":${text(e.user_agent)},"downstream_remote_address":${text(e.downstream_remote_address)},"route_name":${text(e.route_name)}}\n`;
+}
+
+/** A number as JSON writes it (NaN and infinities become null). */
+function number(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+// ISO 8601 times change their first 20 characters once a second: keep that prefix, append the milliseconds.
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/** `new Date(ms).toISOString()`, without a Date per call. */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    // Years outside 0000..9999 have a longer, signed form: no cache for those.
+    if (iso.length !== 24) return new Date(ms).toISOString();
+    cachedSecond = second;
+    cachedPrefix = iso.slice(0, 20);
+  }
+  const millis = ms - second * 1000;
+  if (!Number.isInteger(millis)) return new Date(ms).toISOString();
+  return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
