@@ -34,6 +34,7 @@ export interface SimResult {
   count: number;
   connectMs: number;
   changes: ChangeResult[];
+  /** ACK posts the control plane did not answer with 2xx (or that failed). */
   nacks: number;
   error?: string;
 }

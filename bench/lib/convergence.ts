@@ -170,7 +170,7 @@ export async function measureConvergence(
         medianMs: med((c) => c.medianMs),
         p99Ms: med((c) => c.p99Ms),
         maxMs: med((c) => c.maxMs),
-        note: `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; NACKs ${sim.nacks}`,
+        note: `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; ACK posts not accepted: ${sim.nacks}`,
         raw: sim,
       });
     } catch (err) {
