@@ -91,7 +91,8 @@ export class Exchange {
       return;
     }
     if (this.#opts.timeoutMs) this.#timer = setTimeout(this.#onGlobalTimeout, this.#opts.timeoutMs);
-    this.#res.once('close', this.#onDownstreamClose);
+    // Removed again in #finish; `on` rather than `once` saves a wrapper per request.
+    this.#res.on('close', this.#onDownstreamClose);
     this.#send();
   }
 

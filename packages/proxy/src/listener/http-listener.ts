@@ -16,7 +16,7 @@ import {
 } from '../egress/index.ts';
 import { applyHeaderOps, decideFault, decideMirror } from '../filters/index.ts';
 import type { CompiledRoute } from '../router/index.ts';
-import { labelsFor, type TcpSeries } from '../telemetry/index.ts';
+import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
 import { openTunnel, rejectConnect, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import { openTunnelVia } from './connect-chain.ts';
@@ -50,16 +50,45 @@ interface RequestRecord {
   requestBytes: number;
   routeName: string;
   clusterName: string;
-  peer: PeerInfo | undefined;
+  /** The raw peer header (inbound listeners only; "" when absent); decoded only when a new series needs it. */
   peerKey: string;
   remote: string;
   userAgent: string | undefined;
   faultDelayed: boolean;
 }
 
+/** The series of the last finished request and what it was looked up by. */
+interface LastSeries {
+  routeName: string;
+  clusterName: string;
+  hostKey: string;
+  peerKey: string;
+  cluster: UpstreamCluster | undefined;
+  config: ListenerConfig;
+  series: RequestSeries;
+}
+
+/** Response headers that describe the upstream connection, plus our own peer header: never sent on. */
+const RESPONSE_HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+  PEER_METADATA_HEADER,
+];
+
+/** The calling proxy, from the peer header (inbound listeners), or undefined. */
+function peerOf(rec: RequestRecord): PeerInfo | undefined {
+  return rec.peerKey === '' ? undefined : decodePeer(rec.peerKey);
+}
+
 export class HttpListener {
   config: ListenerConfig;
   readonly #ctx: ProxyContext;
+  #lastSeries: LastSeries | undefined;
 
   constructor(ctx: ProxyContext, config: ListenerConfig) {
     this.#ctx = ctx;
@@ -297,17 +326,7 @@ export class HttpListener {
     headers: Record<string, string | string[] | undefined>,
     route: CompiledRoute | undefined,
   ): void {
-    for (const name of [
-      'connection',
-      'keep-alive',
-      'transfer-encoding',
-      'proxy-connection',
-      'upgrade',
-      'te',
-      'trailer',
-    ])
-      delete headers[name];
-    delete headers[PEER_METADATA_HEADER];
+    for (const name of RESPONSE_HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
     if (route?.responseHeaderOps) applyHeaderOps(headers, route.responseHeaderOps);
   }
 
@@ -475,7 +494,7 @@ export class HttpListener {
     const series: TcpSeries = this.#ctx.telemetry.tcpSeries(
       labelsFor({
         reporter,
-        source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
+        source: reporter === 'destination' ? peerOf(rec) : this.#selfPeer(),
         destination: this.#destination(cluster, host),
         protocol: 'tcp',
       }),
@@ -510,7 +529,6 @@ export class HttpListener {
       requestBytes: 0,
       routeName: '-',
       clusterName: '-',
-      peer: peerValue === undefined ? undefined : decodePeer(peerValue),
       peerKey: peerValue ?? '',
       remote: req.socket.remoteAddress ?? '',
       userAgent: req.headers['user-agent'],
@@ -585,18 +603,51 @@ export class HttpListener {
     host: Host | undefined,
   ): void {
     const durationMs = performance.now() - rec.start;
-    const key = `${this.config.listener.name}\u0000${rec.routeName}\u0000${rec.clusterName}\u0000${host?.key ?? ''}\u0000${rec.peerKey}`;
+    this.#seriesFor(rec, cluster, host).record(status, flag, durationMs, rec.requestBytes, responseBytes);
+    this.#log(rec, status, flag, responseBytes, host, durationMs);
+  }
+
+  /**
+   * The request series for a finished request. Consecutive requests usually share route, cluster, host and
+   * peer, so the last lookup is kept and reused without building a key.
+   */
+  #seriesFor(
+    rec: RequestRecord,
+    cluster: UpstreamCluster | undefined,
+    host: Host | undefined,
+  ): RequestSeries {
+    const hostKey = host?.key ?? '';
+    const last = this.#lastSeries;
+    if (
+      last !== undefined &&
+      last.routeName === rec.routeName &&
+      last.clusterName === rec.clusterName &&
+      last.hostKey === hostKey &&
+      last.peerKey === rec.peerKey &&
+      last.cluster === cluster &&
+      last.config === this.config
+    )
+      return last.series;
+    const key = `${this.config.listener.name}\u0000${rec.routeName}\u0000${rec.clusterName}\u0000${hostKey}\u0000${rec.peerKey}`;
     const series = this.#ctx.telemetry.requestSeriesByKey(key, () => {
       const reporter = this.kind === 'inbound' ? 'destination' : 'source';
       return labelsFor({
         reporter,
-        source: reporter === 'destination' ? rec.peer : this.#selfPeer(),
+        source: reporter === 'destination' ? peerOf(rec) : this.#selfPeer(),
         destination: this.#destination(cluster, host),
         protocol: 'http',
       });
     });
-    series.record(status, flag, durationMs, rec.requestBytes, responseBytes);
-    this.#log(rec, status, flag, responseBytes, host, durationMs);
+    this.#lastSeries = {
+      routeName: rec.routeName,
+      clusterName: rec.clusterName,
+      hostKey,
+      peerKey: rec.peerKey,
+      cluster,
+      config: this.config,
+      series,
+    };
+    return series;
   }
 
   #log(
