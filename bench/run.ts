@@ -11,7 +11,7 @@ import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts
 import { measureTarget, type Settings, type TargetRound } from './lib/measure.ts';
 import { killAllNow, onCleanup, stopAll } from './lib/processes.ts';
 import { checkGoals, type Environment, renderMarkdown, summarize } from './lib/report.ts';
-import { proxyAvailable } from './lib/strait.ts';
+import { proxyAvailable, proxyLaunch } from './lib/strait.ts';
 import {
   DEFAULT_TARGETS,
   startApps,
@@ -29,6 +29,7 @@ const USAGE = `usage: npm run bench [-- options]
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
   --cpu-prof           run Strait proxies with --cpu-prof (profiles in bench/results/profiles/)
+  --proxy-source       run the proxy's TypeScript sources even when its built bundle is current
   --keep               keep the temporary work directory (configs, logs, access logs)`;
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +44,7 @@ function parseCommandLine() {
       'skip-missing': { type: 'boolean', default: false },
       'no-convergence': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      'proxy-source': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -133,6 +135,7 @@ function environment(tools: Tools, mode: string, settings: Settings): Environmen
       : 'missing',
     loadAverageAtStart: loadavg()[0] ?? Number.NaN,
     loadAverageAtEnd: Number.NaN,
+    proxyRuns: 'sources',
     gitCommit,
     settings,
   };
@@ -173,9 +176,11 @@ async function main(): Promise<void> {
     workDir,
     tools,
     proxyNodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    proxyLaunch: proxyLaunch(repoRoot, values['proxy-source']),
   };
   const mode = values.quick ? 'quick' : 'full';
   const env = environment(tools, mode, settings);
+  env.proxyRuns = ctx.proxyLaunch.runs;
   const began = Date.now();
   process.stderr.write(
     `bench: ${mode} run, ${settings.rounds} round(s), targets ${targets.map((t) => t.key).join(', ')}; work dir ${workDir}\n`,

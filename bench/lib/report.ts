@@ -50,6 +50,8 @@ export interface Environment {
   /** 1-minute load average when the run began and ended: others' work on the machine skews results. */
   loadAverageAtStart: number;
   loadAverageAtEnd: number;
+  /** Whether the Strait proxies ran the built bundle or the TypeScript sources. */
+  proxyRuns: 'bundle' | 'sources';
   settings: Settings;
 }
 
@@ -199,7 +201,7 @@ export function renderMarkdown(
       `measured from each request's due time (coordinated omission corrected), keep-alive pool of ${s.loadConnections}. ` +
       'Added latency = percentile through the proxies minus the same percentile direct, paired per round. ' +
       'CPU and RSS are per proxy process (nginx: master + worker), fresh processes each round; ' +
-      'Strait runs with metrics and its access log on (JSON lines written to a file).',
+      `Strait runs with metrics and its access log on (JSON lines written to a file), started with the strait-proxy command running its ${env.proxyRuns === 'bundle' ? 'built bundle' : 'TypeScript sources'}.`,
     '',
   );
   lines.push(

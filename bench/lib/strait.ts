@@ -1,14 +1,55 @@
 // Strait proxies for the benchmark: bootstrap snapshots for one sidecar hop and for the demo's chain
 // (ingress -> sidecar A -> A -> sidecar A -> sidecar B -> B), written to files and run with --bootstrap.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ports, type SnapshotInput } from '@strait/api';
 import { type Started, start, waitForHttp } from './processes.ts';
 
 export const PROXY_MAIN = 'packages/proxy/src/main.ts';
+/** The command users run: it starts the built bundle when that is current, else the sources. */
+export const PROXY_BIN = 'packages/proxy/bin/strait-proxy.mjs';
+const PROXY_BUNDLE = 'packages/proxy/dist/strait-proxy.mjs';
 
 export function proxyAvailable(repoRoot: string): boolean {
   return existsSync(join(repoRoot, PROXY_MAIN));
+}
+
+/** Newest modification time of the non-test .ts files under a folder. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
+    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+export interface ProxyLaunch {
+  /** Script given to node. */
+  script: string;
+  /** What actually runs, for the report: the bundle or the TypeScript sources. */
+  runs: 'bundle' | 'sources';
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * How Strait proxies are started: through the strait-proxy command when it exists (as users run it),
+ * which picks the bundle if it is newer than the sources (same rule as the command itself), or
+ * the sources with `forceSources`. Without the command, the sources' main.ts.
+ */
+export function proxyLaunch(repoRoot: string, forceSources: boolean): ProxyLaunch {
+  const bin = join(repoRoot, PROXY_BIN);
+  if (!existsSync(bin)) return { script: join(repoRoot, PROXY_MAIN), runs: 'sources', env: process.env };
+  if (forceSources)
+    return { script: bin, runs: 'sources', env: { ...process.env, STRAIT_PROXY_SOURCE: '1' } };
+  const bundle = join(repoRoot, PROXY_BUNDLE);
+  const current =
+    existsSync(bundle) &&
+    ['packages/proxy/src', 'packages/api/src'].every(
+      (dir) => newestSource(join(repoRoot, dir)) <= statSync(bundle).mtimeMs,
+    );
+  return { script: bin, runs: current ? 'bundle' : 'sources', env: process.env };
 }
 
 export const SERVICE_B_DOMAINS = ['service-b', 'service-b.default', 'service-b.default.svc.cluster.local'];
@@ -125,6 +166,7 @@ export async function startProxy(
   repoRoot: string,
   workDir: string,
   spec: ProxySpec,
+  launch: ProxyLaunch,
   extraNodeArgs: string[] = [],
 ): Promise<Started> {
   const snapshot = { ...spec.snapshot, version: `bench-${spec.name}` };
@@ -132,7 +174,7 @@ export async function startProxy(
   writeFileSync(file, JSON.stringify(snapshot, null, 2));
   const args = [
     ...extraNodeArgs,
-    join(repoRoot, PROXY_MAIN),
+    launch.script,
     '--role',
     spec.role,
     '--id',
@@ -151,7 +193,13 @@ export async function startProxy(
   if (spec.appAddress) args.push('--app-address', spec.appAddress);
   if (spec.appPort) args.push('--app-port', String(spec.appPort));
   // The access log (JSON lines on stdout) goes to a file in the work directory.
-  const proc = start(workDir, { name: spec.name, command: process.execPath, args, cwd: repoRoot });
+  const proc = start(workDir, {
+    name: spec.name,
+    command: process.execPath,
+    args,
+    cwd: repoRoot,
+    env: launch.env,
+  });
   await waitForHttp(`http://${spec.address}:${Ports.ready}/healthz/ready`, proc, 20_000, (s) => s === 200);
   return proc;
 }

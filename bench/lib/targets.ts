@@ -4,7 +4,13 @@
 import { Ports } from '@strait/api';
 import { type Address, haproxyCommand, nginxCommand } from './baselines.ts';
 import { type Started, start, waitForHttp } from './processes.ts';
-import { ingressSnapshot, SERVICE_B_DOMAINS, sidecarSnapshot, startProxy } from './strait.ts';
+import {
+  ingressSnapshot,
+  type ProxyLaunch,
+  SERVICE_B_DOMAINS,
+  sidecarSnapshot,
+  startProxy,
+} from './strait.ts';
 import type { Tools } from './tools.ts';
 
 export type TargetKey = 'direct' | 'nginx' | 'haproxy' | 'floor' | 'strait' | 'chain-direct' | 'chain-strait';
@@ -39,6 +45,8 @@ export interface TargetContext {
   tools: Tools;
   /** Extra node flags for Strait proxies (e.g. --cpu-prof). */
   proxyNodeArgs: string[];
+  /** How Strait proxies are started (the strait-proxy command: bundle or sources). */
+  proxyLaunch: ProxyLaunch;
 }
 
 export interface Target {
@@ -104,7 +112,7 @@ export const TARGETS: Target[] = [
         'bare-proxy',
         [
           process.execPath,
-          `${ctx.repoRoot}/bench/apps/bare-proxy.ts`,
+          `${ctx.repoRoot}/bench/apps/bare-proxy.mjs`,
           '--listen',
           `${ADDR.floor.host}:${ADDR.floor.port}`,
           '--upstream',
@@ -136,6 +144,7 @@ export const TARGETS: Target[] = [
             appWorkload: 'bench-hop',
           }),
         },
+        ctx.proxyLaunch,
         ctx.proxyNodeArgs,
       ),
     ],
@@ -167,6 +176,7 @@ export const TARGETS: Target[] = [
           appPort: 8080,
           snapshot: sidecarSnapshot({ appAddress: ADDR.podB, appPort: 8080, appWorkload: 'service-b-v1' }),
         },
+        ctx.proxyLaunch,
         ctx.proxyNodeArgs,
       );
       const sidecarA = await startProxy(
@@ -191,6 +201,7 @@ export const TARGETS: Target[] = [
             },
           }),
         },
+        ctx.proxyLaunch,
         ctx.proxyNodeArgs,
       );
       const ingress = await startProxy(
@@ -203,6 +214,7 @@ export const TARGETS: Target[] = [
           workload: 'istio-ingressgateway',
           snapshot: ingressSnapshot({ address: ADDR.podA, workload: 'service-a-v1' }),
         },
+        ctx.proxyLaunch,
         ctx.proxyNodeArgs,
       );
       return [ingress, sidecarA, sidecarB];
