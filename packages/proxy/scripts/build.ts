@@ -15,8 +15,13 @@ export const BUNDLE_NAME = 'strait-proxy.mjs';
 export async function buildProxy(outdir = join(packageDir, 'dist')): Promise<string> {
   const outfile = join(outdir, BUNDLE_NAME);
   await build({
-    entryPoints: [join(packageDir, 'src/main.ts')],
-    outfile,
+    entryPoints: { 'strait-proxy': join(packageDir, 'src/main.ts') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    // Modules only some proxies need (the YAML parser, for a YAML bootstrap file) go to chunks that are
+    // loaded on first use.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',
