@@ -2,9 +2,9 @@
 // demo-shaped chain and control-plane convergence. Prints Markdown tables, writes bench/results/*.json
 // and bench/results/latest.md. Installs nothing; every process it starts is stopped at the end.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts';
@@ -30,7 +30,8 @@ const USAGE = `usage: npm run bench [-- options]
   --no-convergence     skip the control-plane convergence part
   --cpu-prof           run Strait proxies with --cpu-prof (profiles in bench/results/profiles/)
   --proxy-source       run the proxy's TypeScript sources even when its built bundle is current
-  --keep               keep the temporary work directory (configs, logs, access logs)`;
+  --keep               keep the temporary work directory (configs, logs, access logs)
+  --render FILE.json   re-render latest.md and the tables from a saved run, measuring nothing`;
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..');
@@ -46,6 +47,7 @@ function parseCommandLine() {
       'cpu-prof': { type: 'boolean', default: false },
       'proxy-source': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -147,8 +149,32 @@ function orderForRound(targets: Target[], round: number): Target[] {
   return [...targets.slice(shift), ...targets.slice(0, shift)];
 }
 
+/** Rebuilds the Markdown from a results JSON (e.g. after a change to how goals are judged). */
+function render(file: string): void {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+    environment: Environment;
+    elapsedS: number;
+    convergence: ConvergenceResult[];
+    rounds: TargetRound[];
+    failures?: Record<string, string>;
+  };
+  const keys = new Set(saved.rounds.map((r) => r.key));
+  const targets = TARGETS.filter((t) => keys.has(t.key));
+  const summaries = summarize(targets, saved.rounds);
+  const goals = checkGoals(summaries, saved.convergence);
+  let markdown = renderMarkdown(saved.environment, summaries, goals, saved.convergence);
+  for (const [key, message] of Object.entries(saved.failures ?? {}))
+    markdown += `\nFailed: ${key}: ${message}\n`;
+  process.stdout.write(`${markdown}\n`);
+  writeFileSync(
+    join(benchDir, 'results', 'latest.md'),
+    `${markdown}\nFull run took ${saved.elapsedS} s. Raw data: \`${basename(file)}\` (not committed).\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const { values, settings, only } = parseCommandLine();
+  if (values.render) return render(values.render);
   const tools = findTools();
   const missing = missingTools(tools);
   if (missing.length > 0) {
