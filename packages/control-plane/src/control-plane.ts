@@ -25,6 +25,8 @@ export interface ControlPlaneOptions {
   graceMs?: number;
   /** Push debounce. Default 100 ms. */
   debounceMs?: number;
+  /** Snapshot writes in flight at once; the rest queue (istiod's PILOT_PUSH_THROTTLE). Default 100. */
+  pushConcurrency?: number;
   heartbeatMs?: number;
   /** After start, hold pushes to reconnecting proxies this long so all can re-register. Default 3 s. */
   warmupMs?: number;
@@ -64,6 +66,7 @@ export class ControlPlane {
       logger: this.logger,
       debounceMs: options.debounceMs ?? 100,
       warmupMs: options.warmupMs ?? 3000,
+      pushConcurrency: options.pushConcurrency ?? Number(process.env.STRAIT_PUSH_CONCURRENCY ?? 100),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
     this.store.on('rejected', (source: RejectSource, issues: ConfigIssue[]) => {

@@ -25,7 +25,9 @@ export function createApiServer(o: ApiServerOptions): Server {
   });
   // Discovery streams are long-lived; heartbeats keep them busy, so no idle timeout applies.
   server.requestTimeout = 0;
-  server.keepAliveTimeout = 5000;
+  // Proxies post ACKs on kept-alive connections; a short idle timeout races with a busy client that
+  // reuses a connection the server is just closing (the ACK is lost and counted as a failure).
+  server.keepAliveTimeout = 65_000;
   return server;
 }
 

@@ -26,6 +26,8 @@ export class Registry extends EventEmitter {
   readonly #entries = new Map<string, Entry>();
   #saveTimer: NodeJS.Timeout | undefined;
   #saving: Promise<void> = Promise.resolve();
+  /** `nodes()` as last computed; dropped on every change (a crowd of connects asks for it often). */
+  #sorted: NodeInfo[] | undefined;
 
   constructor(options: RegistryOptions) {
     super();
@@ -34,7 +36,8 @@ export class Registry extends EventEmitter {
 
   /** Registered proxies (connected, or disconnected within the grace period), sorted by id. */
   nodes(): NodeInfo[] {
-    return [...this.#entries.values()].map((e) => e.node).sort((a, b) => a.id.localeCompare(b.id));
+    this.#sorted ??= [...this.#entries.values()].map((e) => e.node).sort((a, b) => a.id.localeCompare(b.id));
+    return this.#sorted.slice();
   }
 
   isConnected(id: string): boolean {
@@ -46,6 +49,7 @@ export class Registry extends EventEmitter {
     if (entry?.removal) clearTimeout(entry.removal);
     const changed = !entry || canonicalJson(entry.node) !== canonicalJson(node);
     this.#entries.set(node.id, { node, connected: true });
+    this.#sorted = undefined;
     if (changed) this.#changed();
   }
 
@@ -62,6 +66,7 @@ export class Registry extends EventEmitter {
     entry.removal = setTimeout(() => {
       if (this.#entries.get(id) !== entry || entry.connected) return;
       this.#entries.delete(id);
+      this.#sorted = undefined;
       this.#changed();
     }, this.#options.graceMs);
     entry.removal.unref();
@@ -83,6 +88,7 @@ export class Registry extends EventEmitter {
       if (!parsed.success || this.#entries.has(parsed.data.id)) continue;
       const entry: Entry = { node: parsed.data, connected: false };
       this.#entries.set(parsed.data.id, entry);
+      this.#sorted = undefined;
       this.#scheduleRemoval(parsed.data.id, entry);
       count++;
     }

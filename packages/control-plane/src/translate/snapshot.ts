@@ -1,6 +1,13 @@
 // One snapshot per proxy, by role: the ingress gateway's front door, a sidecar's inbound and outbound
 // listeners with its egress policy, and the egress gateway's allow-list listener.
-import { type EgressRule, type NodeInfo, type SnapshotInput, snapshotVersion } from '@strait/api';
+import { createHash } from 'node:crypto';
+import {
+  canonicalJson,
+  type EgressRule,
+  type NodeInfo,
+  type SnapshotInput,
+  snapshotVersion,
+} from '@strait/api';
 import { canonicalHost, hostPatternCovers, meshServiceDomains } from '../config/hosts.ts';
 import { ClusterSet } from './clusters.ts';
 import {
@@ -19,6 +26,7 @@ import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
 
 type ListenerInput = SnapshotInput['listeners'][number];
 type VirtualHostInput = ListenerInput['virtualHosts'][number];
+type ClusterInput = SnapshotInput['clusters'][number];
 export type VersionedSnapshot = SnapshotInput & { version: string };
 
 export const GATEWAY_LISTENER_PORT = 8080;
@@ -26,19 +34,24 @@ export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;
 export const EGRESS_LISTENER_PORT = 15443;
 
-/** Translates the mesh for one proxy; the version is the content hash. */
-export function snapshotFor(index: MeshIndex, node: NodeInfo): VersionedSnapshot {
+/**
+ * Translates the mesh for one proxy; the version is a content hash. Pass the same `shared` for every
+ * proxy of one push: sidecars that differ only in their inbound side (address, app port, workload)
+ * then share one translation of everything outbound (listener, clusters, egress policy).
+ */
+export function snapshotFor(
+  index: MeshIndex,
+  node: NodeInfo,
+  shared: SharedTranslation = new SharedTranslation(index),
+): VersionedSnapshot {
+  if (node.role === 'sidecar') return sidecarSnapshot(index, node, shared);
   const clusters = new ClusterSet(index, node);
   let listeners: ListenerInput[];
   let egress: SnapshotInput['egress'];
   if (node.role === 'ingress') listeners = [ingressListener(index, node, clusters)];
-  else if (node.role === 'egress') {
+  else {
     listeners = [egressListener(index, node, clusters)];
     egress = { mode: meshMode(index), allow: allowList(index) };
-  } else {
-    const mode = sidecarMode(index, node);
-    listeners = [inboundListener(node, clusters), outboundListener(index, node, clusters, mode)];
-    egress = { mode, allow: allowList(index) };
   }
   const content: Omit<SnapshotInput, 'version'> = {
     listeners,
@@ -47,6 +60,76 @@ export function snapshotFor(index: MeshIndex, node: NodeInfo): VersionedSnapshot
   };
   if (egress) content.egress = egress;
   return { version: snapshotVersion(content), ...content };
+}
+
+/** What every sidecar with the same namespace, outbound port and egress mode gets. */
+interface SidecarOutbound {
+  listener: ListenerInput;
+  /** Sorted by name, like `ClusterSet.list()`. */
+  clusters: ClusterInput[];
+  telemetry: SnapshotInput['telemetry'];
+  egress: NonNullable<SnapshotInput['egress']>;
+  /** Content hash of the above, computed once. */
+  digest: string;
+}
+
+/** Per-push memo of the translation that sidecars share; build a new one whenever the index changes. */
+export class SharedTranslation {
+  readonly index: MeshIndex;
+  readonly #sidecars = new Map<string, SidecarOutbound>();
+
+  constructor(index: MeshIndex) {
+    this.index = index;
+  }
+
+  sidecarOutbound(node: NodeInfo, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): SidecarOutbound {
+    const outboundPort = node.ports?.outbound ?? OUTBOUND_PORT;
+    const key = `${node.namespace ?? 'default'}\n${outboundPort}\n${mode}`;
+    let part = this.#sidecars.get(key);
+    if (!part) {
+      // Outbound translation reads only the node's namespace, outbound port and role.
+      const clusters = new ClusterSet(this.index, node);
+      const listener = outboundListener(this.index, node, clusters, mode);
+      const content = {
+        listener,
+        clusters: clusters.list(),
+        telemetry: { accessLog: this.index.mesh.accessLog ?? true },
+        egress: { mode, allow: allowList(this.index) },
+      };
+      part = { ...content, digest: sha256(canonicalJson(content)) };
+      this.#sidecars.set(key, part);
+    }
+    return part;
+  }
+}
+
+function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTranslation): VersionedSnapshot {
+  const mode = sidecarMode(index, node);
+  const outbound = shared.sidecarOutbound(node, mode);
+  const own = new ClusterSet(index, node);
+  const inbound = inboundListener(node, own);
+  const ownClusters = own.list();
+  const clusters = mergeByName(outbound.clusters, ownClusters);
+  const version = sha256(
+    `${outbound.digest}\n${canonicalJson({ listener: inbound, clusters: ownClusters })}`,
+  ).slice(0, 16);
+  return {
+    version,
+    listeners: [inbound, outbound.listener],
+    clusters,
+    telemetry: outbound.telemetry,
+    egress: outbound.egress,
+  };
+}
+
+/** Merges two name-sorted cluster lists into one, as one ClusterSet would have listed them. */
+function mergeByName(a: ClusterInput[], b: ClusterInput[]): ClusterInput[] {
+  if (b.length === 0) return a.slice();
+  return [...a, ...b].sort((x, y) => x.name.localeCompare(y.name));
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Convenience for tests and one-off use: index the mesh and translate for one proxy. */

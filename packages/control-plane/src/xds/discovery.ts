@@ -1,6 +1,6 @@
 // The discovery service: one long-lived NDJSON stream per proxy (POST /v1/discovery), snapshots pushed
 // at once and after every relevant change (debounced), heartbeats, and ACK/NACK bookkeeping per proxy.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   canonicalJson,
@@ -16,7 +16,8 @@ import type { ConfigStore } from '../config/store.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ControlPlaneTelemetry } from '../telemetry/metrics.ts';
 import { indexMesh } from '../translate/mesh-index.ts';
-import { snapshotFor, type VersionedSnapshot } from '../translate/snapshot.ts';
+import { SharedTranslation, snapshotFor, type VersionedSnapshot } from '../translate/snapshot.ts';
+import { snapshotLineBytes } from './wire.ts';
 
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED';
 
@@ -51,6 +52,12 @@ interface Sent {
   snapshot?: VersionedSnapshot;
 }
 
+interface Arrival {
+  state: ProxyState;
+  stream: ServerResponse;
+  runningVersion: string | undefined;
+}
+
 interface ProxyState {
   node: NodeInfo;
   stream?: ServerResponse;
@@ -62,6 +69,8 @@ interface ProxyState {
   nack?: { version: string; nonce: string; error: string; keptVersion: string; at: number };
   pushLatencyMs?: number;
   unflushedSince?: number | undefined;
+  /** Set while a snapshot write to this proxy has not reached the kernel; frees its push slot. */
+  releaseWrite?: (() => void) | undefined;
 }
 
 export interface DiscoveryOptions {
@@ -70,12 +79,19 @@ export interface DiscoveryOptions {
   telemetry: ControlPlaneTelemetry;
   logger: Logger;
   debounceMs: number;
+  /** A push waits at most this long after the first change, however busy things are. Default 10 × debounceMs. */
+  debounceMaxMs?: number;
   heartbeatMs?: number;
   /**
    * After start, hold pushes to proxies that reconnect with a config already running, until this many
    * ms have passed, so a restarted control plane does not push half-registered endpoint lists. Default 0.
    */
   warmupMs?: number;
+  /**
+   * Snapshot writes in flight at once (istiod's PILOT_PUSH_THROTTLE); the other proxies wait their turn
+   * in a queue that always sends a proxy its latest snapshot. Default 100.
+   */
+  pushConcurrency?: number;
 }
 
 export class DiscoveryService {
@@ -83,78 +99,163 @@ export class DiscoveryService {
   readonly #proxies = new Map<string, ProxyState>();
   #timer: NodeJS.Timeout | undefined;
   #pendingChangeAt: number | undefined;
+  /** When the first change waiting for the debounce came in. */
+  #pendingSince: number | undefined;
+  #fireAt = 0;
   #nonce = 0;
   readonly #nonceSalt = randomBytes(3).toString('hex');
   #closed = false;
   readonly #warmUntil: number;
+  /** The translation of the current config and registry, built when first needed after a change. */
+  #translation: SharedTranslation | undefined;
+  /** Connected proxies' `current` snapshots predate the latest change. */
+  #currentStale = false;
+  /** The registry changed since bookkeeping of departed proxies was last dropped. */
+  #registryChanged = false;
+  /** New streams waiting for their first snapshot; answered together, from one translation. */
+  readonly #arrivals: Arrival[] = [];
+  /** Proxies waiting for a push slot, in order, with the earliest change each push carries. */
+  readonly #queue = new Map<ProxyState, number>();
+  #writesInFlight = 0;
+  #refillScheduled = false;
 
   constructor(options: DiscoveryOptions) {
     this.#o = options;
     this.#warmUntil = Date.now() + (options.warmupMs ?? 0);
-    options.store.on('change', () => this.schedulePush(options.store.lastChange));
+    options.store.on('change', () => {
+      this.#invalidate();
+      this.schedulePush(options.store.lastChange);
+    });
     options.registry.on('change', () => {
-      this.#forgetGone();
+      this.#invalidate();
+      this.#registryChanged = true;
       this.schedulePush(Date.now());
     });
+  }
+
+  #invalidate(): void {
+    this.#translation = undefined;
+    this.#currentStale = true;
   }
 
   /** Recomputes every connected proxy's snapshot after the debounce; sends those that changed. */
   schedulePush(changeAt: number): void {
     if (this.#closed) return;
-    this.#refreshCurrent();
+    const now = Date.now();
     this.#pendingChangeAt = Math.min(this.#pendingChangeAt ?? changeAt, changeAt);
-    if (this.#timer) return;
-    const delay = Math.max(this.#o.debounceMs, this.#warmUntil - Date.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      const at = this.#pendingChangeAt ?? Date.now();
-      this.#pendingChangeAt = undefined;
-      this.pushAll(at);
-    }, delay);
+    this.#pendingSince ??= now;
+    // A true debounce: wait for debounceMs without news, but never longer than debounceMaxMs after the
+    // first change, so a storm of (re)connecting proxies costs one push rather than one per window.
+    const maxMs = this.#o.debounceMaxMs ?? this.#o.debounceMs * 10;
+    const fireAt = Math.max(Math.min(now + this.#o.debounceMs, this.#pendingSince + maxMs), this.#warmUntil);
+    if (this.#timer) {
+      if (fireAt === this.#fireAt) return;
+      clearTimeout(this.#timer);
+    }
+    this.#fireAt = fireAt;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        const at = this.#pendingChangeAt ?? Date.now();
+        this.#pendingChangeAt = undefined;
+        this.#pendingSince = undefined;
+        this.pushAll(at);
+      },
+      Math.max(0, fireAt - now),
+    );
   }
 
   pushAll(changeAt: number): void {
-    const index = this.#index();
+    const started = performance.now();
+    if (this.#registryChanged) this.#forgetGone();
+    let queued = 0;
     for (const state of this.#proxies.values()) {
       if (!state.stream) continue;
-      this.#pushTo(state, snapshotFor(index, state.node), changeAt);
+      if (this.#pushTo(state, this.#snapshotFor(state.node), changeAt)) queued++;
     }
+    this.#currentStale = false;
+    if (queued > 0)
+      this.#o.logger.info(
+        {
+          proxies: queued,
+          ms: Math.round(performance.now() - started),
+          sinceChangeMs: Date.now() - changeAt,
+        },
+        'push started',
+      );
   }
 
   /** Recomputes what each connected proxy should run, so status is honest while a push is pending. */
   #refreshCurrent(): void {
-    const index = this.#index();
+    if (!this.#currentStale) return;
     for (const state of this.#proxies.values())
-      if (state.stream) state.current = snapshotFor(index, state.node);
+      if (state.stream) state.current = this.#snapshotFor(state.node);
+    this.#currentStale = false;
   }
 
-  #index() {
-    return indexMesh({ resources: this.#o.store.resources, proxies: this.#o.registry.nodes() });
+  /** Translation for one proxy, sharing the outbound part with every proxy translated since the last change. */
+  #snapshotFor(node: NodeInfo): VersionedSnapshot {
+    this.#translation ??= new SharedTranslation(
+      indexMesh({ resources: this.#o.store.resources, proxies: this.#o.registry.nodes() }),
+    );
+    return snapshotFor(this.#translation.index, node, this.#translation);
   }
 
-  #pushTo(state: ProxyState, snapshot: VersionedSnapshot, changeAt: number): void {
+  /** Makes `snapshot` the proxy's wanted one and queues a push unless it already has it; true if queued. */
+  #pushTo(state: ProxyState, snapshot: VersionedSnapshot, changeAt: number): boolean {
     state.current = snapshot;
-    if (!state.stream || state.sent?.version === snapshot.version) return;
+    if (!state.stream || state.sent?.version === snapshot.version) return false;
+    const earlier = this.#queue.get(state);
+    this.#queue.set(state, earlier === undefined ? changeAt : Math.min(earlier, changeAt));
+    this.#sendQueued();
+    return true;
+  }
+
+  /** Sends queued pushes while push slots are free. */
+  #sendQueued(): void {
+    const limit = Math.max(1, this.#o.pushConcurrency ?? 100);
+    for (const [state, changeAt] of this.#queue) {
+      if (this.#writesInFlight >= limit) return;
+      this.#queue.delete(state);
+      this.#send(state, changeAt);
+    }
+  }
+
+  /** Writes the proxy's wanted snapshot (if still new to it) and holds a push slot until the kernel has it. */
+  #send(state: ProxyState, changeAt: number): void {
+    const snapshot = state.current;
+    const stream = state.stream;
+    if (!stream || !snapshot || state.sent?.version === snapshot.version) return;
     const nonce = `${this.#nonceSalt}-${++this.#nonce}`;
-    const message: DiscoveryMessage = { type: 'snapshot', version: snapshot.version, nonce, snapshot };
     this.#countPush(state.sent?.snapshot, snapshot);
     state.sent = { version: snapshot.version, nonce, at: Date.now(), changeAt, snapshot };
-    state.stream.write(`${JSON.stringify(message)}\n`);
+    this.#writesInFlight++;
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      this.#writesInFlight--;
+      if (state.releaseWrite === release) state.releaseWrite = undefined;
+      if (this.#queue.size > 0 && !this.#refillScheduled) {
+        this.#refillScheduled = true;
+        setImmediate(() => {
+          this.#refillScheduled = false;
+          if (!this.#closed) this.#sendQueued();
+        });
+      }
+    };
+    state.releaseWrite = release;
+    // The big shared pieces are encoded once for all proxies that share them; one write per proxy.
+    stream.write(snapshotLineBytes(nonce, snapshot), release);
     this.#o.logger.debug({ proxy: state.node.id, version: snapshot.version, nonce }, 'snapshot pushed');
   }
 
   /** Counts the push under istiod's xDS types for the parts that changed. */
   #countPush(previous: VersionedSnapshot | undefined, next: VersionedSnapshot): void {
-    const parts = (s: VersionedSnapshot | undefined) => ({
-      lds: canonicalJson([s?.listeners.map((l) => ({ ...l, virtualHosts: undefined })), s?.egress]),
-      rds: canonicalJson(s?.listeners.map((l) => l.virtualHosts)),
-      cds: canonicalJson(s?.clusters.map((c) => ({ ...c, endpoints: undefined }))),
-      eds: canonicalJson(s?.clusters.map((c) => c.endpoints)),
-    });
-    const before = parts(previous);
-    const after = parts(next);
+    const before = previous ? pushParts(previous) : undefined;
+    const after = pushParts(next);
     for (const type of ['lds', 'rds', 'cds', 'eds'] as const)
-      if (!previous || before[type] !== after[type]) this.#o.telemetry.pushes.inc({ type });
+      if (!before || before[type] !== after[type]) this.#o.telemetry.pushes.inc({ type });
   }
 
   /** POST /v1/discovery: validates the node, registers it and keeps the response open as the stream. */
@@ -193,8 +294,43 @@ export class DiscoveryService {
 
     this.#o.registry.connect(node);
     this.#o.telemetry.connected.set(this.connectedCount());
+    this.#arrive({ state, stream: res, runningVersion });
 
-    const snapshot = snapshotFor(this.#index(), node);
+    const period = this.#o.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
+    state.heartbeat = setInterval(() => this.#heartbeat(state), period);
+    const onClose = () => {
+      if (state.stream !== res) return;
+      this.#closeStream(state);
+      this.#o.registry.disconnect(node.id);
+      this.#o.telemetry.connected.set(this.connectedCount());
+      this.#o.logger.info({ proxy: node.id }, 'proxy disconnected');
+    };
+    res.on('close', onClose);
+    req.on('close', () => {
+      if (res.writableEnded || res.destroyed) onClose();
+    });
+    this.#o.logger.info({ proxy: node.id, role: node.role, workload: node.workload }, 'proxy connected');
+  }
+
+  /**
+   * Queues a new stream for its first snapshot. Streams that open in the same turn of the event loop
+   * are answered together, so a crowd of (re)connecting proxies costs one translation, not one each.
+   */
+  #arrive(arrival: Arrival): void {
+    this.#arrivals.push(arrival);
+    if (this.#arrivals.length === 1) setImmediate(() => this.#welcomeArrivals());
+  }
+
+  #welcomeArrivals(): void {
+    const arrivals = this.#arrivals.splice(0);
+    if (this.#closed) return;
+    for (const { state, stream, runningVersion } of arrivals)
+      if (state.stream === stream) this.#welcome(state, runningVersion);
+  }
+
+  /** The first answer on a new stream: the snapshot, unless the proxy already runs it. */
+  #welcome(state: ProxyState, runningVersion: string | undefined): void {
+    const snapshot = this.#snapshotFor(state.node);
     const now = Date.now();
     state.current = snapshot;
     if (runningVersion !== undefined) {
@@ -218,20 +354,6 @@ export class DiscoveryService {
     } else {
       this.#pushTo(state, snapshot, now);
     }
-    const period = this.#o.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
-    state.heartbeat = setInterval(() => this.#heartbeat(state), period);
-    const onClose = () => {
-      if (state.stream !== res) return;
-      this.#closeStream(state);
-      this.#o.registry.disconnect(node.id);
-      this.#o.telemetry.connected.set(this.connectedCount());
-      this.#o.logger.info({ proxy: node.id }, 'proxy disconnected');
-    };
-    res.on('close', onClose);
-    req.on('close', () => {
-      if (res.writableEnded || res.destroyed) onClose();
-    });
-    this.#o.logger.info({ proxy: node.id, role: node.role, workload: node.workload }, 'proxy connected');
   }
 
   #heartbeat(state: ProxyState): void {
@@ -252,6 +374,8 @@ export class DiscoveryService {
   }
 
   #closeStream(state: ProxyState): void {
+    this.#queue.delete(state);
+    state.releaseWrite?.();
     if (state.heartbeat) clearInterval(state.heartbeat);
     state.heartbeat = undefined;
     const stream = state.stream;
@@ -312,13 +436,15 @@ export class DiscoveryService {
 
   /** The snapshot the control plane currently wants this proxy to run. */
   snapshotOf(id: string): VersionedSnapshot | undefined {
+    this.#refreshCurrent();
     const state = this.#proxies.get(id);
-    if (state) return state.current ?? snapshotFor(this.#index(), state.node);
+    if (state) return state.current ?? this.#snapshotFor(state.node);
     const node = this.#o.registry.nodes().find((n) => n.id === id);
-    return node ? snapshotFor(this.#index(), node) : undefined;
+    return node ? this.#snapshotFor(node) : undefined;
   }
 
   status(): ProxyStatus[] {
+    this.#refreshCurrent();
     const out: ProxyStatus[] = [];
     for (const s of [...this.#proxies.values()].sort((a, b) => a.node.id.localeCompare(b.node.id))) {
       const n = s.node;
@@ -355,6 +481,7 @@ export class DiscoveryService {
 
   /** Drops bookkeeping for proxies that are neither connected nor registered any more. */
   #forgetGone(): void {
+    this.#registryChanged = false;
     const registered = new Set(this.#o.registry.nodes().map((n) => n.id));
     for (const [id, state] of this.#proxies)
       if (!state.stream && !registered.has(id)) this.#proxies.delete(id);
@@ -365,4 +492,50 @@ export class DiscoveryService {
     if (this.#timer) clearTimeout(this.#timer);
     for (const state of this.#proxies.values()) this.#closeStream(state);
   }
+}
+
+/** Fingerprints of a snapshot's parts under istiod's xDS types, for counting what a push changed. */
+interface PushParts {
+  lds: string;
+  rds: string;
+  cds: string;
+  eds: string;
+}
+
+const partsOfSnapshot = new WeakMap<object, PushParts>();
+const digestsOfObject = new WeakMap<object, Map<string, string>>();
+
+/** A digest of one view of `object`, remembered for as long as the object lives (shared objects hash once). */
+function digestOf(object: object, view: string, text: () => string): string {
+  let views = digestsOfObject.get(object);
+  if (!views) {
+    views = new Map();
+    digestsOfObject.set(object, views);
+  }
+  let digest = views.get(view);
+  if (digest === undefined) {
+    digest = createHash('sha1').update(text()).digest('base64');
+    views.set(view, digest);
+  }
+  return digest;
+}
+
+function pushParts(s: VersionedSnapshot): PushParts {
+  let parts = partsOfSnapshot.get(s);
+  if (!parts) {
+    const egress = s.egress;
+    parts = {
+      lds: [
+        ...s.listeners.map((l) => digestOf(l, 'lds', () => canonicalJson({ ...l, virtualHosts: undefined }))),
+        egress ? digestOf(egress, 'lds', () => canonicalJson(egress)) : '',
+      ].join(' '),
+      rds: s.listeners.map((l) => digestOf(l, 'rds', () => canonicalJson(l.virtualHosts))).join(' '),
+      cds: s.clusters
+        .map((c) => digestOf(c, 'cds', () => canonicalJson({ ...c, endpoints: undefined })))
+        .join(' '),
+      eds: s.clusters.map((c) => digestOf(c, 'eds', () => canonicalJson(c.endpoints))).join(' '),
+    };
+    partsOfSnapshot.set(s, parts);
+  }
+  return parts;
 }

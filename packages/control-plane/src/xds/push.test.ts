@@ -1,0 +1,124 @@
+// Pushing at scale: shared translation gives the same snapshots as translating each proxy alone, the
+// wire line is exactly JSON.stringify's, and a crowd of proxies behind a small push window converges.
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeInfo } from '@strait/api';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readConfigDir, validateAll } from '../config/store.ts';
+import { ControlPlane } from '../control-plane.ts';
+import { FakeProxy } from '../testing/fake-proxy.ts';
+import { MESH_NODES } from '../testing/mesh-nodes.ts';
+import { indexMesh } from '../translate/mesh-index.ts';
+import { SharedTranslation, snapshotFor } from '../translate/snapshot.ts';
+import { snapshotLineBytes, snapshotLineText } from './wire.ts';
+
+const MESH_DIR = new URL('../testdata/mesh', import.meta.url).pathname;
+
+function sidecar(i: number): NodeInfo {
+  const service = i % 2 === 0 ? 'service-a' : 'service-b';
+  const address = `127.0.9.${10 + i}`;
+  return {
+    id: `crowd-${service}-${i}`,
+    role: 'sidecar',
+    workload: `${service}-v1`,
+    namespace: 'default',
+    service,
+    version: 'v1',
+    address,
+    appAddress: address,
+    appPort: 8080 + (i % 3),
+    ports: { inbound: 15006, outbound: 15001, admin: 15000, stats: 15090 },
+  };
+}
+
+async function meshIndex(extra: NodeInfo[] = []) {
+  const { resources, issues } = validateAll(await readConfigDir(MESH_DIR));
+  expect(issues).toEqual([]);
+  return indexMesh({ resources, proxies: [...MESH_NODES, ...extra] });
+}
+
+describe('shared translation', () => {
+  it('gives every proxy what translating it alone gives, sharing the outbound part between sidecars', async () => {
+    const crowd = Array.from({ length: 6 }, (_, i) => sidecar(i));
+    const index = await meshIndex(crowd);
+    const shared = new SharedTranslation(index);
+    for (const node of [...MESH_NODES, ...crowd])
+      expect(snapshotFor(index, node, shared)).toEqual(snapshotFor(index, node));
+    const [a, b] = [
+      snapshotFor(index, crowd[0] as NodeInfo, shared),
+      snapshotFor(index, crowd[1] as NodeInfo, shared),
+    ];
+    expect(a.listeners[1]).toBe(b.listeners[1]);
+    expect(a.version).not.toBe(b.version);
+    expect(a.listeners[0]).not.toEqual(b.listeners[0]);
+  });
+});
+
+describe('wire line', () => {
+  it('is byte for byte the JSON of the message, version and nonce first', async () => {
+    const index = await meshIndex();
+    const shared = new SharedTranslation(index);
+    for (const node of MESH_NODES) {
+      const snapshot = snapshotFor(index, node, shared);
+      const expected = `${JSON.stringify({ type: 'snapshot', version: snapshot.version, nonce: 'n-1', snapshot })}\n`;
+      expect(snapshotLineText('n-1', snapshot)).toBe(expected);
+      expect(snapshotLineBytes('n-1', snapshot).toString()).toBe(expected);
+    }
+  });
+});
+
+describe('pushing to a crowd', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('converges every proxy through a push window of 2, each on its latest snapshot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'strait-cp-crowd-'));
+    await cp(MESH_DIR, dir, { recursive: true });
+    const plane = new ControlPlane({
+      configDir: dir,
+      address: '127.0.0.1',
+      port: 0,
+      monitoringPort: 0,
+      debounceMs: 20,
+      pushConcurrency: 2,
+      stateFile: false,
+      watch: false,
+      logger: pino({ level: 'silent' }),
+    });
+    const { port } = await plane.start();
+    const proxies = Array.from(
+      { length: 12 },
+      (_, i) => new FakeProxy(`http://127.0.0.1:${port}`, sidecar(i)),
+    );
+    cleanups.push(async () => {
+      for (const p of proxies) await p.disconnect();
+      await plane.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    for (const p of proxies) expect(await p.connect()).toBe(200);
+
+    // Once things settle, every proxy's last snapshot is the one the control plane wants it to run,
+    // and includes every sidecar of the crowd as an endpoint.
+    const settled = async () => {
+      for (const p of proxies)
+        await p.waitFor(
+          (x) => x.snapshots.at(-1)?.version === plane.discovery.snapshotOf(x.node.id)?.version,
+        );
+    };
+    await settled();
+    for (const p of proxies) {
+      const last = p.snapshots.at(-1);
+      if (!last) throw new Error('no snapshot');
+      expect((await p.ack(last)).status).toBe(200);
+      const a = last.snapshot.clusters.find((c) => c.name === 'outbound|80||service-a');
+      expect(a?.endpoints.filter((e) => e.address.startsWith('127.0.9.'))).toHaveLength(6);
+    }
+    expect(
+      plane.discovery.status().filter((s) => s.id.startsWith('crowd-') && s.status === 'SYNCED'),
+    ).toHaveLength(12);
+  });
+});

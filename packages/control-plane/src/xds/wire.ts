@@ -1,0 +1,69 @@
+// The discovery stream's snapshot message as bytes, built from pieces: the JSON of each listener, cluster
+// and policy object is encoded once and reused by every proxy whose snapshot shares that object.
+import type { VersionedSnapshot } from '../translate/snapshot.ts';
+
+/** Pieces shorter than this are copied into the surrounding text rather than written on their own. */
+const SMALL = 1024;
+
+/** Encoded JSON per object; entries go when the snapshots holding the objects are dropped. */
+const encoded = new WeakMap<object, Buffer>();
+
+function encode(value: unknown): Buffer | string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  let bytes = encoded.get(value);
+  if (!bytes) {
+    bytes = Buffer.from(JSON.stringify(value));
+    encoded.set(value, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * The newline-terminated line `JSON.stringify({type: 'snapshot', version, nonce, snapshot})` would give,
+ * as a list of pieces to write in order (the version and nonce come first, before the snapshot).
+ */
+export function snapshotLine(nonce: string, snapshot: VersionedSnapshot): (Buffer | string)[] {
+  const version = JSON.stringify(snapshot.version);
+  const pieces: (Buffer | string)[] = [];
+  let text = `{"type":"snapshot","version":${version},"nonce":${JSON.stringify(nonce)},"snapshot":{"version":${version}`;
+  const flush = (next: Buffer | string) => {
+    if (typeof next === 'string' || next.length < SMALL) {
+      text += next.toString();
+      return;
+    }
+    if (text) pieces.push(text);
+    pieces.push(next);
+    text = '';
+  };
+  for (const [key, value] of Object.entries(snapshot)) {
+    if (key === 'version' || value === undefined || typeof value === 'function') continue;
+    text += `,${JSON.stringify(key)}:`;
+    if (Array.isArray(value)) {
+      text += '[';
+      value.forEach((item: unknown, i) => {
+        if (i > 0) text += ',';
+        flush(item === undefined ? 'null' : encode(item));
+      });
+      text += ']';
+    } else flush(encode(value));
+  }
+  text += '}}\n';
+  pieces.push(text);
+  return pieces;
+}
+
+/**
+ * The line as one buffer, written with one call: a reader sees one HTTP chunk per message rather
+ * than one per piece (a reader that joins its input per chunk pays for every extra one).
+ */
+export function snapshotLineBytes(nonce: string, snapshot: VersionedSnapshot): Buffer {
+  const pieces = snapshotLine(nonce, snapshot).map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
+  return Buffer.concat(pieces);
+}
+
+/** The whole line as one string (tests, and callers that do not care about sharing). */
+export function snapshotLineText(nonce: string, snapshot: VersionedSnapshot): string {
+  return snapshotLine(nonce, snapshot)
+    .map((p) => p.toString())
+    .join('');
+}
