@@ -249,7 +249,7 @@ async function main(): Promise<void> {
         values.quick
           ? [
               { proxies: 100, changes: 2, timeoutMs: 20_000 },
-              { proxies: 1000, changes: 2, timeoutMs: 20_000 },
+              { proxies: 1000, changes: 2, timeoutMs: 30_000 },
             ]
           : [
               { proxies: 100, changes: 5, timeoutMs: 30_000 },

@@ -148,8 +148,10 @@ type SnapshotHead = Pick<Extract<DiscoveryMessage, { type: 'snapshot' }>, 'type'
  * snapshot (which real proxies do on their own CPUs) would make this simulator the bottleneck: when
  * the head of the line already carries the version and nonce, the snapshot itself is skipped.
  */
-function readMessage(line: string): SnapshotHead | { type: 'heartbeat' } | undefined {
-  const head = line.slice(0, 400);
+function readMessage(
+  head: string,
+  wholeLine: () => string,
+): SnapshotHead | { type: 'heartbeat' } | undefined {
   if (head.includes('"type":"heartbeat"')) return { type: 'heartbeat' };
   const version = /"version":"([^"]*)"/.exec(head);
   const nonce = /"nonce":"([^"]*)"/.exec(head);
@@ -163,7 +165,7 @@ function readMessage(line: string): SnapshotHead | { type: 'heartbeat' } | undef
   ) {
     return { type: 'snapshot', version: version[1] as string, nonce: nonce[1] as string };
   }
-  const message = JSON.parse(line) as DiscoveryMessage;
+  const message = JSON.parse(wholeLine()) as DiscoveryMessage;
   return message.type === 'snapshot'
     ? { type: 'snapshot', version: message.version, nonce: message.nonce }
     : { type: 'heartbeat' };
@@ -192,22 +194,26 @@ function openStream(proxy: SimProxy): Promise<void> {
         }
         proxy.connected = true;
         resolve();
-        let pending = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          let newline = pending.indexOf('\n');
-          while (newline >= 0) {
-            const line = pending.slice(0, newline);
-            pending = pending.slice(newline + 1);
-            newline = pending.indexOf('\n');
-            if (line.trim() === '') continue;
-            const message = readMessage(line);
-            if (message?.type === 'snapshot') {
-              lastMessageAt = performance.now();
-              void acknowledge(proxy, message);
-            }
+        // The current line's bytes as they arrived; only its head is decoded unless the fast path fails.
+        let parts: Buffer[] = [];
+        const finishLine = (): void => {
+          const line = Buffer.concat(parts);
+          parts = [];
+          if (line.length === 0) return;
+          const message = readMessage(line.subarray(0, 400).toString('utf8'), () => line.toString('utf8'));
+          if (message?.type === 'snapshot') {
+            lastMessageAt = performance.now();
+            void acknowledge(proxy, message);
           }
+        };
+        res.on('data', (chunk: Buffer) => {
+          let from = 0;
+          for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, from)) {
+            parts.push(chunk.subarray(from, newline));
+            finishLine();
+            from = newline + 1;
+          }
+          if (from < chunk.length) parts.push(chunk.subarray(from));
         });
         res.on('close', () => {
           proxy.connected = false;
