@@ -197,6 +197,9 @@ async function main(): Promise<void> {
   if (!values.keep) onCleanup(() => rmSync(workDir, { recursive: true, force: true }));
   const profileDir = join(benchDir, 'results', 'profiles');
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
+  // Strait is measured as it ships: the proxy's production bundle, built from the current sources.
+  if (!values['proxy-source'])
+    execFileSync('npm', ['run', '-s', 'build', '-w', '@strait/proxy'], { cwd: repoRoot, stdio: 'inherit' });
   const ctx: TargetContext = {
     repoRoot,
     workDir,

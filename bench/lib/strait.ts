@@ -52,6 +52,12 @@ export function proxyLaunch(repoRoot: string, forceSources: boolean): ProxyLaunc
   return { script: bin, runs: current ? 'bundle' : 'sources', env: process.env };
 }
 
+/**
+ * The runtime settings Strait proxies ship with (also in docker/Dockerfile and compose.yaml): a 2 MB V8
+ * young generation and two malloc arenas keep peak RSS down at little CPU cost (measured: 127 -> 107 MB).
+ */
+export const PROXY_RUNTIME_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2' };
+
 export const SERVICE_B_DOMAINS = ['service-b', 'service-b.default', 'service-b.default.svc.cluster.local'];
 
 function catchAllHost(name: string, cluster: string, domains: string[] = ['*']) {
@@ -198,7 +204,7 @@ export async function startProxy(
     command: process.execPath,
     args,
     cwd: repoRoot,
-    env: launch.env,
+    env: { ...launch.env, ...PROXY_RUNTIME_ENV },
   });
   await waitForHttp(`http://${spec.address}:${Ports.ready}/healthz/ready`, proc, 20_000, (s) => s === 200);
   return proc;

@@ -25,7 +25,8 @@ import { findPrometheus, preparePrometheus } from './prometheus.ts';
 import { httpStatus, waitForOk, waitUntil } from './wait.ts';
 
 export const RepoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const ProxyMain = join(RepoRoot, 'packages/proxy/src/main.ts');
+// The strait-proxy command: the built bundle when current (npm start builds it), else the sources.
+const ProxyMain = join(RepoRoot, 'packages/proxy/bin/strait-proxy.mjs');
 const ControlPlaneMain = join(RepoRoot, 'packages/control-plane/src/main.ts');
 const DemoMain = join(RepoRoot, 'packages/demo/src/main.ts');
 
