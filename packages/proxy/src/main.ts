@@ -54,6 +54,9 @@ async function main(): Promise<void> {
     );
   };
   // A proxy must outlive one bad connection: an error nothing else caught is logged, not fatal.
+  // A reader of our output that went away (EPIPE) must not stop the proxy, nor its shutdown.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   process.on('uncaughtException', (err) => proxy.logger.error({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => proxy.logger.error({ err }, 'unhandled rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));
