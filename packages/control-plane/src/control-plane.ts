@@ -66,7 +66,7 @@ export class ControlPlane {
       logger: this.logger,
       debounceMs: options.debounceMs ?? 100,
       warmupMs: options.warmupMs ?? 3000,
-      pushConcurrency: options.pushConcurrency ?? Number(process.env.STRAIT_PUSH_CONCURRENCY ?? 100),
+      pushConcurrency: options.pushConcurrency ?? 100,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
     this.store.on('rejected', (source: RejectSource, issues: ConfigIssue[]) => {

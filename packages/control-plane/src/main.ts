@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 
 const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
-  [--grace-ms 10000] [--warmup-ms 3000] [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
+  [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
 env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         'monitoring-port': { type: 'string' },
         'grace-ms': { type: 'string' },
         'warmup-ms': { type: 'string' },
+        'push-concurrency': { type: 'string' },
         'advertise-address': { type: 'string' },
         'state-file': { type: 'string' },
         'no-state': { type: 'boolean' },
@@ -56,6 +57,10 @@ async function main(): Promise<void> {
   const warmupMs = warmupText === undefined ? 3000 : Number(warmupText);
   if (!Number.isFinite(warmupMs) || warmupMs < 0)
     fail(`--warmup-ms expects milliseconds, got "${warmupText}"`);
+  const concurrencyText = (values['push-concurrency'] as string | undefined) ?? env.STRAIT_PUSH_CONCURRENCY;
+  const pushConcurrency = concurrencyText === undefined ? 100 : Number(concurrencyText);
+  if (!Number.isInteger(pushConcurrency) || pushConcurrency < 1)
+    fail(`--push-concurrency expects a whole number of at least 1, got "${concurrencyText}"`);
   const logger = pino({
     name: 'strait-control-plane',
     level: (values['log-level'] as string | undefined) ?? env.STRAIT_LOG_LEVEL ?? 'info',
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
     token: env.STRAIT_TOKEN || undefined,
     graceMs,
     warmupMs,
+    pushConcurrency,
     logger,
     ...(stateFile !== undefined ? { stateFile } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),

@@ -3,7 +3,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  canonicalJson,
   type DiscoveryMessage,
   Errors,
   HEARTBEAT_INTERVAL_MS,
@@ -116,6 +115,8 @@ export class DiscoveryService {
   readonly #arrivals: Arrival[] = [];
   /** Proxies waiting for a push slot, in order, with the earliest change each push carries. */
   readonly #queue = new Map<ProxyState, number>();
+  /** Like #queue, for proxies that have no snapshot from this stream yet. */
+  readonly #firstQueue = new Map<ProxyState, number>();
   #writesInFlight = 0;
   #refillScheduled = false;
 
@@ -201,24 +202,29 @@ export class DiscoveryService {
     return snapshotFor(this.#translation.index, node, this.#translation);
   }
 
-  /** Makes `snapshot` the proxy's wanted one and queues a push unless it already has it; true if queued. */
+  /**
+   * Makes `snapshot` the proxy's wanted one and queues a push unless it already has it; true if queued.
+   * A proxy's first snapshot goes ahead of updates to proxies that already run one.
+   */
   #pushTo(state: ProxyState, snapshot: VersionedSnapshot, changeAt: number): boolean {
     state.current = snapshot;
     if (!state.stream || state.sent?.version === snapshot.version) return false;
-    const earlier = this.#queue.get(state);
-    this.#queue.set(state, earlier === undefined ? changeAt : Math.min(earlier, changeAt));
+    const queue = state.sent === undefined ? this.#firstQueue : this.#queue;
+    const earlier = queue.get(state);
+    queue.set(state, earlier === undefined ? changeAt : Math.min(earlier, changeAt));
     this.#sendQueued();
     return true;
   }
 
-  /** Sends queued pushes while push slots are free. */
+  /** Sends queued pushes while push slots are free, first snapshots first. */
   #sendQueued(): void {
     const limit = Math.max(1, this.#o.pushConcurrency ?? 100);
-    for (const [state, changeAt] of this.#queue) {
-      if (this.#writesInFlight >= limit) return;
-      this.#queue.delete(state);
-      this.#send(state, changeAt);
-    }
+    for (const queue of [this.#firstQueue, this.#queue])
+      for (const [state, changeAt] of queue) {
+        if (this.#writesInFlight >= limit) return;
+        queue.delete(state);
+        this.#send(state, changeAt);
+      }
   }
 
   /** Writes the proxy's wanted snapshot (if still new to it) and holds a push slot until the kernel has it. */
@@ -236,7 +242,7 @@ export class DiscoveryService {
       held = false;
       this.#writesInFlight--;
       if (state.releaseWrite === release) state.releaseWrite = undefined;
-      if (this.#queue.size > 0 && !this.#refillScheduled) {
+      if (this.#queue.size + this.#firstQueue.size > 0 && !this.#refillScheduled) {
         this.#refillScheduled = true;
         setImmediate(() => {
           this.#refillScheduled = false;
@@ -291,6 +297,8 @@ export class DiscoveryService {
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    // The stream is answered now; its first snapshot may wait its turn for a push slot.
+    res.flushHeaders();
 
     this.#o.registry.connect(node);
     this.#o.telemetry.connected.set(this.connectedCount());
@@ -375,6 +383,7 @@ export class DiscoveryService {
 
   #closeStream(state: ProxyState): void {
     this.#queue.delete(state);
+    this.#firstQueue.delete(state);
     state.releaseWrite?.();
     if (state.heartbeat) clearInterval(state.heartbeat);
     state.heartbeat = undefined;
@@ -494,7 +503,10 @@ export class DiscoveryService {
   }
 }
 
-/** Fingerprints of a snapshot's parts under istiod's xDS types, for counting what a push changed. */
+/**
+ * Fingerprints of a snapshot's parts under istiod's xDS types, for counting what a push changed. Plain
+ * JSON is enough here: translation builds objects in a fixed key order, and a metric is all it feeds.
+ */
 interface PushParts {
   lds: string;
   rds: string;
@@ -526,14 +538,16 @@ function pushParts(s: VersionedSnapshot): PushParts {
     const egress = s.egress;
     parts = {
       lds: [
-        ...s.listeners.map((l) => digestOf(l, 'lds', () => canonicalJson({ ...l, virtualHosts: undefined }))),
-        egress ? digestOf(egress, 'lds', () => canonicalJson(egress)) : '',
+        ...s.listeners.map((l) =>
+          digestOf(l, 'lds', () => JSON.stringify({ ...l, virtualHosts: undefined })),
+        ),
+        egress ? digestOf(egress, 'lds', () => JSON.stringify(egress)) : '',
       ].join(' '),
-      rds: s.listeners.map((l) => digestOf(l, 'rds', () => canonicalJson(l.virtualHosts))).join(' '),
+      rds: s.listeners.map((l) => digestOf(l, 'rds', () => JSON.stringify(l.virtualHosts))).join(' '),
       cds: s.clusters
-        .map((c) => digestOf(c, 'cds', () => canonicalJson({ ...c, endpoints: undefined })))
+        .map((c) => digestOf(c, 'cds', () => JSON.stringify({ ...c, endpoints: undefined })))
         .join(' '),
-      eds: s.clusters.map((c) => digestOf(c, 'eds', () => canonicalJson(c.endpoints))).join(' '),
+      eds: s.clusters.map((c) => digestOf(c, 'eds', () => JSON.stringify(c.endpoints))).join(' '),
     };
     partsOfSnapshot.set(s, parts);
   }

@@ -57,8 +57,13 @@ export function snapshotLine(nonce: string, snapshot: VersionedSnapshot): (Buffe
  * than one per piece (a reader that joins its input per chunk pays for every extra one).
  */
 export function snapshotLineBytes(nonce: string, snapshot: VersionedSnapshot): Buffer {
-  const pieces = snapshotLine(nonce, snapshot).map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
-  return Buffer.concat(pieces);
+  const pieces = snapshotLine(nonce, snapshot);
+  let size = 0;
+  for (const p of pieces) size += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of pieces) at += typeof p === 'string' ? bytes.write(p, at) : p.copy(bytes, at);
+  return bytes;
 }
 
 /** The whole line as one string (tests, and callers that do not care about sharing). */
