@@ -119,6 +119,8 @@ export class DiscoveryService {
   readonly #firstQueue = new Map<ProxyState, number>();
   #writesInFlight = 0;
   #refillScheduled = false;
+  /** A debounced push is due and waits for the queue of the last one to empty. */
+  #pushWhenQueued = false;
 
   constructor(options: DiscoveryOptions) {
     this.#o = options;
@@ -157,13 +159,21 @@ export class DiscoveryService {
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
-        const at = this.#pendingChangeAt ?? Date.now();
-        this.#pendingChangeAt = undefined;
-        this.#pendingSince = undefined;
-        this.pushAll(at);
+        // While the last push is still queued, its queue already sends each proxy its latest snapshot;
+        // the next push starts when every queued proxy has had its turn (natural backpressure).
+        if (this.#queue.size + this.#firstQueue.size > 0) this.#pushWhenQueued = true;
+        else this.#firePending();
       },
       Math.max(0, fireAt - now),
     );
+  }
+
+  #firePending(): void {
+    this.#pushWhenQueued = false;
+    const at = this.#pendingChangeAt ?? Date.now();
+    this.#pendingChangeAt = undefined;
+    this.#pendingSince = undefined;
+    this.pushAll(at);
   }
 
   pushAll(changeAt: number): void {
@@ -225,6 +235,10 @@ export class DiscoveryService {
         queue.delete(state);
         this.#send(state, changeAt);
       }
+    if (this.#pushWhenQueued && !this.#timer && !this.#closed)
+      setImmediate(() => {
+        if (this.#pushWhenQueued && !this.#timer && !this.#closed) this.#firePending();
+      });
   }
 
   /** Writes the proxy's wanted snapshot (if still new to it) and holds a push slot until the kernel has it. */
@@ -385,6 +399,7 @@ export class DiscoveryService {
     this.#queue.delete(state);
     this.#firstQueue.delete(state);
     state.releaseWrite?.();
+    if (this.#pushWhenQueued && !this.#closed) this.#sendQueued();
     if (state.heartbeat) clearInterval(state.heartbeat);
     state.heartbeat = undefined;
     const stream = state.stream;
