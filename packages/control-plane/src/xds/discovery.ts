@@ -121,6 +121,8 @@ export class DiscoveryService {
   #refillScheduled = false;
   /** A debounced push is due and waits for the queue of the last one to empty. */
   #pushWhenQueued = false;
+  /** A proxy came back with a config during the warm-up: pushes wait for the warm-up to end. */
+  #warmupHold = false;
 
   constructor(options: DiscoveryOptions) {
     this.#o = options;
@@ -150,7 +152,8 @@ export class DiscoveryService {
     // A true debounce: wait for debounceMs without news, but never longer than debounceMaxMs after the
     // first change, so a storm of (re)connecting proxies costs one push rather than one per window.
     const maxMs = this.#o.debounceMaxMs ?? this.#o.debounceMs * 10;
-    const fireAt = Math.max(Math.min(now + this.#o.debounceMs, this.#pendingSince + maxMs), this.#warmUntil);
+    const holdUntil = this.#warmupHold ? this.#warmUntil : 0;
+    const fireAt = Math.max(Math.min(now + this.#o.debounceMs, this.#pendingSince + maxMs), holdUntil);
     if (this.#timer) {
       if (fireAt === this.#fireAt) return;
       clearTimeout(this.#timer);
@@ -369,6 +372,7 @@ export class DiscoveryService {
     }
     if (runningVersion !== undefined && now < this.#warmUntil) {
       // Just restarted: wait for the other proxies to come back before pushing (see warmupMs).
+      this.#warmupHold = true;
       this.#heartbeat(state);
       this.schedulePush(now);
     } else if (runningVersion === snapshot.version) {
