@@ -6,8 +6,9 @@ import {
   describeError,
   endThenDestroy,
   rawResponse,
+  startClientSession,
   type TunnelHooks,
-  TunnelSession,
+  type TunnelSession,
   type TunnelStats,
 } from './session.ts';
 
@@ -37,15 +38,8 @@ export function openTunnel(
   target: TunnelTarget,
   hooks: TunnelHooks = {},
 ): void {
-  const session = new TunnelSession(hooks);
-  if (client.destroyed) {
-    session.noteError('client closed before the tunnel opened');
-    session.settle();
-    return;
-  }
-  client.pause();
-  client.setNoDelay(true);
-  session.track('client', client);
+  const session = startClientSession(client, hooks, 'client closed before the tunnel opened');
+  if (!session) return;
 
   let upstream: Socket;
   try {

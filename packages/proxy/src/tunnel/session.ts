@@ -1,6 +1,7 @@
 // The bookkeeping shared by CONNECT tunnels and upgraded connections: byte counts, the first error,
 // closing both sides together, and reporting exactly once when every side has closed.
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 export interface TunnelStats {
@@ -140,4 +141,25 @@ export class TunnelSession {
   settle(): void {
     this.#maybeReport();
   }
+}
+
+/**
+ * Starts the session for a hijacked client socket: paused until the upstream side is ready, no Nagle
+ * delay, tracked for closing. Undefined (and the hooks already told) when the client is already gone.
+ */
+export function startClientSession(
+  client: Socket,
+  hooks: TunnelHooks,
+  gone: string,
+): TunnelSession | undefined {
+  const session = new TunnelSession(hooks);
+  if (client.destroyed) {
+    session.noteError(gone);
+    session.settle();
+    return undefined;
+  }
+  client.pause();
+  client.setNoDelay(true);
+  session.track('client', client);
+  return session;
 }

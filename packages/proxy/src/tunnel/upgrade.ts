@@ -13,8 +13,8 @@ import {
   describeError,
   endThenDestroy,
   rawResponse,
+  startClientSession,
   type TunnelHooks,
-  TunnelSession,
 } from './session.ts';
 
 export interface UpgradeTarget {
@@ -71,15 +71,8 @@ export function relayUpgrade(
   target: UpgradeTarget,
   hooks: UpgradeHooks = {},
 ): void {
-  const session = new TunnelSession(hooks);
-  if (client.destroyed) {
-    session.noteError('client closed before the upgrade');
-    session.settle();
-    return;
-  }
-  client.pause();
-  client.setNoDelay(true);
-  session.track('client', client);
+  const session = startClientSession(client, hooks, 'client closed before the upgrade');
+  if (!session) return;
 
   /** Answers the client ourselves when no upstream response will come. */
   const answerLocally = (status: number, message: string, code: string, err: unknown): void => {
