@@ -27,6 +27,8 @@ import { httpStatus, waitForOk, waitUntil } from './wait.ts';
 export const RepoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 // The strait-proxy command: the built bundle when current (npm start builds it), else the sources.
 const ProxyMain = join(RepoRoot, 'packages/proxy/bin/strait-proxy.mjs');
+/** The proxies' runtime settings, as in docker/Dockerfile and compose.yaml: fewer malloc arenas. */
+const ProxyRuntimeEnv = { MALLOC_ARENA_MAX: '2' };
 const ControlPlaneMain = join(RepoRoot, 'packages/control-plane/src/main.ts');
 const DemoMain = join(RepoRoot, 'packages/demo/src/main.ts');
 
@@ -327,7 +329,12 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
 
     const proxies = proxyLaunches(plan, controlPlaneUrl);
     for (const proxy of proxies) {
-      launch({ name: proxy.name, command: node, args: [ProxyMain, ...proxy.args] });
+      launch({
+        name: proxy.name,
+        command: node,
+        args: ['--max-semi-space-size=2', ProxyMain, ...proxy.args],
+        env: ProxyRuntimeEnv,
+      });
     }
     for (const proxy of proxies) {
       await waitUntil(
