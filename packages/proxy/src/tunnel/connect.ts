@@ -84,18 +84,7 @@ export function openTunnel(
     session.track('upstream', upstream);
     session.stats.status = 200;
     client.write(ESTABLISHED);
-    if (head.length > 0) {
-      session.stats.receivedBytes += head.length;
-      upstream.write(head);
-    }
-    if (target.idleTimeoutMs !== undefined) {
-      const idle = target.idleTimeoutMs;
-      for (const socket of [client, upstream]) {
-        socket.setTimeout(idle, () => session.fail(new Error('idle timeout')));
-      }
-    }
-    session.open();
-    session.splice(client, upstream);
+    session.start(client, upstream, head, target.idleTimeoutMs);
   });
 }
 

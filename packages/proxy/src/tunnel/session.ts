@@ -116,6 +116,24 @@ export class TunnelSession {
   }
 
   /** Pipes bytes both ways, counting them. Either side's end half-closes the other. */
+  /**
+   * The last step of every tunnel: the client's early bytes go upstream, the optional idle limit is
+   * armed on both sockets, the tunnel counts as open and the two sockets are spliced.
+   */
+  start(client: Socket, upstream: Socket, head: Buffer, idleTimeoutMs: number | undefined): void {
+    if (head.length > 0) {
+      this.stats.receivedBytes += head.length;
+      upstream.write(head);
+    }
+    if (idleTimeoutMs !== undefined) {
+      for (const socket of [client, upstream]) {
+        socket.setTimeout(idleTimeoutMs, () => this.fail(new Error('idle timeout')));
+      }
+    }
+    this.open();
+    this.splice(client, upstream);
+  }
+
   splice(client: Duplex, upstream: Duplex): void {
     client.on('data', (chunk: Buffer) => {
       this.stats.receivedBytes += chunk.length;

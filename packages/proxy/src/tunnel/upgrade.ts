@@ -165,18 +165,7 @@ export function relayUpgrade(
       session.stats.sentBytes += upstreamHead.length;
       client.write(upstreamHead);
     }
-    if (head.length > 0) {
-      session.stats.receivedBytes += head.length;
-      upstream.write(head);
-    }
-    if (target.idleTimeoutMs !== undefined) {
-      const idle = target.idleTimeoutMs;
-      for (const socket of [client, upstream]) {
-        socket.setTimeout(idle, () => session.fail(new Error('idle timeout')));
-      }
-    }
-    session.open();
-    session.splice(client, upstream);
+    session.start(client, upstream, head, target.idleTimeoutMs);
   });
 
   proxyReq.on('response', (res: IncomingMessage) => {
