@@ -272,13 +272,7 @@ export class HttpListener {
       this.#local(res, rec, 503, ResponseFlags.NO_CLUSTER, `no cluster ${clusterName}\n`);
       return;
     }
-    const headers = this.#upstreamHeaders(req, rec, false);
-    let authority = resolved.authority;
-    if (route?.rewriteAuthority) authority = route.rewriteAuthority;
-    headers.host = authority;
-    if (route?.requestHeaderOps) applyHeaderOps(headers, route.requestHeaderOps);
-    let path = route ? route.rewritePath(resolved.path) : resolved.path;
-    if (cluster.config.forwardProxy) path = `http://${authority}${path}`;
+    const { headers, path } = this.#upstreamRequest(req, rec, resolved, route, cluster, false);
     const body = hasBody(req.headers) ? countBody(req, rec) : null;
     if (body === null) req.resume();
 
@@ -305,6 +299,23 @@ export class HttpListener {
 
     if (route?.mirror && body === null && decideMirror(route.mirror))
       this.#mirror(route.mirror.cluster, req, headers, path);
+  }
+
+  /** Headers and request target for the upstream: rewrites, header ops, absolute form for forward proxies. */
+  #upstreamRequest(
+    req: IncomingMessage,
+    rec: RequestRecord,
+    resolved: Resolved,
+    route: CompiledRoute | undefined,
+    cluster: UpstreamCluster,
+    upgrade: boolean,
+  ): { headers: HeaderMap; path: string } {
+    const headers = this.#upstreamHeaders(req, rec, upgrade);
+    const authority = route?.rewriteAuthority ?? resolved.authority;
+    headers.host = authority;
+    if (route?.requestHeaderOps) applyHeaderOps(headers, route.requestHeaderOps);
+    const path = route ? route.rewritePath(resolved.path) : resolved.path;
+    return { headers, path: cluster.config.forwardProxy ? `http://${authority}${path}` : path };
   }
 
   /** The headers sent upstream: end-to-end ones plus the proxy's own. */
@@ -462,11 +473,7 @@ export class HttpListener {
         this.#log(rec, 503, ResponseFlags.NO_HEALTHY_UPSTREAM, 0, undefined);
         return;
       }
-      const headers = this.#upstreamHeaders(req, rec, true);
-      headers.host = route?.rewriteAuthority ?? resolved.authority;
-      if (route?.requestHeaderOps) applyHeaderOps(headers, route.requestHeaderOps);
-      let path = route ? route.rewritePath(resolved.path) : resolved.path;
-      if (cluster.config.forwardProxy) path = `http://${headers.host}${path}`;
+      const { headers, path } = this.#upstreamRequest(req, rec, resolved, route, cluster, true);
       const hooks = this.#tunnelHooks(
         rec,
         clusterName,
