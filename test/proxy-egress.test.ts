@@ -81,13 +81,15 @@ beforeAll(async () => {
           name: 'outbound',
           kind: 'outbound',
           port: 15001,
-          virtualHosts: ['api.partner.example', 'secure.partner.example'].map((host) => ({
-            name: host,
-            domains: [host],
-            routes: [
-              { name: host, match: {}, route: { clusters: [{ cluster: 'egress-gateway', weight: 1 }] } },
-            ],
-          })),
+          virtualHosts: ['api.partner.example', 'secure.partner.example', 'blocked.partner.example'].map(
+            (host) => ({
+              name: host,
+              domains: [host],
+              routes: [
+                { name: host, match: {}, route: { clusters: [{ cluster: 'egress-gateway', weight: 1 }] } },
+              ],
+            }),
+          ),
         },
       ],
       clusters: [
@@ -142,6 +144,13 @@ describe('denied traffic', () => {
     expect(res.status).toBe(403);
     expect(res.text).toContain('example.org');
     expect(await deniedCount(SIDECAR)).toBe(before + 1);
+  });
+
+  it('a refusal by the egress gateway reaches the app through the sidecar tunnel', async () => {
+    // The sidecar routes this host to the egress gateway, whose allow-list does not name it.
+    const res = await connectVia(SIDECAR, 15001, 'blocked.partner.example:443', 'x');
+    expect(res.status).toBe(403);
+    expect(res.body).toContain('blocked.partner.example');
   });
 
   it('CONNECT to an unlisted host is refused', async () => {

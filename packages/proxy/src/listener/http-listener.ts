@@ -19,7 +19,6 @@ import type { CompiledRoute } from '../router/index.ts';
 import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
 import { openTunnel, rejectConnect, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
-import { openTunnelVia } from './connect-chain.ts';
 import { type ListenerConfig, PASSTHROUGH_CLUSTER, type ProxyContext } from './context.ts';
 import { Exchange, type ExchangeOutcome } from './exchange.ts';
 import { appendHeader, copyEndToEnd, type HeaderMap, hasBody, hasDuplicateHost } from './headers.ts';
@@ -387,8 +386,8 @@ export class HttpListener {
           return;
         }
         const hooks = this.#tunnelHooks(rec, result.clusterName, 'source');
-        if (result.via) openTunnelVia(socket, head, result.via, `${t.host}:${t.port}`, hooks);
-        else openTunnel(socket, head, { address: result.address, port: result.port }, hooks);
+        const through = result.via ? { connectThrough: `${t.host}:${t.port}` } : {};
+        openTunnel(socket, head, { address: result.address, port: result.port, ...through }, hooks);
       },
       () => rejectConnect(socket, 500, 'internal error\n'),
     );

@@ -22,6 +22,11 @@ export interface TunnelTarget {
   connectTimeoutMs?: number;
   /** Destroy the tunnel after this long with no bytes either way. Default: no idle limit. */
   idleTimeoutMs?: number;
+  /**
+   * When address:port is another HTTP proxy (the egress gateway): the `host:port` to CONNECT to through
+   * it. The client gets its 200 only once that proxy has said 200; a refusal is passed on as it is.
+   */
+  connectThrough?: string;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -82,10 +87,62 @@ export function openTunnel(
       return;
     }
     session.track('upstream', upstream);
-    session.stats.status = 200;
-    client.write(ESTABLISHED);
-    session.start(client, upstream, head, target.idleTimeoutMs);
+    const established = (early: Buffer): void => {
+      session.stats.status = 200;
+      client.write(ESTABLISHED);
+      if (early.length > 0) {
+        session.stats.sentBytes += early.length;
+        client.write(early);
+      }
+      session.start(client, upstream, head, target.idleTimeoutMs);
+    };
+    if (target.connectThrough === undefined) established(EMPTY);
+    else askProxy(client, upstream, session, target.connectThrough, established);
   });
+}
+
+const EMPTY = Buffer.alloc(0);
+const MAX_PROXY_ANSWER_HEAD = 16 * 1024;
+
+/** Sends CONNECT to the proxy at the other end of `upstream` and waits for its answer's head. */
+function askProxy(
+  client: Socket,
+  upstream: Socket,
+  session: TunnelSession,
+  authority: string,
+  established: (early: Buffer) => void,
+): void {
+  let buffered = EMPTY;
+  const timer = setTimeout(() => {
+    failBeforeOpen(client, session, new Error('the next proxy did not answer CONNECT'));
+    upstream.destroy();
+  }, DEFAULT_CONNECT_TIMEOUT_MS);
+  const onData = (chunk: Buffer): void => {
+    buffered = Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (buffered.length > MAX_PROXY_ANSWER_HEAD) upstream.destroy(new Error('oversize CONNECT answer'));
+      return;
+    }
+    clearTimeout(timer);
+    upstream.off('data', onData);
+    upstream.pause();
+    const status = Number(buffered.subarray(9, 12).toString('latin1'));
+    if (status === 200) {
+      established(buffered.subarray(end + 4));
+      return;
+    }
+    // The next proxy refused (e.g. its 403 naming the host): the client reads that answer itself.
+    session.stats.status = status;
+    client.write(buffered);
+    endThenDestroy(client);
+    client.resume();
+    upstream.destroy();
+  };
+  upstream.on('data', onData);
+  upstream.once('close', () => clearTimeout(timer));
+  upstream.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  upstream.resume();
 }
 
 /** Answers 503 on a CONNECT whose upstream could not be reached, and records why. */
