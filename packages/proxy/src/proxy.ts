@@ -1,15 +1,7 @@
 // The proxy process: owns the listeners, clusters, telemetry and admin, and applies snapshots
 // all-or-nothing (Envoy's subscription contract: accept and echo, or reject and keep the last good).
 import type { Server } from 'node:http';
-import {
-  Errors,
-  encodePeer,
-  type Listener,
-  type NodeInfo,
-  Ports,
-  type Snapshot,
-  StraitError,
-} from '@strait/api';
+import { Errors, encodePeer, type NodeInfo, Ports, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
 import type { ProxyOptions } from './config/options.ts';
@@ -270,5 +262,3 @@ function identityOf(o: ProxyOptions): NodeIdentity {
     via: `1.1 ${o.id} (strait-${o.role})`,
   };
 }
-
-export type { Listener };

@@ -70,6 +70,8 @@ export class Exchange {
   #attempt: Attempt | undefined;
   #timer: NodeJS.Timeout | undefined;
   #headSent = false;
+  /** The upstream status once its head went downstream. */
+  #status = 0;
   #done = false;
   #retrying = false;
   #releasedRequest = false;
@@ -185,8 +187,6 @@ export class Exchange {
     this.#status = status;
     return true;
   }
-
-  #status = 0;
 
   attemptData(attempt: Attempt, chunk: Buffer): boolean {
     if (attempt !== this.#attempt) return true;
