@@ -10,7 +10,13 @@ import { parseArgs } from 'node:util';
 import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts';
 import { measureTarget, type Settings, type TargetRound } from './lib/measure.ts';
 import { killAllNow, onCleanup, stopAll } from './lib/processes.ts';
-import { checkGoals, type Environment, renderMarkdown, summarize } from './lib/report.ts';
+import {
+  checkGoals,
+  type Environment,
+  renderConvergenceMarkdown,
+  renderMarkdown,
+  summarize,
+} from './lib/report.ts';
 import { proxyAvailable, proxyLaunch } from './lib/strait.ts';
 import {
   DEFAULT_TARGETS,
@@ -28,10 +34,16 @@ const USAGE = `usage: npm run bench [-- options]
   --only a,b           targets: direct,nginx,haproxy,floor,strait,chain-direct,chain-strait
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
+  --convergence-only   measure only control-plane convergence (no data-plane targets, no wrk/nginx/HAProxy
+                       needed); writes results/<timestamp>.json and results/convergence-latest.md
+                       (latest.md, the data-plane table, is left as it is)
   --cpu-prof           run Strait proxies with --cpu-prof (profiles in bench/results/profiles/)
   --proxy-source       run the proxy's TypeScript sources even when its built bundle is current
   --keep               keep the temporary work directory (configs, logs, access logs)
   --render FILE.json   re-render latest.md and the tables from a saved run, measuring nothing`;
+
+/** Where `--convergence-only` writes its report; latest.md keeps the last full table. */
+const CONVERGENCE_REPORT = 'convergence-latest.md';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..');
@@ -44,6 +56,7 @@ function parseCommandLine() {
       only: { type: 'string' },
       'skip-missing': { type: 'boolean', default: false },
       'no-convergence': { type: 'boolean', default: false },
+      'convergence-only': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'proxy-source': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -82,6 +95,8 @@ function parseCommandLine() {
       throw new Error(`--rounds: expected a positive integer, got "${values.rounds}"`);
     settings.rounds = rounds;
   }
+  if (values['convergence-only'] && (values['no-convergence'] || values.only !== undefined))
+    throw new Error('--convergence-only cannot be combined with --no-convergence or --only');
   const known = TARGETS.map((t) => t.key);
   const only = values.only?.split(',').map((s) => s.trim()) as TargetKey[] | undefined;
   for (const key of only ?? []) {
@@ -157,17 +172,23 @@ function render(file: string): void {
     convergence: ConvergenceResult[];
     rounds: TargetRound[];
     failures?: Record<string, string>;
+    convergenceOnly?: boolean;
   };
   const keys = new Set(saved.rounds.map((r) => r.key));
   const targets = TARGETS.filter((t) => keys.has(t.key));
   const summaries = summarize(targets, saved.rounds);
   const goals = checkGoals(summaries, saved.convergence);
-  let markdown = renderMarkdown(saved.environment, summaries, goals, saved.convergence);
+  // A convergence-only run has no data-plane rows; it must not replace the data-plane report.
+  const convergenceOnly =
+    saved.convergenceOnly ?? (saved.rounds.length === 0 && saved.convergence.length > 0);
+  let markdown = convergenceOnly
+    ? renderConvergenceMarkdown(saved.environment, goals, saved.convergence)
+    : renderMarkdown(saved.environment, summaries, goals, saved.convergence);
   for (const [key, message] of Object.entries(saved.failures ?? {}))
     markdown += `\nFailed: ${key}: ${message}\n`;
   process.stdout.write(`${markdown}\n`);
   writeFileSync(
-    join(benchDir, 'results', 'latest.md'),
+    join(benchDir, 'results', convergenceOnly ? CONVERGENCE_REPORT : 'latest.md'),
     `${markdown}\nFull run took ${saved.elapsedS} s. Raw data: \`${basename(file)}\` (not committed).\n`,
   );
 }
@@ -175,19 +196,20 @@ function render(file: string): void {
 async function main(): Promise<void> {
   const { values, settings, only } = parseCommandLine();
   if (values.render) return render(values.render);
+  const convergenceOnly = values['convergence-only'];
   const tools = findTools();
-  const missing = missingTools(tools);
+  const missing = convergenceOnly ? [] : missingTools(tools);
   if (missing.length > 0) {
     process.stderr.write(missingMessage(missing));
     if (missing.includes('wrk') || !values['skip-missing']) process.exit(1);
   }
 
-  const wanted = only ?? DEFAULT_TARGETS;
+  const wanted = convergenceOnly ? [] : (only ?? DEFAULT_TARGETS);
   let targets = TARGETS.filter((t) => wanted.includes(t.key));
   targets = targets.filter(
     (t) => !(t.key === 'nginx' && !tools.nginx) && !(t.key === 'haproxy' && !tools.haproxy),
   );
-  const straitReady = proxyAvailable(repoRoot);
+  const straitReady = convergenceOnly || proxyAvailable(repoRoot);
   if (!straitReady) {
     process.stderr.write('bench: packages/proxy/src/main.ts does not exist yet: Strait rows are skipped\n');
     targets = targets.filter((t) => t.key !== 'strait' && t.key !== 'chain-strait');
@@ -198,7 +220,7 @@ async function main(): Promise<void> {
   const profileDir = join(benchDir, 'results', 'profiles');
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
   // Strait is measured as it ships: the proxy's production bundle, built from the current sources.
-  if (!values['proxy-source'])
+  if (!values['proxy-source'] && !convergenceOnly)
     execFileSync('npm', ['run', '-s', 'build', '-w', '@strait/proxy'], { cwd: repoRoot, stdio: 'inherit' });
   const ctx: TargetContext = {
     repoRoot,
@@ -207,15 +229,17 @@ async function main(): Promise<void> {
     proxyNodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     proxyLaunch: proxyLaunch(repoRoot, values['proxy-source']),
   };
-  const mode = values.quick ? 'quick' : 'full';
+  const mode = `${values.quick ? 'quick' : 'full'}${convergenceOnly ? ', convergence only' : ''}`;
   const env = environment(tools, mode, settings);
   env.proxyRuns = ctx.proxyLaunch.runs;
   const began = Date.now();
   process.stderr.write(
-    `bench: ${mode} run, ${settings.rounds} round(s), targets ${targets.map((t) => t.key).join(', ')}; work dir ${workDir}\n`,
+    convergenceOnly
+      ? `bench: ${mode} run; work dir ${workDir}\n`
+      : `bench: ${mode} run, ${settings.rounds} round(s), targets ${targets.map((t) => t.key).join(', ')}; work dir ${workDir}\n`,
   );
 
-  const apps = await startApps(ctx, benchDir);
+  const apps = convergenceOnly ? [] : await startApps(ctx, benchDir);
   const rounds: TargetRound[] = [];
   const failures = new Map<TargetKey, string>();
   let convergence: ConvergenceResult[] = [];
@@ -268,7 +292,9 @@ async function main(): Promise<void> {
   env.loadAverageAtEnd = loadavg()[0] ?? Number.NaN;
   const summaries = summarize(targets, rounds);
   const goals = checkGoals(summaries, convergence);
-  let markdown = renderMarkdown(env, summaries, goals, convergence);
+  let markdown = convergenceOnly
+    ? renderConvergenceMarkdown(env, goals, convergence)
+    : renderMarkdown(env, summaries, goals, convergence);
   for (const [key, message] of failures) markdown += `\nFailed: ${key}: ${message}\n`;
   const elapsedS = Math.round((Date.now() - began) / 1000);
   process.stdout.write(`\n${markdown}\n(${elapsedS} s)\n`);
@@ -283,13 +309,14 @@ async function main(): Promise<void> {
   }));
   writeFileSync(
     jsonPath,
-    `${JSON.stringify({ environment: env, elapsedS, summaries, goals, convergence: strippedConvergence, failures: Object.fromEntries(failures), rounds }, null, 2)}\n`,
+    `${JSON.stringify({ environment: env, elapsedS, summaries, goals, convergence: strippedConvergence, failures: Object.fromEntries(failures), rounds, convergenceOnly }, null, 2)}\n`,
   );
+  const report = convergenceOnly ? CONVERGENCE_REPORT : 'latest.md';
   writeFileSync(
-    join(resultsDir, 'latest.md'),
+    join(resultsDir, report),
     `${markdown}\nFull run took ${elapsedS} s. Raw data: \`${stamp}.json\` (not committed).\n`,
   );
-  process.stderr.write(`bench: wrote ${jsonPath} and bench/results/latest.md\n`);
+  process.stderr.write(`bench: wrote ${jsonPath} and bench/results/${report}\n`);
   if (values.keep) process.stderr.write(`bench: work dir kept at ${workDir}\n`);
   else rmSync(workDir, { recursive: true, force: true });
 }

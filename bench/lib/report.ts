@@ -117,6 +117,9 @@ export function summarize(targets: Target[], rounds: TargetRound[]): TargetSumma
 const fmt = (value: number, digits = 2, suffix = ''): string =>
   Number.isFinite(value) ? `${value.toFixed(digits)}${suffix}` : '–';
 
+/** The name of the issue's convergence target in the goals table. */
+export const CONVERGENCE_GOAL = '1000 proxies ACK a change, p99';
+
 export function checkGoals(summaries: TargetSummary[], convergence: ConvergenceResult[]): Goal[] {
   const hop = summaries.find((s) => s.key === 'strait');
   const goals: Goal[] = [];
@@ -178,7 +181,7 @@ export function checkGoals(summaries: TargetSummary[], convergence: ConvergenceR
   }
   const thousand = convergence.find((c) => c.proxies === 1000 && c.status === 'measured');
   add(
-    '1000 proxies ACK a change, p99',
+    CONVERGENCE_GOAL,
     '≤ 1000 ms',
     thousand?.p99Ms,
     `${fmt(thousand?.p99Ms ?? Number.NaN, 0)} ms`,
@@ -245,16 +248,7 @@ export function renderMarkdown(
         `throughput ×${fmt(ratio(hop.rps, floor.rps))}.`,
     );
   }
-  lines.push('', '## Control plane convergence', '');
-  lines.push(
-    '| simulated proxies | changes | median ms | p99 ms | max ms | note |',
-    '|---:|---:|---:|---:|---:|---|',
-  );
-  for (const c of convergence) {
-    lines.push(
-      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
-    );
-  }
+  lines.push('', ...convergenceSection(convergence));
   lines.push('', '## Targets (issue 5)', '');
   lines.push('| what | goal | measured | met |', '|---|---|---|---|');
   for (const g of goals) {
@@ -262,6 +256,47 @@ export function renderMarkdown(
       `| ${g.name} | ${g.goal} | ${g.measured} | ${g.met === undefined ? '–' : g.met ? 'yes' : 'no'} |`,
     );
   }
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** The convergence heading and table, shared by the full report and a --convergence-only one. */
+function convergenceSection(convergence: ConvergenceResult[]): string[] {
+  const lines = [
+    '## Control plane convergence',
+    '',
+    '| simulated proxies | changes | median ms | p99 ms | max ms | note |',
+    '|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const c of convergence) {
+    lines.push(
+      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
+    );
+  }
+  return lines;
+}
+
+/** The report of `--convergence-only`: machine, convergence table and the convergence target only. */
+export function renderConvergenceMarkdown(
+  env: Environment,
+  goals: Goal[],
+  convergence: ConvergenceResult[],
+): string {
+  const goal = goals.find((g) => g.name === CONVERGENCE_GOAL);
+  const lines = [
+    `# Strait control-plane convergence (${env.mode})`,
+    '',
+    `${env.date} · ${env.cpus} × ${env.cpuModel} · ${env.memoryGb} GB · Linux ${env.kernel} · Node ${env.node} · ` +
+      `commit ${env.gitCommit} · load average ${fmt(env.loadAverageAtStart)} at start, ${fmt(env.loadAverageAtEnd)} at end`,
+    '',
+    ...convergenceSection(convergence),
+  ];
+  if (goal)
+    lines.push(
+      '',
+      `Target (issue 5): ${goal.name} ${goal.goal}: ${goal.measured}` +
+        `${goal.met === undefined ? '' : goal.met ? ' (met)' : ' (not met)'}.`,
+    );
   lines.push('');
   return lines.join('\n');
 }
