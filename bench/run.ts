@@ -37,7 +37,8 @@ const USAGE = `usage: npm run bench [-- options]
   --convergence-only   measure only control-plane convergence (no data-plane targets, no wrk/nginx/HAProxy
                        needed); writes results/<timestamp>.json and results/convergence-latest.md
                        (latest.md, the data-plane table, is left as it is)
-  --cpu-prof           run Strait proxies with --cpu-prof (profiles in bench/results/profiles/)
+  --cpu-prof           run Strait proxies and the convergence part's control plane with --cpu-prof
+                       (profiles in bench/results/profiles/)
   --proxy-source       run the proxy's TypeScript sources even when its built bundle is current
   --keep               keep the temporary work directory (configs, logs, access logs)
   --render FILE.json   re-render latest.md and the tables from a saved run, measuring nothing`;
@@ -219,6 +220,14 @@ async function main(): Promise<void> {
   if (!values.keep) onCleanup(() => rmSync(workDir, { recursive: true, force: true }));
   const profileDir = join(benchDir, 'results', 'profiles');
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
+  const controlPlaneNodeArgs = (run: { proxies: number }): string[] =>
+    values['cpu-prof']
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          `--cpu-prof-name=control-plane-${run.proxies}-${Date.now()}.cpuprofile`,
+        ]
+      : [];
   // Strait is measured as it ships: the proxy's production bundle, built from the current sources.
   if (!values['proxy-source'] && !convergenceOnly)
     execFileSync('npm', ['run', '-s', 'build', '-w', '@strait/proxy'], { cwd: repoRoot, stdio: 'inherit' });
@@ -283,6 +292,7 @@ async function main(): Promise<void> {
               { proxies: 300, changes: 3, timeoutMs: 45_000 },
               { proxies: 1000, changes: 3, timeoutMs: 60_000 },
             ],
+        controlPlaneNodeArgs,
       );
     }
   } finally {

@@ -3,11 +3,11 @@
 // proxy does, then applies config changes through the resource API and times how long until every
 // simulated proxy has received and ACKed the new snapshot.
 //   node bench/xds-sim.ts --control-plane http://127.0.121.1:15010 --count 1000 --changes 3 \
-//        --change-a FILE --change-b FILE [--token T]
+//        --change-a FILE --change-b FILE [--token T] [--control-plane-pid PID]
 // Prints one JSON object (SimResult) on stdout; progress on stderr.
 import { readFileSync } from 'node:fs';
 import { Agent, type ClientRequest, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
   ACK_PATH,
@@ -17,6 +17,8 @@ import {
   type DiscoveryRequest,
   type NodeInfo,
 } from '@strait/api';
+import { LineHeads } from './lib/line-heads.ts';
+import { cpuSeconds } from './lib/procfs.ts';
 import { percentileOfSorted } from './lib/stats.ts';
 
 export interface ChangeResult {
@@ -28,14 +30,26 @@ export interface ChangeResult {
   /** Proxies that had not ACKed a new version when the wait ended. */
   missing: number;
   putStatus: number;
+  /** This simulator's CPU (user + system) from the PUT until the last ACK, ms. */
+  simCpuMs: number;
+  /** Share of that time this simulator's event loop was busy (1 = it was the bottleneck). */
+  simLoopBusy: number;
+  /** The control plane's CPU over the same window, ms (with --control-plane-pid; /proc has 10 ms ticks). */
+  controlPlaneCpuMs?: number;
+  /** Discovery-stream bytes all simulated proxies received in that window. */
+  streamBytes: number;
 }
 
 export interface SimResult {
   count: number;
   connectMs: number;
   changes: ChangeResult[];
-  /** ACK posts the control plane did not answer with 2xx (or that failed). */
-  nacks: number;
+  /** ACK posts the control plane answered with a status other than 2xx. */
+  ackPostsRefused: number;
+  /** ACK posts that got no answer (connection error). */
+  ackPostsFailed: number;
+  /** ACKs answered 2xx but for a nonce that was no longer current (the proxy was sent something newer). */
+  ackPostsStale: number;
   error?: string;
 }
 
@@ -50,6 +64,7 @@ const { values } = parseArgs({
     token: { type: 'string' },
     'timeout-ms': { type: 'string', default: '30000' },
     'pod-base': { type: 'string', default: '127.0.121' },
+    'control-plane-pid': { type: 'string' },
   },
 });
 
@@ -57,6 +72,7 @@ const base = new URL(values['control-plane'] ?? 'http://127.0.121.1:15010');
 const count = Number(values.count);
 const changeCount = Number(values.changes);
 const timeoutMs = Number(values['timeout-ms']);
+const controlPlanePid = values['control-plane-pid'] ? Number(values['control-plane-pid']) : undefined;
 const changeBodies = [values['change-a'], values['change-b']].map((file) => {
   if (!file) {
     process.stderr.write('xds-sim: --change-a and --change-b are required\n');
@@ -76,7 +92,8 @@ interface SimProxy {
   connected: boolean;
 }
 
-let nacks = 0;
+const ackPosts = { refused: 0, failed: 0, stale: 0 };
+let streamBytes = 0;
 let lastMessageAt = performance.now();
 const progress = (text: string): boolean => process.stderr.write(`xds-sim: ${text}\n`);
 
@@ -101,7 +118,8 @@ function nodeFor(i: number): NodeInfo {
   };
 }
 
-function postJson(path: string, body: unknown): Promise<number> {
+/** Posts JSON; resolves with the status (0 when the post failed) and the answer's text. */
+function postJson(path: string, body: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
     const payload = JSON.stringify(body);
     const req = request(
@@ -116,11 +134,12 @@ function postJson(path: string, body: unknown): Promise<number> {
         },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const parts: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => parts.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
       },
     );
-    req.on('error', () => resolve(0));
+    req.on('error', () => resolve({ status: 0, text: '' }));
     req.end(payload);
   });
 }
@@ -132,44 +151,53 @@ async function acknowledge(proxy: SimProxy, message: SnapshotHead): Promise<void
     version: message.version,
     nonce: message.nonce,
   };
-  const status = await postJson(ACK_PATH, ack);
-  if (status >= 200 && status < 300) {
+  const { status, text } = await postJson(ACK_PATH, ack);
+  if (status === 0) ackPosts.failed += 1;
+  else if (status < 200 || status >= 300) ackPosts.refused += 1;
+  else if (/"current"\s*:\s*false/.test(text)) ackPosts.stale += 1;
+  else {
     proxy.ackedVersion = message.version;
     proxy.ackedAt = performance.now();
-  } else {
-    nacks += 1;
   }
 }
 
 type SnapshotHead = Pick<Extract<DiscoveryMessage, { type: 'snapshot' }>, 'type' | 'version' | 'nonce'>;
 
+type StreamMessage = SnapshotHead | { type: 'heartbeat' };
+
+/** Bytes of each line decoded to find its type, version and nonce. */
+const HEAD_BYTES = 400;
+
 /**
- * The message's type, version and nonce. One process plays every proxy here, so parsing each full
- * snapshot (which real proxies do on their own CPUs) would make this simulator the bottleneck: when
- * the head of the line already carries the version and nonce, the snapshot itself is skipped.
+ * Reads the message's type, version and nonce from the head of its line. One process plays every proxy
+ * here, so parsing each full snapshot (which real proxies do on their own CPUs) would make this
+ * simulator the bottleneck: when the head already carries the version and nonce ahead of the snapshot,
+ * the rest of the line is skipped unread.
  */
-function readMessage(
-  head: string,
-  wholeLine: () => string,
-): SnapshotHead | { type: 'heartbeat' } | undefined {
-  if (head.includes('"type":"heartbeat"')) return { type: 'heartbeat' };
-  const version = /"version":"([^"]*)"/.exec(head);
-  const nonce = /"nonce":"([^"]*)"/.exec(head);
-  const beforeSnapshot = head.indexOf('"snapshot":');
-  if (
-    head.includes('"type":"snapshot"') &&
-    version &&
-    nonce &&
-    beforeSnapshot > (version.index ?? 0) &&
-    beforeSnapshot > (nonce.index ?? 0)
-  ) {
-    return { type: 'snapshot', version: version[1] as string, nonce: nonce[1] as string };
-  }
-  const message = JSON.parse(wholeLine()) as DiscoveryMessage;
-  return message.type === 'snapshot'
-    ? { type: 'snapshot', version: message.version, nonce: message.nonce }
-    : { type: 'heartbeat' };
-}
+const messageDecoder = {
+  fromHead(head: Buffer): StreamMessage | undefined {
+    const text = head.toString('latin1');
+    if (text.includes('"type":"heartbeat"')) return { type: 'heartbeat' };
+    const version = /"version":"([^"]*)"/.exec(text);
+    const nonce = /"nonce":"([^"]*)"/.exec(text);
+    const beforeSnapshot = text.indexOf('"snapshot":');
+    if (
+      text.includes('"type":"snapshot"') &&
+      version &&
+      nonce &&
+      beforeSnapshot > version.index &&
+      beforeSnapshot > nonce.index
+    )
+      return { type: 'snapshot', version: version[1] as string, nonce: nonce[1] as string };
+    return undefined;
+  },
+  fromLine(line: Buffer): StreamMessage {
+    const message = JSON.parse(line.toString('utf8')) as DiscoveryMessage;
+    return message.type === 'snapshot'
+      ? { type: 'snapshot', version: message.version, nonce: message.nonce }
+      : { type: 'heartbeat' };
+  },
+};
 
 function openStream(proxy: SimProxy): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -194,26 +222,14 @@ function openStream(proxy: SimProxy): Promise<void> {
         }
         proxy.connected = true;
         resolve();
-        // The current line's bytes as they arrived; only its head is decoded unless the fast path fails.
-        let parts: Buffer[] = [];
-        const finishLine = (): void => {
-          const line = Buffer.concat(parts);
-          parts = [];
-          if (line.length === 0) return;
-          const message = readMessage(line.subarray(0, 400).toString('utf8'), () => line.toString('utf8'));
-          if (message?.type === 'snapshot') {
-            lastMessageAt = performance.now();
-            void acknowledge(proxy, message);
-          }
-        };
+        const lines = new LineHeads<StreamMessage>(HEAD_BYTES, messageDecoder, (message) => {
+          if (message.type !== 'snapshot') return;
+          lastMessageAt = performance.now();
+          void acknowledge(proxy, message);
+        });
         res.on('data', (chunk: Buffer) => {
-          let from = 0;
-          for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, from)) {
-            parts.push(chunk.subarray(from, newline));
-            finishLine();
-            from = newline + 1;
-          }
-          if (from < chunk.length) parts.push(chunk.subarray(from));
+          streamBytes += chunk.length;
+          lines.push(chunk);
         });
         res.on('close', () => {
           proxy.connected = false;
@@ -301,16 +317,36 @@ async function main(): Promise<SimResult> {
   const changes: ChangeResult[] = [];
   for (let c = 0; c < changeCount; c++) {
     const before = proxies.map((p) => p.ackedVersion);
+    const cpuBefore = process.cpuUsage();
+    const loopBefore: EventLoopUtilization = performance.eventLoopUtilization();
+    const controlPlaneCpuBefore = controlPlanePid === undefined ? 0 : cpuSeconds(controlPlanePid);
+    const bytesBefore = streamBytes;
     const sentAt = performance.now();
     const putStatus = await putResource(changeBodies[c % 2] as Buffer);
     if (putStatus < 200 || putStatus >= 300) {
       const nan = Number.NaN;
-      changes.push({ ackMs: [], medianMs: nan, p99Ms: nan, maxMs: nan, missing: proxies.length, putStatus });
+      changes.push({
+        ackMs: [],
+        medianMs: nan,
+        p99Ms: nan,
+        maxMs: nan,
+        missing: proxies.length,
+        putStatus,
+        simCpuMs: nan,
+        simLoopBusy: nan,
+        streamBytes: 0,
+      });
       break;
     }
     const deadline = sentAt + timeoutMs;
     const changed = () => proxies.filter((p, i) => p.ackedVersion !== before[i]).length;
     while (performance.now() < deadline && changed() < proxies.length) await sleep(5);
+    const cpu = process.cpuUsage(cpuBefore);
+    const loop = performance.eventLoopUtilization(loopBefore);
+    const controlPlaneCpuMs =
+      controlPlanePid === undefined
+        ? undefined
+        : (cpuSeconds(controlPlanePid) - controlPlaneCpuBefore) * 1000;
     const ackMs = proxies
       .filter((p, i) => p.ackedVersion !== before[i])
       .map((p) => p.ackedAt - sentAt)
@@ -323,14 +359,28 @@ async function main(): Promise<SimResult> {
       maxMs: ackMs.at(-1) ?? Number.NaN,
       missing,
       putStatus,
+      simCpuMs: (cpu.user + cpu.system) / 1000,
+      simLoopBusy: loop.utilization,
+      ...(controlPlaneCpuMs === undefined ? {} : { controlPlaneCpuMs }),
+      streamBytes: streamBytes - bytesBefore,
     });
     progress(
       `change ${c + 1}: PUT ${putStatus}, ${ackMs.length}/${count} ACKed, median ${percentileOfSorted(ackMs, 50).toFixed(0)} ms, ` +
-        `p99 ${percentileOfSorted(ackMs, 99).toFixed(0)} ms`,
+        `p99 ${percentileOfSorted(ackMs, 99).toFixed(0)} ms, max ${(ackMs.at(-1) ?? Number.NaN).toFixed(0)} ms; ` +
+        `simulator CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (event loop ${(100 * loop.utilization).toFixed(0)}% busy)` +
+        `${controlPlaneCpuMs === undefined ? '' : `, control plane CPU ${controlPlaneCpuMs.toFixed(0)} ms`}; ` +
+        `${((streamBytes - bytesBefore) / 2 ** 20).toFixed(1)} MiB streamed`,
     );
     await settle(proxies, 500);
   }
-  return { count, connectMs, changes, nacks };
+  return {
+    count,
+    connectMs,
+    changes,
+    ackPostsRefused: ackPosts.refused,
+    ackPostsFailed: ackPosts.failed,
+    ackPostsStale: ackPosts.stale,
+  };
 }
 
 let result: SimResult;
@@ -340,7 +390,15 @@ try {
   const open = proxies.filter((p) => p.connected).length;
   const acked = proxies.filter((p) => p.ackedVersion !== undefined).length;
   const error = `${(err as Error).message} (${open}/${count} streams answered, ${acked}/${count} proxies had ACKed a snapshot)`;
-  result = { count, connectMs: Number.NaN, changes: [], nacks, error };
+  result = {
+    count,
+    connectMs: Number.NaN,
+    changes: [],
+    ackPostsRefused: ackPosts.refused,
+    ackPostsFailed: ackPosts.failed,
+    ackPostsStale: ackPosts.stale,
+    error,
+  };
 }
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

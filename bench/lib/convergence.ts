@@ -80,6 +80,7 @@ function runSim(
   count: number,
   changes: number,
   timeoutMs: number,
+  controlPlanePid: number,
 ): Promise<SimResult> {
   const args = [
     join(benchDir, 'xds-sim.ts'),
@@ -95,18 +96,19 @@ function runSim(
     join(workDir, 'change-50-50.yaml'),
     '--change-b',
     join(workDir, 'change-90-10.yaml'),
+    '--control-plane-pid',
+    String(controlPlanePid),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     track(child);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.on('error', reject);
     child.on('exit', (code) => {
       try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as SimResult);
+        const lines = Buffer.concat(out).toString().trim().split('\n');
+        resolve(JSON.parse(lines.at(-1) ?? '') as SimResult);
       } catch {
         reject(new Error(`xds-sim exited with ${code} and no result`));
       }
@@ -114,11 +116,42 @@ function runSim(
   });
 }
 
+/** What the simulated proxies and the control plane cost during the changes, for the table's note. */
+function costNote(changes: SimResult['changes']): string {
+  const med = (pick: (c: SimResult['changes'][number]) => number | undefined) =>
+    median(changes.map(pick).filter((v): v is number => v !== undefined));
+  const cp = med((c) => c.controlPlaneCpuMs);
+  const mib = med((c) => c.streamBytes) / 2 ** 20;
+  return (
+    `per change: ${mib.toFixed(1)} MiB streamed` +
+    `${Number.isFinite(cp) ? `, control plane CPU ${cp.toFixed(0)} ms` : ''}` +
+    `, simulator CPU ${med((c) => c.simCpuMs).toFixed(0)} ms (event loop ${(100 * med((c) => c.simLoopBusy)).toFixed(0)}% busy)`
+  );
+}
+
+/** Problems with ACK posts, named for what they are (the simulator never sends a NACK). */
+function ackPostNote(sim: SimResult): string {
+  const problems = [
+    sim.ackPostsRefused ? `${sim.ackPostsRefused} ACK posts refused (non-2xx)` : '',
+    sim.ackPostsFailed ? `${sim.ackPostsFailed} ACK posts failed (no answer)` : '',
+    sim.ackPostsStale ? `${sim.ackPostsStale} ACKs for a superseded nonce` : '',
+  ].filter(Boolean);
+  return problems.length > 0 ? problems.join(', ') : 'every ACK post answered 2xx';
+}
+
+export interface ConvergenceRun {
+  proxies: number;
+  changes: number;
+  timeoutMs: number;
+}
+
 export async function measureConvergence(
   repoRoot: string,
   benchDir: string,
   workDir: string,
-  runs: { proxies: number; changes: number; timeoutMs: number }[],
+  runs: ConvergenceRun[],
+  /** Extra Node options for the control plane (e.g. --cpu-prof). */
+  controlPlaneNodeArgs: (run: ConvergenceRun) => string[] = () => [],
 ): Promise<ConvergenceResult[]> {
   if (!controlPlaneAvailable(repoRoot)) {
     return runs.map((r) => pending(r.proxies, `${CONTROL_PLANE_MAIN} does not exist yet`));
@@ -137,6 +170,7 @@ export async function measureConvergence(
         name: `control-plane-${run.proxies}`,
         command: process.execPath,
         args: [
+          ...controlPlaneNodeArgs(run),
           join(repoRoot, CONTROL_PLANE_MAIN),
           '--config-dir',
           configDir,
@@ -154,7 +188,7 @@ export async function measureConvergence(
       });
       await waitForHttp(`http://${CP.host}:${CP.port}/v1/proxies`, controlPlane, 20_000, (s) => s === 200);
       process.stderr.write(`bench: convergence with ${run.proxies} simulated proxies\n`);
-      const sim = await runSim(benchDir, workDir, run.proxies, run.changes, run.timeoutMs);
+      const sim = await runSim(benchDir, workDir, run.proxies, run.changes, run.timeoutMs, controlPlane.pid);
       const measured = sim.changes.filter((c) => c.missing === 0 && c.putStatus >= 200 && c.putStatus < 300);
       if (sim.error || measured.length === 0) {
         const detail =
@@ -170,7 +204,9 @@ export async function measureConvergence(
         medianMs: med((c) => c.medianMs),
         p99Ms: med((c) => c.p99Ms),
         maxMs: med((c) => c.maxMs),
-        note: `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; ACK posts not accepted: ${sim.nacks}`,
+        note:
+          `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; ` +
+          `${costNote(measured)}; ${ackPostNote(sim)}`,
         raw: sim,
       });
     } catch (err) {
