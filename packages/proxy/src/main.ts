@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // strait-proxy: parse flags, start the proxy, take config from a bootstrap file and/or the control plane.
+// With --workers N > 1 this process is the primary and forks N workers, which run this same script.
 import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
 import { StraitProxy } from './proxy.ts';
+import { WorkerPrimary } from './workers/primary.ts';
+import { isWorkerProcess, runWorker } from './workers/worker.ts';
 import { DiscoveryClient } from './xds/client.ts';
+
+/** What main needs from a proxy: the single process, or the primary of a --workers proxy. */
+type RunningProxy = StraitProxy | WorkerPrimary;
 
 async function main(): Promise<void> {
   let options: ReturnType<typeof parseOptions>;
@@ -22,7 +28,16 @@ async function main(): Promise<void> {
     return;
   }
 
-  const proxy = new StraitProxy(options);
+  // A proxy must outlive one bad connection: an error nothing else caught is logged, not fatal.
+  // A reader of our output that went away (EPIPE) must not stop the proxy, nor its shutdown.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+  if (isWorkerProcess()) {
+    runWorker(options);
+    return;
+  }
+
+  const proxy: RunningProxy = options.workers > 1 ? new WorkerPrimary(options) : new StraitProxy(options);
   await proxy.start();
   if (options.bootstrap) await proxy.apply(await readBootstrap(options.bootstrap));
   if (options.controlPlane) {
@@ -34,12 +49,12 @@ async function main(): Promise<void> {
       ...(options.token ? { token: options.token } : {}),
       ...(proxy.snapshot ? { initialVersion: proxy.snapshot.version } : {}),
     });
-    discovery.onStatus((status) => proxy.ctx.telemetry.trackDiscovery(status));
+    discovery.onStatus((status) => proxy.telemetry.trackDiscovery(status));
     proxy.discovery = discovery;
     discovery.start();
   }
   proxy.logger.info(
-    { role: options.role, address: options.address, ports: proxy.adminPorts },
+    { role: options.role, address: options.address, ports: proxy.adminPorts, workers: options.workers },
     'strait-proxy started',
   );
 
@@ -53,10 +68,6 @@ async function main(): Promise<void> {
       () => process.exit(1),
     );
   };
-  // A proxy must outlive one bad connection: an error nothing else caught is logged, not fatal.
-  // A reader of our output that went away (EPIPE) must not stop the proxy, nor its shutdown.
-  process.stdout.on('error', () => {});
-  process.stderr.on('error', () => {});
   process.on('uncaughtException', (err) => proxy.logger.error({ err }, 'uncaught exception'));
   process.on('unhandledRejection', (err) => proxy.logger.error({ err }, 'unhandled rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));

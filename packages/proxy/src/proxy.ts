@@ -21,7 +21,7 @@ import { ClusterManager } from './upstream/index.ts';
 import type { DiscoveryClient } from './xds/client.ts';
 
 /** This build's version, for istio_build{tag}. */
-const STRAIT_VERSION = '0.1.0';
+export const STRAIT_VERSION = '0.1.0';
 
 interface RunningListener {
   handler: HttpListener;
@@ -60,7 +60,8 @@ export class StraitProxy {
       node: identity,
       logger: this.logger,
       telemetry,
-      accessLog: new AccessLog({ enabled: options.accessLog }),
+      // With --workers, several processes write this log to the same stdout.
+      accessLog: new AccessLog({ enabled: options.accessLog, shared: options.workers > 1 }),
       clusters,
       egress: new EgressPolicyChecker(undefined),
       egressMode: 'REGISTRY_ONLY',
@@ -97,6 +98,10 @@ export class StraitProxy {
         }),
       },
     });
+  }
+
+  get telemetry(): ProxyTelemetry {
+    return this.ctx.telemetry;
   }
 
   get adminPorts(): { admin: number; stats: number; ready: number } | undefined {
@@ -179,7 +184,11 @@ export class StraitProxy {
     const server = createListenerServer(handler, { headersTimeoutMs: this.options.headersTimeoutMs });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.options.address, port: config.listener.port }, () => {
+      // A --workers worker binds its own socket (exclusive: not through the cluster primary) next to its
+      // siblings' (reusePort): the kernel spreads new connections over them.
+      const shared = this.options.workers > 1;
+      const listen = { host: this.options.address, port: config.listener.port };
+      server.listen(shared ? { ...listen, exclusive: true, reusePort: true } : listen, () => {
         server.removeListener('error', reject);
         resolve();
       });
@@ -226,7 +235,7 @@ const passthrough: Snapshot['clusters'][number] = {
   panicThresholdPercent: 0,
 };
 
-function nodeInfoOf(o: ProxyOptions): NodeInfo {
+export function nodeInfoOf(o: ProxyOptions): NodeInfo {
   const ports: Record<string, number> =
     o.role === 'sidecar'
       ? { inbound: Ports.sidecarInbound, outbound: Ports.sidecarOutbound }

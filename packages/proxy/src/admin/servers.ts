@@ -11,12 +11,12 @@ import { errorReply, jsonReply, type Reply, type Route, router, textReply } from
 export interface AdminContext {
   /** The config in force (snapshot, version, node), for GET /config_dump. */
   configDump(): unknown;
-  /** Clusters with endpoints and their health, for GET /clusters. */
-  clusters(): unknown;
+  /** Clusters with endpoints and their health, for GET /clusters (a --workers primary asks its workers). */
+  clusters(): unknown | Promise<unknown>;
   /** True once a snapshot is applied and the proxy is not draining. */
   isReady(): boolean;
   /** Sets the proxy's log level; false when `level` is not a level name. */
-  setLogLevel(level: string): boolean;
+  setLogLevel(level: string): boolean | Promise<boolean>;
   /** Stops accepting new connections and finishes in-flight requests. */
   drain(): Promise<void>;
   /** The Prometheus exposition text. */
@@ -65,7 +65,7 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
 
   const adminRoutes: Route[] = [
     { path: '/config_dump', method: 'GET', handle: () => jsonReply(200, ctx.configDump()) },
-    { path: '/clusters', method: 'GET', handle: () => jsonReply(200, ctx.clusters()) },
+    { path: '/clusters', method: 'GET', handle: async () => jsonReply(200, await ctx.clusters()) },
     { path: '/server_info', method: 'GET', handle: () => jsonReply(200, ctx.serverInfo()) },
     {
       // Envoy's answer: the server state as one word.
@@ -79,10 +79,11 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
     {
       path: '/logging',
       method: 'POST',
-      handle: (url) => {
+      handle: async (url) => {
         const level = url.searchParams.get('level');
         if (!level) return errorReply(Errors.BAD_REQUEST, 'give the level as ?level=debug');
-        if (!ctx.setLogLevel(level)) return errorReply(Errors.BAD_REQUEST, `unknown log level "${level}"`);
+        if (!(await ctx.setLogLevel(level)))
+          return errorReply(Errors.BAD_REQUEST, `unknown log level "${level}"`);
         logger?.info({ level }, 'log level changed through the admin API');
         return jsonReply(200, { level });
       },

@@ -30,7 +30,12 @@ export interface ProxyOptions {
   headersTimeoutMs: number;
   /** How long SIGTERM waits for in-flight requests. */
   drainTimeoutMs: number;
+  /** Processes serving the data listeners; 1 is the plain single process, N > 1 a primary and N workers. */
+  workers: number;
 }
+
+/** Most --workers accepted: far above any core count this proxy is meant for, low enough to catch typos. */
+export const MAX_WORKERS = 64;
 
 const FLAGS = {
   role: { type: 'string' },
@@ -55,6 +60,7 @@ const FLAGS = {
   'log-level': { type: 'string' },
   'headers-timeout-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,6 +69,7 @@ export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--contr
   --address IP (pod address, default 127.0.0.1)  --app-address IP  --app-port N (default 8080)
   --admin-address IP  --stats-address IP  --admin-port N  --stats-port N  --ready-port N
   --token T  --[no-]access-log  --log-level LEVEL  --headers-timeout-ms N  --drain-timeout-ms N
+  --workers N (default 1; for gateways: N processes share the data listeners, one admin/stats/discovery)
 Every flag can also be set as STRAIT_<FLAG> (e.g. STRAIT_CONTROL_PLANE).`;
 
 /** A usage problem: main prints it with USAGE and exits 2. */
@@ -85,6 +92,14 @@ function positive(flag: string, raw: string | undefined, fallback: number): numb
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`--${flag}: expected a positive number, got "${raw}"`);
+  return n;
+}
+
+function workerCount(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw new UsageError(`--workers: expected a whole number from 1 to ${MAX_WORKERS}, got "${raw}"`);
   return n;
 }
 
@@ -156,5 +171,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     logLevel: get('log-level') ?? 'info',
     headersTimeoutMs: positive('headers-timeout-ms', get('headers-timeout-ms'), 10_000),
     drainTimeoutMs: positive('drain-timeout-ms', get('drain-timeout-ms'), 15_000),
+    workers: workerCount(get('workers')),
   };
 }

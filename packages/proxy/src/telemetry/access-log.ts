@@ -1,6 +1,10 @@
 // The access log: one JSON line per request with Envoy's field names. Lines are built by hand (fixed
 // fields, no generic serializer) and written in batches, off the request path, by BatchWriter.
+import { fstatSync } from 'node:fs';
 import { BatchWriter, type LineSink } from './batch-writer.ts';
+
+/** Linux's PIPE_BUF: a write to a pipe up to this size is never interleaved with another writer's. */
+export const PIPE_ATOMIC_BYTES = 4096;
 
 /** One request, as the pipeline saw it. Field names are Envoy's; absent values are logged as null. */
 export interface AccessLogEntry {
@@ -33,17 +37,30 @@ export interface AccessLogOptions {
   destination?: LineSink | number;
   /** Longest a line waits before it is written, ms (default 100; Envoy flushes its access log every 1 s). */
   flushIntervalMs?: number;
+  /**
+   * Other processes (--workers) write to the same descriptor. When it is a pipe or socket, every write is
+   * then whole lines of at most PIPE_BUF bytes, and a longer line is shortened (its long fields cut).
+   */
+  shared?: boolean;
 }
 
 export class AccessLog {
   readonly #writer: BatchWriter;
+  /** The longest line one write may carry, when the destination is shared (see `shared`). */
+  readonly #maxLineBytes: number | undefined;
   #enabled: boolean;
 
   constructor(opts: AccessLogOptions) {
     this.#enabled = opts.enabled;
+    const destination = opts.destination ?? 1;
+    this.#maxLineBytes =
+      opts.shared && typeof destination === 'number' && isPipeOrSocket(destination)
+        ? PIPE_ATOMIC_BYTES
+        : undefined;
     this.#writer = new BatchWriter({
-      destination: opts.destination ?? 1,
+      destination,
       ...(opts.flushIntervalMs === undefined ? {} : { flushIntervalMs: opts.flushIntervalMs }),
+      ...(this.#maxLineBytes === undefined ? {} : { atomicWriteBytes: this.#maxLineBytes }),
     });
   }
 
@@ -64,7 +81,12 @@ export class AccessLog {
   /** Queues one line; never blocks and never throws for a slow or broken destination. */
   log(entry: AccessLogEntry): void {
     if (!this.#enabled) return;
-    this.#writer.write(formatLine(entry));
+    const max = this.#maxLineBytes;
+    let line = formatLine(entry);
+    // A UTF-16 unit takes at most 3 bytes in UTF-8, so short lines need no byte count.
+    if (max !== undefined && line.length * 3 > max && Buffer.byteLength(line) > max)
+      line = shortenedLine(entry, max);
+    if (line !== '') this.#writer.write(line);
   }
 
   /** Writes out whatever is buffered (call before exit, e.g. after draining). */
@@ -77,6 +99,32 @@ export class AccessLog {
     this.#enabled = false;
     await this.#writer.close();
   }
+}
+
+function isPipeOrSocket(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Fields a client controls and that can be long; cut first when a line must fit in one atomic write. */
+const LONG_FIELDS = ['path', 'authority', 'user_agent', 'x_request_id', 'upstream_host'] as const;
+
+/** The entry's line with its long fields cut (marked with "..."), or "" (dropped) if even that is too long. */
+export function shortenedLine(entry: AccessLogEntry, maxBytes: number): string {
+  for (const keep of [512, 64]) {
+    const cut: AccessLogEntry = { ...entry };
+    for (const field of LONG_FIELDS) {
+      const value = cut[field];
+      if (value !== undefined && value.length > keep) cut[field] = `${value.slice(0, keep)}...`;
+    }
+    const line = formatLine(cut);
+    if (Buffer.byteLength(line) <= maxBytes) return line;
+  }
+  return '';
 }
 
 /** A JSON string literal, or null. */

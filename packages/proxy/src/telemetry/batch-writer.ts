@@ -17,6 +17,11 @@ export interface BatchWriterOptions {
   batchBytes?: number;
   /** Bytes that may wait for the destination; lines beyond it are dropped. Default 8 MiB. */
   maxPendingBytes?: number;
+  /**
+   * Other processes write to the same pipe (--workers): every write is whole lines and at most this many
+   * bytes (PIPE_BUF, 4096 on Linux, so the kernel never interleaves it with theirs). Longer lines are dropped.
+   */
+  atomicWriteBytes?: number;
 }
 
 /** How long to wait before retrying a destination that said "try again" (a full non-blocking pipe). */
@@ -28,6 +33,7 @@ export class BatchWriter {
   readonly #intervalMs: number;
   readonly #batchBytes: number;
   readonly #maxPending: number;
+  readonly #atomicBytes: number | undefined;
   /** The batch being filled, and how many of its bytes are used. */
   #current: Buffer | undefined;
   #used = 0;
@@ -44,7 +50,8 @@ export class BatchWriter {
     if (typeof opts.destination === 'number') this.#fd = opts.destination;
     else this.#sink = opts.destination;
     this.#intervalMs = opts.flushIntervalMs ?? 100;
-    this.#batchBytes = opts.batchBytes ?? 64 * 1024;
+    this.#atomicBytes = opts.atomicWriteBytes;
+    this.#batchBytes = Math.min(opts.batchBytes ?? 64 * 1024, this.#atomicBytes ?? Number.POSITIVE_INFINITY);
     this.#maxPending = opts.maxPendingBytes ?? 8 * 1024 * 1024;
   }
 
@@ -61,6 +68,11 @@ export class BatchWriter {
       return;
     }
     if (bytes > this.#batchBytes) {
+      if (this.#atomicBytes !== undefined) {
+        // Written alone it could be split and interleaved with another process's lines.
+        this.dropped++;
+        return;
+      }
       this.#seal();
       this.#enqueue(Buffer.from(line));
       this.#startWrite();
@@ -135,8 +147,7 @@ export class BatchWriter {
       return;
     }
     this.#writing = true;
-    const batch = this.#queue;
-    this.#queue = [];
+    const batch = this.#takeBatch();
     writev(this.#fd, batch, (err, written) => this.#afterWrite(batch, err, written));
   }
 
@@ -165,6 +176,25 @@ export class BatchWriter {
     }
     if (this.#queue.length > 0) this.#startWrite();
     else this.#settle();
+  }
+
+  /** The queued buffers for one writev: all of them, or as many as fit in one atomic write. */
+  #takeBatch(): Buffer[] {
+    const limit = this.#atomicBytes;
+    if (limit === undefined) {
+      const batch = this.#queue;
+      this.#queue = [];
+      return batch;
+    }
+    // Each queued buffer holds whole lines and is at most batchBytes <= limit, so at least one fits.
+    let count = 0;
+    let bytes = 0;
+    for (const buffer of this.#queue) {
+      if (count > 0 && bytes + buffer.length > limit) break;
+      bytes += buffer.length;
+      count++;
+    }
+    return this.#queue.splice(0, count);
   }
 
   /** Nothing queued and nothing in flight: tells flush() callers. */

@@ -259,6 +259,8 @@ export class ProxyTelemetry {
       help: 'Build of this Strait component; always 1.',
       labelNames: ['component', 'tag'],
       registers,
+      // Per proxy, not per process: merging a --workers proxy's registries must not count it N times.
+      aggregator: 'first',
     });
     build.labels('proxy', opts.version).set(1);
 
@@ -267,12 +269,15 @@ export class ProxyTelemetry {
       help: 'Endpoints of a cluster currently taking traffic (healthy and not ejected).',
       labelNames: ['cluster'],
       registers,
+      // With --workers each worker checks health on its own; an endpoint counts if any worker uses it.
+      aggregator: 'max',
     });
     this.#endpoints = new Gauge({
       name: ProxyMetrics.clusterEndpoints,
       help: 'Endpoints of a cluster in the current config.',
       labelNames: ['cluster'],
       registers,
+      aggregator: 'max',
     });
     this.#outlierEjections = new Counter({
       name: ProxyMetrics.outlierEjectionsTotal,
@@ -303,11 +308,13 @@ export class ProxyTelemetry {
       help: 'The config version this proxy serves; the series with value 1 is the current one.',
       labelNames: ['version'],
       registers,
+      aggregator: 'first',
     });
     this.#configStale = new Gauge({
       name: ProxyMetrics.configStale,
       help: '1 while the proxy serves its last good config without a control plane connection, else 0.',
       registers,
+      aggregator: 'first',
     });
     this.#configStale.set(0);
     this.#configNacks = new Counter({

@@ -1,0 +1,410 @@
+// The primary of a --workers proxy: one identity, one discovery stream, the admin/stats/readiness servers.
+// It binds no data listener; it forks N workers, gives each the snapshot, and ACKs only what all applied.
+import cluster, { type Worker } from 'node:cluster';
+import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
+import pino, { type Logger } from 'pino';
+import { startAdminServers } from '../admin/index.ts';
+import type { ProxyOptions } from '../config/options.ts';
+import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
+import { ProxyTelemetry } from '../telemetry/index.ts';
+import type { DiscoveryClient } from '../xds/client.ts';
+import { isStarted, type MetricsJson, Requester, WorkerError } from './ipc.ts';
+import { mergeMetrics } from './metrics.ts';
+import { WORKER_INDEX_ENV } from './worker.ts';
+
+/** How long a worker may take to start (load the code, open its IPC channel). */
+const START_TIMEOUT_MS = 30_000;
+/** How long a worker may take to apply a snapshot (compile it, bind new listeners). */
+const APPLY_TIMEOUT_MS = 15_000;
+/** How long a worker may take to answer a question (clusters, metrics, log level). */
+const QUERY_TIMEOUT_MS = 5_000;
+/** Added to --drain-timeout-ms for closing pools and flushing the access log before a worker must be gone. */
+const DRAIN_GRACE_MS = 5_000;
+/** Re-fork back-off: first delay, cap, and how long a worker must live for its crash count to reset. */
+const RESTART_INITIAL_MS = 100;
+const RESTART_MAX_MS = 10_000;
+const STABLE_AFTER_MS = 10_000;
+
+/** The wait before re-forking a worker that died, after `crashes` short-lived runs in a row (1, 2, ...). */
+export function restartDelayMs(crashes: number): number {
+  return Math.min(RESTART_MAX_MS, RESTART_INITIAL_MS * 2 ** Math.min(Math.max(crashes - 1, 0), 20));
+}
+
+/** One of the N worker positions; its process changes when a worker dies and is re-forked. */
+interface Slot {
+  index: number;
+  worker: Worker | undefined;
+  requester: Requester | undefined;
+  /** The worker answered 'started': it takes commands (and serves once it has a snapshot). */
+  started: boolean;
+  /** The snapshot version the worker runs. */
+  version: string | undefined;
+  forkedAt: number;
+  restarts: number;
+  /** Short-lived runs in a row, for the back-off. */
+  crashes: number;
+  restartTimer: NodeJS.Timeout | undefined;
+  /** Settles when the current process has started (or died first). */
+  ready: Promise<void>;
+}
+
+export class WorkerPrimary {
+  readonly options: ProxyOptions;
+  readonly logger: Logger;
+  readonly node: NodeInfo;
+  /** The primary's own metrics: config state, build info and its process; merged with the workers'. */
+  readonly telemetry = new ProxyTelemetry({ version: STRAIT_VERSION });
+  /** The last snapshot every worker applied. */
+  snapshot: Snapshot | undefined;
+  discovery: DiscoveryClient | undefined;
+  readonly #slots: Slot[];
+  #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
+  #applying: Promise<void> = Promise.resolve();
+  #draining = false;
+  #drained: Promise<void> | undefined;
+
+  constructor(options: ProxyOptions, logger?: Logger) {
+    this.options = options;
+    this.logger = logger ?? pino({ level: options.logLevel, base: { proxy: options.id } });
+    this.node = nodeInfoOf(options);
+    this.#slots = Array.from({ length: options.workers }, (_, index) => ({
+      index,
+      worker: undefined,
+      requester: undefined,
+      started: false,
+      version: undefined,
+      forkedAt: 0,
+      restarts: 0,
+      crashes: 0,
+      restartTimer: undefined,
+      ready: Promise.resolve(),
+    }));
+  }
+
+  /** Starts the admin servers, then the workers; resolves once every worker takes commands. */
+  async start(): Promise<void> {
+    const o = this.options;
+    this.#admin = await startAdminServers({
+      adminAddress: o.adminAddress,
+      adminPort: o.adminPort,
+      statsAddress: o.statsAddress,
+      statsPort: o.statsPort,
+      readyPort: o.readyPort,
+      logger: this.logger,
+      ctx: {
+        configDump: () => ({
+          node: this.node,
+          snapshot: this.snapshot,
+          discovery: this.discovery?.status,
+          workers: this.workers(),
+        }),
+        clusters: () => this.#clusters(),
+        isReady: () => this.isReady(),
+        isDraining: () => this.#draining,
+        setLogLevel: (level) => this.#setLogLevel(level),
+        drain: () => this.drain(),
+        metrics: () => this.#metrics(),
+        metricsContentType: this.telemetry.contentType,
+        serverInfo: () => ({
+          node: this.node,
+          version: this.snapshot?.version,
+          state: this.#draining ? 'DRAINING' : 'LIVE',
+          workers: { count: this.options.workers, serving: this.#live().length, list: this.workers() },
+        }),
+      },
+    });
+    for (const slot of this.#slots) this.#fork(slot);
+    const deadline = new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`workers did not start within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      ).unref(),
+    );
+    try {
+      await Promise.race([Promise.all(this.#slots.map((s) => s.ready)), deadline]);
+    } catch (err) {
+      this.#draining = true;
+      for (const slot of this.#slots) slot.worker?.process.kill('SIGKILL');
+      await this.#admin.close();
+      throw err;
+    }
+  }
+
+  get adminPorts(): { admin: number; stats: number; ready: number } | undefined {
+    return this.#admin?.ports;
+  }
+
+  /** Per worker: position, pid, state, the version it runs and how often it was re-forked. */
+  workers(): {
+    index: number;
+    pid: number | undefined;
+    state: string;
+    version: string | undefined;
+    restarts: number;
+  }[] {
+    return this.#slots.map((s) => ({
+      index: s.index,
+      pid: s.worker?.process.pid,
+      state: s.started ? 'serving' : s.worker ? 'starting' : this.#draining ? 'stopped' : 'restarting',
+      version: s.version,
+      restarts: s.restarts,
+    }));
+  }
+
+  /** A snapshot is applied, at least one worker serves, and every worker that serves runs it. */
+  isReady(): boolean {
+    const snapshot = this.snapshot;
+    if (!snapshot || this.#draining) return false;
+    const live = this.#live();
+    return live.length > 0 && live.every((s) => s.version === snapshot.version);
+  }
+
+  /**
+   * Gives the snapshot to every worker; resolves when all applied it (the caller ACKs), rejects with a
+   * worker's error when one refused (the caller NACKs) after putting the others back on the last good one.
+   * Serialised with re-forked workers catching up, so a worker never misses or reorders a config.
+   */
+  apply(snapshot: Snapshot): Promise<void> {
+    const run = this.#applying.then(() => this.#apply(snapshot));
+    this.#applying = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(snapshot: Snapshot): Promise<void> {
+    const live = await this.#someLive();
+    const results = await Promise.allSettled(
+      live.map((s) => (s.requester as Requester).request({ kind: 'apply', snapshot }, APPLY_TIMEOUT_MS)),
+    );
+    const refusals = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ slot: live[i] as Slot, err: r.reason }] : [],
+    );
+    if (refusals.length === 0) {
+      for (const slot of live) slot.version = snapshot.version;
+      this.snapshot = snapshot;
+      this.telemetry.configApplied(snapshot.version);
+      this.logger.info(
+        { version: snapshot.version, workers: live.length },
+        'snapshot applied by every worker',
+      );
+      return;
+    }
+    // All workers must serve the same config: those that took the new one go back to the last good one.
+    const accepted = live.filter((_, i) => results[i]?.status === 'fulfilled');
+    await Promise.all(accepted.map((slot) => this.#catchUp(slot, 'rollback')));
+    // A worker that did not answer is in an unknown state: it is replaced (and catches up when back).
+    for (const { slot, err } of refusals)
+      if (!(err instanceof WorkerError && err.code)) slot.worker?.process.kill('SIGKILL');
+    const first = refusals.find(({ err }) => err instanceof WorkerError && err.code) ?? refusals[0];
+    const err = first?.err as Error;
+    this.logger.error(
+      { version: snapshot.version, worker: first?.slot.index, err: err.message },
+      'a worker refused the snapshot; every worker keeps the last good config',
+    );
+    throw err;
+  }
+
+  /** The workers that take commands; waits (up to the apply timeout) while every worker is re-forking. */
+  async #someLive(): Promise<Slot[]> {
+    const deadline = Date.now() + APPLY_TIMEOUT_MS;
+    for (;;) {
+      const live = this.#live();
+      if (live.length > 0) return live;
+      if (this.#draining || Date.now() > deadline)
+        throw new StraitError(Errors.SNAPSHOT_APPLY_FAILED, 'no worker is running to apply it');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  #live(): Slot[] {
+    return this.#slots.filter((s) => s.started && s.requester !== undefined);
+  }
+
+  /**
+   * Puts a worker on the last good snapshot (or replaces it when that fails): a new worker catching up,
+   * or a 'rollback' of one that applied a config another worker refused.
+   */
+  async #catchUp(slot: Slot, why: 'new' | 'rollback'): Promise<void> {
+    const snapshot = this.snapshot;
+    const worker = slot.worker;
+    if (!worker || !slot.requester) return;
+    if (!snapshot) {
+      // A rollback with nothing older to go back to: the worker starts afresh, without config.
+      if (why === 'rollback') worker.process.kill('SIGKILL');
+      return;
+    }
+    try {
+      await slot.requester.request({ kind: 'apply', snapshot }, APPLY_TIMEOUT_MS);
+      if (slot.worker === worker) slot.version = snapshot.version;
+    } catch (err) {
+      this.logger.error(
+        { worker: slot.index, version: snapshot.version, err: (err as Error).message },
+        'worker could not apply the current config; replacing it',
+      );
+      worker.process.kill('SIGKILL');
+    }
+  }
+
+  #fork(slot: Slot): void {
+    slot.restartTimer = undefined;
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(slot.index), STRAIT_ID: this.options.id });
+    const requester = new Requester(worker);
+    const ready = Promise.withResolvers<void>();
+    ready.promise.catch(() => {});
+    Object.assign(slot, {
+      worker,
+      requester,
+      started: false,
+      version: undefined,
+      forkedAt: Date.now(),
+      ready: ready.promise,
+    });
+    worker.on('message', (message: unknown) => {
+      if (!isStarted(message)) {
+        requester.handle(message);
+        return;
+      }
+      if (slot.worker !== worker) return;
+      slot.started = true;
+      ready.resolve();
+      this.logger.info({ worker: slot.index, pid: message.pid }, 'worker started');
+      // A re-forked worker gets the current config, in turn with any push in progress.
+      this.#applying = this.#applying.then(() => this.#catchUp(slot, 'new'));
+    });
+    worker.on('error', (err) =>
+      this.logger.warn({ worker: slot.index, err: err.message }, 'worker channel error'),
+    );
+    worker.on('exit', (code, signal) => {
+      requester.close(`worker ${slot.index} exited`);
+      ready.reject(
+        new Error(`worker ${slot.index} exited (code ${code}, signal ${signal}) before it started`),
+      );
+      if (slot.worker !== worker) return;
+      slot.worker = undefined;
+      slot.requester = undefined;
+      slot.started = false;
+      slot.version = undefined;
+      if (this.#draining) return;
+      slot.crashes = Date.now() - slot.forkedAt >= STABLE_AFTER_MS ? 1 : slot.crashes + 1;
+      const delay = restartDelayMs(slot.crashes);
+      this.logger.error(
+        { worker: slot.index, pid: worker.process.pid, code, signal, restartInMs: delay },
+        'worker died; starting a new one',
+      );
+      slot.restartTimer = setTimeout(() => {
+        if (this.#draining) return;
+        slot.restarts += 1;
+        this.#fork(slot);
+      }, delay);
+    });
+  }
+
+  async #clusters(): Promise<unknown> {
+    const views = await Promise.all(
+      this.#live().map(async (slot) => ({
+        worker: slot.index,
+        pid: slot.worker?.process.pid,
+        clusters: await (slot.requester as Requester)
+          .request({ kind: 'clusters' }, QUERY_TIMEOUT_MS)
+          .catch((err: Error) => ({ error: err.message })),
+      })),
+    );
+    return { workers: views };
+  }
+
+  async #setLogLevel(level: string): Promise<boolean> {
+    if (!Object.hasOwn(this.logger.levels.values, level)) return false;
+    this.logger.level = level;
+    await Promise.all(
+      this.#live().map((slot) =>
+        (slot.requester as Requester)
+          .request({ kind: 'log-level', level }, QUERY_TIMEOUT_MS)
+          .catch((err: Error) => {
+            this.logger.warn({ worker: slot.index, err: err.message }, 'worker did not take the log level');
+          }),
+      ),
+    );
+    return true;
+  }
+
+  async #metrics(): Promise<string> {
+    const answers = await Promise.all(
+      this.#live().map((slot) =>
+        (slot.requester as Requester)
+          .request({ kind: 'metrics' }, QUERY_TIMEOUT_MS)
+          .then((json) => json as MetricsJson)
+          .catch((err: Error) => {
+            this.logger.warn(
+              { worker: slot.index, err: err.message },
+              'worker metrics left out of this scrape',
+            );
+            return undefined;
+          }),
+      ),
+    );
+    return mergeMetrics(
+      this.telemetry.registry,
+      answers.filter((a) => a !== undefined),
+    );
+  }
+
+  /** Every worker stops accepting, finishes in-flight requests and exits; rejects if one could not. */
+  drain(): Promise<void> {
+    this.#drained ??= this.#drainWorkers();
+    return this.#drained;
+  }
+
+  async #drainWorkers(): Promise<void> {
+    this.#draining = true;
+    this.logger.info('draining every worker');
+    const failures: string[] = [];
+    const limitMs = this.options.drainTimeoutMs + DRAIN_GRACE_MS;
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        clearTimeout(slot.restartTimer);
+        const worker = slot.worker;
+        if (!worker || worker.isDead()) return;
+        const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+        const serving = slot.started && slot.requester !== undefined;
+        if (!serving) {
+          // Not serving anything yet: nothing to drain.
+          worker.process.kill('SIGKILL');
+          await exited;
+          return;
+        }
+        (slot.requester as Requester).request({ kind: 'drain' }, limitMs).catch((err: Error) => {
+          // The worker exits right after answering, which can close the channel first: only its exit code counts.
+          this.logger.debug(
+            { worker: slot.index, err: err.message },
+            'drain request ended without an answer',
+          );
+        });
+        const timer = setTimeout(() => {
+          failures.push(`worker ${slot.index} did not exit within ${limitMs} ms`);
+          worker.process.kill('SIGKILL');
+        }, limitMs + 1000);
+        const code = await exited;
+        clearTimeout(timer);
+        if (code !== 0 && !failures.some((f) => f.startsWith(`worker ${slot.index} `)))
+          failures.push(`worker ${slot.index} exited with ${code ?? 'a signal'}`);
+      }),
+    );
+    if (failures.length > 0) {
+      this.logger.error({ failures }, 'not every worker drained cleanly');
+      throw new Error(`workers did not drain: ${failures.join('; ')}`);
+    }
+    this.logger.info('every worker drained');
+  }
+
+  /** Drains and stops every worker, then the discovery stream and the admin servers. */
+  async stop(): Promise<void> {
+    let failure: unknown;
+    try {
+      await this.drain();
+    } catch (err) {
+      failure = err;
+    }
+    await this.discovery?.stop();
+    await this.#admin?.close();
+    if (failure) throw failure;
+  }
+}
