@@ -16,7 +16,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { ControlPlaneTelemetry } from '../telemetry/metrics.ts';
 import { indexMesh } from '../translate/mesh-index.ts';
 import { SharedTranslation, snapshotFor, type VersionedSnapshot } from '../translate/snapshot.ts';
-import { snapshotLineBytes } from './wire.ts';
+import { writeSnapshotLine } from './wire.ts';
 
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED';
 
@@ -268,8 +268,8 @@ export class DiscoveryService {
       }
     };
     state.releaseWrite = release;
-    // The big shared pieces are encoded once for all proxies that share them; one write per proxy.
-    stream.write(snapshotLineBytes(nonce, snapshot), release);
+    // The big shared pieces are encoded once for all proxies that share them and written as they are.
+    writeSnapshotLine(stream, nonce, snapshot, release);
     this.#o.logger.debug({ proxy: state.node.id, version: snapshot.version, nonce }, 'snapshot pushed');
   }
 

@@ -1,6 +1,9 @@
 // Pushing at scale: shared translation gives the same snapshots as translating each proxy alone, the
 // wire line is exactly JSON.stringify's, and a crowd of proxies behind a small push window converges.
+import { once } from 'node:events';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeInfo } from '@strait/api';
@@ -12,7 +15,7 @@ import { FakeProxy } from '../testing/fake-proxy.ts';
 import { MESH_NODES } from '../testing/mesh-nodes.ts';
 import { indexMesh } from '../translate/mesh-index.ts';
 import { SharedTranslation, snapshotFor } from '../translate/snapshot.ts';
-import { snapshotLineBytes, snapshotLineText } from './wire.ts';
+import { snapshotLine, snapshotLineBytes, snapshotLineText, writeSnapshotLine } from './wire.ts';
 
 const MESH_DIR = new URL('../testdata/mesh', import.meta.url).pathname;
 
@@ -65,6 +68,48 @@ describe('wire line', () => {
       const expected = `${JSON.stringify({ type: 'snapshot', version: snapshot.version, nonce: 'n-1', snapshot })}\n`;
       expect(snapshotLineText('n-1', snapshot)).toBe(expected);
       expect(snapshotLineBytes('n-1', snapshot).toString()).toBe(expected);
+    }
+  });
+
+  it('leaves as one HTTP chunk per message though its shared pieces are written unjoined', async () => {
+    const crowd = Array.from({ length: 60 }, (_, i) => sidecar(i));
+    const index = await meshIndex(crowd);
+    const shared = new SharedTranslation(index);
+    const snapshots = [crowd[0], crowd[1]].map((n) => snapshotFor(index, n as NodeInfo, shared));
+    // Big enough that the shared clusters travel as separate pieces.
+    expect(snapshotLine('n-1', snapshots[0] as (typeof snapshots)[number]).length).toBeGreaterThan(2);
+    const written: number[] = [];
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.flushHeaders();
+      snapshots.forEach((snapshot, i) => {
+        writeSnapshotLine(res, `n-${i}`, snapshot, () => written.push(i));
+      });
+      res.end();
+    });
+    server.listen(0, '127.0.131.1');
+    await once(server, 'listening');
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.131.1');
+      socket.end('GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n');
+      const raw: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => raw.push(chunk));
+      await once(socket, 'close');
+      const text = Buffer.concat(raw).toString();
+      let body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      const chunks: string[] = [];
+      for (;;) {
+        const size = Number.parseInt(body.slice(0, body.indexOf('\r\n')), 16);
+        body = body.slice(body.indexOf('\r\n') + 2);
+        if (size === 0) break;
+        const bytes = Buffer.from(body);
+        chunks.push(bytes.subarray(0, size).toString());
+        body = bytes.subarray(size + 2).toString();
+      }
+      expect(chunks).toEqual(snapshots.map((snapshot, i) => snapshotLineText(`n-${i}`, snapshot)));
+      expect(written).toEqual([0, 1]);
+    } finally {
+      server.close();
     }
   });
 });
