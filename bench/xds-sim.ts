@@ -6,7 +6,8 @@
 //        --change-a FILE --change-b FILE [--token T] [--control-plane-pid PID]
 // Prints one JSON object (SimResult) on stdout; progress on stderr.
 import { readFileSync } from 'node:fs';
-import { Agent, type ClientRequest, request } from 'node:http';
+import { Agent, request } from 'node:http';
+import type { Socket } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
@@ -17,6 +18,7 @@ import {
   type DiscoveryRequest,
   type NodeInfo,
 } from '@strait/api';
+import { httpRequest, openChunkedStream } from './lib/chunked-stream.ts';
 import { LineHeads } from './lib/line-heads.ts';
 import { cpuSeconds } from './lib/procfs.ts';
 import { percentileOfSorted } from './lib/stats.ts';
@@ -38,6 +40,8 @@ export interface ChangeResult {
   controlPlaneCpuMs?: number;
   /** Discovery-stream bytes all simulated proxies received in that window. */
   streamBytes: number;
+  /** ACKs in that window answered as being for a superseded nonce. */
+  staleAcks: number;
 }
 
 export interface SimResult {
@@ -85,7 +89,7 @@ const ackAgent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 interface SimProxy {
   node: NodeInfo;
-  stream: ClientRequest | undefined;
+  stream: Socket | undefined;
   /** The last version this proxy ACKed, and when the ACK was answered (performance.now()). */
   ackedVersion: string | undefined;
   ackedAt: number;
@@ -200,53 +204,46 @@ const messageDecoder = {
 };
 
 function openStream(proxy: SimProxy): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const body: DiscoveryRequest = { node: proxy.node };
-    const payload = JSON.stringify(body);
-    const req = request(
-      new URL(DISCOVERY_PATH, base),
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(payload),
-          ...authHeaders,
-        },
-      },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`discovery stream for ${proxy.node.id} answered ${res.statusCode}`));
-          return;
-        }
-        proxy.connected = true;
-        resolve();
-        const lines = new LineHeads<StreamMessage>(HEAD_BYTES, messageDecoder, (message) => {
-          if (message.type !== 'snapshot') return;
-          lastMessageAt = performance.now();
-          void acknowledge(proxy, message);
-        });
-        res.on('data', (chunk: Buffer) => {
-          streamBytes += chunk.length;
-          lines.push(chunk);
-        });
-        res.on('close', () => {
-          proxy.connected = false;
-        });
-      },
-    );
-    req.on('error', (err) => {
+  const body: DiscoveryRequest = { node: proxy.node };
+  const request = httpRequest(
+    'POST',
+    DISCOVERY_PATH,
+    base.host,
+    { 'content-type': 'application/json', ...authHeaders },
+    JSON.stringify(body),
+  );
+  const lines = new LineHeads<StreamMessage>(HEAD_BYTES, messageDecoder, (message) => {
+    if (message.type !== 'snapshot') return;
+    lastMessageAt = performance.now();
+    void acknowledge(proxy, message);
+  });
+  const opened = openChunkedStream({
+    host: base.hostname,
+    port: Number(base.port || 80),
+    request,
+    onBody: (bytes) => {
+      streamBytes += bytes.length;
+      lines.push(bytes);
+    },
+    onClose: () => {
       proxy.connected = false;
-      reject(err);
-    });
-    req.end(payload);
-    proxy.stream = req;
+    },
+  }).then((socket) => {
+    proxy.stream = socket;
+    proxy.connected = true;
+  });
+  const timeout = new Promise<never>((_, reject) =>
     setTimeout(
       () => reject(new Error(`no answer for ${proxy.node.id} within ${timeoutMs} ms`)),
       timeoutMs,
-    ).unref();
-  });
+    ).unref(),
+  );
+  return Promise.race([
+    opened.catch((err: Error) => {
+      throw new Error(`discovery stream for ${proxy.node.id}: ${err.message}`);
+    }),
+    timeout,
+  ]);
 }
 
 function putResource(body: Buffer): Promise<number> {
@@ -321,6 +318,7 @@ async function main(): Promise<SimResult> {
     const loopBefore: EventLoopUtilization = performance.eventLoopUtilization();
     const controlPlaneCpuBefore = controlPlanePid === undefined ? 0 : cpuSeconds(controlPlanePid);
     const bytesBefore = streamBytes;
+    const staleBefore = ackPosts.stale;
     const sentAt = performance.now();
     const putStatus = await putResource(changeBodies[c % 2] as Buffer);
     if (putStatus < 200 || putStatus >= 300) {
@@ -335,6 +333,7 @@ async function main(): Promise<SimResult> {
         simCpuMs: nan,
         simLoopBusy: nan,
         streamBytes: 0,
+        staleAcks: 0,
       });
       break;
     }
@@ -363,6 +362,7 @@ async function main(): Promise<SimResult> {
       simLoopBusy: loop.utilization,
       ...(controlPlaneCpuMs === undefined ? {} : { controlPlaneCpuMs }),
       streamBytes: streamBytes - bytesBefore,
+      staleAcks: ackPosts.stale - staleBefore,
     });
     progress(
       `change ${c + 1}: PUT ${putStatus}, ${ackMs.length}/${count} ACKed, median ${percentileOfSorted(ackMs, 50).toFixed(0)} ms, ` +

@@ -134,7 +134,9 @@ function ackPostNote(sim: SimResult): string {
   const problems = [
     sim.ackPostsRefused ? `${sim.ackPostsRefused} ACK posts refused (non-2xx)` : '',
     sim.ackPostsFailed ? `${sim.ackPostsFailed} ACK posts failed (no answer)` : '',
-    sim.ackPostsStale ? `${sim.ackPostsStale} ACKs for a superseded nonce` : '',
+    sim.ackPostsStale
+      ? `${sim.ackPostsStale} ACKs for a superseded nonce (${sim.changes.reduce((n, c) => n + c.staleAcks, 0)} of them during the changes)`
+      : '',
   ].filter(Boolean);
   return problems.length > 0 ? problems.join(', ') : 'every ACK post answered 2xx';
 }

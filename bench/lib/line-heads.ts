@@ -16,7 +16,8 @@ export interface LineDecoder<T> {
  * Feed it the stream's chunks with `push`; it calls `onMessage` once per non-empty line. Chunks are
  * searched for newlines in place (no joining of strings or buffers per chunk), only the unfinished
  * line's head (at most `headBytes`) is kept across chunks, and the body of a line whose head was enough
- * is skipped without being copied or decoded.
+ * is skipped without being copied or decoded. Kept bytes are copied, so a chunk's memory may be
+ * reused as soon as `push` returns.
  */
 export class LineHeads<T> {
   readonly #headBytes: number;
@@ -63,11 +64,11 @@ export class LineHeads<T> {
   #take(bytes: Buffer): void {
     if (bytes.length === 0 || this.#mode === 'skip') return;
     if (this.#mode === 'whole') {
-      this.#lineParts.push(bytes);
+      this.#lineParts.push(Buffer.from(bytes));
       return;
     }
     const room = this.#headBytes - this.#headLength;
-    const part = bytes.subarray(0, room);
+    const part = Buffer.from(bytes.subarray(0, room));
     this.#headParts.push(part);
     this.#headLength += part.length;
     if (this.#headLength < this.#headBytes) return;
@@ -81,7 +82,7 @@ export class LineHeads<T> {
     this.#headParts = [];
     this.#headLength = 0;
     this.#lineParts.push(head);
-    if (bytes.length > room) this.#lineParts.push(bytes.subarray(room));
+    if (bytes.length > room) this.#lineParts.push(Buffer.from(bytes.subarray(room)));
   }
 
   #joinHead(): Buffer {
