@@ -1,10 +1,18 @@
 // Tests the access log: one JSON line per request with Envoy's fields, on/off switch, async fd destination.
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AccessLog, type AccessLogEntry, formatLine, isoTime } from './access-log.ts';
+import {
+  AccessLog,
+  type AccessLogEntry,
+  formatLine,
+  isoTime,
+  PIPE_ATOMIC_BYTES,
+  shortenedLine,
+} from './access-log.ts';
 
 const FIELDS = [
   'log',
@@ -154,5 +162,57 @@ describe('AccessLog', () => {
     for (let i = 0; i < 2000; i++) samples.push(1_795_000_000_000 + i * 7);
     for (const ms of samples) expect(isoTime(ms)).toBe(new Date(ms).toISOString());
     expect(isoTime(1_795_000_000_000.5)).toBe(new Date(1_795_000_000_000.5).toISOString());
+  });
+});
+
+describe('an access log shared by --workers processes', () => {
+  const entry = (path: string): AccessLogEntry => ({
+    start_time: 1_795_000_000_000,
+    method: 'GET',
+    path,
+    protocol: 'HTTP/1.1',
+    response_code: 200,
+    response_flags: '-',
+    bytes_received: 0,
+    bytes_sent: 2,
+    duration: 1,
+    user_agent: 'ü'.repeat(3000),
+  });
+
+  it('shortens a line to one atomic pipe write, keeping it valid JSON', () => {
+    const long = entry(`/p/${'x'.repeat(9000)}`);
+    const line = shortenedLine(long, PIPE_ATOMIC_BYTES);
+    expect(Buffer.byteLength(line)).toBeLessThanOrEqual(PIPE_ATOMIC_BYTES);
+    const parsed = JSON.parse(line);
+    expect(parsed.path).toBe(`/p/${'x'.repeat(509)}...`);
+    expect(parsed.response_code).toBe(200);
+  });
+
+  it('on a pipe, writes lines short enough for one atomic write; on a file, writes them whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strait-shared-log-'));
+    try {
+      const fifo = join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      // Read and write ends in one descriptor (Linux allows O_RDWR on a FIFO), so nothing blocks.
+      const pipeFd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+      const onPipe = new AccessLog({ enabled: true, destination: pipeFd, shared: true });
+      onPipe.log(entry(`/p/${'x'.repeat(9000)}`));
+      await onPipe.flush();
+      const buffer = Buffer.alloc(65536);
+      const read = readSync(pipeFd, buffer);
+      const text = buffer.subarray(0, read).toString('utf8');
+      expect(read).toBeLessThanOrEqual(PIPE_ATOMIC_BYTES);
+      expect(text.endsWith('\n')).toBe(true);
+      expect(JSON.parse(text).path.endsWith('...')).toBe(true);
+      await onPipe.close(); // closes the descriptor too
+
+      const file = join(dir, 'file.log');
+      const onFile = new AccessLog({ enabled: true, destination: openSync(file, 'w'), shared: true });
+      onFile.log(entry(`/p/${'x'.repeat(9000)}`));
+      await onFile.close();
+      expect(JSON.parse(readFileSync(file, 'utf8')).path).toBe(`/p/${'x'.repeat(9000)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

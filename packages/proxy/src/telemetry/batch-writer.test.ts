@@ -84,4 +84,16 @@ describe('BatchWriter', () => {
     writer.write('late\n');
     expect(got).toEqual(['one\n']);
   });
+
+  it('with atomic writes, keeps whole lines and drops one too long for a single write', async () => {
+    const { file, fd } = tempFile();
+    const writer = new BatchWriter({ destination: fd, atomicWriteBytes: 4096 });
+    for (let i = 0; i < 300; i++) writer.write(`line ${i} ${'y'.repeat(1000)}\n`);
+    writer.write(`huge ${'z'.repeat(5000)}\n`);
+    await writer.close();
+    const got = lines(file);
+    expect(got).toHaveLength(300);
+    for (const [i, line] of got.entries()) expect(line).toBe(`line ${i} ${'y'.repeat(1000)}`);
+    expect(writer.dropped).toBe(1);
+  });
 });

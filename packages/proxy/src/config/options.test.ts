@@ -1,0 +1,40 @@
+// Tests flag and environment parsing of strait-proxy, in particular --workers / STRAIT_WORKERS.
+import { describe, expect, it } from 'vitest';
+import { MAX_WORKERS, type ProxyOptions, parseOptions, UsageError } from './options.ts';
+
+const base = ['--role', 'ingress', '--bootstrap', 'snapshot.json'];
+
+function parse(argv: string[], env: NodeJS.ProcessEnv = {}): ProxyOptions {
+  const options = parseOptions([...base, ...argv], env);
+  if (options === 'help') throw new Error('unexpected help');
+  return options;
+}
+
+describe('--workers', () => {
+  it('defaults to 1, the single-process proxy', () => {
+    expect(parse([]).workers).toBe(1);
+  });
+
+  it('takes the flag, else STRAIT_WORKERS; the flag wins', () => {
+    expect(parse(['--workers', '4']).workers).toBe(4);
+    expect(parse([], { STRAIT_WORKERS: '2' }).workers).toBe(2);
+    expect(parse(['--workers', '3'], { STRAIT_WORKERS: '2' }).workers).toBe(3);
+    expect(parse(['--workers', String(MAX_WORKERS)]).workers).toBe(MAX_WORKERS);
+  });
+
+  it.each(['0', '-1', '1.5', 'two', '', ' ', '1e9', String(MAX_WORKERS + 1)])('refuses "%s"', (raw) => {
+    expect(() => parse([`--workers=${raw}`])).toThrow(UsageError);
+    expect(() => parse([`--workers=${raw}`])).toThrow(
+      `--workers: expected a whole number from 1 to ${MAX_WORKERS}, got "${raw}"`,
+    );
+    expect(() => parse([], { STRAIT_WORKERS: raw })).toThrow(UsageError);
+  });
+
+  it('is allowed for every role', () => {
+    const sidecar = parseOptions(
+      ['--role', 'sidecar', '--workload', 'w', '--bootstrap', 'f', '--workers', '2'],
+      {},
+    );
+    expect(sidecar).toMatchObject({ role: 'sidecar', workers: 2 });
+  });
+});
