@@ -248,6 +248,7 @@ export function renderMarkdown(
         `throughput ×${fmt(ratio(hop.rps, floor.rps))}.`,
     );
   }
+  lines.push(...scalingSection(env, summaries));
   lines.push('', ...convergenceSection(convergence));
   lines.push('', '## Targets (issue 5)', '');
   lines.push('| what | goal | measured | met |', '|---|---|---|---|');
@@ -299,4 +300,31 @@ export function renderConvergenceMarkdown(
     );
   lines.push('');
   return lines.join('\n');
+}
+
+/** The gateway scaling rows (`--only strait-workers-1,strait-workers-2`): req/s by worker count, and the ratio. */
+function scalingSection(env: Environment, summaries: TargetSummary[]): string[] {
+  const rows = summaries.filter((t) => t.key.startsWith('strait-workers-'));
+  if (rows.length === 0) return [];
+  const s = env.settings;
+  const one = rows.find((t) => t.key === 'strait-workers-1');
+  const lines = [
+    '',
+    '## Gateway scaling (--workers)',
+    '',
+    `An ingress gateway straight in front of the upstream, saturated by wrk -t1 -c${s.wrkConnections}. ` +
+      `The machine's ${env.cpus} vCPU are shared by wrk, the upstream app and every gateway process, so the ` +
+      'ratio shows what a second worker adds here, not what it would add with cores to spare. ' +
+      `Latency, CPU and RSS are the open loop at ${s.rate} req/s; CPU and RSS count the whole process tree (primary + workers).`,
+    '',
+    '| gateway | req/s | × --workers 1 | p50 ms | p99 ms | CPU s / 1000 req | vCPU | peak RSS MB | idle RSS MB | failures |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const t of rows) {
+    lines.push(
+      `| ${t.label} | ${fmt(t.rps, 0)} | ${fmt(ratio(t.rps, one?.rps ?? Number.NaN))} | ${fmt(t.p50, 3)} | ${fmt(t.p99, 3)} | ` +
+        `${fmt(t.cpuPer1000, 3)} | ${fmt(t.vcpuPerProxy, 3)} | ${fmt(t.peakRssMbPerProxy, 1)} | ${fmt(t.idleRssMbPerProxy, 1)} | ${t.failures} |`,
+    );
+  }
+  return lines;
 }

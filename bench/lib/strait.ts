@@ -125,8 +125,12 @@ export function sidecarSnapshot(options: {
   };
 }
 
-/** The ingress gateway: every request on :8080 goes to service A's pods. */
-export function ingressSnapshot(serviceA: { address: string; workload: string }): SnapshotInput {
+/** The ingress gateway: every request on :8080 goes to service A's pods (their sidecars' :15006 by default). */
+export function ingressSnapshot(serviceA: {
+  address: string;
+  workload: string;
+  port?: number;
+}): SnapshotInput {
   const cluster = 'outbound|80||service-a';
   return {
     version: '',
@@ -145,7 +149,7 @@ export function ingressSnapshot(serviceA: { address: string; workload: string })
         endpoints: [
           {
             address: serviceA.address,
-            port: Ports.sidecarInbound,
+            port: serviceA.port ?? Ports.sidecarInbound,
             workload: serviceA.workload,
             namespace: 'default',
           },
@@ -165,6 +169,8 @@ export interface ProxySpec {
   appAddress?: string;
   appPort?: number;
   snapshot: SnapshotInput;
+  /** strait-proxy --workers (a gateway's data-plane processes); omitted = the single process. */
+  workers?: number;
 }
 
 /** Writes the snapshot, starts the proxy (access log on, to a file) and waits until it is ready. */
@@ -198,6 +204,7 @@ export async function startProxy(
   if (spec.service) args.push('--service', spec.service, '--version', 'v1');
   if (spec.appAddress) args.push('--app-address', spec.appAddress);
   if (spec.appPort) args.push('--app-port', String(spec.appPort));
+  if (spec.workers !== undefined) args.push('--workers', String(spec.workers));
   // The access log (JSON lines on stdout) goes to a file in the work directory.
   const proc = start(workDir, {
     name: spec.name,

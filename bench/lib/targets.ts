@@ -13,7 +13,19 @@ import {
 } from './strait.ts';
 import type { Tools } from './tools.ts';
 
-export type TargetKey = 'direct' | 'nginx' | 'haproxy' | 'floor' | 'strait' | 'chain-direct' | 'chain-strait';
+export type TargetKey =
+  | 'direct'
+  | 'nginx'
+  | 'haproxy'
+  | 'floor'
+  | 'strait'
+  | 'chain-direct'
+  | 'chain-strait'
+  | 'strait-workers-1'
+  | 'strait-workers-2';
+
+/** The gateway scaling rows (`--only strait-workers-1,strait-workers-2`): not in the default run. */
+export const WORKER_TARGETS: TargetKey[] = ['strait-workers-1', 'strait-workers-2'];
 
 /** Rows measured unless --only names others. */
 export const DEFAULT_TARGETS: TargetKey[] = [
@@ -37,6 +49,9 @@ export const ADDR = {
   podA: '127.0.120.11',
   podB: '127.0.120.12',
   directA: { host: '127.0.120.13', port: 8080 },
+  /** Ingress gateways straight in front of the upstream, with --workers 1 and 2. */
+  gatewayWorkers1: { host: '127.0.120.20', port: Ports.gateway },
+  gatewayWorkers2: { host: '127.0.120.21', port: Ports.gateway },
 } as const;
 
 export interface TargetContext {
@@ -71,6 +86,36 @@ async function startBinary(
   const proc = start(ctx.workDir, { name, command, args });
   await waitForHttp(url(listen), proc, 10_000);
   return [proc];
+}
+
+/** An ingress gateway routing every request to the upstream, run as `strait-proxy --workers N`. */
+function gatewayWithWorkers(key: TargetKey, workers: number, listen: Address): Target {
+  return {
+    key,
+    label: `Strait ingress gateway --workers ${workers}`,
+    url: url(listen),
+    baseline: 'direct',
+    start: async (ctx) => [
+      await startProxy(
+        ctx.repoRoot,
+        ctx.workDir,
+        {
+          name: `gateway-workers-${workers}`,
+          role: 'ingress',
+          address: listen.host,
+          workload: 'istio-ingressgateway',
+          workers,
+          snapshot: ingressSnapshot({
+            address: ADDR.upstream.host,
+            port: ADDR.upstream.port,
+            workload: 'bench-upstream',
+          }),
+        },
+        ctx.proxyLaunch,
+        ctx.proxyNodeArgs,
+      ),
+    ],
+  };
 }
 
 export const TARGETS: Target[] = [
@@ -220,6 +265,8 @@ export const TARGETS: Target[] = [
       return [ingress, sidecarA, sidecarB];
     },
   },
+  gatewayWithWorkers('strait-workers-1', 1, ADDR.gatewayWorkers1),
+  gatewayWithWorkers('strait-workers-2', 2, ADDR.gatewayWorkers2),
 ];
 
 /** The apps every run needs, started once: the 1 KB upstream, service B, and service A twice. */
