@@ -2,6 +2,7 @@
 // are compared with the topology module (there is no Docker engine here to run it).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ProxyRuntime } from '@strait/api';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { proxyLaunches, RepoRoot } from '../packages/demo/src/launcher/mesh.ts';
@@ -99,6 +100,22 @@ describe('compose.yaml mirrors the topology', () => {
       });
     const byId = (a: { id?: string }, b: { id?: string }) => String(a.id).localeCompare(String(b.id));
     expect(inCompose.sort(byId)).toEqual(launched.sort(byId));
+  });
+
+  it('starts every proxy with the runtime settings the launcher and the benchmark use', () => {
+    const proxies = Object.entries(services).filter(([, s]) => s.environment?.STRAIT_ROLE);
+    expect(proxies.length).toBe(Pods.length + 2);
+    for (const [name, proxy] of proxies) {
+      expect(proxy.command, name).toEqual([
+        'node',
+        ...ProxyRuntime.nodeArgs,
+        'packages/proxy/bin/strait-proxy.mjs',
+      ]);
+    }
+    const dockerfile = readFileSync(join(RepoRoot, 'docker/Dockerfile'), 'utf8');
+    for (const [name, value] of Object.entries(ProxyRuntime.env)) {
+      expect(dockerfile, `docker/Dockerfile sets ${name}`).toContain(`ENV ${name}=${value}`);
+    }
   });
 
   it('gives each pod a sidecar on the mesh network and an app inside the sidecar’s network namespace', () => {

@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './metrics.ts';
 export * from './peer.ts';
 export * from './ports.ts';
+export * from './runtime.ts';
 export * from './snapshot.ts';
 export * from './validate.ts';
 export * from './xds.ts';

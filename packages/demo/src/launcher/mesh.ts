@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ports } from '@strait/api';
+import { Ports, ProxyRuntime } from '@strait/api';
 import {
   type AddressPlan,
   AppPort,
@@ -27,8 +27,6 @@ import { httpStatus, waitForOk, waitUntil } from './wait.ts';
 export const RepoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 // The strait-proxy command: the built bundle when current (npm start builds it), else the sources.
 const ProxyMain = join(RepoRoot, 'packages/proxy/bin/strait-proxy.mjs');
-/** The proxies' runtime settings, as in docker/Dockerfile and compose.yaml: fewer malloc arenas. */
-const ProxyRuntimeEnv = { MALLOC_ARENA_MAX: '2' };
 const ControlPlaneMain = join(RepoRoot, 'packages/control-plane/src/main.ts');
 const DemoMain = join(RepoRoot, 'packages/demo/src/main.ts');
 
@@ -332,8 +330,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       launch({
         name: proxy.name,
         command: node,
-        args: ['--max-semi-space-size=2', ProxyMain, ...proxy.args],
-        env: ProxyRuntimeEnv,
+        args: [...ProxyRuntime.nodeArgs, ProxyMain, ...proxy.args],
+        env: ProxyRuntime.env,
       });
     }
     for (const proxy of proxies) {

@@ -3,7 +3,7 @@
 // undici Client per host (not the traffic pool), as Envoy does: a check never queues behind traffic
 // held back by maxConnections, and does not count toward circuit breakers.
 import type { HealthCheck } from '@strait/api';
-import { Client } from 'undici';
+import { Client } from '../upstream/undici.ts';
 import type { HealthState, ProbeResult } from './state.ts';
 
 /** What the checker needs from a host. `Host` from upstream/host.ts satisfies it. */

@@ -2,9 +2,9 @@
 // (active check state, outlier state, and the control plane's own verdict).
 import { isIP } from 'node:net';
 import type { Cluster, Endpoint } from '@strait/api';
-import { Pool } from 'undici';
 import { OutlierState } from '../health/outlier.ts';
 import { HealthState } from '../health/state.ts';
+import { Pool } from './undici.ts';
 
 /** The cluster settings that shape a host's Pool; a change to any of them means new Pools. */
 export interface PoolSettings {

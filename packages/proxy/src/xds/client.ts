@@ -12,7 +12,7 @@ import {
   type Snapshot,
 } from '@strait/api';
 import type pino from 'pino';
-import { Agent, request } from 'undici';
+import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
 import { LineSplitter } from './lines.ts';
 
@@ -175,9 +175,9 @@ export class DiscoveryClient {
     try {
       const body: DiscoveryRequest = { node: this.#opts.node };
       if (this.#status.version !== undefined) body.version = this.#status.version;
-      const res = await request(`${this.#base}${DISCOVERY_PATH}`, {
+      const res = await this.#agent.request({
+        ...this.#target(DISCOVERY_PATH),
         method: 'POST',
-        dispatcher: this.#agent,
         headers: this.#headers(),
         body: JSON.stringify(body),
         signal: abort.signal,
@@ -273,12 +273,18 @@ export class DiscoveryClient {
     await this.#sendAck({ nodeId, type: 'ack', version, nonce });
   }
 
+  /** Origin and path of one of the control plane's endpoints (the URL may carry a path prefix). */
+  #target(endpoint: string): { origin: string; path: string } {
+    const url = new URL(`${this.#base}${endpoint}`);
+    return { origin: url.origin, path: `${url.pathname}${url.search}` };
+  }
+
   /** Posts an ACK/NACK. A failure is logged, not thrown: the stream itself shows whether the peer lives. */
   async #sendAck(ack: AckMessage): Promise<void> {
     try {
-      const res = await request(`${this.#base}${ACK_PATH}`, {
+      const res = await this.#agent.request({
+        ...this.#target(ACK_PATH),
         method: 'POST',
-        dispatcher: this.#agent,
         headers: this.#headers(),
         body: JSON.stringify(ack),
         headersTimeout: this.#requestTimeoutMs,
