@@ -68,6 +68,7 @@ describe('Requester and answer', () => {
       name: 'WorkerError',
       code: 'STRAIT_SNAPSHOT_INVALID',
       message: 'snapshot is invalid: bad regex',
+      answered: true,
     });
   });
 
@@ -97,6 +98,7 @@ describe('Requester and answer', () => {
     requester.close('worker 1 exited');
     await expect(open).rejects.toThrow(WorkerError);
     await expect(open).rejects.toThrow('worker 1 exited');
+    await expect(open).rejects.toMatchObject({ answered: false });
     await expect(requester.request({ kind: 'clusters' }, 10_000)).rejects.toThrow('worker 1 exited');
   });
 

@@ -66,13 +66,18 @@ export function isStarted(message: unknown): message is StartedMessage {
   return isObject(message) && message.strait === 'started' && typeof message.pid === 'number';
 }
 
-/** An error a worker answered with; keeps the worker's error code (e.g. STRAIT_SNAPSHOT_APPLY_FAILED). */
+/**
+ * A request that failed: `answered` when the worker replied with an error (keeping its code, e.g.
+ * STRAIT_SNAPSHOT_INVALID), else the worker never answered (it exited, or the deadline passed).
+ */
 export class WorkerError extends Error {
   readonly code: string | undefined;
-  constructor(message: string, code: string | undefined) {
+  readonly answered: boolean;
+  constructor(message: string, code: string | undefined, answered = false) {
     super(message);
     this.name = 'WorkerError';
     this.code = code;
+    this.answered = answered;
   }
 }
 
@@ -122,7 +127,7 @@ export class Requester {
     this.#pending.delete(message.id);
     clearTimeout(pending.timer);
     if (message.ok) pending.resolve(message.value);
-    else pending.reject(new WorkerError(message.error.message, message.error.code));
+    else pending.reject(new WorkerError(message.error.message, message.error.code, true));
     return true;
   }
 

@@ -175,27 +175,32 @@ export class WorkerPrimary {
     const results = await Promise.allSettled(
       live.map((s) => (s.requester as Requester).request({ kind: 'apply', snapshot }, APPLY_TIMEOUT_MS)),
     );
-    const refusals = results.flatMap((r, i) =>
-      r.status === 'rejected' ? [{ slot: live[i] as Slot, err: r.reason }] : [],
+    const accepted = live.filter((_, i) => results[i]?.status === 'fulfilled');
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [{ slot: live[i] as Slot, err: r.reason as Error }] : [],
     );
-    if (refusals.length === 0) {
-      for (const slot of live) slot.version = snapshot.version;
+    const refused = failed.filter(({ err }) => err instanceof WorkerError && err.answered);
+    // A worker that died or did not answer in time is in an unknown state: it is replaced, and the new
+    // process catches up with whatever config is current by then. It does not decide ACK or NACK.
+    for (const { slot, err } of failed) {
+      if (refused.some((r) => r.slot === slot)) continue;
+      this.logger.warn({ worker: slot.index, err: err.message }, 'worker lost while applying; replacing it');
+      slot.worker?.process.kill('SIGKILL');
+    }
+    if (refused.length === 0 && accepted.length > 0) {
+      for (const slot of accepted) slot.version = snapshot.version;
       this.snapshot = snapshot;
       this.telemetry.configApplied(snapshot.version);
       this.logger.info(
-        { version: snapshot.version, workers: live.length },
+        { version: snapshot.version, workers: accepted.length },
         'snapshot applied by every worker',
       );
       return;
     }
     // All workers must serve the same config: those that took the new one go back to the last good one.
-    const accepted = live.filter((_, i) => results[i]?.status === 'fulfilled');
     await Promise.all(accepted.map((slot) => this.#catchUp(slot, 'rollback')));
-    // A worker that did not answer is in an unknown state: it is replaced (and catches up when back).
-    for (const { slot, err } of refusals)
-      if (!(err instanceof WorkerError && err.code)) slot.worker?.process.kill('SIGKILL');
-    const first = refusals.find(({ err }) => err instanceof WorkerError && err.code) ?? refusals[0];
-    const err = first?.err as Error;
+    const first = refused[0] ?? failed[0];
+    const err = first?.err ?? new StraitError(Errors.SNAPSHOT_APPLY_FAILED, 'no worker applied it');
     this.logger.error(
       { version: snapshot.version, worker: first?.slot.index, err: err.message },
       'a worker refused the snapshot; every worker keeps the last good config',
