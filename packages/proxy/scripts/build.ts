@@ -30,8 +30,11 @@ export async function buildProxy(outdir = join(packageDir, 'dist')): Promise<str
     banner: {
       js: "import { createRequire as __straitCreateRequire } from 'node:module';\nconst require = __straitCreateRequire(import.meta.url);",
     },
-    // Not minified, so that stack traces and CPU profiles stay readable; dead code is still dropped.
+    // Names are kept, so stack traces and CPU profiles stay readable; dead code is dropped. Whitespace and
+    // comments go: a few non-Latin-1 characters in dependencies' comments made V8 keep the whole source
+    // as a two-byte string (3.4 MB instead of 1.3 MB in every proxy's heap).
     minifySyntax: true,
+    minifyWhitespace: true,
     sourcemap: 'linked',
     legalComments: 'linked',
     logLevel: 'warning',
