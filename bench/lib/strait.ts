@@ -2,7 +2,7 @@
 // (ingress -> sidecar A -> A -> sidecar A -> sidecar B -> B), written to files and run with --bootstrap.
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ports, type SnapshotInput } from '@strait/api';
+import { Ports, ProxyRuntime, type SnapshotInput } from '@strait/api';
 import { type Started, start, waitForHttp } from './processes.ts';
 
 export const PROXY_MAIN = 'packages/proxy/src/main.ts';
@@ -51,12 +51,6 @@ export function proxyLaunch(repoRoot: string, forceSources: boolean): ProxyLaunc
     );
   return { script: bin, runs: current ? 'bundle' : 'sources', env: process.env };
 }
-
-/**
- * The runtime settings Strait proxies ship with (also in docker/Dockerfile and compose.yaml): a 2 MB V8
- * young generation and two malloc arenas keep peak RSS down at little CPU cost (measured: 127 -> 107 MB).
- */
-export const PROXY_RUNTIME_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=2' };
 
 export const SERVICE_B_DOMAINS = ['service-b', 'service-b.default', 'service-b.default.svc.cluster.local'];
 
@@ -185,6 +179,7 @@ export async function startProxy(
   const file = join(workDir, `${spec.name}.snapshot.json`);
   writeFileSync(file, JSON.stringify(snapshot, null, 2));
   const args = [
+    ...ProxyRuntime.nodeArgs,
     ...extraNodeArgs,
     launch.script,
     '--role',
@@ -211,7 +206,8 @@ export async function startProxy(
     command: process.execPath,
     args,
     cwd: repoRoot,
-    env: { ...launch.env, ...PROXY_RUNTIME_ENV },
+    // The runtime settings Strait proxies ship with (@strait/api ProxyRuntime, as in npm start and compose.yaml).
+    env: { ...launch.env, ...ProxyRuntime.env },
   });
   await waitForHttp(`http://${spec.address}:${Ports.ready}/healthz/ready`, proc, 20_000, (s) => s === 200);
   return proc;
