@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_MODULES = [
   'undici',
+  // What the proxy loads instead of the whole package: Pool, Client, Agent and the request API.
+  join(repoRoot, 'packages/proxy/src/upstream/undici.ts'),
   'pino',
   'prom-client',
   'zod',

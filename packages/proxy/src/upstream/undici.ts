@@ -1,6 +1,7 @@
-// The parts of undici the proxy uses (Pool, Client, Agent and their request API), loaded without the
-// rest of the package: fetch, WebSocket, caches and mocks cost every proxy ~15 MB of RSS for nothing.
-// Types come from undici's own declarations; see bench/memory-probe.ts for the measurement.
+// The parts of undici the proxy uses (Pool, Client, Agent and their request API), loaded without the rest
+// of the package (fetch, WebSocket, caches, mocks). Measured: imported alone, 14 MB less RSS than the whole
+// package (bench/memory-probe.ts); in the built proxy, whose other dependencies share much of the rest,
+// 2 MB less idle RSS and a bundle 0.5 MB smaller. Types come from undici's own declarations.
 import type * as Undici from 'undici';
 import requestApi from 'undici/lib/api/index.js';
 import AgentModule from 'undici/lib/dispatcher/agent.js';
