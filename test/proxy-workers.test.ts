@@ -388,7 +388,14 @@ describe('config pushes to an ingress with --workers 2 (discovery)', () => {
     expect((await fetch(`http://${HOST}:15021/healthz/ready`)).status).toBe(200);
   });
 
-  it('exits 0 on SIGTERM', async () => {
+  it('drains every worker on POST /drain (the primary stays for admin), then exits 0 on SIGTERM', async () => {
+    const pids = (await workersOf(HOST)).map((w) => w.pid as number);
+    const drained = await fetch(`http://${HOST}:15000/drain`, { method: 'POST' });
+    expect(drained.status).toBe(200);
+    for (const pid of pids) await waitFor(`worker ${pid} to exit`, () => !isAlive(pid) || undefined);
+    expect((await workersOf(HOST)).map((w) => w.state)).toEqual(['stopped', 'stopped']);
+    expect((await fetch(`http://${HOST}:15021/healthz/ready`)).status).toBe(503);
+    await expect(freshGet(HOST)).rejects.toThrow(/ECONNREFUSED/);
     expect(await proxy.stop('SIGTERM')).toBe(0);
   }, 40_000);
 });
