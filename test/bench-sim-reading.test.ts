@@ -1,10 +1,11 @@
-// The convergence simulator's readers: line heads across any chunking (with bounded memory and reused
-// chunk memory), and the bare chunked HTTP client against a real node:http server.
+// The convergence simulator's readers and poster: line heads across any chunking (with bounded memory and
+// reused chunk memory), the bare chunked HTTP client and the keep-alive ACK poster against node:http.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpRequest, openChunkedStream } from '../bench/lib/chunked-stream.ts';
+import { KeepAlivePoster } from '../bench/lib/keep-alive-poster.ts';
 import { type LineDecoder, LineHeads } from '../bench/lib/line-heads.ts';
 
 type Seen = { from: 'head' | 'line'; text: string };
@@ -129,5 +130,54 @@ describe('openChunkedStream', () => {
         onClose: () => {},
       }),
     ).rejects.toThrow(/answered 403/);
+  });
+});
+
+describe('KeepAlivePoster', () => {
+  it('posts over at most its connections, reusing them, and answers every post in order of arrival', async () => {
+    const sockets = new Set<unknown>();
+    const server = createServer((req, res) => {
+      sockets.add(req.socket);
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        const status = body.includes('"refuse":true') ? 409 : 200;
+        const text = JSON.stringify({ echo: JSON.parse(body), auth: req.headers.authorization ?? null });
+        res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+      });
+    });
+    server.listen(0, '127.0.131.4');
+    await once(server, 'listening');
+    const poster = new KeepAlivePoster('127.0.131.4', (server.address() as AddressInfo).port, 3, {
+      authorization: 'Bearer t',
+    });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => poster.post('/ack', JSON.stringify({ i, refuse: i === 7 }))),
+      );
+      answers.forEach((answer, i) => {
+        expect(answer.status).toBe(i === 7 ? 409 : 200);
+        expect(JSON.parse(answer.text)).toEqual({ echo: { i, refuse: i === 7 }, auth: 'Bearer t' });
+      });
+      expect(sockets.size).toBeLessThanOrEqual(3);
+    } finally {
+      poster.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('answers status 0 when nothing listens', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.131.4');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    server.close();
+    await once(server, 'close');
+    const poster = new KeepAlivePoster('127.0.131.4', port, 1);
+    expect(await poster.post('/ack', '{}')).toEqual({ status: 0, text: '' });
+    poster.close();
   });
 });
