@@ -145,18 +145,30 @@ export class WorkerPrimary {
     return this.#slots.map((s) => ({
       index: s.index,
       pid: s.worker?.process.pid,
-      state: s.started ? 'serving' : s.worker ? 'starting' : this.#draining ? 'stopped' : 'restarting',
+      state: !s.worker
+        ? this.#draining
+          ? 'stopped'
+          : 'restarting'
+        : !s.started
+          ? 'starting'
+          : s.version === undefined
+            ? 'waiting for config'
+            : 'serving',
       version: s.version,
       restarts: s.restarts,
     }));
   }
 
-  /** A snapshot is applied, at least one worker serves, and every worker that serves runs it. */
+  /**
+   * A snapshot is applied, at least one worker serves, and every worker that serves runs it. A re-forked
+   * worker that has not caught up yet serves nothing (it binds listeners only with a snapshot), so it does
+   * not turn a gateway whose other workers serve unready.
+   */
   isReady(): boolean {
     const snapshot = this.snapshot;
     if (!snapshot || this.#draining) return false;
-    const live = this.#live();
-    return live.length > 0 && live.every((s) => s.version === snapshot.version);
+    const serving = this.#live().filter((s) => s.version !== undefined);
+    return serving.length > 0 && serving.every((s) => s.version === snapshot.version);
   }
 
   /**
