@@ -33,6 +33,8 @@ export interface ChangeResult {
   /** Proxies that had not ACKed a new version when the wait ended. */
   missing: number;
   putStatus: number;
+  /** Milliseconds until the PUT was answered (the control plane answers after writing the file durably). */
+  putMs: number;
   /** This simulator's CPU (user + system) from the PUT until the last ACK, ms. */
   simCpuMs: number;
   /** Share of that time this simulator's event loop was busy (1 = it was the bottleneck). */
@@ -298,6 +300,7 @@ async function main(): Promise<SimResult> {
     const staleBefore = ackPosts.stale;
     const sentAt = performance.now();
     const putStatus = await putResource(changeBodies[c % 2] as Buffer);
+    const putMs = performance.now() - sentAt;
     if (putStatus < 200 || putStatus >= 300) {
       const nan = Number.NaN;
       changes.push({
@@ -307,6 +310,7 @@ async function main(): Promise<SimResult> {
         maxMs: nan,
         missing: proxies.length,
         putStatus,
+        putMs,
         simCpuMs: nan,
         simLoopBusy: nan,
         streamBytes: 0,
@@ -336,6 +340,7 @@ async function main(): Promise<SimResult> {
       maxMs: ackMs.at(-1) ?? Number.NaN,
       missing,
       putStatus,
+      putMs,
       simCpuMs: (cpu.user + cpu.system) / 1000,
       simLoopBusy: loop.utilization,
       ...(controlPlaneCpuMs === undefined ? {} : { controlPlaneCpuMs }),
@@ -343,7 +348,7 @@ async function main(): Promise<SimResult> {
       staleAcks: ackPosts.stale - staleBefore,
     });
     progress(
-      `change ${c + 1}: PUT ${putStatus}, ${ackMs.length}/${count} ACKed, median ${percentileOfSorted(ackMs, 50).toFixed(0)} ms, ` +
+      `change ${c + 1}: PUT ${putStatus} in ${putMs.toFixed(0)} ms, ${ackMs.length}/${count} ACKed, median ${percentileOfSorted(ackMs, 50).toFixed(0)} ms, ` +
         `p99 ${percentileOfSorted(ackMs, 99).toFixed(0)} ms, max ${(ackMs.at(-1) ?? Number.NaN).toFixed(0)} ms; ` +
         `simulator CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (event loop ${(100 * loop.utilization).toFixed(0)}% busy)` +
         `${controlPlaneCpuMs === undefined ? '' : `, control plane CPU ${controlPlaneCpuMs.toFixed(0)} ms`}; ` +

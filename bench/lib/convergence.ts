@@ -123,7 +123,7 @@ function costNote(changes: SimResult['changes']): string {
   const cp = med((c) => c.controlPlaneCpuMs);
   const mib = med((c) => c.streamBytes) / 2 ** 20;
   return (
-    `per change: ${mib.toFixed(1)} MiB streamed` +
+    `per change: PUT answered in ${med((c) => c.putMs).toFixed(0)} ms, ${mib.toFixed(1)} MiB streamed` +
     `${Number.isFinite(cp) ? `, control plane CPU ${cp.toFixed(0)} ms` : ''}` +
     `, simulator CPU ${med((c) => c.simCpuMs).toFixed(0)} ms (event loop ${(100 * med((c) => c.simLoopBusy)).toFixed(0)}% busy)`
   );
