@@ -32,6 +32,8 @@ export interface ProxyCost {
   idleRssMb: number;
   /** Highest RSS from start to the end of the 1000 req/s window (VmHWM, or sampled VmRSS if higher), MB. */
   peakRssMb: number;
+  /** Highest anonymous (private) RSS sampled over the same span, MB: what each further proxy adds. */
+  peakAnonMb: number;
 }
 
 export interface TargetRound {
@@ -106,7 +108,8 @@ export async function measureTarget(
     });
     const windowS = Math.max(0.001, (windowEndedAt - windowStartedAt) / 1000);
     const proxies: ProxyCost[] = trees.map(({ proc, pids }, i) => {
-      const sampledPeakKb = (samplers[i] as RssSampler).stop();
+      const sampler = samplers[i] as RssSampler;
+      const sampledPeakKb = sampler.stop();
       const hwmKb = pids.reduce((sum, pid) => sum + memoryStatus(pid).peakRssKb, 0);
       const end = cpuAtEnd[i] as CpuTimes;
       const begin = cpuAtStart[i] as CpuTimes;
@@ -120,6 +123,7 @@ export async function measureTarget(
         vcpu: cpu / windowS,
         idleRssMb: (idle[i] as number) / MB,
         peakRssMb: Math.max(hwmKb, sampledPeakKb) / MB,
+        peakAnonMb: sampler.peakAnonKb / MB,
       };
     });
     const totalCpu = proxies.reduce((sum, p) => sum + p.cpuSeconds, 0);

@@ -1,5 +1,5 @@
 // Reads a process's CPU time and memory from /proc (Linux only), for the per-proxy cost figures.
-// CPU comes from /proc/<pid>/stat (utime + stime), memory from /proc/<pid>/status (VmRSS, VmHWM).
+// CPU comes from /proc/<pid>/stat (utime + stime), memory from /proc/<pid>/status (VmRSS, VmHWM, RssAnon).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -49,6 +49,8 @@ export function cpuSeconds(pid: number): number {
 export interface MemoryStatus {
   rssKb: number;
   peakRssKb: number;
+  /** The anonymous (private) part of RSS: without the executable's and libraries' pages, shared by every process running them. */
+  anonKb: number;
 }
 
 /** Current and peak resident set size (kB) of a process; zeros if it is gone. */
@@ -57,9 +59,10 @@ export function memoryStatus(pid: number): MemoryStatus {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /^VmRSS:\s+(\d+)/m.exec(text);
     const hwm = /^VmHWM:\s+(\d+)/m.exec(text);
-    return { rssKb: Number(rss?.[1] ?? 0), peakRssKb: Number(hwm?.[1] ?? 0) };
+    const anon = /^RssAnon:\s+(\d+)/m.exec(text);
+    return { rssKb: Number(rss?.[1] ?? 0), peakRssKb: Number(hwm?.[1] ?? 0), anonKb: Number(anon?.[1] ?? 0) };
   } catch {
-    return { rssKb: 0, peakRssKb: 0 };
+    return { rssKb: 0, peakRssKb: 0, anonKb: 0 };
   }
 }
 
@@ -85,11 +88,12 @@ export function processTree(rootPid: number): number[] {
   return tree;
 }
 
-/** Samples the summed RSS of some processes at a fixed period and keeps the highest value seen. */
+/** Samples the summed RSS (and its anonymous part) of some processes at a fixed period; keeps the highest seen. */
 export class RssSampler {
   readonly #pids: number[];
   #timer: NodeJS.Timeout | undefined;
   peakKb = 0;
+  peakAnonKb = 0;
 
   constructor(pids: number[], periodMs = 50) {
     this.#pids = pids;
@@ -99,8 +103,14 @@ export class RssSampler {
 
   sample(): void {
     let total = 0;
-    for (const pid of this.#pids) total += memoryStatus(pid).rssKb;
+    let anon = 0;
+    for (const pid of this.#pids) {
+      const status = memoryStatus(pid);
+      total += status.rssKb;
+      anon += status.anonKb;
+    }
     if (total > this.peakKb) this.peakKb = total;
+    if (anon > this.peakAnonKb) this.peakAnonKb = anon;
   }
 
   stop(): number {
