@@ -25,7 +25,11 @@ function send(message: ReplyMessage | StartedMessage): Promise<void> {
   });
 }
 
-/** Runs the worker until the primary tells it to drain (or goes away); then the process exits. */
+/**
+ * Runs the worker until the primary tells it to drain (or goes away); then the process exits.
+ * Everything below the listeners is the worker's own: connection pools, active health checks and outlier
+ * detection (so N workers probe N times as often), and local rate-limit buckets (so a limit holds per worker).
+ */
 export function runWorker(options: ProxyOptions): void {
   const index = Number(process.env[WORKER_INDEX_ENV]);
   const logger = pino({ level: options.logLevel, base: { proxy: options.id, worker: index } });
