@@ -31,7 +31,8 @@ import { findTools, missingMessage, missingTools, type Tools } from './lib/tools
 const USAGE = `usage: npm run bench [-- options]
   --quick              short run (1 round, short windows, fewer convergence changes; about 2 minutes)
   --rounds N           rounds of interleaved measurements (default 3, quick 1)
-  --only a,b           targets: direct,nginx,haproxy,floor,strait,chain-direct,chain-strait
+  --only a,b           targets: direct,nginx,haproxy,floor,strait,chain-direct,chain-strait,
+                       strait-workers-1,strait-workers-2 (all by default)
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
   --convergence-only   measure only control-plane convergence (no data-plane targets, no wrk/nginx/HAProxy
