@@ -64,6 +64,8 @@ export interface Goal {
   met: boolean | undefined;
 }
 
+/** A difference in MB as words: "3.1 MB more" or "1.8 MB less". */
+const moreOrLess = (mb: number): string => `${fmt(Math.abs(mb), 1)} MB ${mb < 0 ? 'less' : 'more'}`;
 const max = (values: number[]): number => (values.length > 0 ? Math.max(...values) : Number.NaN);
 
 export function summarize(targets: Target[], rounds: TargetRound[]): TargetSummary[] {
@@ -247,7 +249,7 @@ export function renderMarkdown(
     lines.push(
       '',
       `Strait's hop next to the bare node:http + undici floor in this run: CPU per request ×${fmt(ratio(hop.cpuPer1000, floor.cpuPer1000))}, ` +
-        `idle RSS ${fmt(hop.idleRssMbPerProxy - floor.idleRssMbPerProxy, 1)} MB more, peak RSS ${fmt(hop.peakRssMbPerProxy - floor.peakRssMbPerProxy, 1)} MB more, ` +
+        `idle RSS ${moreOrLess(hop.idleRssMbPerProxy - floor.idleRssMbPerProxy)}, peak RSS ${moreOrLess(hop.peakRssMbPerProxy - floor.peakRssMbPerProxy)}, ` +
         `throughput ×${fmt(ratio(hop.rps, floor.rps))}.`,
     );
   }
