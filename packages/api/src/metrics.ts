@@ -75,6 +75,7 @@ export const ProxyMetrics = {
   configAppliesTotal: 'strait_config_applies_total',
   rateLimitedTotal: 'strait_rate_limited_total',
   circuitOpenTotal: 'strait_circuit_open_total',
+  accessLogDroppedTotal: 'strait_access_log_dropped_lines_total',
 } as const;
 
 /** Control-plane metrics; istiod's names where istiod has one. */

@@ -46,6 +46,8 @@ export class StraitProxy {
     this.node = nodeInfoOf(options);
     const identity = identityOf(options);
     const telemetry = new ProxyTelemetry({ version: STRAIT_VERSION });
+    const accessLog = new AccessLog({ enabled: options.accessLog, shared: options.workers > 1 });
+    telemetry.countAccessLogDrops(() => accessLog.dropped);
     const clusters = new ClusterManager({
       logger: this.logger,
       events: {
@@ -61,7 +63,7 @@ export class StraitProxy {
       logger: this.logger,
       telemetry,
       // With --workers, several processes write this log to the same stdout.
-      accessLog: new AccessLog({ enabled: options.accessLog, shared: options.workers > 1 }),
+      accessLog,
       clusters,
       egress: new EgressPolicyChecker(undefined),
       egressMode: 'REGISTRY_ONLY',

@@ -212,6 +212,17 @@ describe('ProxyTelemetry health and config metrics', () => {
     expect(sample(text, 'strait_circuit_open_total', { breaker: 'max_pending_requests' })).toBe(1);
   });
 
+  it("exports the access log's dropped lines as a counter read at each scrape", async () => {
+    const t = new ProxyTelemetry({ version: '0.1.0', defaultMetrics: false });
+    expect(sample(await t.metrics(), 'strait_access_log_dropped_lines_total', {})).toBe(0);
+    let dropped = 3;
+    t.countAccessLogDrops(() => dropped);
+    expect(sample(await t.metrics(), 'strait_access_log_dropped_lines_total', {})).toBe(3);
+    dropped = 7;
+    expect(sample(await t.metrics(), 'strait_access_log_dropped_lines_total', {})).toBe(7);
+    expect(sample(await t.metrics(), 'strait_access_log_dropped_lines_total', {})).toBe(7);
+  });
+
   it('follows the discovery status: version, staleness and NACKs', async () => {
     const t = new ProxyTelemetry({ version: '0.1.0', defaultMetrics: false });
     t.configApplied('boot');

@@ -188,6 +188,8 @@ export class ProxyTelemetry {
   readonly #configApplies: Counter<string>;
   readonly #rateLimited: Counter<string>;
   readonly #circuitOpen: Counter<string>;
+  /** Reads how many access-log lines were dropped so far (the log counts; the scrape reads). */
+  #accessLogDropped: () => number = () => 0;
   readonly #requestSeries: BoundedCache<RequestSeries>;
   readonly #tcpSeries: BoundedCache<TcpSeries>;
   readonly #hosts: HostLabeler;
@@ -339,6 +341,18 @@ export class ProxyTelemetry {
       labelNames: ['cluster', 'breaker'],
       registers,
     });
+    const telemetry = this;
+    let droppedSeen = 0;
+    new Counter({
+      name: ProxyMetrics.accessLogDroppedTotal,
+      help: 'Access-log lines dropped because their destination could not keep up (or failed).',
+      registers,
+      collect() {
+        const dropped = telemetry.#accessLogDropped();
+        if (dropped > droppedSeen) this.inc(dropped - droppedSeen);
+        droppedSeen = Math.max(droppedSeen, dropped);
+      },
+    });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
     const maxSeries = opts.maxCachedSeries ?? 10_000;
@@ -462,6 +476,11 @@ export class ProxyTelemetry {
 
   circuitOpen(cluster: string, breaker: BreakerName): void {
     this.#circuitOpen.labels(cluster, breaker).inc();
+  }
+
+  /** Where strait_access_log_dropped_lines_total comes from: a running count, read at each scrape. */
+  countAccessLogDrops(read: () => number): void {
+    this.#accessLogDropped = read;
   }
 
   // ---- Config state ----
