@@ -1,7 +1,7 @@
 #!/bin/sh
 # Container entrypoint: a proxy must advertise an address other pods can reach, which Docker only
-# knows at run time. With STRAIT_POD_HOST set, the text {pod-ip} in STRAIT_ADDRESS,
-# STRAIT_STATS_ADDRESS and HTTP_PROXY is replaced by that name's address on the mesh network.
+# knows at run time. With STRAIT_POD_HOST set, the text {pod-ip} in STRAIT_ADDRESS and
+# STRAIT_STATS_ADDRESS is replaced by that name's address on the mesh network.
 set -eu
 
 if [ -n "${STRAIT_POD_HOST:-}" ]; then
@@ -18,7 +18,7 @@ if [ -n "${STRAIT_POD_HOST:-}" ]; then
       sleep 1
     fi
   done
-  for name in STRAIT_ADDRESS STRAIT_STATS_ADDRESS HTTP_PROXY; do
+  for name in STRAIT_ADDRESS STRAIT_STATS_ADDRESS; do
     eval "value=\${$name:-}"
     case "$value" in
       *'{pod-ip}'*)

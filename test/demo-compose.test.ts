@@ -123,6 +123,8 @@ describe('compose.yaml mirrors the topology', () => {
       const sidecar = service(pod.id);
       expect(networksOf(pod.id), pod.id).toEqual(['mesh']);
       expect(sidecar.environment?.STRAIT_APP_ADDRESS).toBe('127.0.0.1');
+      // The app's HTTP proxy is on the pod's loopback only: other pods cannot send through this sidecar.
+      expect(sidecar.environment?.STRAIT_OUTBOUND_ADDRESS).toBe('127.0.0.1');
       expect(Number(sidecar.environment?.STRAIT_APP_PORT)).toBe(AppPort);
       expect(sidecar.ports, `${pod.id} publishes nothing`).toBeUndefined();
 
@@ -137,7 +139,7 @@ describe('compose.yaml mirrors the topology', () => {
       expect(env.APP_ADDRESS).toBe('127.0.0.1');
       expect(Number(env.APP_PORT)).toBe(AppPort);
       expect(env.UPSTREAM_URL).toBe(Upstreams[pod.service]);
-      expect(env.HTTP_PROXY).toMatch(/:15001$/);
+      expect(env.HTTP_PROXY).toBe('http://127.0.0.1:15001');
       expect(app.depends_on?.[pod.id]).toBeDefined();
     }
   });

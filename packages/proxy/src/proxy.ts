@@ -189,7 +189,9 @@ export class StraitProxy {
       // A --workers worker binds its own socket (exclusive: not through the cluster primary) next to its
       // siblings' (reusePort): the kernel spreads new connections over them.
       const shared = this.options.workers > 1;
-      const listen = { host: this.options.address, port: config.listener.port };
+      // A sidecar's outbound listener is the app's HTTP proxy; it may bind elsewhere (e.g. 127.0.0.1 in a pod).
+      const host = config.listener.kind === 'outbound' ? this.options.outboundAddress : this.options.address;
+      const listen = { host, port: config.listener.port };
       server.listen(shared ? { ...listen, exclusive: true, reusePort: true } : listen, () => {
         server.removeListener('error', reject);
         resolve();

@@ -1,4 +1,4 @@
-// Tests flag and environment parsing of strait-proxy, in particular --workers / STRAIT_WORKERS.
+// Tests flag and environment parsing of strait-proxy, in particular --workers / STRAIT_WORKERS and --outbound-address.
 import { describe, expect, it } from 'vitest';
 import { MAX_WORKERS, type ProxyOptions, parseOptions, UsageError } from './options.ts';
 
@@ -36,5 +36,22 @@ describe('--workers', () => {
       {},
     );
     expect(sidecar).toMatchObject({ role: 'sidecar', workers: 2 });
+  });
+});
+
+describe('--outbound-address', () => {
+  it('defaults to --address, and takes the flag or STRAIT_OUTBOUND_ADDRESS', () => {
+    expect(parse(['--address', '10.0.0.5']).outboundAddress).toBe('10.0.0.5');
+    expect(parse(['--address', '10.0.0.5', '--outbound-address', '127.0.0.1'])).toMatchObject({
+      address: '10.0.0.5',
+      outboundAddress: '127.0.0.1',
+    });
+    expect(parse([], { STRAIT_OUTBOUND_ADDRESS: '127.0.0.1' }).outboundAddress).toBe('127.0.0.1');
+  });
+
+  it('refuses what is not an IP address', () => {
+    expect(() => parse(['--outbound-address', 'localhost'])).toThrow(
+      '--outbound-address: expected an IP address, got "localhost"',
+    );
   });
 });

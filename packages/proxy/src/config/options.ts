@@ -12,8 +12,10 @@ export interface ProxyOptions {
   namespace: string;
   service: string | undefined;
   version: string | undefined;
-  /** The pod address: data listeners bind here. */
+  /** The pod address: data listeners bind here, and the control plane is told it. */
   address: string;
+  /** Where a sidecar's outbound listener (:15001, the app's HTTP proxy) binds; default `address`. */
+  outboundAddress: string;
   appAddress: string;
   appPort: number;
   controlPlane: string | undefined;
@@ -45,6 +47,7 @@ const FLAGS = {
   service: { type: 'string' },
   version: { type: 'string' },
   address: { type: 'string' },
+  'outbound-address': { type: 'string' },
   'app-address': { type: 'string' },
   'app-port': { type: 'string' },
   'control-plane': { type: 'string' },
@@ -67,6 +70,7 @@ const FLAGS = {
 export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--control-plane URL | --bootstrap FILE) [options]
   --id ID  --workload NAME  --namespace NS  --service NAME  --version V
   --address IP (pod address, default 127.0.0.1)  --app-address IP  --app-port N (default 8080)
+  --outbound-address IP (sidecar: where :15001 binds, default --address; 127.0.0.1 when the app shares the pod's network)
   --admin-address IP  --stats-address IP  --admin-port N  --stats-port N  --ready-port N
   --token T  --[no-]access-log  --log-level LEVEL  --headers-timeout-ms N  --drain-timeout-ms N
   --workers N (default 1; for gateways: N processes share the data listeners, one admin/stats/discovery)
@@ -133,6 +137,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 
   const address = get('address') ?? '127.0.0.1';
   if (isIP(address) === 0) throw new UsageError(`--address: expected an IP address, got "${address}"`);
+  const outboundAddress = get('outbound-address') ?? address;
+  if (isIP(outboundAddress) === 0)
+    throw new UsageError(`--outbound-address: expected an IP address, got "${outboundAddress}"`);
   const defaultWorkload =
     role.data === 'ingress'
       ? 'istio-ingressgateway'
@@ -157,6 +164,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     service: get('service'),
     version: get('version'),
     address,
+    outboundAddress,
     appAddress: get('app-address') ?? address,
     appPort: portNumber('app-port', get('app-port'), Ports.app),
     controlPlane,
