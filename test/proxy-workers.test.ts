@@ -1,6 +1,7 @@
 // Cross-process: strait-proxy --workers 2 as an ingress gateway (addresses 127.0.130.x): both workers serve,
 // one scrape sums them, config pushes reach every worker (a bad one is NACKed by all), a killed worker comes
-// back, the shared stdout never carries a broken access log line, SIGTERM exits 0, --workers 0 exits 2.
+// back, the shared stdout never carries a broken access log line, a rate limit holds for the whole proxy,
+// SIGTERM exits 0, --workers 0 exits 2.
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -315,6 +316,38 @@ class FakeControlPlane {
     await new Promise((r) => this.#server.close(r));
   }
 }
+
+describe('a local rate limit on an ingress with --workers 2', () => {
+  const HOST = '127.0.130.4';
+  let proxy: ProxyUnderTest;
+
+  beforeAll(async () => {
+    // 6 tokens and (for the length of the test) no refill: the proxy as a whole may admit 6 requests.
+    const limit = { maxTokens: 6, tokensPerFill: 1, fillIntervalMs: 600_000 };
+    proxy = await startProxy({
+      role: 'ingress',
+      address: HOST,
+      snapshot: gatewaySnapshot('limited-1', {
+        route: { clusters: [{ cluster: 'upstream', weight: 100 }], rateLimit: limit },
+      }),
+      args: ['--workers', '2'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await proxy?.stop('SIGKILL');
+  });
+
+  it('holds the limit for the whole proxy, not per worker (as Envoy shares one bucket across its workers)', async () => {
+    const statuses: number[] = [];
+    // Fresh connections, so the kernel spreads them over both workers.
+    for (let i = 0; i < 30; i++) statuses.push((await freshGet(HOST, `/limited/${i}`)).status);
+    const admitted = statuses.filter((s) => s === 200).length;
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(admitted).toBeLessThanOrEqual(6);
+    expect(admitted).toBeGreaterThanOrEqual(3);
+  });
+});
 
 describe('config pushes to an ingress with --workers 2 (discovery)', () => {
   const HOST = '127.0.130.2';

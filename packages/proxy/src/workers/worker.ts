@@ -6,6 +6,7 @@ import type { ProxyOptions } from '../config/options.ts';
 import { StraitProxy } from '../proxy.ts';
 import { answer, isRequest, type ReplyMessage, type StartedMessage, type WorkerCommand } from './ipc.ts';
 import { workerMetrics } from './metrics.ts';
+import { shareRateLimits } from './rate-share.ts';
 
 /** Set by the primary in each worker's environment: the worker's slot, 0..N-1. */
 export const WORKER_INDEX_ENV = 'STRAIT_WORKER_INDEX';
@@ -28,7 +29,8 @@ function send(message: ReplyMessage | StartedMessage): Promise<void> {
 /**
  * Runs the worker until the primary tells it to drain (or goes away); then the process exits.
  * Everything below the listeners is the worker's own: connection pools, active health checks and outlier
- * detection (so N workers probe N times as often), and local rate-limit buckets (so a limit holds per worker).
+ * detection (so N workers probe N times as often). Local rate limits hold per proxy: each worker applies its
+ * share of every token bucket (rate-share.ts).
  */
 export function runWorker(options: ProxyOptions): void {
   const index = Number(process.env[WORKER_INDEX_ENV]);
@@ -43,7 +45,7 @@ export function runWorker(options: ProxyOptions): void {
   const handle = async (command: WorkerCommand): Promise<unknown> => {
     switch (command.kind) {
       case 'apply':
-        await proxy.apply(command.snapshot);
+        await proxy.apply(shareRateLimits(command.snapshot, index, options.workers));
         return { version: command.snapshot.version };
       case 'clusters':
         return proxy.ctx.clusters.dump();
