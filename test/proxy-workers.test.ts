@@ -421,6 +421,24 @@ describe('config pushes to an ingress with --workers 2 (discovery)', () => {
     expect((await fetch(`http://${HOST}:15021/healthz/ready`)).status).toBe(200);
   });
 
+  it('gives a worker that died the config pushed while it was down', async () => {
+    const [victim] = (await workersOf(HOST)).map((w) => w.pid as number);
+    process.kill(victim as number, 'SIGKILL');
+    cp.push(configured('v4'), 'n4');
+    await waitFor('ACK v4', () => cp.acks.some((a) => a.type === 'ack' && a.version === 'v4') || undefined);
+    const workers = await waitFor(
+      'both workers serving v4',
+      async () => {
+        const now = await workersOf(HOST);
+        const settled = now.every((w) => w.state === 'serving' && w.version === 'v4');
+        return settled && !now.some((w) => w.pid === victim) ? now : undefined;
+      },
+      30_000,
+    );
+    expect(workers).toHaveLength(2);
+    expect(await servedVersions()).toEqual(new Set(['v4']));
+  }, 40_000);
+
   it('drains every worker on POST /drain (the primary stays for admin), then exits 0 on SIGTERM', async () => {
     const pids = (await workersOf(HOST)).map((w) => w.pid as number);
     const drained = await fetch(`http://${HOST}:15000/drain`, { method: 'POST' });
