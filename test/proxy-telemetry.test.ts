@@ -1,11 +1,11 @@
 // Cross-process: ingress -> sidecar inbound -> app, for HTTP and WebSocket through every role; Istio metrics
 // with source and destination reporters; promtool accepts the exposition; the access log has Envoy's fields.
-import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type ProxyUnderTest, startProxy } from './support/processes.ts';
+import { promtoolNotes, skipWithoutPromtool } from './support/promtool.ts';
 import { snapshot } from './support/snapshots.ts';
 
 const INGRESS = '127.0.100.40';
@@ -17,8 +17,6 @@ let appPort = 0;
 let ingress: ProxyUnderTest;
 let sidecar: ProxyUnderTest;
 let egress: ProxyUnderTest;
-
-const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 
 beforeAll(async () => {
   app = createServer((req, res) => {
@@ -165,17 +163,10 @@ describe('HTTP through ingress and sidecar', () => {
     expect(dst).toContain('istio_build{component="proxy"');
   });
 
-  it.skipIf(!hasPromtool && process.env.CI !== 'true')(
+  it.skipIf(skipWithoutPromtool)(
     'promtool check metrics accepts the exposition (apt-get install prometheus)',
     async () => {
-      const text = await metrics(POD);
-      const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-      const notes = `${run.stdout}${run.stderr}`
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .filter((l) => !/^(nodejs_|process_)/.test(l))
-        .filter((l) => !(l.startsWith('istio_request_duration_milliseconds') && l.includes('base unit')));
-      expect(notes).toEqual([]);
+      expect(promtoolNotes(await metrics(POD))).toEqual([]);
     },
   );
 });

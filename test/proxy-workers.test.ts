@@ -2,18 +2,17 @@
 // one scrape sums them, config pushes reach every worker (a bad one is NACKed by all), a killed worker comes
 // back, the shared stdout never carries a broken access log line, a rate limit holds for the whole proxy,
 // SIGTERM exits 0, --workers 0 exits 2.
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AckMessage, SnapshotInput } from '@strait/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROXY_MAIN, type ProxyUnderTest, spawnNode, startProxy, waitFor } from './support/processes.ts';
+import { promtoolNotes, skipWithoutPromtool } from './support/promtool.ts';
 import { cluster, listener, route, snapshot } from './support/snapshots.ts';
 
 const UPSTREAM = '127.0.130.9';
 const CONTROL_PLANE = '127.0.130.20';
-const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 
 /** The upstream: answers 200 and remembers which proxy connection (remote port) carried each request. */
 let upstream: http.Server;
@@ -181,21 +180,9 @@ describe('an ingress gateway with --workers 2 (bootstrap file)', () => {
     expect(text.match(/^# TYPE istio_requests_total /gm)).toHaveLength(1);
   });
 
-  it.skipIf(!hasPromtool && process.env.CI !== 'true')(
-    'promtool check metrics accepts the merged exposition',
-    async () => {
-      const run = spawnSync('promtool', ['check', 'metrics'], {
-        input: await scrape(HOST),
-        encoding: 'utf8',
-      });
-      const notes = `${run.stdout}${run.stderr}`
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .filter((l) => !/^(nodejs_|process_)/.test(l))
-        .filter((l) => !(l.startsWith('istio_request_duration_milliseconds') && l.includes('base unit')));
-      expect(notes).toEqual([]);
-    },
-  );
+  it.skipIf(skipWithoutPromtool)('promtool check metrics accepts the merged exposition', async () => {
+    expect(promtoolNotes(await scrape(HOST))).toEqual([]);
+  });
 
   it('shows each worker its own /clusters view and forwards log levels', async () => {
     const view = (await json(`http://${HOST}:15000/clusters`)) as {

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { Errors, encodePeer, type NodeInfo, Ports, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
-import type { ProxyOptions } from './config/options.ts';
+import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
 import {
@@ -73,13 +73,8 @@ export class StraitProxy {
 
   /** Starts the admin servers; listeners come with the first snapshot. */
   async start(): Promise<void> {
-    const o = this.options;
     this.#admin = await startAdminServers({
-      adminAddress: o.adminAddress,
-      adminPort: o.adminPort,
-      statsAddress: o.statsAddress,
-      statsPort: o.statsPort,
-      readyPort: o.readyPort,
+      ...adminBindings(this.options),
       ctx: {
         configDump: () => ({ node: this.node, snapshot: this.snapshot, discovery: this.discovery?.status }),
         clusters: () => this.ctx.clusters.dump(),

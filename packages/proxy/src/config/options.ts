@@ -182,3 +182,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     workers: workerCount(get('workers')),
   };
 }
+
+/** Where the admin (:15000), stats (:15090) and readiness (:15021) servers bind, as startAdminServers takes it. */
+export function adminBindings(
+  o: ProxyOptions,
+): Pick<ProxyOptions, 'adminAddress' | 'adminPort' | 'statsAddress' | 'statsPort' | 'readyPort'> {
+  return {
+    adminAddress: o.adminAddress,
+    adminPort: o.adminPort,
+    statsAddress: o.statsAddress,
+    statsPort: o.statsPort,
+    readyPort: o.readyPort,
+  };
+}

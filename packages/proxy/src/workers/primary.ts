@@ -4,7 +4,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from '../admin/index.ts';
-import type { ProxyOptions } from '../config/options.ts';
+import { adminBindings, type ProxyOptions } from '../config/options.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
@@ -83,13 +83,8 @@ export class WorkerPrimary {
 
   /** Starts the admin servers, then the workers; resolves once every worker takes commands. */
   async start(): Promise<void> {
-    const o = this.options;
     this.#admin = await startAdminServers({
-      adminAddress: o.adminAddress,
-      adminPort: o.adminPort,
-      statsAddress: o.statsAddress,
-      statsPort: o.statsPort,
-      readyPort: o.readyPort,
+      ...adminBindings(this.options),
       logger: this.logger,
       ctx: {
         configDump: () => ({
