@@ -341,16 +341,17 @@ export class ProxyTelemetry {
       labelNames: ['cluster', 'breaker'],
       registers,
     });
-    const telemetry = this;
+    // Read at each scrape: the counter takes what the access log dropped since the last one.
     let droppedSeen = 0;
-    new Counter({
+    const accessLogDropped: Counter = new Counter({
       name: ProxyMetrics.accessLogDroppedTotal,
       help: 'Access-log lines dropped because their destination could not keep up (or failed).',
       registers,
-      collect() {
-        const dropped = telemetry.#accessLogDropped();
-        if (dropped > droppedSeen) this.inc(dropped - droppedSeen);
-        droppedSeen = Math.max(droppedSeen, dropped);
+      collect: () => {
+        const dropped = this.#accessLogDropped();
+        if (dropped <= droppedSeen) return;
+        accessLogDropped.inc(dropped - droppedSeen);
+        droppedSeen = dropped;
       },
     });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

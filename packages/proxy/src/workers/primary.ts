@@ -8,7 +8,7 @@ import { adminBindings, type ProxyOptions } from '../config/options.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
-import { isStarted, type MetricsJson, Requester, WorkerError } from './ipc.ts';
+import { isStarted, type MetricsJson, Requester, type WorkerCommand, WorkerError } from './ipc.ts';
 import { mergeMetrics } from './metrics.ts';
 import { WORKER_INDEX_ENV } from './worker.ts';
 
@@ -310,52 +310,42 @@ export class WorkerPrimary {
     });
   }
 
-  async #clusters(): Promise<unknown> {
-    const views = await Promise.all(
+  /** Asks every live worker the same question; a worker that fails gets `undefined` and a warning naming `what`. */
+  #askLive(command: WorkerCommand, what: string): Promise<{ slot: Slot; answer: unknown }[]> {
+    return Promise.all(
       this.#live().map(async (slot) => ({
-        worker: slot.index,
-        pid: slot.worker?.process.pid,
-        clusters: await (slot.requester as Requester)
-          .request({ kind: 'clusters' }, QUERY_TIMEOUT_MS)
-          .catch((err: Error) => ({ error: err.message })),
+        slot,
+        answer: await (slot.requester as Requester).request(command, QUERY_TIMEOUT_MS).catch((err: Error) => {
+          this.logger.warn({ worker: slot.index, err: err.message }, what);
+          return undefined;
+        }),
       })),
     );
-    return { workers: views };
+  }
+
+  async #clusters(): Promise<unknown> {
+    const answers = await this.#askLive({ kind: 'clusters' }, 'worker did not answer /clusters');
+    return {
+      workers: answers.map(({ slot, answer }) => ({
+        worker: slot.index,
+        pid: slot.worker?.process.pid,
+        clusters: answer ?? { error: 'no answer' },
+      })),
+    };
   }
 
   async #setLogLevel(level: string): Promise<boolean> {
     if (!Object.hasOwn(this.logger.levels.values, level)) return false;
     this.logger.level = level;
-    await Promise.all(
-      this.#live().map((slot) =>
-        (slot.requester as Requester)
-          .request({ kind: 'log-level', level }, QUERY_TIMEOUT_MS)
-          .catch((err: Error) => {
-            this.logger.warn({ worker: slot.index, err: err.message }, 'worker did not take the log level');
-          }),
-      ),
-    );
+    await this.#askLive({ kind: 'log-level', level }, 'worker did not take the log level');
     return true;
   }
 
   async #metrics(): Promise<string> {
-    const answers = await Promise.all(
-      this.#live().map((slot) =>
-        (slot.requester as Requester)
-          .request({ kind: 'metrics' }, QUERY_TIMEOUT_MS)
-          .then((json) => json as MetricsJson)
-          .catch((err: Error) => {
-            this.logger.warn(
-              { worker: slot.index, err: err.message },
-              'worker metrics left out of this scrape',
-            );
-            return undefined;
-          }),
-      ),
-    );
+    const answers = await this.#askLive({ kind: 'metrics' }, 'worker metrics left out of this scrape');
     return mergeMetrics(
       this.telemetry.registry,
-      answers.filter((a) => a !== undefined),
+      answers.flatMap(({ answer }) => (answer === undefined ? [] : [answer as MetricsJson])),
     );
   }
 
