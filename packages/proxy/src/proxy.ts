@@ -46,6 +46,7 @@ export class StraitProxy {
     this.node = nodeInfoOf(options);
     const identity = identityOf(options);
     const telemetry = new ProxyTelemetry({ version: STRAIT_VERSION });
+    // With --workers, several processes write this log to the same stdout.
     const accessLog = new AccessLog({ enabled: options.accessLog, shared: options.workers > 1 });
     telemetry.countAccessLogDrops(() => accessLog.dropped);
     const clusters = new ClusterManager({
@@ -62,7 +63,6 @@ export class StraitProxy {
       node: identity,
       logger: this.logger,
       telemetry,
-      // With --workers, several processes write this log to the same stdout.
       accessLog,
       clusters,
       egress: new EgressPolicyChecker(undefined),
