@@ -9,56 +9,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyUnderTest, startProxy, waitFor } from './support/processes.ts';
+import { type ProxyUnderTest, startProxy, startSimpleIngress, waitFor } from './support/processes.ts';
+import { rawExchange, readUntil } from './support/raw.ts';
 import { cluster, listener, route, snapshot } from './support/snapshots.ts';
 import { startUpstream, type TestUpstream } from './support/upstream.ts';
 
 const NET = '127.0.140';
 const run = promisify(execFile);
 
-/** Sends raw bytes and returns everything the proxy answered before closing (or after a pause). */
-function raw(address: string, port: number, bytes: string | string[], waitMs = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: address, port });
-    let out = '';
-    socket.on('data', (d) => {
-      out += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(out);
-    }, waitMs);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    for (const part of Array.isArray(bytes) ? bytes : [bytes]) socket.write(part);
-  });
-}
-
-/** Reads until `pattern` appears in what the socket received, or fails after a while. */
-function readUntil(socket: Socket, pattern: RegExp, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += d.toString('latin1');
-      if (pattern.test(out)) {
-        cleanup();
-        resolve(out);
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no ${pattern} in ${JSON.stringify(out)}`));
-    }, timeoutMs);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-    };
-    socket.on('data', onData);
-  });
-}
+const raw = rawExchange;
 
 async function scrape(address: string): Promise<string> {
   const res = await request(`http://${address}:15090/stats/prometheus`);
@@ -71,25 +30,18 @@ function requestSeries(text: string): string[] {
 }
 
 /** An ingress in front of one upstream with outlier detection that ejects after two failures. */
-async function guardedIngress(address: string, up: TestUpstream): Promise<ProxyUnderTest> {
-  return startProxy({
-    role: 'ingress',
-    address,
-    snapshot: snapshot(
-      [listener('gateway', 8080, [route('all', 'up')])],
-      [
-        cluster('up', [{ address: up.address, port: up.port }], {
-          outlierDetection: {
-            consecutive5xx: 2,
-            consecutiveGatewayErrors: 2,
-            intervalMs: 60_000,
-            baseEjectionTimeMs: 60_000,
-            maxEjectionPercent: 100,
-          },
-          panicThresholdPercent: 0,
-        }),
-      ],
-    ),
+function guardedIngress(address: string, up: TestUpstream): Promise<ProxyUnderTest> {
+  return startSimpleIngress(address, up, {
+    cluster: {
+      outlierDetection: {
+        consecutive5xx: 2,
+        consecutiveGatewayErrors: 2,
+        intervalMs: 60_000,
+        baseEjectionTimeMs: 60_000,
+        maxEjectionPercent: 100,
+      },
+      panicThresholdPercent: 0,
+    },
   });
 }
 
@@ -392,15 +344,7 @@ describe('a connection cap per listener', () => {
 
   beforeAll(async () => {
     up = await startUpstream('up');
-    const gateway = listener('gateway', 8080, [route('all', 'up')]);
-    proxy = await startProxy({
-      role: 'ingress',
-      address: ADDR,
-      snapshot: snapshot(
-        [{ ...gateway, maxConnections: 40 }],
-        [cluster('up', [{ address: up.address, port: up.port }])],
-      ),
-    });
+    proxy = await startSimpleIngress(ADDR, up, { listener: { maxConnections: 40 } });
   });
   afterAll(async () => {
     for (const s of held) s.destroy();
@@ -446,14 +390,7 @@ describe('request targets at the ingress', () => {
 
   beforeAll(async () => {
     up = await startUpstream('up');
-    proxy = await startProxy({
-      role: 'ingress',
-      address: ADDR,
-      snapshot: snapshot(
-        [listener('gateway', 8080, [route('all', 'up')], ['shop.example'])],
-        [cluster('up', [{ address: up.address, port: up.port }])],
-      ),
-    });
+    proxy = await startSimpleIngress(ADDR, up, { domains: ['shop.example'] });
   });
   afterAll(async () => {
     await proxy?.stop();

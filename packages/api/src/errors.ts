@@ -93,6 +93,11 @@ export const Errors = {
 
 export type ErrorName = keyof typeof Errors;
 
+/** The catalogue entry with this code, e.g. for an error that crossed a thread or process boundary. */
+export function errorSpecOf(code: string): ErrorSpec | undefined {
+  return Object.values(Errors).find((spec) => spec.code === code);
+}
+
 /** An error with a catalogue code; `detail` says what exactly went wrong. */
 export class StraitError extends Error {
   readonly code: string;
@@ -123,7 +128,6 @@ export const ResponseFlags = {
   DOWNSTREAM_DISCONNECT: 'DC',
   UNAUTHORIZED_EXTERNAL: 'UAEX',
   DOWNSTREAM_PROTOCOL_ERROR: 'DPE',
-  OVERLOAD_MANAGER: 'OM',
 } as const;
 
 export type ResponseFlag = (typeof ResponseFlags)[keyof typeof ResponseFlags];
