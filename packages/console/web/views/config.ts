@@ -27,7 +27,7 @@ export function splitBar(s: SplitView): HTMLElement {
         const seg = h(
           'span',
           { class: 'segment', 'data-destination': x.destination, 'data-share': pct },
-          pct >= 8 ? `${x.destination} ${pct}%` : '',
+          pct >= 20 ? `${x.destination} ${pct}%` : '',
         );
         seg.style.width = `${pct}%`;
         seg.style.background = SHARE_COLORS[i % SHARE_COLORS.length] as string;

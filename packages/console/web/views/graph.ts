@@ -244,7 +244,6 @@ export class GraphPage {
         style: STYLE,
         minZoom: 0.3,
         maxZoom: 2,
-        wheelSensitivity: 0.3,
         boxSelectionEnabled: false,
       });
       this.#cy.on('tap', 'node, edge', (event) => this.#select(event.target.id() as string));

@@ -61,6 +61,7 @@ export class ProxiesPage {
       this.#summary,
       this.#empty,
       this.#table.el,
+      this.#certNote,
     );
   }
 
@@ -86,6 +87,13 @@ export class ProxiesPage {
     );
     this.#table.el.hidden = proxies.length === 0;
     const anyCert = proxies.some((p) => p.certificateExpiresAt);
+    this.#table.el.classList.toggle('no-certificates', !anyCert);
+    replace(
+      this.#certNote,
+      anyCert || proxies.length === 0
+        ? null
+        : 'Certificates: none issued (mTLS is not enabled in this mesh); once it is, each proxy\'s certificate expiry shows in the table.',
+    );
     syncRows(
       this.#table.body,
       proxies.map((p) => ({

@@ -208,6 +208,12 @@ export function buildGraph({ reading, proxies, resources }: GraphInputs): GraphV
     target.health = worse(target.health, edge.health);
   }
   out.push(...denied.values());
+  // A node nobody calls (the ingress gateway: its callers are outside the mesh) shows how its calls go.
+  const called = new Set(out.map((e) => e.target));
+  for (const e of out) {
+    const source = nodes.get(e.source);
+    if (source && !called.has(source.id) && !e.denied) source.health = worse(source.health, e.health);
+  }
 
   addEndpointHealth(nodes, reading, resources);
   const nodeList = [...nodes.values()].filter((n) => n.workload !== UNKNOWN);
