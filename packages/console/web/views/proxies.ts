@@ -50,8 +50,9 @@ export class ProxiesPage {
     'Config version',
     'Last push',
     'Endpoints (healthy/total per cluster)',
-    'Certificate',
+    'Certificate expires',
   ]);
+  readonly #certNote = h('p', { class: 'hint' });
 
   constructor() {
     this.el = h(
@@ -92,7 +93,7 @@ export class ProxiesPage {
       this.#certNote,
       anyCert || proxies.length === 0
         ? null
-        : 'Certificates: none issued (mTLS is not enabled in this mesh); once it is, each proxy\'s certificate expiry shows in the table.',
+        : "Certificates: none issued (mTLS is not enabled in this mesh); once it is, each proxy's certificate expiry shows in the table.",
     );
     syncRows(
       this.#table.body,
