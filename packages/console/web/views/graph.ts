@@ -155,6 +155,13 @@ export class GraphPage {
     );
   }
 
+  /** Keeps the drawing fitted when the canvas changes size (window, or the connection banner). */
+  readonly #resize = new ResizeObserver(() => {
+    if (!this.#cy || this.el.hidden) return;
+    this.#cy.resize();
+    this.#cy.fit(undefined, 30);
+  });
+
   /** The cytoscape instance, once drawn (tests and curious users read it from the console handle). */
   get cy(): Core | undefined {
     return this.#cy;
@@ -246,6 +253,7 @@ export class GraphPage {
         maxZoom: 2,
         boxSelectionEnabled: false,
       });
+      this.#resize.observe(this.#canvas);
       this.#cy.on('tap', 'node, edge', (event) => this.#select(event.target.id() as string));
       this.#cy.on('tap', (event) => {
         if (event.target === this.#cy) this.#select(undefined);
