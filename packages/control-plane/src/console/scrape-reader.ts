@@ -107,10 +107,7 @@ export class ScrapeReader implements TrafficReader {
       for (const family of COUNTER_FAMILIES) {
         const sums = counters[family];
         for (const [key, now] of last.counters[family]) {
-          const before = first === last ? now.value : (first.counters[family].get(key)?.value ?? 0);
-          // A counter that went down was reset (the proxy restarted): everything it counts is new.
-          const increase = now.value >= before ? now.value - before : now.value;
-          const rate = seconds > 0 ? increase / seconds : 0;
+          const rate = seconds > 0 ? increaseOf(history, family, key) / seconds : 0;
           const sum = sums.get(key);
           if (sum) {
             sum.total += now.value;
@@ -136,6 +133,22 @@ export class ScrapeReader implements TrafficReader {
   close(): void {
     this.#history.clear();
   }
+}
+
+/**
+ * How much a counter grew over a proxy's history, step by step as Prometheus's rate() does: a counter
+ * that went down was reset (the proxy restarted), so all it counts after the reset is new.
+ */
+function increaseOf(history: readonly Scrape[], family: CounterFamily, key: string): number {
+  let increase = 0;
+  let before = history[0]?.counters[family].get(key)?.value ?? 0;
+  for (const scrape of history.slice(1)) {
+    const value = scrape.counters[family].get(key)?.value;
+    if (value === undefined) continue;
+    increase += value >= before ? value - before : value;
+    before = value;
+  }
+  return increase;
 }
 
 /** Keeps only the families the console reads, summed by their grouping labels. */
