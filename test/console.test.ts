@@ -1,6 +1,7 @@
 // The mesh console in real headless Chromium (Debian's chromium, driven by playwright-core), on a real
-// mesh: the launcher on 127.0.150.x … 127.0.154.x, plus a bare control plane on 127.0.155.1 for the
-// empty states. Every test leaves a screenshot in .tmp/test-output/console/.
+// mesh: the launcher on 127.0.150.x … 127.0.154.x (with a real Prometheus for the --prometheus path),
+// plus a bare control plane on 127.0.155.1 for the empty states. Every test leaves a screenshot in
+// .tmp/test-output/console/.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,8 @@ import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../packages/console/src/build.ts';
+import { buildGraph } from '../packages/control-plane/src/console/graph.ts';
+import { PrometheusReader } from '../packages/control-plane/src/console/prometheus-reader.ts';
 import { ControlPlane } from '../packages/control-plane/src/control-plane.ts';
 import { FakeProxy } from '../packages/control-plane/src/testing/fake-proxy.ts';
 import { startTraffic } from '../packages/demo/src/apps/traffic.ts';
@@ -22,6 +25,7 @@ import {
 } from '../packages/demo/src/browser.ts';
 import { type Mesh, RepoRoot, startMesh } from '../packages/demo/src/launcher/mesh.ts';
 import { ManagedProcess } from '../packages/demo/src/launcher/processes.ts';
+import { findPrometheus, preparePrometheus } from '../packages/demo/src/launcher/prometheus.ts';
 import { waitUntil } from '../packages/demo/src/launcher/wait.ts';
 import { offsetPlan, podAddress } from '../packages/demo/src/topology.ts';
 
@@ -279,6 +283,51 @@ describe.skipIf(!runs)('the console on a real mesh', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.detail h2').textContent()).toContain('→');
   }, 30_000);
+
+  it.skipIf(!inCi && !findPrometheus())(
+    `reads the same edges from a real Prometheus (--prometheus)${inCi || findPrometheus() ? '' : ' (skipped: apt-get install prometheus)'}`,
+    async () => {
+      currentTest = 'prometheus';
+      const binary = findPrometheus();
+      if (!binary) throw new Error('prometheus is not installed (apt-get install prometheus)');
+      const listen = `${plan.prometheus}:9090`;
+      const args = preparePrometheus(join(stateDir, 'prometheus'), listen, {
+        monitoringUrl: mesh.monitoringUrl,
+        scrapeIntervalSeconds: 1,
+      });
+      const prometheus = new ManagedProcess({ name: 'prometheus', command: binary, args }, mesh.logDir);
+      mesh.processes.set('prometheus', prometheus);
+      const reader = new PrometheusReader({ url: `http://${listen}`, windowSeconds: 30 });
+      const traffic = startTraffic({
+        target: mesh.ingressUrl,
+        rate: 10,
+        maxInFlight: 8,
+        maxRequests: 0,
+        durationMs: 60_000,
+        timeoutMs: 10_000,
+        reportEverySeconds: 0,
+      });
+      try {
+        const graph = await until(
+          'Prometheus to give the ingress → service-a edge',
+          async () => {
+            const reading = await reader.read();
+            const g = buildGraph({ reading, proxies: [], resources: [] });
+            const edge = g.edges.find((e) => e.id === 'workload:istio-ingressgateway->workload:service-a-v1');
+            return edge && edge.rps > 1 && reading.healthyEndpoints.length > 0 ? g : undefined;
+          },
+          60_000,
+        );
+        expect(graph.edges.map((e) => e.id)).toContain('workload:service-a-v1->workload:service-b-v1');
+        expect(graph.edges.find((e) => e.target === 'denied:example.org')).toBeDefined();
+        expect(reader.describe()).toBe(`queried from Prometheus at http://${listen}`);
+      } finally {
+        await traffic.stop();
+        await prometheus.stop();
+      }
+    },
+    90_000,
+  );
 
   it('has logged no console error so far', () => {
     expect(pageErrors).toEqual([]);
