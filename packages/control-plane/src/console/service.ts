@@ -50,6 +50,8 @@ export class ConsoleService {
   #lastWanted = 0;
   #reading: TrafficReading = emptyReading();
   #readingNote = '';
+  /** The reader the last reading came from (Prometheus, or the proxies after a fallback). */
+  #readerUsed: TrafficReader | undefined;
   #state: ConsoleState | undefined;
   #busy: Promise<void> | undefined;
   #closed = false;
@@ -159,8 +161,6 @@ export class ConsoleService {
       problems.push(...reading.problems.map((p) => `${p}; falling back`));
     }
   }
-
-  #readerUsed: TrafficReader | undefined;
 
   #publish(): void {
     this.#state = this.#build();
