@@ -376,7 +376,7 @@ describe('deny bodies', () => {
     const parsed = parseForwardTarget({
       method: 'GET',
       url: 'http://allowed.com/',
-      headers: { host: 'evil.com' },
+      host: 'evil.com',
     });
     if (parsed.ok) throw new Error('expected a refusal');
     const d = denyTarget(parsed);

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Route, RouteMatch, VirtualHost } from '@strait/api';
 import { StraitError } from '@strait/api';
 import { describe, expect, it } from 'vitest';
+import { lookupOf } from '../codec/headers.ts';
 import { RouteTable } from './route-table.ts';
 
 function route(name: string, match: RouteMatch = {}, extra: Partial<Route> = {}): Route {
@@ -14,7 +15,7 @@ function vhost(name: string, domains: string[], routes: Route[] = [route(name)])
 }
 
 function req(authority: string, path = '/', method = 'GET', headers: IncomingHttpHeaders = {}) {
-  return { authority, path, method, headers };
+  return { authority, path, method, headers: lookupOf(headers) };
 }
 
 /** Which route name the table picks, or undefined. */

@@ -2,3 +2,4 @@
 export { AccessLog, type AccessLogEntry } from './access-log.ts';
 export { type DestinationInfo, labelsFor, type RequestSeriesLabels, type TcpSeriesLabels } from './labels.ts';
 export { type BreakerName, ProxyTelemetry, RequestSeries, TcpSeries } from './metrics.ts';
+export { type ObserverContext, TelemetryObserver } from './observer.ts';
