@@ -45,6 +45,9 @@ const composeText = readFileSync(join(RepoRoot, 'compose.yaml'), 'utf8');
 const withDefaults = (text: string) =>
   text.replace(/(?<!\$)\$\{(\w+):-([^}]*)\}/g, (_, _name, value) => value);
 const compose = parse(withDefaults(composeText), { merge: true }) as Compose;
+/** How compose.yaml (and the Dockerfile) write a setting: `${NAME}` or `${NAME:-default}`. */
+const setting = (name: string, fallback?: string) =>
+  fallback === undefined ? `\${${name}}` : `\${${name}:-${fallback}}`;
 const services = compose.services;
 
 function service(name: string): ComposeService {
@@ -178,13 +181,13 @@ describe('compose.yaml mirrors the topology', () => {
     ]);
     const publishing = Object.keys(services).filter((n) => published(n).length > 0);
     expect(publishing.sort()).toEqual([ControlPlane.name, 'grafana', Ingress.workload, 'prometheus'].sort());
-    for (const [setting, port] of [
+    for (const [name, port] of [
       ['STRAIT_INGRESS_HOST_PORT', Ingress.port],
       ['STRAIT_PROMETHEUS_HOST_PORT', PrometheusPort],
       ['STRAIT_GRAFANA_HOST_PORT', GrafanaPort],
       ['STRAIT_CONTROL_PLANE_HOST_PORT', ControlPlane.discoveryPort],
     ] as const) {
-      expect(composeText).toContain(`"127.0.0.1:\${${setting}:-${port}}:${port}"`);
+      expect(composeText).toContain(`"127.0.0.1:${setting(name, String(port))}:${port}"`);
     }
   });
 
@@ -195,9 +198,9 @@ describe('compose.yaml mirrors the topology', () => {
   });
 
   it('takes every base image from a setting and starts Grafana only in its profile', () => {
-    expect(composeText).toContain('image: ${STRAIT_IMAGE:-strait:dev}');
+    expect(composeText).toContain(`image: ${setting('STRAIT_IMAGE', 'strait:dev')}`);
     expect(service(ControlPlane.name).build?.args?.NODE_IMAGE).toBe('node:24-bookworm-slim');
-    expect(composeText).toContain('NODE_IMAGE: ${NODE_IMAGE:-node:24-bookworm-slim}');
+    expect(composeText).toContain(`NODE_IMAGE: ${setting('NODE_IMAGE', 'node:24-bookworm-slim')}`);
     expect(composeText).toMatch(/image: \$\{PROMETHEUS_IMAGE:-prom\/prometheus:[^}]+\}/);
     expect(composeText).toMatch(/image: \$\{GRAFANA_IMAGE:-grafana\/grafana:[^}]+\}/);
     expect(service('grafana').profiles).toEqual(['grafana']);
@@ -284,7 +287,7 @@ describe('compose.yaml mirrors the topology', () => {
     const stages = new Set<string>();
     for (const from of froms) {
       const [, base, stage] = /^FROM (\S+)(?: AS (\S+))?$/.exec(from) ?? [];
-      expect(base === '${NODE_IMAGE}' || stages.has(String(base)), from).toBe(true);
+      expect(base === setting('NODE_IMAGE') || stages.has(String(base)), from).toBe(true);
       if (stage) stages.add(stage);
     }
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
