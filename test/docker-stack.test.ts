@@ -1,0 +1,256 @@
+// compose.yaml on a real Docker engine: the image built, the whole stack up and healthy, and then the checks a
+// user would make: the chain through the published port, egress closed at the network level, Prometheus
+// scraping every dashboard query, the canary through straitctl in the control-plane container, its config
+// kept across a restart, a killed app container, and `down -v` leaving nothing. `npm run test:docker`
+// (npm test calls it); it reaches the stack only through ports on 127.0.0.1 and `docker exec`.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proxyStatuses, RepoRoot, waitForSync } from '../packages/demo/src/launcher/mesh.ts';
+import { waitUntil } from '../packages/demo/src/launcher/wait.ts';
+import { Egress, Ingress, proxyIds } from '../packages/demo/src/topology.ts';
+import {
+  type ChainAnswer,
+  expectDashboardsServed,
+  killUnderTraffic,
+  metricValue,
+  send,
+  versionShare,
+} from './support/demo-checks.ts';
+import { baseImage, ComposeProject, dockerReadiness } from './support/docker.ts';
+
+const readiness = dockerReadiness();
+const mustRun = process.env.CI === 'true';
+const skip = !readiness.ready && !mustRun;
+if (skip && !readiness.ready) console.warn(`docker-stack: skipped: ${readiness.reason}`);
+
+/** Host ports of the test's stack: unusual ones, so that a developer's `npm start` or own stack keeps its own. */
+const HostPorts = { ingress: 38080, controlPlane: 35010, prometheus: 39090 };
+const ingressUrl = `http://127.0.0.1:${HostPorts.ingress}/`;
+const controlPlaneUrl = `http://127.0.0.1:${HostPorts.controlPlane}`;
+const prometheusUrl = `http://127.0.0.1:${HostPorts.prometheus}`;
+const logDir = join(RepoRoot, '.tmp/test-logs/docker-stack');
+const inContainer = readFileSync(join(RepoRoot, 'test/support/in-container.mjs'), 'utf8');
+
+/** Every service the stack starts without a profile: all of compose.yaml but Grafana. */
+const StackServices = [
+  'control-plane',
+  Ingress.workload,
+  Egress.workload,
+  'service-a-v1-1',
+  'service-a-v1-1-app',
+  'service-a-v1-2',
+  'service-a-v1-2-app',
+  'service-b-v1-1',
+  'service-b-v1-1-app',
+  'service-b-v1-2',
+  'service-b-v1-2-app',
+  'service-b-v2-1',
+  'service-b-v2-1-app',
+  'external-api',
+  'traffic',
+  'prometheus',
+];
+
+let project: ComposeProject;
+
+/** Runs one of in-container.mjs's checks inside a service's container. */
+async function inside(service: string, ...args: string[]): Promise<Record<string, unknown>> {
+  return JSON.parse(await project.node(service, inContainer, args)) as Record<string, unknown>;
+}
+
+/** The v1 and v2 weights of service-b's VirtualService, as the control plane serves it. */
+async function serviceBWeights(): Promise<number[]> {
+  const res = await fetch(`${controlPlaneUrl}/v1/resources`);
+  const body = (await res.json()) as {
+    items: { kind: string; metadata: { name: string }; spec: { http: { route: { weight: number }[] }[] } }[];
+  };
+  const vs = body.items.find((r) => r.kind === 'VirtualService' && r.metadata.name === 'service-b');
+  return (vs?.spec.http[0]?.route ?? []).map((r) => r.weight);
+}
+
+async function waitForControlPlane(): Promise<void> {
+  await project.waitHealthy(['control-plane'], 120_000);
+  await waitForSync(controlPlaneUrl, proxyIds(), 90_000);
+}
+
+describe.skipIf(skip)(
+  `the compose stack on a Docker engine${skip && !readiness.ready ? ` (skipped: ${readiness.reason})` : ''}`,
+  () => {
+    beforeAll(async () => {
+      if (!readiness.ready) throw new Error(`the Docker tests cannot run here: ${readiness.reason}`);
+      mkdirSync(logDir, { recursive: true });
+      const settings = {
+        STRAIT_IMAGE: 'strait:docker-test',
+        NODE_IMAGE: baseImage('NODE_IMAGE'),
+        PROMETHEUS_IMAGE: baseImage('PROMETHEUS_IMAGE'),
+        STRAIT_INGRESS_HOST_PORT: String(HostPorts.ingress),
+        STRAIT_CONTROL_PLANE_HOST_PORT: String(HostPorts.controlPlane),
+        STRAIT_PROMETHEUS_HOST_PORT: String(HostPorts.prometheus),
+      };
+      project = new ComposeProject('strait-docker-test', readiness.compose, settings);
+      console.info(`docker-stack: ${readiness.compose.join(' ')}, ${JSON.stringify(settings)}`);
+      try {
+        // A run that died half-way may have left its stack behind.
+        await project.down();
+        // One build (every mesh service shares the image); then `up` finds it and builds nothing.
+        const built = await project.run(['build', 'control-plane'], 20 * 60_000);
+        writeFileSync(join(logDir, 'build.log'), built);
+        const startedAt = Date.now();
+        await project.run(['up', '-d'], 10 * 60_000);
+        const healthyAt = await project.waitHealthy(StackServices, 240_000);
+        await waitForSync(controlPlaneUrl, proxyIds(), 90_000);
+        console.info(
+          `docker-stack: from up to every container healthy ${((healthyAt - startedAt) / 1000).toFixed(1)} s, ` +
+            `to every proxy SYNCED ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+        );
+      } catch (err) {
+        const report = await project.troubleReport().catch((e: unknown) => `(no report: ${String(e)})`);
+        writeFileSync(join(logDir, 'failure.log'), `${String(err)}\n${report}\n`);
+        await project.down().catch(() => undefined);
+        throw new Error(`${(err as Error).message}\n${report}`);
+      }
+    }, 30 * 60_000);
+
+    afterAll(async () => {
+      await project?.down();
+    }, 180_000);
+
+    it('answers through the published port with every hop in Via', async () => {
+      const res = await fetch(ingressUrl);
+      expect(res.status).toBe(200);
+      const a = (await res.json()) as ChainAnswer;
+      const b = a.upstream;
+      const external = b.upstream as unknown as { service: string; host: string; via: string[] };
+      const sidecar = (pod: string) => `1.1 ${pod} (strait-sidecar)`;
+      expect(a.service).toBe('service-a');
+      expect(a.via).toEqual([`1.1 ${Ingress.id} (strait-ingress)`, sidecar(a.pod)]);
+      expect(b.service).toBe('service-b');
+      expect(b.via).toEqual([sidecar(a.pod), sidecar(b.pod)]);
+      expect(external).toMatchObject({ service: 'external-api', host: 'api.partner.example' });
+      expect(external.via).toEqual([sidecar(b.pod), `1.1 ${Egress.id} (strait-egress)`]);
+
+      // The ingress balances between both service-a containers.
+      const pods = new Set((await send(ingressUrl, 20)).map((r) => (r.body as ChainAnswer).pod));
+      expect([...pods].sort()).toEqual(['service-a-v1-1', 'service-a-v1-2']);
+    }, 60_000);
+
+    it('keeps an app container off every network but the mesh: out only through its sidecar and the egress gateway', async () => {
+      const app = 'service-b-v1-2-app';
+      const external = await project.containerOf('external-api');
+      const addresses = JSON.parse(
+        await project.docker(['inspect', '--format', '{{json .NetworkSettings.Networks}}', external.id]),
+      ) as Record<string, { IPAddress: string }>;
+      const externalIp = Object.values(addresses)[0]?.IPAddress as string;
+      expect(externalIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+
+      // At the network level: a mesh peer answers, the external API's own address does not.
+      expect(await inside(app, 'connect', 'istio-egressgateway.mesh', '15443')).toEqual({ connected: true });
+      const direct = await inside(app, 'connect', externalIp, '80');
+      expect(direct.connected, `${app} reached ${externalIp}:80 directly`).toBe(false);
+
+      // Through the sidecar: the allow-listed host answers by way of the egress gateway; any other is refused.
+      const allowed = await inside(app, 'get-via', 'http://127.0.0.1:15001', 'http://api.partner.example/');
+      expect(allowed.status).toBe(200);
+      expect(JSON.parse(String(allowed.body))).toMatchObject({
+        service: 'external-api',
+        via: ['1.1 service-b-v1-2 (strait-sidecar)', `1.1 ${Egress.id} (strait-egress)`],
+      });
+      const denied = await inside(app, 'get-via', 'http://127.0.0.1:15001', 'http://example.org/');
+      expect(denied.status).toBe(403);
+      expect(String(denied.body)).toMatch(/example\.org/);
+    }, 60_000);
+
+    it('has Prometheus find every target through HTTP service discovery, and every dashboard query return data', async () => {
+      await expectDashboardsServed(prometheusUrl, ingressUrl, proxyIds().length + 1);
+    }, 240_000);
+
+    it('moves service-b to 50/50 with straitctl apply run in the control-plane container (0.5 ± 0.1 over 400)', async () => {
+      const before = new Map((await proxyStatuses(controlPlaneUrl)).map((p) => [p.id, p.ackedVersion]));
+      const applied = await project.run(
+        [
+          'exec',
+          '-T',
+          'control-plane',
+          'node',
+          'packages/cli/src/main.ts',
+          'apply',
+          '-f',
+          'packages/demo/mesh/canary.yaml',
+        ],
+        60_000,
+      );
+      expect(applied).toMatch(/service-b/);
+      await waitUntil(
+        async () => {
+          const now = await proxyStatuses(controlPlaneUrl);
+          const moved = ['service-a-v1-1', 'service-a-v1-2'].every((id) => {
+            const p = now.find((s) => s.id === id);
+            return p?.status === 'SYNCED' && p.ackedVersion !== before.get(id);
+          });
+          return moved ? true : undefined;
+        },
+        30_000,
+        () => 'the service-a sidecars did not ACK the canary config',
+      );
+      await waitForSync(controlPlaneUrl, proxyIds(), 30_000);
+      const { share, failed } = versionShare(await send(ingressUrl, 400), 'v2');
+      expect(failed).toBe(0);
+      expect(share).toBeGreaterThanOrEqual(0.4);
+      expect(share).toBeLessThanOrEqual(0.6);
+    }, 120_000);
+
+    it('keeps the applied config across a restart, and across a new control-plane container (the named volume)', async () => {
+      await project.run(['restart', 'control-plane'], 120_000);
+      await waitForControlPlane();
+      expect(await serviceBWeights()).toEqual([50, 50]);
+
+      const first = await project.containerOf('control-plane');
+      await project.run(['up', '-d', '--no-deps', '--force-recreate', 'control-plane'], 180_000);
+      const second = await project.containerOf('control-plane');
+      expect(second.id).not.toBe(first.id);
+      await waitForControlPlane();
+      expect(await serviceBWeights()).toEqual([50, 50]);
+      // The proxies took their config from the new control plane: still the canary's split.
+      const { share, failed } = versionShare(await send(ingressUrl, 400), 'v2');
+      expect(failed).toBe(0);
+      expect(share).toBeGreaterThanOrEqual(0.4);
+      expect(share).toBeLessThanOrEqual(0.6);
+    }, 300_000);
+
+    it('takes a killed service-b v1 app container out under traffic: at most 30 failures, then none', async () => {
+      const victim = await project.containerOf('service-b-v1-1-app');
+      const after = await killUnderTraffic(
+        ingressUrl,
+        'service-b-v1-1-app',
+        async () => {
+          await project.docker(['kill', victim.id]);
+        },
+        async () => {
+          // Taken out: both service-a sidecars count one healthy endpoint left in service-b's v1 subset.
+          const healthy = await Promise.all(
+            ['service-a-v1-1', 'service-a-v1-2'].map(async (pod) => {
+              const stats = await inside(pod, 'get', `http://${pod}.mesh:15090/stats/prometheus`);
+              return metricValue(
+                String(stats.body),
+                'strait_cluster_healthy_endpoints',
+                'cluster="outbound|80|v1|service-b"',
+              );
+            }),
+          );
+          return healthy.every((n) => n === 1);
+        },
+      );
+      expect(after.failures).toBeLessThanOrEqual(30);
+      const podsOfB = new Set(after.lastOnes.map((r) => (r.body as ChainAnswer).upstream?.pod));
+      expect(podsOfB.has('service-b-v1-2')).toBe(true);
+      expect(podsOfB.has('service-b-v1-1')).toBe(false);
+    }, 180_000);
+
+    it('leaves no container, network or volume of the project after down -v', async () => {
+      expect((await project.leftovers()).length).toBeGreaterThan(0);
+      await project.down();
+      expect(await project.leftovers()).toEqual([]);
+    }, 180_000);
+  },
+);
