@@ -19,7 +19,7 @@ import {
 } from './support/demo-checks.ts';
 import { baseImage, ComposeProject, dockerReadiness } from './support/docker.ts';
 
-const readiness = dockerReadiness();
+const readiness = dockerReadiness({ publishedPorts: true });
 if (!readiness.ready) {
   if (process.env.CI === 'true') {
     it('finds a Docker engine and a compose it can reach (under CI=true these tests never skip)', () => {

@@ -1,7 +1,7 @@
 // Docker for the container tests: whether an engine answers and its published ports can be reached from here,
 // which compose to call (v2 `docker compose`, else v1 `docker-compose`), and a compose project to drive.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoRoot } from '../../packages/demo/src/launcher/mesh.ts';
 import { waitUntil } from '../../packages/demo/src/launcher/wait.ts';
@@ -24,10 +24,11 @@ function netNamespace(pid: string): string | undefined {
 }
 
 /**
- * Can the container tests run here? They need an engine, a compose, and to share the engine's network
- * namespace: the stack publishes its ports on the host's 127.0.0.1, out of reach from inside `isolated`.
+ * Can the container tests run here? They need an engine and a compose; a test of a running stack also needs
+ * to share the engine's network namespace (`publishedPorts`): the stack publishes its ports on the host's
+ * 127.0.0.1, out of reach from inside `isolated`.
  */
-export function dockerReadiness(): DockerReadiness {
+export function dockerReadiness(options: { publishedPorts: boolean }): DockerReadiness {
   const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
     encoding: 'utf8',
     timeout: 30_000,
@@ -49,6 +50,7 @@ export function dockerReadiness(): DockerReadiness {
   }
   if (!compose)
     return { ready: false, reason: `neither docker compose nor docker-compose works (${Install})` };
+  if (!options.publishedPorts) return { ready: true, compose };
   let daemonPid: string | undefined;
   try {
     daemonPid = readFileSync('/var/run/docker.pid', 'utf8').trim();
@@ -114,6 +116,34 @@ export async function mustRun(
     throw new Error(`${argv.join(' ')} exited with ${result.code}:\n${tail}`);
   }
   return result.stdout;
+}
+
+/**
+ * A docker client that builds with BuildKit, as the argv that starts a build: `docker buildx build` where the
+ * buildx plugin is installed, else a client before 23 (Debian's docker.io) with DOCKER_BUILDKIT=1, which has
+ * BuildKit built in. A newer client without buildx refuses DOCKER_BUILDKIT=1.
+ */
+export function buildKitBuilder(): { argv: string[]; env: Record<string, string> } | undefined {
+  if (spawnSync('docker', ['buildx', 'version'], { stdio: 'ignore', timeout: 30_000 }).status === 0) {
+    return { argv: ['docker', 'buildx', 'build', '--load'], env: {} };
+  }
+  const clients = new Set<string>();
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    try {
+      clients.add(realpathSync(join(dir, 'docker')));
+    } catch {
+      // no docker in this directory
+    }
+  }
+  for (const client of clients) {
+    const version = spawnSync(client, ['version', '--format', '{{.Client.Version}}'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    }).stdout;
+    const major = Number(/^(\d+)\./.exec(version ?? '')?.[1]);
+    if (major >= 18 && major < 23) return { argv: [client, 'build'], env: { DOCKER_BUILDKIT: '1' } };
+  }
+  return undefined;
 }
 
 /** The default compose.yaml gives a setting (`${NAME:-default}`), e.g. the official base images. */
