@@ -150,7 +150,13 @@ describe.skipIf(!readiness.ready)(
       const externalIp = Object.values(addresses)[0]?.IPAddress as string;
       expect(externalIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
-      // At the network level: a mesh peer answers, the external API's own address does not.
+      // At the network level: mesh names resolve, outside names do not (the query dies on the internal
+      // network); a mesh peer answers, the external API's own address does not.
+      expect((await inside(app, 'resolve', 'istio-egressgateway.mesh')).addresses).toHaveLength(1);
+      for (const name of ['api.partner.example', 'external-api']) {
+        const outside = await inside(app, 'resolve', name);
+        expect(outside.addresses, `${app} resolved ${name}`).toBeUndefined();
+      }
       expect(await inside(app, 'connect', 'istio-egressgateway.mesh', '15443')).toEqual({ connected: true });
       const direct = await inside(app, 'connect', externalIp, '80');
       expect(direct.connected, `${app} reached ${externalIp}:80 directly`).toBe(false);

@@ -2,8 +2,11 @@
 //   docker exec -i <container> node --input-type=module - <check> ... < in-container.mjs
 // Each prints one JSON line.
 //   connect HOST PORT     a TCP connection within 3 s? {"connected":true} or {"connected":false,"error":"..."}
+//   resolve NAME          the container's DNS (one try, 2 s): {"addresses":["..."]} or {"error":"ETIMEOUT"}
 //   get-via PROXY URL     an absolute-form GET of URL through the HTTP proxy PROXY: {"status":200,"body":"..."}
 //   get URL               a plain GET: {"status":200,"body":"..."}
+import { Resolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 
@@ -20,6 +23,19 @@ function tryConnect(host, port) {
     socket.once('connect', () => done({ connected: true }));
     socket.once('error', (err) => done({ connected: false, error: err.code ?? err.message }));
   });
+}
+
+async function resolve(name) {
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  const servers = [...readFileSync('/etc/resolv.conf', 'utf8').matchAll(/^nameserver\s+(\S+)/gm)].map(
+    (m) => m[1],
+  );
+  resolver.setServers(servers);
+  try {
+    return { addresses: await resolver.resolve4(name) };
+  } catch (err) {
+    return { error: err.code ?? err.message };
+  }
 }
 
 function get(url, proxy) {
@@ -51,6 +67,7 @@ function get(url, proxy) {
 
 const checks = {
   connect: () => tryConnect(args[0], args[1]),
+  resolve: () => resolve(args[0]),
   'get-via': () => get(args[1], args[0]),
   get: () => get(args[0]),
 };
