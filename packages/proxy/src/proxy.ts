@@ -1,9 +1,18 @@
 // The proxy process: owns the listeners, clusters, telemetry and admin, and applies snapshots
 // all-or-nothing (Envoy's subscription contract: accept and echo, or reject and keep the last good).
 import type { Server } from 'node:http';
-import { Errors, encodePeer, type NodeInfo, Ports, type Snapshot, StraitError } from '@strait/api';
+import {
+  Errors,
+  encodePeer,
+  type NodeInfo,
+  Ports,
+  peerOfNode,
+  type Snapshot,
+  StraitError,
+} from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
+import { defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
@@ -14,6 +23,7 @@ import {
   type ProxyContext,
 } from './listener/context.ts';
 import { HttpListener } from './listener/http-listener.ts';
+import { knownPeers } from './listener/peers.ts';
 import { createListenerServer } from './listener/server.ts';
 import { RouteTable } from './router/index.ts';
 import { AccessLog, ProxyTelemetry } from './telemetry/index.ts';
@@ -67,6 +77,7 @@ export class StraitProxy {
       clusters,
       egress: new EgressPolicyChecker(undefined),
       egressMode: 'REGISTRY_ONLY',
+      peers: new Map(),
       draining: false,
     };
   }
@@ -115,6 +126,7 @@ export class StraitProxy {
   async #apply(snapshot: Snapshot): Promise<void> {
     // 1. Compile everything that can fail, touching nothing live.
     const compiled = new Map<string, ListenerConfig>();
+    const connectionCap = defaultMaxConnections(snapshot.listeners.length);
     snapshot.listeners.forEach((listener, i) => {
       const previous = this.#listeners.get(listener.name)?.handler.config;
       // An unchanged bucket is kept, so a config push does not refill it.
@@ -130,6 +142,7 @@ export class StraitProxy {
           : listener.rateLimit
             ? new TokenBucketLimiter(listener.rateLimit)
             : undefined,
+        maxConnections: listener.maxConnections ?? connectionCap,
       });
     });
     const egress = new EgressPolicyChecker(snapshot.egress);
@@ -155,6 +168,7 @@ export class StraitProxy {
     this.ctx.clusters.update(clusters);
     this.ctx.egress = egress;
     this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
+    this.ctx.peers = knownPeers(snapshot.peers ?? []);
     this.ctx.accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
     const retired: RunningListener[] = [];
     for (const [name, running] of this.#listeners) {
@@ -257,16 +271,12 @@ export function nodeInfoOf(o: ProxyOptions): NodeInfo {
 }
 
 function identityOf(o: ProxyOptions): NodeIdentity {
-  const app = o.service ?? o.workload;
-  const version = o.version ?? 'unknown';
+  const peer = peerOfNode(o);
   return {
     id: o.id,
     role: o.role,
-    workload: o.workload,
-    namespace: o.namespace,
-    app,
-    version,
-    peerHeader: encodePeer({ workload: o.workload, namespace: o.namespace, app, version }),
+    ...peer,
+    peerHeader: encodePeer(peer),
     via: `1.1 ${o.id} (strait-${o.role})`,
   };
 }

@@ -3,6 +3,7 @@
 import { type ErrorSpec, Errors, formatPath, StraitError } from '@strait/api';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import { findComplexityProblem } from './complexity.ts';
 import {
   ISTIO_API_VERSIONS,
   KIND_NAMES,
@@ -32,7 +33,7 @@ export interface RawDocument {
 
 /** `file: document 2 (VirtualService reviews): spec.http[0].timeout: expected a duration ...` */
 export function formatIssue(issue: ConfigIssue): string {
-  const what = issue.kind ? ` (${issue.kind}${issue.name ? ` ${issue.name}` : ''})` : '';
+  const what = issue.kind ? ` (${issue.kind}${issue.name ? ` ${shorten(issue.name)}` : ''})` : '';
   const item = issue.origin.item ? ` item ${issue.origin.item}` : '';
   return `${issue.origin.file}: document ${issue.origin.document}${item}${what}: ${issue.path}: ${issue.message}`;
 }
@@ -45,10 +46,19 @@ export function issuesError(issues: readonly ConfigIssue[]): StraitError {
   return error;
 }
 
-/** Splits YAML (or JSON) text into documents; a JSON array or a `List` gives one document per item. */
+/**
+ * Splits YAML (or JSON) text into documents; a JSON array or a `List` gives one document per item. Text that
+ * nests deeper or holds more documents than any configuration is refused before it is parsed.
+ */
 export function parseDocuments(text: string, file: string): { docs: RawDocument[]; issues: ConfigIssue[] } {
   const docs: RawDocument[] = [];
   const issues: ConfigIssue[] = [];
+  const problem = findComplexityProblem(text);
+  if (problem) {
+    const origin = { file, document: 1 };
+    const message = `${problem.message} (line ${problem.line}); refused before parsing`;
+    return { docs, issues: [{ error: Errors.CONFIG_TOO_COMPLEX, origin, path: '(root)', message }] };
+  }
   let index = 0;
   for (const doc of parseAllDocuments(text)) {
     index++;
@@ -75,6 +85,11 @@ function expandList(value: unknown): unknown[] | undefined {
   if (isRecord(value) && Array.isArray(value.items) && (value.kind === undefined || value.kind === 'List'))
     return value.items;
   return undefined;
+}
+
+/** A value echoed in an error, cut so that a huge one cannot make a huge answer. */
+function shorten(value: string, max = 100): string {
+  return value.length <= max ? value : `${value.slice(0, max)}… (${value.length} characters)`;
 }
 
 function oneLine(message: string): string {

@@ -13,7 +13,7 @@ import {
   resourceKey,
   validateDocument,
 } from './load.ts';
-import { isTempName, removeFileDurably, writeFileAtomic } from './persist.ts';
+import { isTempName, removeFileDurably, resourceFileName, writeFileAtomic } from './persist.ts';
 import { checkReferences } from './references.ts';
 import type { Kind, Resource } from './schemas.ts';
 
@@ -178,8 +178,7 @@ export class ConfigStore extends EventEmitter {
   }
 
   #fileFor(resource: Resource): string {
-    const ns = resource.metadata.namespace === 'default' ? '' : `${resource.metadata.namespace}.`;
-    return `${ns}${resource.kind.toLowerCase()}-${resource.metadata.name}.yaml`;
+    return resourceFileName(resource.kind, resource.metadata.name, resource.metadata.namespace);
   }
 
   /** Writes every edited file, then commits the result as the new configuration. */

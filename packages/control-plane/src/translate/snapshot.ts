@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import {
   canonicalJson,
   type EgressRule,
+  type KnownPeer,
   type NodeInfo,
+  type PathNormalization,
+  peerOfNode,
   type SnapshotInput,
   snapshotVersion,
 } from '@strait/api';
@@ -53,6 +56,7 @@ export function snapshotFor(
     listeners = [egressListener(index, node, clusters)];
     egress = { mode: meshMode(index), allow: allowList(index) };
   }
+  listeners = listeners.map((l) => withMeshSettings(index, l));
   const content: Omit<SnapshotInput, 'version'> = {
     listeners,
     clusters: clusters.list(),
@@ -69,6 +73,8 @@ interface SidecarOutbound {
   clusters: ClusterInput[];
   telemetry: SnapshotInput['telemetry'];
   egress: NonNullable<SnapshotInput['egress']>;
+  /** Every workload in the registry: the callers a sidecar may label by name. */
+  peers: KnownPeer[];
   /** Content hash of the above, computed once. */
   digest: string;
 }
@@ -89,12 +95,13 @@ export class SharedTranslation {
     if (!part) {
       // Outbound translation reads only the node's namespace, outbound port and role.
       const clusters = new ClusterSet(this.index, node);
-      const listener = outboundListener(this.index, node, clusters, mode);
+      const listener = withMeshSettings(this.index, outboundListener(this.index, node, clusters, mode));
       const content = {
         listener,
         clusters: clusters.list(),
         telemetry: { accessLog: this.index.mesh.accessLog ?? true },
         egress: { mode, allow: allowList(this.index) },
+        peers: knownPeers(this.index),
       };
       part = { ...content, digest: sha256(canonicalJson(content)) };
       this.#sidecars.set(key, part);
@@ -107,7 +114,7 @@ function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTransla
   const mode = sidecarMode(index, node);
   const outbound = shared.sidecarOutbound(node, mode);
   const own = new ClusterSet(index, node);
-  const inbound = inboundListener(node, own);
+  const inbound = withMeshSettings(index, inboundListener(node, own));
   const ownClusters = own.list();
   const clusters = mergeByName(outbound.clusters, ownClusters);
   const version = sha256(
@@ -119,7 +126,26 @@ function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTransla
     clusters,
     telemetry: outbound.telemetry,
     egress: outbound.egress,
+    peers: outbound.peers,
   };
+}
+
+/** The distinct workloads of the registry's proxies, as their peer labels, sorted. */
+function knownPeers(index: MeshIndex): KnownPeer[] {
+  const byKey = new Map<string, KnownPeer>();
+  for (const node of index.proxies) {
+    const peer = peerOfNode(node);
+    const key = `${peer.namespace}/${peer.workload}`;
+    if (!byKey.has(key)) byKey.set(key, peer);
+  }
+  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, peer]) => peer);
+}
+
+/** Mesh-wide listener settings from MeshConfig: path normalization, when it is set to other than BASE. */
+function withMeshSettings(index: MeshIndex, listener: ListenerInput): ListenerInput {
+  const mode = index.mesh.pathNormalization?.normalization;
+  if (mode === undefined || mode === 'DEFAULT' || mode === 'BASE') return listener;
+  return { ...listener, pathNormalization: mode satisfies PathNormalization };
 }
 
 /** Merges two name-sorted cluster lists into one, as one ClusterSet would have listed them. */
