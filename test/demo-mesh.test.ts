@@ -6,23 +6,18 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Mesh,
-  proxyStatuses,
-  RepoRoot,
-  startMesh,
-  waitForSync,
-} from '../packages/demo/src/launcher/mesh.ts';
+import { type Mesh, RepoRoot, startMesh } from '../packages/demo/src/launcher/mesh.ts';
 import { findPrometheus } from '../packages/demo/src/launcher/prometheus.ts';
-import { waitUntil } from '../packages/demo/src/launcher/wait.ts';
 import { offsetPlan, podAddress, proxyIds } from '../packages/demo/src/topology.ts';
 import {
   type ChainAnswer,
+  expectCanaryApplied,
   expectDashboardsServed,
+  expectServiceBV1Loss,
+  expectSplit,
   killUnderTraffic,
   metricValue,
   send,
-  versionShare,
 } from './support/demo-checks.ts';
 
 const plan = offsetPlan(105);
@@ -118,11 +113,7 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
   }, 60_000);
 
   it('splits service-b 90/10 between v1 and v2 (v2 share 0.10 ± 0.05 over 400 requests)', async () => {
-    const results = await send(mesh.ingressUrl, 400);
-    const { share, failed } = versionShare(results, 'v2');
-    expect(failed).toBe(0);
-    expect(share).toBeGreaterThanOrEqual(0.05);
-    expect(share).toBeLessThanOrEqual(0.15);
+    await expectSplit(mesh.ingressUrl, 0.1, 0.05);
   }, 120_000);
 
   it('refuses an unlisted external host with 403 and counts the denial', async () => {
@@ -149,31 +140,14 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
   );
 
   it('moves service-b to 50/50 when canary.yaml is applied (v2 share 0.5 ± 0.1 over 400 requests)', async () => {
-    const before = new Map((await proxyStatuses(mesh.controlPlaneUrl)).map((p) => [p.id, p.ackedVersion]));
-    const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/yaml' },
-      body: readFileSync(join(RepoRoot, 'packages/demo/mesh/canary.yaml'), 'utf8'),
+    await expectCanaryApplied(mesh.controlPlaneUrl, mesh.ingressUrl, async () => {
+      const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/yaml' },
+        body: readFileSync(join(RepoRoot, 'packages/demo/mesh/canary.yaml'), 'utf8'),
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
     });
-    expect(res.status, await res.clone().text()).toBe(200);
-    // The service-a sidecars carry the split; wait until they ACK a new version.
-    await waitUntil(
-      async () => {
-        const now = await proxyStatuses(mesh.controlPlaneUrl);
-        const moved = ['service-a-v1-1', 'service-a-v1-2'].every((id) => {
-          const p = now.find((s) => s.id === id);
-          return p?.status === 'SYNCED' && p.ackedVersion !== before.get(id);
-        });
-        return moved ? true : undefined;
-      },
-      30_000,
-      () => 'the service-a sidecars did not ACK the canary config',
-    );
-    await waitForSync(mesh.controlPlaneUrl, proxyIds(), 30_000);
-    const { share, failed } = versionShare(await send(mesh.ingressUrl, 400), 'v2');
-    expect(failed).toBe(0);
-    expect(share).toBeGreaterThanOrEqual(0.4);
-    expect(share).toBeLessThanOrEqual(0.6);
   }, 120_000);
 
   it('keeps traffic flowing when the control plane is killed', async () => {
@@ -186,28 +160,9 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
   }, 60_000);
 
   it('takes a killed service-b v1 pod out under traffic: at most 30 failures, then none', async () => {
-    const after = await killUnderTraffic(
-      mesh.ingressUrl,
-      'service-b-v1-1-app',
-      kill('service-b-v1-1-app'),
-      async () => {
-        // Taken out: every service-a sidecar counts one healthy endpoint left in service-b's v1 subset.
-        const healthy = await Promise.all(
-          ['service-a-v1-1', 'service-a-v1-2'].map(async (id) =>
-            metricValue(
-              await stats(podAddress(plan, id)),
-              'strait_cluster_healthy_endpoints',
-              'cluster="outbound|80|v1|service-b"',
-            ),
-          ),
-        );
-        return healthy.every((n) => n === 1);
-      },
+    await expectServiceBV1Loss(mesh.ingressUrl, kill('service-b-v1-1-app'), (pod) =>
+      stats(podAddress(plan, pod)),
     );
-    expect(after.failures).toBeLessThanOrEqual(30);
-    const podsOfB = new Set(after.lastOnes.map((r) => (r.body as ChainAnswer).upstream?.pod));
-    expect(podsOfB.has('service-b-v1-2')).toBe(true);
-    expect(podsOfB.has('service-b-v1-1')).toBe(false);
   }, 120_000);
 
   it('takes a killed service-a pod out at the ingress: at most 30 failures, then none', async () => {

@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { startTraffic, type TrafficResult } from '../../packages/demo/src/apps/traffic.ts';
 import { expressionsOf } from '../../packages/demo/src/dashboards/grafana.ts';
-import { RepoRoot } from '../../packages/demo/src/launcher/mesh.ts';
+import { proxyStatuses, RepoRoot, waitForSync } from '../../packages/demo/src/launcher/mesh.ts';
 import { waitUntil } from '../../packages/demo/src/launcher/wait.ts';
+import { proxyIds } from '../../packages/demo/src/topology.ts';
 
 /** What the demo's front door answers: each app names itself, the Via it received and its upstream's answer. */
 export interface ChainAnswer {
@@ -42,6 +43,69 @@ export function versionShare(results: TrafficResult[], version: string): { share
   const ok = results.filter((r) => r.status === 200);
   const hits = ok.filter((r) => (r.body as ChainAnswer).upstream?.version === version).length;
   return { share: hits / Math.max(ok.length, 1), failed: results.length - ok.length };
+}
+
+/** Sends 400 requests through `ingressUrl`: none fails, and service-b v2 serves `share` ± `tolerance` of them. */
+export async function expectSplit(ingressUrl: string, share: number, tolerance: number): Promise<void> {
+  const measured = versionShare(await send(ingressUrl, 400), 'v2');
+  expect(measured.failed).toBe(0);
+  expect(measured.share).toBeGreaterThanOrEqual(share - tolerance);
+  expect(measured.share).toBeLessThanOrEqual(share + tolerance);
+}
+
+/**
+ * Applies packages/demo/mesh/canary.yaml (`apply`), waits until the service-a sidecars, which carry the split,
+ * ACK a new version and every proxy is in sync, then expects service-b's split at 50/50 (0.5 ± 0.1 over 400).
+ */
+export async function expectCanaryApplied(
+  controlPlaneUrl: string,
+  ingressUrl: string,
+  apply: () => Promise<void>,
+): Promise<void> {
+  const before = new Map((await proxyStatuses(controlPlaneUrl)).map((p) => [p.id, p.ackedVersion]));
+  await apply();
+  await waitUntil(
+    async () => {
+      const now = await proxyStatuses(controlPlaneUrl);
+      const moved = ['service-a-v1-1', 'service-a-v1-2'].every((id) => {
+        const p = now.find((s) => s.id === id);
+        return p?.status === 'SYNCED' && p.ackedVersion !== before.get(id);
+      });
+      return moved ? true : undefined;
+    },
+    30_000,
+    () => 'the service-a sidecars did not ACK the canary config',
+  );
+  await waitForSync(controlPlaneUrl, proxyIds(), 30_000);
+  await expectSplit(ingressUrl, 0.5, 0.1);
+}
+
+/**
+ * Kills service-b-v1-1's app (`kill`) under traffic through `ingressUrl`: it is taken out once both service-a
+ * sidecars (their /stats/prometheus as `statsOf` reads it) count one healthy endpoint left in service-b's v1
+ * subset; at most 30 requests fail, then none, and service-b-v1-2 serves v1 alone.
+ */
+export async function expectServiceBV1Loss(
+  ingressUrl: string,
+  kill: () => Promise<void>,
+  statsOf: (pod: string) => Promise<string>,
+): Promise<void> {
+  const after = await killUnderTraffic(ingressUrl, 'service-b-v1-1-app', kill, async () => {
+    const healthy = await Promise.all(
+      ['service-a-v1-1', 'service-a-v1-2'].map(async (pod) =>
+        metricValue(
+          await statsOf(pod),
+          'strait_cluster_healthy_endpoints',
+          'cluster="outbound|80|v1|service-b"',
+        ),
+      ),
+    );
+    return healthy.every((n) => n === 1);
+  });
+  expect(after.failures).toBeLessThanOrEqual(30);
+  const podsOfB = new Set(after.lastOnes.map((r) => (r.body as ChainAnswer).upstream?.pod));
+  expect(podsOfB.has('service-b-v1-2')).toBe(true);
+  expect(podsOfB.has('service-b-v1-1')).toBe(false);
 }
 
 /**
