@@ -35,14 +35,14 @@ interface Build {
 const builds: Build[] = [
   {
     builder: 'the classic builder',
-    tag: 'strait:docker-test-classic',
+    tag: `strait:docker-test-classic-${process.pid}`,
     argv: () => ['docker', 'build'],
     env: { DOCKER_BUILDKIT: '0' },
     skip: false,
   },
   {
     builder: 'BuildKit',
-    tag: 'strait:docker-test-buildkit',
+    tag: `strait:docker-test-buildkit-${process.pid}`,
     argv: () => buildKit?.argv ?? [],
     env: buildKit?.env ?? {},
     skip: !buildKit && !ci,
@@ -60,7 +60,8 @@ describe.skipIf(!readiness.ready)('docker/Dockerfile', () => {
   const nodeImage = readiness.ready ? baseImage('NODE_IMAGE') : '';
 
   afterAll(async () => {
-    // Only the tags go: the build caches stay, so the next run is quick.
+    // Only the tags (this run's own: a run in another work tree keeps its own) go: the build caches stay, so
+    // the next run is quick.
     await runCommand(['docker', 'rmi', ...builds.map((b) => b.tag)]);
   }, 60_000);
 

@@ -118,6 +118,8 @@ describe.skipIf(!readiness.ready)(
     }, 30 * 60_000);
 
     afterAll(async () => {
+      // Kept (in the git-ignored .tmp/) so that a failure can be read; the last test saves them too.
+      if ((await project?.containers())?.length) await project.saveLogs(logDir);
       await project?.down();
     }, 180_000);
 
@@ -136,7 +138,9 @@ describe.skipIf(!readiness.ready)(
       expect(external.via).toEqual([sidecar(b.pod), `1.1 ${Egress.id} (strait-egress)`]);
 
       // The ingress balances between both service-a containers.
-      const pods = new Set((await send(ingressUrl, 20)).map((r) => (r.body as ChainAnswer).pod));
+      const results = await send(ingressUrl, 20);
+      expect(results.filter((r) => r.status !== 200)).toEqual([]);
+      const pods = new Set(results.map((r) => (r.body as ChainAnswer).pod));
       expect([...pods].sort()).toEqual(['service-a-v1-1', 'service-a-v1-2']);
     }, 60_000);
 
@@ -210,6 +214,7 @@ describe.skipIf(!readiness.ready)(
     }, 180_000);
 
     it('leaves no container, network or volume of the project after down -v', async () => {
+      await project.saveLogs(logDir);
       expect((await project.leftovers()).length).toBeGreaterThan(0);
       await project.down();
       expect(await project.leftovers()).toEqual([]);

@@ -1,7 +1,7 @@
 // Docker for the container tests: whether an engine answers and its published ports can be reached from here,
 // which compose to call (v2 `docker compose`, else v1 `docker-compose`), and a compose project to drive.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoRoot } from '../../packages/demo/src/launcher/mesh.ts';
 import { waitUntil } from '../../packages/demo/src/launcher/wait.ts';
@@ -277,6 +277,14 @@ export class ComposeProject {
       lines.push(`--- ${c.service} (${c.state}/${c.health})`, `${logs.stdout}${logs.stderr}`.trim());
     }
     return lines.join('\n');
+  }
+
+  /** Writes every container's log to `dir`/<service>.log. */
+  async saveLogs(dir: string): Promise<void> {
+    for (const c of await this.containers()) {
+      const logs = await runCommand(['docker', 'logs', '--timestamps', c.id], { env: this.env });
+      writeFileSync(join(dir, `${c.service}.log`), `${logs.stdout}${logs.stderr}`);
+    }
   }
 
   /** Runs a Node ES module, given as text, inside a service's container: `node - ...args`; returns its stdout. */
