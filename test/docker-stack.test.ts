@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoRoot, waitForSync } from '../packages/demo/src/launcher/mesh.ts';
+import { waitForOk } from '../packages/demo/src/launcher/wait.ts';
 import { Egress, Ingress, proxyIds } from '../packages/demo/src/topology.ts';
 import {
   type ChainAnswer,
@@ -105,9 +106,13 @@ describe.skipIf(!readiness.ready)(
         await project.run(['up', '-d'], 10 * 60_000);
         const healthyAt = await project.waitHealthy(StackServices, 240_000);
         await waitForSync(controlPlaneUrl, proxyIds(), 90_000);
+        const syncedAt = Date.now();
+        // As `npm start` does: ready when the chain has answered through the front door.
+        await waitForOk(ingressUrl, 60_000, 'the chain through the published ingress port');
+        const seconds = (at: number) => `${((at - startedAt) / 1000).toFixed(1)} s`;
         console.info(
-          `docker-stack: from up to every container healthy ${((healthyAt - startedAt) / 1000).toFixed(1)} s, ` +
-            `to every proxy SYNCED ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+          `docker-stack: from up to every container healthy ${seconds(healthyAt)}, every proxy SYNCED ` +
+            `${seconds(syncedAt)}, the chain answering ${seconds(Date.now())}`,
         );
       } catch (err) {
         const report = await project.troubleReport().catch((e: unknown) => `(no report: ${String(e)})`);
