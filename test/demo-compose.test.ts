@@ -172,12 +172,13 @@ describe('compose.yaml mirrors the topology', () => {
     expect(Number(ext.environment?.APP_PORT)).toBe(ExternalApi.meshPort);
   });
 
-  it('publishes the ingress, Prometheus, Grafana and control plane on 127.0.0.1 only, each host port a setting', () => {
+  it('publishes the ingress, Prometheus, Grafana, the control plane and its console on 127.0.0.1 only, each host port a setting', () => {
     expect(published(Ingress.workload)).toEqual([`127.0.0.1:${Ingress.port}:${Ingress.port}`]);
     expect(published('prometheus')).toEqual([`127.0.0.1:${PrometheusPort}:${PrometheusPort}`]);
     expect(published('grafana')).toEqual([`127.0.0.1:${GrafanaPort}:${GrafanaPort}`]);
     expect(published(ControlPlane.name)).toEqual([
       `127.0.0.1:${ControlPlane.discoveryPort}:${ControlPlane.discoveryPort}`,
+      `127.0.0.1:${ControlPlane.consolePort}:${ControlPlane.consolePort}`,
     ]);
     const publishing = Object.keys(services).filter((n) => published(n).length > 0);
     expect(publishing.sort()).toEqual([ControlPlane.name, 'grafana', Ingress.workload, 'prometheus'].sort());
@@ -186,6 +187,7 @@ describe('compose.yaml mirrors the topology', () => {
       ['STRAIT_PROMETHEUS_HOST_PORT', PrometheusPort],
       ['STRAIT_GRAFANA_HOST_PORT', GrafanaPort],
       ['STRAIT_CONTROL_PLANE_HOST_PORT', ControlPlane.discoveryPort],
+      ['STRAIT_CONSOLE_HOST_PORT', ControlPlane.consolePort],
     ] as const) {
       expect(composeText).toContain(`"127.0.0.1:${setting(name, String(port))}:${port}"`);
     }

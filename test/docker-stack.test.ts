@@ -5,6 +5,7 @@
 // (npm test calls it); it reaches the stack only through ports on 127.0.0.1 and `docker exec`.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConsolePaths, type ConsoleState } from '@strait/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoRoot, waitForSync } from '../packages/demo/src/launcher/mesh.ts';
 import { waitForOk } from '../packages/demo/src/launcher/wait.ts';
@@ -31,10 +32,11 @@ if (!readiness.ready) {
 }
 
 /** Host ports of the test's stack: unusual ones, so that a developer's `npm start` or own stack keeps its own. */
-const HostPorts = { ingress: 38080, controlPlane: 35010, prometheus: 39090 };
+const HostPorts = { ingress: 38080, controlPlane: 35010, console: 30001, prometheus: 39090 };
 const ingressUrl = `http://127.0.0.1:${HostPorts.ingress}/`;
 const controlPlaneUrl = `http://127.0.0.1:${HostPorts.controlPlane}`;
 const prometheusUrl = `http://127.0.0.1:${HostPorts.prometheus}`;
+const consoleUrl = `http://127.0.0.1:${HostPorts.console}`;
 const logDir = join(RepoRoot, '.tmp/test-logs/docker-stack');
 const inContainer = readFileSync(join(RepoRoot, 'test/support/in-container.mjs'), 'utf8');
 
@@ -92,6 +94,7 @@ describe.skipIf(!readiness.ready)(
         PROMETHEUS_IMAGE: baseImage('PROMETHEUS_IMAGE'),
         STRAIT_INGRESS_HOST_PORT: String(HostPorts.ingress),
         STRAIT_CONTROL_PLANE_HOST_PORT: String(HostPorts.controlPlane),
+        STRAIT_CONSOLE_HOST_PORT: String(HostPorts.console),
         STRAIT_PROMETHEUS_HOST_PORT: String(HostPorts.prometheus),
       };
       project = new ComposeProject('strait-docker-test', readiness.compose, settings);
@@ -184,6 +187,14 @@ describe.skipIf(!readiness.ready)(
     it('has Prometheus find every target through HTTP service discovery, and every dashboard query return data', async () => {
       await expectDashboardsServed(prometheusUrl, ingressUrl, proxyIds().length + 1);
     }, 240_000);
+
+    it('serves the mesh console on its published port, with every proxy in its state', async () => {
+      const page = await fetch(`${consoleUrl}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      const state = (await (await fetch(`${consoleUrl}${ConsolePaths.state}`)).json()) as ConsoleState;
+      expect(state.proxies.map((p) => p.id).sort()).toEqual(proxyIds().sort());
+    }, 60_000);
 
     it('moves service-b to 50/50 with straitctl apply run in the control-plane container (0.5 ± 0.1 over 400)', async () => {
       await expectCanaryApplied(controlPlaneUrl, ingressUrl, async () => {

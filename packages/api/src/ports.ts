@@ -11,4 +11,6 @@ export const Ports = {
   ready: 15021,
   discovery: 15010,
   monitoring: 15014,
+  /** The mesh console (Kiali's port). */
+  console: 20001,
 } as const;

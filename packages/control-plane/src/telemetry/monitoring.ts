@@ -1,7 +1,7 @@
 // The monitoring server (15014): /metrics and Prometheus HTTP service discovery of every connected
 // proxy's stats endpoint plus the control plane itself.
 import { createServer, type Server } from 'node:http';
-import { Errors, type NodeInfo, StraitError, UNKNOWN } from '@strait/api';
+import { Errors, type NodeInfo, Ports, StraitError, UNKNOWN } from '@strait/api';
 import { sendError, sendJson } from '../api/http-util.ts';
 import type { ControlPlaneTelemetry } from './metrics.ts';
 
@@ -18,12 +18,16 @@ export interface MonitoringOptions {
   selfTarget: () => string;
 }
 
+/** host:port of a proxy's /stats/prometheus: its own statsAddress, else its address on the stats port. */
+export function statsTargetOf(node: NodeInfo): string {
+  return node.statsAddress ?? `${node.address ?? '127.0.0.1'}:${node.ports?.stats ?? Ports.stats}`;
+}
+
 export function prometheusTargets(nodes: readonly NodeInfo[], self: string): TargetGroup[] {
   const groups: TargetGroup[] = [];
   for (const node of [...nodes].sort((a, b) => a.id.localeCompare(b.id))) {
-    const target = node.statsAddress ?? `${node.address ?? '127.0.0.1'}:${node.ports?.stats ?? 15090}`;
     groups.push({
-      targets: [target],
+      targets: [statsTargetOf(node)],
       labels: {
         __metrics_path__: '/stats/prometheus',
         job: 'strait-proxies',

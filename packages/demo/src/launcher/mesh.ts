@@ -56,6 +56,8 @@ export interface Mesh {
   ingressUrl: string;
   controlPlaneUrl: string;
   monitoringUrl: string;
+  /** The mesh console (graph, proxies, config, egress). */
+  consoleUrl: string;
   /** Set when Prometheus was started. */
   prometheusUrl: string | undefined;
   processes: Map<string, ManagedProcess>;
@@ -120,6 +122,7 @@ export function listenAddresses(plan: AddressPlan): string[] {
   const out = [
     `${plan.controlPlane}:${ControlPlane.discoveryPort}`,
     `${plan.controlPlane}:${ControlPlane.monitoringPort}`,
+    `${plan.controlPlane}:${ControlPlane.consolePort}`,
     `${plan.ingress}:${Ingress.port}`,
     `${plan.egress}:${Egress.port}`,
     `${plan.externalApi}:${ExternalApi.appPort}`,
@@ -209,6 +212,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const progress = options.progress ?? (() => {});
   const controlPlaneUrl = `http://${plan.controlPlane}:${ControlPlane.discoveryPort}`;
   const monitoringUrl = `http://${plan.controlPlane}:${ControlPlane.monitoringPort}`;
+  const consoleUrl = `http://${plan.controlPlane}:${ControlPlane.consolePort}/`;
   const ingressUrl = `http://${plan.ingress}:${Ingress.port}/`;
   const processes = new Map<string, ManagedProcess>();
 
@@ -255,6 +259,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     ingressUrl,
     controlPlaneUrl,
     monitoringUrl,
+    consoleUrl,
     prometheusUrl: undefined,
     processes,
     process(name) {
@@ -296,6 +301,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         String(ControlPlane.discoveryPort),
         '--monitoring-port',
         String(ControlPlane.monitoringPort),
+        '--console-port',
+        String(ControlPlane.consolePort),
+        // Prometheus starts once the mesh is up; until it answers the console reads the proxies itself.
+        ...(prometheusBinary ? ['--prometheus', `http://${plan.prometheus}:${PrometheusPort}`] : []),
       ],
     });
     for (const pod of Pods) {
