@@ -11,9 +11,8 @@ import type { Socket } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  ACK_PATH,
   type AckMessage,
-  DISCOVERY_PATH,
+  ApiPaths,
   type DiscoveryMessage,
   type DiscoveryRequest,
   type NodeInfo,
@@ -134,7 +133,7 @@ async function acknowledge(proxy: SimProxy, message: SnapshotHead): Promise<void
     version: message.version,
     nonce: message.nonce,
   };
-  const { status, text } = await ackPoster.post(ACK_PATH, JSON.stringify(ack));
+  const { status, text } = await ackPoster.post(ApiPaths.ack, JSON.stringify(ack));
   if (status === 0) ackPosts.failed += 1;
   else if (status < 200 || status >= 300) ackPosts.refused += 1;
   else if (/"current"\s*:\s*false/.test(text)) ackPosts.stale += 1;
@@ -186,7 +185,7 @@ function openStream(proxy: SimProxy): Promise<void> {
   const body: DiscoveryRequest = { node: proxy.node };
   const request = httpRequest(
     'POST',
-    DISCOVERY_PATH,
+    ApiPaths.discovery,
     base.host,
     { 'content-type': 'application/json', ...authHeaders },
     JSON.stringify(body),

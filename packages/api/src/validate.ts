@@ -41,12 +41,12 @@ export function parseSnapshot(input: unknown, source?: string): Snapshot {
     throw new StraitError(Errors.SNAPSHOT_INVALID, describeIssues(issuesOf(result.error), source));
   }
   const snapshot = result.data;
-  checkReferences(snapshot, source);
+  checkClusterReferences(snapshot, source);
   return snapshot;
 }
 
 /** Routes and mirrors must name clusters that exist. */
-function checkReferences(snapshot: Snapshot, source?: string): void {
+function checkClusterReferences(snapshot: Snapshot, source?: string): void {
   const names = new Set(snapshot.clusters.map((c) => c.name));
   const issues: FieldIssue[] = [];
   snapshot.listeners.forEach((listener, li) => {

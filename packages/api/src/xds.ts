@@ -1,10 +1,7 @@
 // The discovery protocol between control plane and proxies (DESIGN §5), over plain HTTP.
-// A proxy POSTs its node to /v1/discovery and reads newline-delimited JSON messages back;
-// it answers each snapshot with an ACK or NACK on POST /v1/discovery/ack.
+// A proxy POSTs its node to ApiPaths.discovery and reads newline-delimited JSON messages back;
+// it answers each snapshot with an ACK or NACK on POST ApiPaths.ack.
 import type { NodeInfo, SnapshotInput } from './snapshot.ts';
-
-export const DISCOVERY_PATH = '/v1/discovery';
-export const ACK_PATH = '/v1/discovery/ack';
 
 /** Sent by the control plane on the stream, one JSON object per line. */
 export type DiscoveryMessage =

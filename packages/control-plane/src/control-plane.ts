@@ -4,10 +4,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { formatIssue } from '@strait/api/resources';
 import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
-import { type ConfigIssue, formatIssue } from './config/load.ts';
-import { ConfigStore, type RejectSource } from './config/store.ts';
+import { ConfigStore } from './config/store.ts';
 import { watchConfigDir } from './config/watch.ts';
 import { Registry } from './registry/registry.ts';
 import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
@@ -69,7 +69,7 @@ export class ControlPlane {
       pushConcurrency: options.pushConcurrency ?? 100,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
-    this.store.on('rejected', (source: RejectSource, issues: ConfigIssue[]) => {
+    this.store.on('rejected', ({ source, issues }) => {
       this.telemetry.validationFailures.inc({ source });
       this.logger.warn({ source, errors: issues.map(formatIssue) }, 'configuration change refused');
     });

@@ -1,18 +1,21 @@
 // The proxy process: owns the listeners, clusters, telemetry and admin, and applies snapshots
 // all-or-nothing (Envoy's subscription contract: accept and echo, or reject and keep the last good).
 import type { Server } from 'node:http';
-import { Errors, encodePeer, type NodeInfo, Ports, type Snapshot, StraitError } from '@strait/api';
+import {
+  Errors,
+  encodePeer,
+  type NodeInfo,
+  PASSTHROUGH_CLUSTER,
+  Ports,
+  type Snapshot,
+  StraitError,
+} from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
-import {
-  type ListenerConfig,
-  type NodeIdentity,
-  PASSTHROUGH_CLUSTER,
-  type ProxyContext,
-} from './listener/context.ts';
+import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { HttpListener } from './listener/http-listener.ts';
 import { createListenerServer } from './listener/server.ts';
 import { RouteTable } from './router/index.ts';

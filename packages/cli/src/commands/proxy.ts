@@ -1,28 +1,15 @@
 // straitctl proxy-status and proxy-config: what every proxy runs, and one proxy's routes, clusters
 // and endpoints as the control plane computed them.
-import type { Snapshot, StringMatch } from '@strait/api';
+import { ApiPaths, type ProxyStatusList, type Snapshot, type StringMatch, snapshotPath } from '@strait/api';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { type Io, table } from '../output.ts';
-
-interface ProxyStatus {
-  id: string;
-  role: string;
-  workload: string;
-  address?: string;
-  connected: boolean;
-  currentVersion?: string;
-  ackedVersion?: string;
-  lastNack?: { version: string; error: string };
-  lastPushLatencyMs?: number;
-  status: string;
-}
 
 export async function proxyStatus(
   client: ControlPlaneClient,
   io: Io,
   output: string | undefined,
 ): Promise<number> {
-  const { proxies } = (await client.request('GET', '/v1/proxies')) as { proxies: ProxyStatus[] };
+  const { proxies } = (await client.request('GET', ApiPaths.proxies)) as ProxyStatusList;
   if (output === 'json') {
     io.out(`${JSON.stringify(proxies, null, 2)}\n`);
     return 0;
@@ -62,7 +49,7 @@ export async function proxyConfig(
 ): Promise<number> {
   if (!['routes', 'clusters', 'endpoints', 'all'].includes(what))
     throw new CliError(`proxy-config shows routes, clusters, endpoints or all, not "${what}".`);
-  const snapshot = (await client.request('GET', `/v1/snapshots/${encodeURIComponent(proxyId)}`)) as Snapshot;
+  const snapshot = (await client.request('GET', snapshotPath(proxyId))) as Snapshot;
   if (output === 'json') {
     const part =
       what === 'routes'

@@ -1,5 +1,5 @@
 // A scripted proxy for tests: opens the discovery stream, collects messages, and ACKs or NACKs on request.
-import { ACK_PATH, type AckMessage, DISCOVERY_PATH, type DiscoveryMessage, type NodeInfo } from '@strait/api';
+import { type AckMessage, ApiPaths, type DiscoveryMessage, type NodeInfo } from '@strait/api';
 
 type SnapshotMessage = Extract<DiscoveryMessage, { type: 'snapshot' }>;
 
@@ -32,7 +32,7 @@ export class FakeProxy {
   /** Opens the stream; resolves with the HTTP status once headers arrive. */
   async connect(version?: string): Promise<number> {
     this.#abort = new AbortController();
-    const res = await fetch(`${this.base}${DISCOVERY_PATH}`, {
+    const res = await fetch(`${this.base}${ApiPaths.discovery}`, {
       method: 'POST',
       headers: this.#headers(),
       body: JSON.stringify(version ? { node: this.node, version } : { node: this.node }),
@@ -96,7 +96,7 @@ export class FakeProxy {
       version: message.version,
       nonce: message.nonce,
     };
-    return fetch(`${this.base}${ACK_PATH}`, {
+    return fetch(`${this.base}${ApiPaths.ack}`, {
       method: 'POST',
       headers: this.#headers(),
       body: JSON.stringify(body),
@@ -105,7 +105,7 @@ export class FakeProxy {
 
   async nack(message: SnapshotMessage, error: string, keptVersion: string): Promise<Response> {
     const body: AckMessage = { nodeId: this.node.id, type: 'nack', nonce: message.nonce, error, keptVersion };
-    return fetch(`${this.base}${ACK_PATH}`, {
+    return fetch(`${this.base}${ApiPaths.ack}`, {
       method: 'POST',
       headers: this.#headers(),
       body: JSON.stringify(body),

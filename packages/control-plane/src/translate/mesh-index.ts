@@ -1,15 +1,14 @@
 // The mesh as translation sees it: validated resources plus the registry's workloads, indexed by host.
 // Built once per push and shared by every proxy's translation.
-import type { Endpoint, NodeInfo } from '@strait/api';
-import { canonicalHost, refNamespace, stripNamespace } from '../config/hosts.ts';
-import { ofKind } from '../config/references.ts';
-import type { MeshConfigSpec, Resource } from '../config/schemas.ts';
-
-/** The port mesh services are called on (`http://service-b/`). */
-export const SERVICE_PORT = 80;
-export const SIDECAR_INBOUND_PORT = 15006;
-export const EGRESS_PORT = 15443;
-export const DEFAULT_EGRESS_WORKLOAD = 'istio-egressgateway';
+import { DEFAULT_EGRESS_WORKLOAD, type Endpoint, type NodeInfo, Ports } from '@strait/api';
+import {
+  canonicalHost,
+  type MeshConfigSpec,
+  ofKind,
+  type Resource,
+  refNamespace,
+  stripNamespace,
+} from '@strait/api/resources';
 
 /** What translation needs to know about the world. */
 export interface MeshState {
@@ -65,7 +64,7 @@ function sortEndpoints(endpoints: Endpoint[]): Endpoint[] {
 export function sidecarEndpoint(node: NodeInfo): Endpoint {
   const endpoint: Endpoint = {
     address: node.address ?? '127.0.0.1',
-    port: node.ports?.inbound ?? SIDECAR_INBOUND_PORT,
+    port: node.ports?.inbound ?? Ports.sidecarInbound,
     weight: 1,
     labels: proxyLabels(node),
     health: 'HEALTHY',
@@ -103,7 +102,7 @@ export function indexMesh(state: MeshState): MeshIndex {
       const httpPort = se.spec.ports.find(
         (p) => p.protocol === undefined || p.protocol === 'HTTP' || p.protocol === 'HTTP2',
       );
-      const port = (httpPort ?? se.spec.ports[0])?.number ?? SERVICE_PORT;
+      const port = (httpPort ?? se.spec.ports[0])?.number ?? Ports.meshService;
       for (const host of se.spec.hosts)
         externals.set(host.toLowerCase(), { host: host.toLowerCase(), entry: se, port });
       continue;
@@ -120,7 +119,7 @@ export function indexMesh(state: MeshState): MeshIndex {
             (firstPort && endpoint.ports?.[firstPort.name]) ??
             firstPort?.targetPort ??
             firstPort?.number ??
-            SERVICE_PORT,
+            Ports.meshService,
           weight: endpoint.weight ?? 1,
           labels: endpoint.labels,
         });
@@ -178,7 +177,7 @@ function workloadEntryEndpoint(we: Resource<'WorkloadEntry'>): Endpoint {
   const ports = Object.values(we.spec.ports ?? {});
   return {
     address: we.spec.address,
-    port: we.spec.ports?.http ?? ports[0] ?? SERVICE_PORT,
+    port: we.spec.ports?.http ?? ports[0] ?? Ports.meshService,
     weight: we.spec.weight ?? 1,
     labels: we.spec.labels,
     health: 'HEALTHY',
@@ -222,7 +221,7 @@ export function egressGatewayEndpoints(index: MeshIndex): Endpoint[] {
       .filter((p) => p.role === 'egress' && p.workload === workload)
       .map((p) => ({
         address: p.address ?? '127.0.0.1',
-        port: p.ports?.egress ?? EGRESS_PORT,
+        port: p.ports?.egress ?? Ports.egress,
         weight: 1,
         labels: proxyLabels(p),
         health: 'HEALTHY' as const,

@@ -5,10 +5,11 @@ import {
   canonicalJson,
   type EgressRule,
   type NodeInfo,
+  Ports,
   type SnapshotInput,
   snapshotVersion,
 } from '@strait/api';
-import { canonicalHost, hostPatternCovers, meshServiceDomains } from '../config/hosts.ts';
+import { canonicalHost, hostPatternCovers, meshServiceDomains } from '@strait/api/resources';
 import { ClusterSet } from './clusters.ts';
 import {
   type ExternalHost,
@@ -19,7 +20,6 @@ import {
   type MeshIndex,
   type MeshState,
   proxyLabels,
-  SERVICE_PORT,
   virtualServicesBoundTo,
 } from './mesh-index.ts';
 import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
@@ -28,11 +28,6 @@ type ListenerInput = SnapshotInput['listeners'][number];
 type VirtualHostInput = ListenerInput['virtualHosts'][number];
 type ClusterInput = SnapshotInput['clusters'][number];
 export type VersionedSnapshot = SnapshotInput & { version: string };
-
-export const GATEWAY_LISTENER_PORT = 8080;
-export const OUTBOUND_PORT = 15001;
-export const INBOUND_PORT = 15006;
-export const EGRESS_LISTENER_PORT = 15443;
 
 /**
  * Translates the mesh for one proxy; the version is a content hash. Pass the same `shared` for every
@@ -83,7 +78,7 @@ export class SharedTranslation {
   }
 
   sidecarOutbound(node: NodeInfo, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): SidecarOutbound {
-    const outboundPort = node.ports?.outbound ?? OUTBOUND_PORT;
+    const outboundPort = node.ports?.outbound ?? Ports.sidecarOutbound;
     const key = `${node.namespace ?? 'default'}\n${outboundPort}\n${mode}`;
     let part = this.#sidecars.get(key);
     if (!part) {
@@ -193,7 +188,7 @@ function inboundListener(node: NodeInfo, clusters: ClusterSet): ListenerInput {
   return {
     name: 'virtualInbound',
     kind: 'inbound',
-    port: node.ports?.inbound ?? INBOUND_PORT,
+    port: node.ports?.inbound ?? Ports.sidecarInbound,
     virtualHosts: [
       {
         name: `inbound|http|${appPort}`,
@@ -233,10 +228,10 @@ function outboundListener(
   const ns = node.namespace ?? 'default';
   for (const service of [...index.services.keys()].sort()) {
     const routes = meshRoutesFor(index, service, clusters) ?? [
-      defaultRoute(clusters.destination(service, undefined, SERVICE_PORT, ns)),
+      defaultRoute(clusters.destination(service, undefined, Ports.meshService, ns)),
     ];
     virtualHosts.push({
-      name: `${service}:${SERVICE_PORT}`,
+      name: `${service}:${Ports.meshService}`,
       domains: meshServiceDomains(service, ns),
       routes,
     });
@@ -251,7 +246,7 @@ function outboundListener(
   return {
     name: 'virtualOutbound',
     kind: 'outbound',
-    port: node.ports?.outbound ?? OUTBOUND_PORT,
+    port: node.ports?.outbound ?? Ports.sidecarOutbound,
     virtualHosts,
   };
 }
@@ -295,9 +290,9 @@ function gatewayHosts(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): M
 function ingressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): ListenerInput {
   const hosts = gatewayHosts(index, node, clusters);
   const listener: ListenerInput = {
-    name: `0.0.0.0_${GATEWAY_LISTENER_PORT}`,
+    name: `0.0.0.0_${Ports.gateway}`,
     kind: 'gateway',
-    port: GATEWAY_LISTENER_PORT,
+    port: Ports.gateway,
     virtualHosts: [...hosts.values()].sort(compareHosts),
   };
   const limit = gatewayRateLimit(index, node);
@@ -329,9 +324,9 @@ function egressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet):
   }
   if (meshMode(index) === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
   const listener: ListenerInput = {
-    name: `0.0.0.0_${EGRESS_LISTENER_PORT}`,
+    name: `0.0.0.0_${Ports.egress}`,
     kind: 'egress',
-    port: node.ports?.egress ?? EGRESS_LISTENER_PORT,
+    port: node.ports?.egress ?? Ports.egress,
     virtualHosts,
   };
   const limit = gatewayRateLimit(index, node);

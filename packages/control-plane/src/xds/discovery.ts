@@ -8,7 +8,9 @@ import {
   HEARTBEAT_INTERVAL_MS,
   type NodeInfo,
   NodeInfoSchema,
+  type ProxyStatus,
   StraitError,
+  type SyncStatus,
 } from '@strait/api';
 import type { Logger } from 'pino';
 import type { ConfigStore } from '../config/store.ts';
@@ -17,30 +19,6 @@ import type { ControlPlaneTelemetry } from '../telemetry/metrics.ts';
 import { indexMesh } from '../translate/mesh-index.ts';
 import { SharedTranslation, snapshotFor, type VersionedSnapshot } from '../translate/snapshot.ts';
 import { writeSnapshotLine } from './wire.ts';
-
-export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED';
-
-/** What `GET /v1/proxies` reports for one proxy. */
-export interface ProxyStatus {
-  id: string;
-  role: string;
-  workload: string;
-  namespace: string;
-  service?: string;
-  version?: string;
-  address?: string;
-  statsAddress?: string;
-  connected: boolean;
-  connectedSince?: string;
-  /** The version the control plane wants this proxy to run. */
-  currentVersion?: string;
-  sentVersion?: string;
-  ackedVersion?: string;
-  ackedAt?: string;
-  lastNack?: { version: string; nonce: string; error: string; keptVersion: string; at: string };
-  lastPushLatencyMs?: number;
-  status: SyncStatus;
-}
 
 interface Sent {
   version: string;

@@ -4,7 +4,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { decodePeer, Errors, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
+import {
+  decodePeer,
+  Errors,
+  PASSTHROUGH_CLUSTER,
+  PEER_METADATA_HEADER,
+  type PeerInfo,
+  ResponseFlags,
+} from '@strait/api';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -19,7 +26,7 @@ import type { CompiledRoute } from '../router/index.ts';
 import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
 import { openTunnel, rejectConnect, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
-import { type ListenerConfig, PASSTHROUGH_CLUSTER, type ProxyContext } from './context.ts';
+import type { ListenerConfig, ProxyContext } from './context.ts';
 import { Exchange, type ExchangeOutcome } from './exchange.ts';
 import { appendHeader, copyEndToEnd, type HeaderMap, hasBody, hasDuplicateHost } from './headers.ts';
 

@@ -1,9 +1,8 @@
 // The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to the control plane,
 // applies each snapshot all-or-nothing, answers ACK/NACK, and reconnects with jittered backoff when it drops.
 import {
-  ACK_PATH,
   type AckMessage,
-  DISCOVERY_PATH,
+  ApiPaths,
   type DiscoveryMessage,
   type DiscoveryRequest,
   HEARTBEAT_DEAD_AFTER_MS,
@@ -176,7 +175,7 @@ export class DiscoveryClient {
       const body: DiscoveryRequest = { node: this.#opts.node };
       if (this.#status.version !== undefined) body.version = this.#status.version;
       const res = await this.#agent.request({
-        ...this.#target(DISCOVERY_PATH),
+        ...this.#target(ApiPaths.discovery),
         method: 'POST',
         headers: this.#headers(),
         body: JSON.stringify(body),
@@ -283,7 +282,7 @@ export class DiscoveryClient {
   async #sendAck(ack: AckMessage): Promise<void> {
     try {
       const res = await this.#agent.request({
-        ...this.#target(ACK_PATH),
+        ...this.#target(ApiPaths.ack),
         method: 'POST',
         headers: this.#headers(),
         body: JSON.stringify(ack),

@@ -1,8 +1,11 @@
 // Parsing YAML/JSON text into resources and validating each one against its schema.
 // Every problem becomes a ConfigIssue naming the file, the document, the resource and the field path.
-import { type ErrorSpec, Errors, formatPath, StraitError } from '@strait/api';
+
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import { type ErrorSpec, Errors, StraitError } from '../errors.ts';
+import type { PlainResource } from '../resource-api.ts';
+import { formatPath } from '../validate.ts';
 import {
   ISTIO_API_VERSIONS,
   KIND_NAMES,
@@ -236,9 +239,9 @@ export function resourceKey(r: { kind: string; metadata: { name: string; namespa
 }
 
 /** A resource as users write it (no origin), e.g. for GET and for writing files. */
-export function plainResource(r: Resource): Record<string, unknown> {
-  const metadata: Record<string, unknown> = { name: r.metadata.name, namespace: r.metadata.namespace };
+export function plainResource(r: Resource): PlainResource {
+  const metadata: PlainResource['metadata'] = { name: r.metadata.name, namespace: r.metadata.namespace };
   if (r.metadata.labels) metadata.labels = r.metadata.labels;
   if (r.metadata.annotations) metadata.annotations = r.metadata.annotations;
-  return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec };
+  return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec as Record<string, unknown> };
 }
