@@ -1,6 +1,7 @@
 // @strait/api: the only contract between packages: the snapshot, the discovery protocol, the resource API,
 // ports, errors and metric names. The configuration resources and their validation are @strait/api/resources
 // (kept apart so that a proxy, which never reads them, never loads their YAML parser).
+export * from './discovery-resources.ts';
 export * from './errors.ts';
 export * from './metrics.ts';
 export * from './peer.ts';

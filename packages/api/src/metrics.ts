@@ -78,6 +78,19 @@ export const ProxyMetrics = {
   accessLogDroppedTotal: 'strait_access_log_dropped_lines_total',
 } as const;
 
+/**
+ * Envoy's statistics for the connection to the control plane, kept by every proxy under Envoy's name for
+ * that cluster (`cluster_name="xds-grpc"`), so Istio's control-plane dashboard finds them.
+ */
+export const DiscoveryClusterMetrics = {
+  clusterName: 'xds-grpc',
+  connectionsActive: 'envoy_cluster_upstream_cx_active',
+  connectionsTotal: 'envoy_cluster_upstream_cx_total',
+  connectFailures: 'envoy_cluster_upstream_cx_connect_fail',
+  bytesReceived: 'envoy_cluster_upstream_cx_rx_bytes_total',
+  bytesSent: 'envoy_cluster_upstream_cx_tx_bytes_total',
+} as const;
+
 /** Control-plane metrics; istiod's names where istiod has one. */
 export const ControlPlaneMetrics = {
   xdsConnected: 'pilot_xds',
