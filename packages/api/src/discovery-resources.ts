@@ -59,7 +59,10 @@ export const RESOURCE_SCHEMAS = {
 const ResourceTypeSchema = z.enum(RESOURCE_TYPES);
 
 /** Names one resource. */
-export const DiscoveryResourceRefSchema = z.strictObject({ type: ResourceTypeSchema, name: z.string().min(1) });
+export const DiscoveryResourceRefSchema = z.strictObject({
+  type: ResourceTypeSchema,
+  name: z.string().min(1),
+});
 export type DiscoveryResourceRef = z.infer<typeof DiscoveryResourceRefSchema>;
 
 /** One resource's version, as a proxy reports what it holds when it reconnects. */

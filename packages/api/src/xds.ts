@@ -39,7 +39,10 @@ export type DeltaMessage = z.infer<typeof DeltaMessageSchema>;
 export const HeartbeatMessageSchema = z.strictObject({ type: z.literal('heartbeat'), time: z.number() });
 
 /** Sent by the control plane on the stream, one JSON object per line. */
-export const DiscoveryMessageSchema = z.discriminatedUnion('type', [DeltaMessageSchema, HeartbeatMessageSchema]);
+export const DiscoveryMessageSchema = z.discriminatedUnion('type', [
+  DeltaMessageSchema,
+  HeartbeatMessageSchema,
+]);
 export type DiscoveryMessage = z.infer<typeof DiscoveryMessageSchema>;
 
 /** One resource a proxy refused, and why. */

@@ -14,7 +14,7 @@ import { MESH_NODES } from './testing/mesh-nodes.ts';
 const MESH_DIR = new URL('./testdata/mesh', import.meta.url).pathname;
 const nodeOf = (id: string) => MESH_NODES.find((n) => n.id === id) as NodeInfo;
 
-const SPLIT_50 = `apiVersion: networking.istio.io/v1
+const split = (v1: number, v2: number) => `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: service-b }
 spec:
@@ -23,10 +23,11 @@ spec:
     - name: split
       route:
         - destination: { host: service-b, subset: v1 }
-          weight: 50
+          weight: ${v1}
         - destination: { host: service-b, subset: v2 }
-          weight: 50
+          weight: ${v2}
 `;
+const SPLIT_50 = split(50, 50);
 
 interface Harness {
   plane: ControlPlane;
@@ -54,7 +55,7 @@ async function start(options: Partial<ControlPlaneOptions> = {}, dir?: string): 
     monitoringPort: 0,
     debounceMs: 20,
     graceMs: 300,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.CP_TEST_LOG ?? 'silent' }),
     ...options,
   });
   const { port, monitoringPort } = await plane.start();
@@ -134,6 +135,10 @@ describe('discovery', () => {
     const outbound = second.snapshot.listeners.find((l) => l.kind === 'outbound');
     const split = outbound?.virtualHosts.find((v) => v.name === 'service-b:80')?.routes[0]?.route?.clusters;
     expect(split?.map((c) => c.weight)).toEqual([50, 50]);
+    // A weight is a route: the delta carries the outbound route table and nothing else.
+    expect(second.delta.full).toBeUndefined();
+    expect(second.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual(['routes/virtualOutbound']);
+    expect(second.delta.removed).toEqual([]);
     await a.ack(second);
     expect(await statusOf(h, 'service-a-v1-1')).toMatchObject({
       status: 'SYNCED',
@@ -183,7 +188,7 @@ spec:
     expect(metrics).toMatch(/^strait_config_validation_failures_total\{source="api"\} 1$/m);
   });
 
-  it('records a NACK with its error and reports NACKED', async () => {
+  it('records a NACK per resource, reports NACKED, and does not send the refused config again', async () => {
     const h = await start();
     const a = proxy(h, 'service-a-v1-1');
     await a.connect();
@@ -191,17 +196,66 @@ spec:
     await a.ack(first);
     await put(h, SPLIT_50);
     const second = await a.waitForSnapshots(2);
-    await a.nack(second, 'cannot bind 15001', first.version);
+    const rejected = [{ type: 'routes' as const, name: 'virtualOutbound', error: 'bad weights' }];
+    await a.nack(second, 'cannot apply routes', first.version, rejected);
     expect(await statusOf(h, 'service-a-v1-1')).toMatchObject({
       status: 'NACKED',
       ackedVersion: first.version,
-      lastNack: { error: 'cannot bind 15001', keptVersion: first.version, version: second.version },
+      lastNack: {
+        error: 'cannot apply routes',
+        keptVersion: first.version,
+        version: second.version,
+        resources: rejected,
+      },
     });
     const metrics = await (await fetch(`${h.monitoring}/metrics`)).text();
-    expect(metrics).toMatch(/^pilot_total_xds_rejects 1$/m);
+    expect(metrics).toMatch(/^pilot_total_xds_rejects\{type="rds"\} 1$/m);
+    expect(metrics).toMatch(/^pilot_total_xds_rejects\{type="cds"\} 0$/m);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(a.snapshots).toHaveLength(2);
+    // The next change is sent against what the proxy kept: the refused route table comes again with it.
+    await put(h, split(40, 60));
+    const third = await a.waitForSnapshots(3);
+    expect(third.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual(['routes/virtualOutbound']);
   });
 
-  it('does not resend the snapshot a reconnecting proxy already runs', async () => {
+  it('answers a NACK that keeps another version, and a missing answer, with the full state', async () => {
+    const h = await start({ ackTimeoutMs: 300 });
+    const a = proxy(h, 'service-a-v1-1');
+    await a.connect();
+    const first = await a.waitForSnapshots(1);
+    expect(first.delta.full).toBe(true);
+    await a.ack(first);
+    await put(h, SPLIT_50);
+    const second = await a.waitForSnapshots(2);
+    // The proxy says it runs something the control plane never sent it: only the full state is safe.
+    await a.nack(second, 'lost my config', 'something-else');
+    await put(h, split(40, 60));
+    const third = await a.waitForSnapshots(3);
+    expect(third.delta.full).toBe(true);
+    expect(third.delta.resources.length).toBeGreaterThan(4);
+    // No answer at all: after the timeout the next message is the full state too.
+    await put(h, split(30, 70));
+    const fourth = await a.waitForSnapshots(4, 3000);
+    expect(fourth.delta.full).toBe(true);
+  });
+
+  it('refuses an ACK that does not match the schema with a 400 naming the field', async () => {
+    const h = await start();
+    const a = proxy(h, 'service-a-v1-1');
+    await a.connect();
+    await a.waitForSnapshots(1);
+    const res = await fetch(`${h.base}/v1/discovery/ack`, {
+      method: 'POST',
+      body: JSON.stringify({ nodeId: 'service-a-v1-1', type: 'ack', nonce: 'x' }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('STRAIT_BAD_REQUEST');
+    expect(body.error.message).toMatch(/discovery ack: version/);
+  });
+
+  it('does not resend what a reconnecting proxy already holds', async () => {
     const h = await start();
     const a = proxy(h, 'service-a-v1-1');
     await a.connect();
@@ -209,10 +263,23 @@ spec:
     await a.ack(first);
     await a.disconnect();
     const again = proxy(h, 'service-a-v1-1');
-    await again.connect(first.version);
+    await again.connect(a.holding());
     await again.waitFor((p) => p.messages.length >= 1);
     expect(again.messages[0]?.type).toBe('heartbeat');
     expect(await statusOf(h, 'service-a-v1-1')).toMatchObject({ status: 'SYNCED', connected: true });
+  });
+
+  it('sends a reconnecting proxy only the resources that changed while it was away', async () => {
+    const h = await start({ warmupMs: 0 });
+    const a = proxy(h, 'service-a-v1-1');
+    await a.connect();
+    await a.ack(await a.waitForSnapshots(1));
+    await a.disconnect();
+    expect((await put(h, SPLIT_50)).status).toBe(200);
+    await a.connect(a.holding());
+    const next = await a.waitForSnapshots(2);
+    expect(next.delta.full).toBeUndefined();
+    expect(next.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual(['routes/virtualOutbound']);
   });
 
   it('registers sidecars as endpoints and removes them only after the grace period', async () => {
@@ -227,6 +294,11 @@ spec:
     const b2 = proxy(h, 'service-b-v2-1');
     await b2.connect();
     await a.waitFor((p) => endpointsOfV2(p).length === 1);
+    // A new endpoint is endpoints only (EDS), for the two clusters it belongs to.
+    expect(a.snapshots.at(-1)?.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual([
+      'endpoints/outbound|80|v2|service-b',
+    ]);
+    await a.ack(a.snapshots.at(-1) as NonNullable<ReturnType<typeof a.snapshots.at>>);
     expect(endpointsOfV2(a)[0]).toMatchObject({
       address: '127.0.3.1',
       port: 15006,
@@ -238,13 +310,51 @@ spec:
     expect(Date.now() - disconnectedAt).toBeGreaterThanOrEqual(350);
   });
 
+  it("scopes a sidecar by its Sidecar's egress hosts: a new endpoint of a service it cannot call sends it nothing", async () => {
+    const h = await start();
+    const res = await put(
+      h,
+      `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: service-a }
+spec:
+  workloadSelector: { labels: { app: service-a } }
+  egress: [{ hosts: ["./service-a", "*/api.partner.example"] }]
+`,
+    );
+    expect(res.status, await res.clone().text()).toBe(200);
+    const a = proxy(h, 'service-a-v1-1');
+    const ingress = proxy(h, 'istio-ingressgateway-1');
+    await a.connect();
+    await ingress.connect();
+    const first = await a.waitForSnapshots(1);
+    await a.ack(first);
+    await ingress.ack(await ingress.waitForSnapshots(1));
+    const outbound = first.snapshot.listeners.find((l) => l.kind === 'outbound');
+    expect(outbound?.virtualHosts.map((v) => v.name)).toEqual(['service-a:80', 'api.partner.example:80']);
+    expect(first.snapshot.clusters.some((c) => c.name.endsWith('|service-b'))).toBe(false);
+    expect(first.snapshot.egress?.allow.map((r) => r.host)).toEqual(['api.partner.example']);
+    // service-b gets an endpoint: the ingress, which routes to service-a only, and service-a's sidecar,
+    // which may not call service-b, hear nothing; service-a's pods are what the ingress reaches.
+    const b2 = proxy(h, 'service-b-v2-1');
+    await b2.connect();
+    await b2.waitForSnapshots(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.snapshots).toHaveLength(1);
+    expect(ingress.snapshots).toHaveLength(1);
+  });
+
   it('after a restart, holds pushes to reconnecting proxies until the warm-up ends', async () => {
     const h = await start({ warmupMs: 600, stateFile: false });
     const a = proxy(h, 'service-a-v1-1');
     const started = Date.now();
-    await a.connect('version-before-restart');
+    const old = (version: string) => ({
+      version,
+      resources: [{ type: 'listener' as const, name: 'virtualOutbound', version }],
+    });
+    await a.connect(old('version-before-restart'));
     const b2 = proxy(h, 'service-b-v2-1');
-    await b2.connect('another-old-version');
+    await b2.connect(old('another-old-version'));
     const first = await a.waitForSnapshots(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
     // One push, with the endpoint that re-registered during the warm-up already in it.

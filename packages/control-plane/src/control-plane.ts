@@ -12,6 +12,7 @@ import { watchConfigDir } from './config/watch.ts';
 import { Registry } from './registry/registry.ts';
 import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
 import { createMonitoringServer } from './telemetry/monitoring.ts';
+import { countValidations } from './telemetry/validation-metrics.ts';
 import { DiscoveryService } from './xds/discovery.ts';
 
 export interface ControlPlaneOptions {
@@ -28,6 +29,8 @@ export interface ControlPlaneOptions {
   /** Snapshot writes in flight at once; the rest queue (istiod's PILOT_PUSH_THROTTLE). Default 100. */
   pushConcurrency?: number;
   heartbeatMs?: number;
+  /** An unanswered push is given up after this long and the next is the full state. Default 3 heartbeats. */
+  ackTimeoutMs?: number;
   /** After start, hold pushes to reconnecting proxies this long so all can re-register. Default 3 s. */
   warmupMs?: number;
   /** Keep registrations across restarts here; default `<configDir>/.strait-registry.json`; false: none. */
@@ -68,12 +71,14 @@ export class ControlPlane {
       warmupMs: options.warmupMs ?? 3000,
       pushConcurrency: options.pushConcurrency ?? 100,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
     });
     this.store.on('rejected', ({ source, issues }) => {
       this.telemetry.validationFailures.inc({ source });
       this.logger.warn({ source, errors: issues.map(formatIssue) }, 'configuration change refused');
     });
     this.store.on('change', () => this.#countResources());
+    countValidations(this.store, this.telemetry);
   }
 
   /** Loads the config (throws if it is invalid), restores the registry and starts listening. */

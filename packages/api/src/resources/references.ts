@@ -41,7 +41,15 @@ export function checkReferences(resources: readonly Resource[]): ConfigIssue[] {
     message: string,
     error: ErrorSpec = Errors.CONFIG_DANGLING_REF,
   ): void => {
-    issues.push({ error, origin: r.origin, kind: r.kind, name: r.metadata.name, path, message });
+    issues.push({
+      error,
+      origin: r.origin,
+      kind: r.kind,
+      apiVersion: r.apiVersion,
+      name: r.metadata.name,
+      path,
+      message,
+    });
   };
 
   const seen = new Map<string, Resource>();

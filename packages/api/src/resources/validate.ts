@@ -22,6 +22,8 @@ export interface ConfigIssue {
   error: ErrorSpec;
   origin: Origin;
   kind?: string;
+  /** The resource's apiVersion, when the document gave one. */
+  apiVersion?: string;
   name?: string;
   path: string;
   message: string;
@@ -126,7 +128,11 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
   const kindText = value.kind;
   const metadataName =
     isRecord(value.metadata) && typeof value.metadata.name === 'string' ? value.metadata.name : undefined;
-  const base = { origin, name: metadataName } as const;
+  const base = {
+    origin,
+    name: metadataName,
+    ...(typeof value.apiVersion === 'string' ? { apiVersion: value.apiVersion } : {}),
+  } as const;
   if (typeof kindText !== 'string' || !(kindText in KINDS)) {
     issues.push({
       ...base,
@@ -185,7 +191,7 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
 function zodIssues(
   error: z.ZodError,
   prefix: PropertyKey[],
-  at: { origin: Origin; kind: string; name: string | undefined },
+  at: { origin: Origin; kind: string; name: string | undefined; apiVersion?: string },
 ): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {

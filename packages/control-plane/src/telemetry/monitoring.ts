@@ -45,6 +45,8 @@ export function prometheusTargets(nodes: readonly NodeInfo[], self: string): Tar
       __metrics_path__: ApiPaths.metrics,
       job: 'strait-control-plane',
       role: 'control-plane',
+      // Istio's older dashboards select istiod's series by its pod label app="istiod".
+      app: 'istiod',
       workload: 'istiod',
       namespace: 'default',
       service: 'istiod',

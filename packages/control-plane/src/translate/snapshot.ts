@@ -1,14 +1,7 @@
 // One snapshot per proxy, by role: the ingress gateway's front door, a sidecar's inbound and outbound
-// listeners with its egress policy, and the egress gateway's allow-list listener.
-import { createHash } from 'node:crypto';
-import {
-  canonicalJson,
-  type EgressRule,
-  type NodeInfo,
-  Ports,
-  type SnapshotInput,
-  snapshotVersion,
-} from '@strait/api';
+// listeners with its egress policy (scoped by the Sidecar resource that applies), and the egress gateway's
+// allow-list listener. The version is the content hash of the snapshot's discovery resources.
+import { type EgressRule, type NodeInfo, Ports, type SnapshotInput, snapshotVersion } from '@strait/api';
 import { canonicalHost, hostPatternCovers, meshServiceDomains } from '@strait/api/resources';
 import { ClusterSet } from './clusters.ts';
 import {
@@ -16,13 +9,12 @@ import {
   gatewaysFor,
   indexMesh,
   isMeshBound,
-  labelsMatch,
   type MeshIndex,
   type MeshState,
-  proxyLabels,
   virtualServicesBoundTo,
 } from './mesh-index.ts';
 import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
+import { meshMode, type SidecarScope, scopeOf } from './scope.ts';
 
 type ListenerInput = SnapshotInput['listeners'][number];
 type VirtualHostInput = ListenerInput['virtualHosts'][number];
@@ -46,7 +38,7 @@ export function snapshotFor(
   if (node.role === 'ingress') listeners = [ingressListener(index, node, clusters)];
   else {
     listeners = [egressListener(index, node, clusters)];
-    egress = { mode: meshMode(index), allow: allowList(index) };
+    egress = { mode: meshMode(index), allow: allowList(index, everything) };
   }
   const content: Omit<SnapshotInput, 'version'> = {
     listeners,
@@ -57,15 +49,13 @@ export function snapshotFor(
   return { version: snapshotVersion(content), ...content };
 }
 
-/** What every sidecar with the same namespace, outbound port and egress mode gets. */
+/** What every sidecar with the same namespace, outbound port and Sidecar resource gets. */
 interface SidecarOutbound {
   listener: ListenerInput;
   /** Sorted by name, like `ClusterSet.list()`. */
   clusters: ClusterInput[];
   telemetry: SnapshotInput['telemetry'];
   egress: NonNullable<SnapshotInput['egress']>;
-  /** Content hash of the above, computed once. */
-  digest: string;
 }
 
 /** Per-push memo of the translation that sidecars share; build a new one whenever the index changes. */
@@ -77,21 +67,21 @@ export class SharedTranslation {
     this.index = index;
   }
 
-  sidecarOutbound(node: NodeInfo, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): SidecarOutbound {
+  sidecarOutbound(node: NodeInfo, scope: SidecarScope): SidecarOutbound {
     const outboundPort = node.ports?.outbound ?? Ports.sidecarOutbound;
-    const key = `${node.namespace ?? 'default'}\n${outboundPort}\n${mode}`;
+    const sidecar = scope.sidecar ? `${scope.sidecar.metadata.namespace}/${scope.sidecar.metadata.name}` : '';
+    const key = `${node.namespace ?? 'default'}\n${outboundPort}\n${sidecar}`;
     let part = this.#sidecars.get(key);
     if (!part) {
-      // Outbound translation reads only the node's namespace, outbound port and role.
+      // Outbound translation reads only the node's namespace, outbound port, role and Sidecar.
       const clusters = new ClusterSet(this.index, node);
-      const listener = outboundListener(this.index, node, clusters, mode);
-      const content = {
+      const listener = outboundListener(this.index, node, clusters, scope);
+      part = {
         listener,
         clusters: clusters.list(),
         telemetry: { accessLog: this.index.mesh.accessLog ?? true },
-        egress: { mode, allow: allowList(this.index) },
+        egress: { mode: scope.mode, allow: allowList(this.index, scope) },
       };
-      part = { ...content, digest: sha256(canonicalJson(content)) };
       this.#sidecars.set(key, part);
     }
     return part;
@@ -99,23 +89,21 @@ export class SharedTranslation {
 }
 
 function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTranslation): VersionedSnapshot {
-  const mode = sidecarMode(index, node);
-  const outbound = shared.sidecarOutbound(node, mode);
+  const outbound = shared.sidecarOutbound(node, scopeOf(index, node));
   const own = new ClusterSet(index, node);
   const inbound = inboundListener(node, own);
-  const ownClusters = own.list();
-  const clusters = mergeByName(outbound.clusters, ownClusters);
-  const version = sha256(
-    `${outbound.digest}\n${canonicalJson({ listener: inbound, clusters: ownClusters })}`,
-  ).slice(0, 16);
-  return {
-    version,
+  const content = {
     listeners: [inbound, outbound.listener],
-    clusters,
+    clusters: mergeByName(outbound.clusters, own.list()),
     telemetry: outbound.telemetry,
     egress: outbound.egress,
   };
+  // The shared parts' resources were split and hashed once, for the first sidecar that got them.
+  return { version: snapshotVersion(content), ...content };
 }
+
+/** The scope of a proxy no Sidecar resource applies to: it sees every host. */
+const everything: Pick<SidecarScope, 'sees'> = { sees: () => true };
 
 /** Merges two name-sorted cluster lists into one, as one ClusterSet would have listed them. */
 function mergeByName(a: ClusterInput[], b: ClusterInput[]): ClusterInput[] {
@@ -123,33 +111,16 @@ function mergeByName(a: ClusterInput[], b: ClusterInput[]): ClusterInput[] {
   return [...a, ...b].sort((x, y) => x.name.localeCompare(y.name));
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /** Convenience for tests and one-off use: index the mesh and translate for one proxy. */
 export function translate(state: MeshState, node: NodeInfo): VersionedSnapshot {
   return snapshotFor(indexMesh(state), node);
 }
 
-function meshMode(index: MeshIndex): 'REGISTRY_ONLY' | 'ALLOW_ANY' {
-  return index.mesh.outboundTrafficPolicy?.mode ?? 'ALLOW_ANY';
-}
-
-/** A Sidecar resource selecting this workload (or namespace-wide) overrides the mesh-wide mode. */
-function sidecarMode(index: MeshIndex, node: NodeInfo): 'REGISTRY_ONLY' | 'ALLOW_ANY' {
-  const labels = proxyLabels(node);
-  const ns = node.namespace ?? 'default';
-  const inNs = index.sidecars.filter((s) => s.metadata.namespace === ns && s.spec.outboundTrafficPolicy);
-  const selected =
-    inNs.find((s) => s.spec.workloadSelector && labelsMatch(s.spec.workloadSelector.labels, labels)) ??
-    inNs.find((s) => !s.spec.workloadSelector);
-  return selected?.spec.outboundTrafficPolicy?.mode ?? meshMode(index);
-}
-
-function allowList(index: MeshIndex): EgressRule[] {
+/** The external hosts the proxy may call, with their ports and how they resolve (its egress allow-list). */
+function allowList(index: MeshIndex, scope: Pick<SidecarScope, 'sees'>): EgressRule[] {
   const rules: EgressRule[] = [];
-  for (const ext of [...index.externals.values()].sort((a, b) => a.host.localeCompare(b.host))) {
+  for (const ext of sortedExternals(index)) {
+    if (!scope.sees(ext.host, ext.entry.metadata.namespace, true)) continue;
     const spec = ext.entry.spec;
     const rule: EgressRule = {
       host: ext.host,
@@ -222,11 +193,12 @@ function outboundListener(
   index: MeshIndex,
   node: NodeInfo,
   clusters: ClusterSet,
-  mode: 'REGISTRY_ONLY' | 'ALLOW_ANY',
+  scope: SidecarScope,
 ): ListenerInput {
   const virtualHosts: VirtualHostInput[] = [];
   const ns = node.namespace ?? 'default';
   for (const service of [...index.services.keys()].sort()) {
+    if (!scope.sees(service, index.serviceNamespaces.get(service) ?? 'default', false)) continue;
     const routes = meshRoutesFor(index, service, clusters) ?? [
       defaultRoute(clusters.destination(service, undefined, Ports.meshService, ns)),
     ];
@@ -237,12 +209,13 @@ function outboundListener(
     });
   }
   for (const ext of sortedExternals(index)) {
+    if (!scope.sees(ext.host, ext.entry.metadata.namespace, true)) continue;
     const routes = meshRoutesFor(index, ext.host, clusters) ?? [
       defaultRoute(clusters.destination(ext.host, undefined, ext.port, ns)),
     ];
     virtualHosts.push({ name: `${ext.host}:${ext.port}`, domains: [ext.host], routes });
   }
-  if (mode === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
+  if (scope.mode === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
   return {
     name: 'virtualOutbound',
     kind: 'outbound',
