@@ -78,24 +78,27 @@ export function discoveryKey(ref: { type: ResourceType; name: string }): string 
   return `${ref.type}/${ref.name}`;
 }
 
-/** Serialises with sorted keys, so equal content always gives equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const sorted: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
-      return sorted;
-    }
-    return v;
-  });
-}
-
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/** Each resource's JSON, kept from hashing so that it is encoded once. */
+const jsonOf = new WeakMap<DiscoveryResource, string>();
+
+/**
+ * Versions by the resource's JSON. Whoever builds resources builds them in a fixed key order (translation,
+ * a schema's parse), so equal content gives equal text; were it not, a resource would only be sent again.
+ */
 function versioned(type: ResourceType, name: string, resource: object): DiscoveryResource {
-  return { type, name, version: hash(canonicalJson(resource)), resource };
+  const json = JSON.stringify(resource);
+  const versioned: DiscoveryResource = { type, name, version: hash(json), resource };
+  jsonOf.set(versioned, json);
+  return versioned;
+}
+
+/** A resource's body as JSON (from when it was versioned, if this process versioned it). */
+export function resourceJson(resource: DiscoveryResource): string {
+  return jsonOf.get(resource) ?? JSON.stringify(resource.resource);
 }
 
 /** Resources already split from an object of a snapshot; objects shared by many snapshots split once. */

@@ -73,3 +73,15 @@ function clusterReferenceIssues(snapshot: Snapshot): FieldIssue[] {
   });
   return issues;
 }
+
+/** Serialises with sorted keys, so equal content always gives equal text (for comparing configuration). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}

@@ -49,7 +49,9 @@ export class Registry {
 
   /** Registered proxies (connected, or disconnected within the grace period), sorted by id. */
   nodes(): NodeInfo[] {
-    this.#sorted ??= [...this.#entries.values()].map((e) => e.node).sort((a, b) => a.id.localeCompare(b.id));
+    this.#sorted ??= [...this.#entries.values()]
+      .map((e) => e.node)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return this.#sorted.slice();
   }
 

@@ -90,16 +90,32 @@ export class SharedTranslation {
 
 function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTranslation): VersionedSnapshot {
   const outbound = shared.sidecarOutbound(node, scopeOf(index, node));
-  const own = new ClusterSet(index, node);
-  const inbound = inboundListener(node, own);
+  const inbound = inboundParts(index, node);
   const content = {
-    listeners: [inbound, outbound.listener],
-    clusters: mergeByName(outbound.clusters, own.list()),
+    listeners: [inbound.listener, outbound.listener],
+    clusters: mergeByName(outbound.clusters, inbound.clusters),
     telemetry: outbound.telemetry,
     egress: outbound.egress,
   };
   // The shared parts' resources were split and hashed once, for the first sidecar that got them.
   return { version: snapshotVersion(content), ...content };
+}
+
+/** A sidecar's inbound side depends on nothing but the proxy: kept (and split and hashed) once per node. */
+const inboundOf = new WeakMap<NodeInfo, { listener: ListenerInput; clusters: ClusterInput[] }>();
+
+function inboundParts(
+  index: MeshIndex,
+  node: NodeInfo,
+): { listener: ListenerInput; clusters: ClusterInput[] } {
+  let parts = inboundOf.get(node);
+  if (!parts) {
+    const own = new ClusterSet(index, node);
+    const listener = inboundListener(node, own);
+    parts = { listener, clusters: own.list() };
+    inboundOf.set(node, parts);
+  }
+  return parts;
 }
 
 /** The scope of a proxy no Sidecar resource applies to: it sees every host. */

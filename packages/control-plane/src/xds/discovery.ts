@@ -113,7 +113,7 @@ export class DiscoveryService {
     for (const { node, session } of this.#proxies.values()) {
       if (!session) continue;
       const wanted = this.#cache.wanted(node);
-      if (!wanted || !session.needsPush(wanted)) continue;
+      if (!wanted || !session.want(wanted)) continue;
       this.#window.enqueue(session, pending.changeAt, false);
       queued++;
     }
@@ -128,20 +128,20 @@ export class DiscoveryService {
       );
   }
 
-  /** A proxy's turn in the push window: it is sent what it should run now. */
+  /**
+   * A proxy's turn in the push window: it is sent what it wants as of the latest push (changes since then
+   * come with the next push; translating again here would cost a translation per proxy in a storm).
+   */
   #send(session: StreamSession, push: QueuedPush): Promise<void> | undefined {
-    const wanted = this.#cache.wanted(session.node);
-    if (!wanted) return undefined;
-    const written = session.push(wanted, push.changeAt);
+    const written = session.push(push.changeAt);
     if (written) this.#metrics.queued(Date.now() - push.queuedAt);
     return written;
   }
 
-  /** A session's message was answered: anything that changed meanwhile goes next. */
+  /** A session's message was answered: what it came to want meanwhile goes next. */
   #onIdle(session: StreamSession): void {
     const changeAt = session.takePendingChange();
-    const wanted = this.#cache.wanted(session.node);
-    if (wanted && session.needsPush(wanted)) this.#window.enqueue(session, changeAt ?? Date.now(), false);
+    if (session.needsPush()) this.#window.enqueue(session, changeAt ?? Date.now(), false);
   }
 
   /** POST /v1/discovery: validates the request, registers the node and keeps the response open as the stream. */
@@ -228,7 +228,7 @@ export class DiscoveryService {
       return;
     }
     const wanted = this.#cache.wanted(session.node);
-    if (!wanted || !session.needsPush(wanted)) {
+    if (!wanted || !session.want(wanted)) {
       session.heartbeat();
       return;
     }

@@ -80,6 +80,8 @@ export class StreamSession {
   #needsFull = false;
   /** The version the proxy last refused: not sent again until the wanted config changes. */
   #refused: string | undefined;
+  /** What the proxy should run, as of the last push that looked at it (or its welcome). */
+  #wanted: ProxyConfig | undefined;
   /** The earliest change that came while a message was in flight (it is pushed after the answer). */
   #pendingChangeAt: number | undefined;
   readonly #recentTypes = new Map<string, XdsMetricType[]>();
@@ -114,9 +116,24 @@ export class StreamSession {
     return this.#closed;
   }
 
-  /** Whether `wanted` is to be pushed (or, with a message in flight, pushed once it is answered). */
-  needsPush(wanted: ProxyConfig): boolean {
-    if (this.#closed) return false;
+  /** What the proxy should run, as of the last push that looked at it. */
+  get wanted(): ProxyConfig | undefined {
+    return this.#wanted;
+  }
+
+  /**
+   * Sets what the proxy should run; true if that is to be pushed (with a message in flight: once it is
+   * answered). A queued proxy is sent whatever it wants when its turn comes, so it always gets the latest.
+   */
+  want(config: ProxyConfig): boolean {
+    this.#wanted = config;
+    return this.needsPush();
+  }
+
+  /** Whether what the proxy should run is to be pushed. */
+  needsPush(): boolean {
+    const wanted = this.#wanted;
+    if (this.#closed || !wanted) return false;
     if (this.#inFlight) return true;
     if (wanted.version === this.#refused) return false;
     return this.#needsFull || wanted.version !== this.#heldVersion;
@@ -130,16 +147,17 @@ export class StreamSession {
   }
 
   /**
-   * Sends what takes the proxy from what it holds to `wanted`. Returns a promise that settles when the
-   * kernel has the message (the push window's slot), or undefined when nothing was written.
+   * Sends what takes the proxy from what it holds to what it wants. Returns a promise that settles when
+   * the kernel has the message (the push window's slot), or undefined when nothing was written.
    */
-  push(wanted: ProxyConfig, changeAt: number, turnAt = performance.now()): Promise<void> | undefined {
-    if (this.#closed) return undefined;
+  push(changeAt: number, turnAt = performance.now()): Promise<void> | undefined {
+    const wanted = this.#wanted;
+    if (this.#closed || !wanted) return undefined;
     if (this.#inFlight) {
       this.#pendingChangeAt = Math.min(this.#pendingChangeAt ?? changeAt, changeAt);
       return undefined;
     }
-    if (!this.needsPush(wanted)) return undefined;
+    if (!this.needsPush()) return undefined;
     const full = this.#needsFull || this.#heldVersion === undefined;
     const delta = full
       ? { resources: [...wanted.resources], removed: [] }

@@ -3,7 +3,7 @@
 // the line, so a reader can tell what a message is from its head.
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import type { DeltaMessage, DiscoveryResource } from '@strait/api';
+import { type DeltaMessage, type DiscoveryResource, resourceJson } from '@strait/api';
 
 /** Pieces shorter than this are copied into the surrounding text rather than written on their own. */
 const SMALL = 1024;
@@ -11,11 +11,15 @@ const SMALL = 1024;
 /** Encoded JSON per resource; entries go when the configs holding the resources are dropped. */
 const encoded = new WeakMap<DiscoveryResource, Buffer>();
 
-/** A resource's JSON, encoded once per resource object. */
+/** A resource's JSON as the stream carries it (what JSON.stringify gives), encoded once per resource object. */
 export function encodedResource(resource: DiscoveryResource): Buffer {
   let bytes = encoded.get(resource);
   if (!bytes) {
-    bytes = Buffer.from(JSON.stringify(resource));
+    const { type, name, version } = resource;
+    bytes = Buffer.from(
+      `{"type":${JSON.stringify(type)},"name":${JSON.stringify(name)},"version":${JSON.stringify(version)},` +
+        `"resource":${resourceJson(resource)}}`,
+    );
     encoded.set(resource, bytes);
   }
   return bytes;
