@@ -1,9 +1,9 @@
 // Cross-process: malformed and smuggling requests on raw sockets get 4xx and the proxy keeps serving;
 // slow clients time out; SIGTERM drains in-flight requests before exit.
-import { connect } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyUnderTest, startProxy } from './support/processes.ts';
+import { type ProxyUnderTest, startProxy, startSimpleIngress } from './support/processes.ts';
+import { rawExchange } from './support/raw.ts';
 import { cluster, listener, route, snapshot } from './support/snapshots.ts';
 import { startUpstream, type TestUpstream } from './support/upstream.ts';
 
@@ -13,15 +13,7 @@ let proxy: ProxyUnderTest;
 
 beforeAll(async () => {
   up = await startUpstream('up');
-  proxy = await startProxy({
-    role: 'ingress',
-    address: ADDR,
-    args: ['--headers-timeout-ms', '800'],
-    snapshot: snapshot(
-      [listener('gateway', 8080, [route('all', 'up')])],
-      [cluster('up', [{ address: up.address, port: up.port }])],
-    ),
-  });
+  proxy = await startSimpleIngress(ADDR, up, { args: ['--headers-timeout-ms', '800'] });
 });
 
 afterAll(async () => {
@@ -29,25 +21,9 @@ afterAll(async () => {
   await up?.close();
 });
 
-/** Sends raw bytes and returns everything the proxy answered before closing (or after a pause). */
+/** Sends raw bytes to the proxy's gateway listener and returns what it answered. */
 function raw(bytes: string, waitMs = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: ADDR, port: 8080 });
-    let out = '';
-    socket.on('data', (d) => {
-      out += d.toString('latin1');
-    });
-    socket.on('error', () => {});
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(out);
-    }, waitMs);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    socket.write(bytes);
-  });
+  return rawExchange(ADDR, 8080, bytes, waitMs);
 }
 
 async function stillServes(): Promise<void> {

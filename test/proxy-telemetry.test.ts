@@ -83,6 +83,8 @@ beforeAll(async () => {
         },
       ],
       [{ name: 'inbound|8080||', endpoints: [{ address: POD, port: appPort }] }, svc],
+      // Who may call this sidecar: its source_* labels come from here, never from the peer header alone.
+      { peers: [{ workload: 'istio-ingressgateway', namespace: 'default' }] },
     ),
   });
   egress = await startProxy({

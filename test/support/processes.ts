@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SnapshotInput } from '@strait/api';
+import { cluster, listener, route, snapshot } from './snapshots.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 export const PROXY_MAIN = join(REPO, 'packages/proxy/src/main.ts');
@@ -102,4 +103,27 @@ export async function startProxy(opts: {
     }
   }
   return { ...proc, address: opts.address };
+}
+
+/** An ingress whose gateway listener on :8080 sends every request to one upstream (cluster "up"). */
+export function startSimpleIngress(
+  address: string,
+  upstream: { address: string; port: number },
+  opts: {
+    args?: string[];
+    domains?: string[];
+    listener?: Partial<SnapshotInput['listeners'][number]>;
+    cluster?: Partial<SnapshotInput['clusters'][number]>;
+  } = {},
+): Promise<ProxyUnderTest> {
+  const gateway = listener('gateway', 8080, [route('all', 'up')], opts.domains);
+  return startProxy({
+    role: 'ingress',
+    address,
+    ...(opts.args ? { args: opts.args } : {}),
+    snapshot: snapshot(
+      [{ ...gateway, ...opts.listener }],
+      [cluster('up', [{ address: upstream.address, port: upstream.port }], opts.cluster)],
+    ),
+  });
 }

@@ -1,22 +1,32 @@
 // Discovery resources: a snapshot split the way Envoy's xDS splits configuration — listeners apart from their
-// route tables (LDS/RDS), clusters apart from their endpoints (CDS/EDS) — plus the proxy-wide egress policy and
-// telemetry settings. Each resource has a content-hash version, so a push carries only what changed.
+// route tables (LDS/RDS), clusters apart from their endpoints (CDS/EDS) — plus the proxy-wide egress policy,
+// telemetry settings and known peers. Each resource has a content-hash version, so a push carries only what
+// changed.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
   ClusterSchema,
   EgressPolicySchema,
   EndpointSchema,
+  KnownPeerSchema,
   ListenerSchema,
   type SnapshotInput,
   TelemetrySettingsSchema,
   VirtualHostSchema,
 } from './snapshot.ts';
 
-export const RESOURCE_TYPES = ['listener', 'routes', 'cluster', 'endpoints', 'egress', 'telemetry'] as const;
+export const RESOURCE_TYPES = [
+  'listener',
+  'routes',
+  'cluster',
+  'endpoints',
+  'egress',
+  'telemetry',
+  'peers',
+] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
-/** istiod's name for each type in its metrics' `type` label; egress and telemetry travel with listeners. */
+/** istiod's name for each type in its metrics' `type` label; the proxy-wide settings travel with listeners. */
 export const XDS_METRIC_TYPE = {
   listener: 'lds',
   routes: 'rds',
@@ -24,12 +34,14 @@ export const XDS_METRIC_TYPE = {
   endpoints: 'eds',
   egress: 'lds',
   telemetry: 'lds',
+  peers: 'lds',
 } as const satisfies Record<ResourceType, string>;
 export type XdsMetricType = (typeof XDS_METRIC_TYPE)[ResourceType];
 
-/** The names of the two proxy-wide resources (there is one of each). */
+/** The names of the proxy-wide resources (there is one of each). */
 export const EGRESS_RESOURCE_NAME = 'egress';
 export const TELEMETRY_RESOURCE_NAME = 'telemetry';
+export const PEERS_RESOURCE_NAME = 'peers';
 
 /** A listener without its virtual hosts; its route table is the `routes` resource of the same name. */
 export const ListenerResourceSchema = ListenerSchema.omit({ virtualHosts: true });
@@ -46,6 +58,9 @@ export const EndpointsResourceSchema = z.strictObject({
   endpoints: z.array(EndpointSchema),
 });
 
+/** The workloads that may call a sidecar (the snapshot's `peers`). */
+export const PeersResourceSchema = z.strictObject({ peers: z.array(KnownPeerSchema) });
+
 /** How a proxy validates each resource it receives, before assembling them into a snapshot. */
 export const RESOURCE_SCHEMAS = {
   listener: ListenerResourceSchema,
@@ -54,6 +69,7 @@ export const RESOURCE_SCHEMAS = {
   endpoints: EndpointsResourceSchema,
   egress: EgressPolicySchema,
   telemetry: TelemetrySettingsSchema,
+  peers: PeersResourceSchema,
 } as const satisfies Record<ResourceType, z.ZodType>;
 
 const ResourceTypeSchema = z.enum(RESOURCE_TYPES);
@@ -144,6 +160,8 @@ export function splitSnapshot(snapshot: Omit<SnapshotInput, 'version'>): Discove
   const telemetry = snapshot.telemetry;
   if (telemetry)
     out.push(...memo(telemetry, () => [versioned('telemetry', TELEMETRY_RESOURCE_NAME, telemetry)]));
+  const peers = snapshot.peers;
+  if (peers) out.push(...memo(peers, () => [versioned('peers', PEERS_RESOURCE_NAME, { peers })]));
   return out;
 }
 
@@ -221,6 +239,8 @@ export function assembleSnapshot(
   if (egress !== undefined) snapshot.egress = egress as SnapshotInput['egress'];
   const telemetry = get('telemetry').get(TELEMETRY_RESOURCE_NAME);
   if (telemetry !== undefined) snapshot.telemetry = telemetry as SnapshotInput['telemetry'];
+  const peers = get('peers').get(PEERS_RESOURCE_NAME);
+  if (peers !== undefined) snapshot.peers = (peers as { peers: SnapshotInput['peers'] }).peers;
 
   const resourceAt = (path: string): DiscoveryResourceRef | undefined => {
     const m = /^(listeners|clusters)\[(\d+)\](\.(virtualHosts|endpoints)\b)?/.exec(path);
@@ -235,6 +255,7 @@ export function assembleSnapshot(
     }
     if (/^egress\b/.test(path)) return { type: 'egress', name: EGRESS_RESOURCE_NAME };
     if (/^telemetry\b/.test(path)) return { type: 'telemetry', name: TELEMETRY_RESOURCE_NAME };
+    if (/^peers\b/.test(path)) return { type: 'peers', name: PEERS_RESOURCE_NAME };
     return undefined;
   };
   return { assembled: { snapshot, resourceAt }, issues: [] };

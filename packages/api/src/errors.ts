@@ -28,11 +28,17 @@ export const Errors = {
     status: 400,
     message: 'field is outside the supported subset',
   },
+  CONFIG_TOO_COMPLEX: {
+    code: 'STRAIT_CONFIG_TOO_COMPLEX',
+    status: 400,
+    message: 'configuration nests too deeply or has too many documents',
+  },
   BOOTSTRAP_READ: { code: 'STRAIT_BOOTSTRAP_READ', status: 500, message: 'bootstrap file could not be read' },
   // Control plane API
   UNAUTHORIZED: { code: 'STRAIT_UNAUTHORIZED', status: 401, message: 'missing or wrong bearer token' },
   NOT_FOUND: { code: 'STRAIT_NOT_FOUND', status: 404, message: 'not found' },
   BAD_REQUEST: { code: 'STRAIT_BAD_REQUEST', status: 400, message: 'bad request' },
+  PAYLOAD_TOO_LARGE: { code: 'STRAIT_PAYLOAD_TOO_LARGE', status: 413, message: 'request body too large' },
   PERSIST_FAILED: {
     code: 'STRAIT_PERSIST_FAILED',
     status: 500,
@@ -61,6 +67,17 @@ export const Errors = {
   FAULT_ABORT: { code: 'STRAIT_FAULT_ABORT', status: 503, message: 'fault filter abort' },
   EGRESS_DENIED: { code: 'STRAIT_EGRESS_DENIED', status: 403, message: 'egress denied' },
   BAD_HTTP_REQUEST: { code: 'STRAIT_BAD_HTTP_REQUEST', status: 400, message: 'malformed request' },
+  MISSING_HOST: {
+    code: 'STRAIT_MISSING_HOST',
+    status: 400,
+    message: 'HTTP/1.1 request without a Host header',
+  },
+  INVALID_PATH: { code: 'STRAIT_INVALID_PATH', status: 400, message: 'request path could not be normalized' },
+  OVERLOADED: {
+    code: 'STRAIT_OVERLOADED',
+    status: 503,
+    message: 'overloaded: the listener is at its connection limit',
+  },
   HEADERS_TOO_LARGE: {
     code: 'STRAIT_HEADERS_TOO_LARGE',
     status: 431,
@@ -75,6 +92,11 @@ export const Errors = {
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof Errors;
+
+/** The catalogue entry with this code, e.g. for an error that crossed a thread or process boundary. */
+export function errorSpecOf(code: string): ErrorSpec | undefined {
+  return Object.values(Errors).find((spec) => spec.code === code);
+}
 
 /** An error with a catalogue code; `detail` says what exactly went wrong. */
 export class StraitError extends Error {

@@ -76,6 +76,8 @@ export const ProxyMetrics = {
   rateLimitedTotal: 'strait_rate_limited_total',
   circuitOpenTotal: 'strait_circuit_open_total',
   accessLogDroppedTotal: 'strait_access_log_dropped_lines_total',
+  downstreamConnectionsActive: 'strait_downstream_cx_active',
+  downstreamConnectionsOverflowTotal: 'strait_downstream_cx_overflow_total',
 } as const;
 
 /**

@@ -10,6 +10,26 @@ export interface PeerInfo {
 
 const KEYS = ['workload', 'namespace', 'app', 'version'] as const;
 
+/** The peer labels of a proxy's node description; the proxy and the control plane derive them alike. */
+export function peerOfNode(node: {
+  workload: string;
+  namespace?: string | undefined;
+  service?: string | undefined;
+  version?: string | undefined;
+}): PeerInfo {
+  return {
+    workload: node.workload,
+    namespace: node.namespace ?? 'default',
+    app: node.service ?? node.workload,
+    version: node.version ?? 'unknown',
+  };
+}
+
+/** The key a known peer is looked up by: its namespace and workload. */
+export function peerKey(peer: { workload: string; namespace: string }): string {
+  return `${peer.namespace}/${peer.workload}`;
+}
+
 export function encodePeer(peer: PeerInfo): string {
   return KEYS.map((k) => `${k}=${encodeURIComponent(peer[k])}`).join(';');
 }

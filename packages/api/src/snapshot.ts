@@ -100,6 +100,13 @@ export const VirtualHostSchema = z.strictObject({
 });
 
 /**
+ * Istio's path normalization modes, with Envoy's semantics: NONE leaves the path alone; BASE resolves
+ * `.` and `..` (also percent-encoded) and decodes percent-encoded unreserved characters (RFC 3986);
+ * MERGE_SLASHES also merges repeated slashes; DECODE_AND_MERGE_SLASHES first decodes %2F and %5C.
+ */
+export const PathNormalizationSchema = z.enum(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
+
+/**
  * A listener. `kind` says what it does with a request:
  * gateway — the ingress front door (origin-form requests, routed by Host);
  * inbound — a sidecar's listener in front of its app;
@@ -112,6 +119,10 @@ export const ListenerSchema = z.strictObject({
   port: port,
   virtualHosts: z.array(VirtualHostSchema),
   rateLimit: TokenBucketSchema.optional(),
+  /** How request paths are normalized before routing (Istio's MeshConfig pathNormalization). */
+  pathNormalization: PathNormalizationSchema.default('BASE'),
+  /** Open connections this listener accepts; over it, a new one gets 503 and is closed. Default: from the fd limit. */
+  maxConnections: z.number().int().min(1).optional(),
 });
 
 export const EndpointSchema = z.strictObject({
@@ -219,12 +230,25 @@ export const NodeInfoSchema = z.strictObject({
   statsAddress: z.string().optional(),
 });
 
+/** A workload the control plane knows, as source_* metric labels name it. */
+export const KnownPeerSchema = z.strictObject({
+  workload: z.string().min(1),
+  namespace: z.string().default('default'),
+  app: z.string().optional(),
+  version: z.string().optional(),
+});
+
 export const SnapshotSchema = z.strictObject({
   version: z.string(),
   listeners: z.array(ListenerSchema),
   clusters: z.array(ClusterSchema),
   egress: EgressPolicySchema.optional(),
   telemetry: TelemetrySettingsSchema.default({ accessLog: true }),
+  /**
+   * The workloads that may call this proxy's inbound listeners. A caller's peer header is only a claim:
+   * it is labelled as the known workload it names, or as "unknown", so labels never come from a request.
+   */
+  peers: z.array(KnownPeerSchema).optional(),
 });
 
 export type HeaderOps = z.infer<typeof HeaderOpsSchema>;
@@ -241,6 +265,8 @@ export type DirectResponse = z.infer<typeof DirectResponseSchema>;
 export type Route = z.infer<typeof RouteSchema>;
 export type VirtualHost = z.infer<typeof VirtualHostSchema>;
 export type Listener = z.infer<typeof ListenerSchema>;
+export type PathNormalization = z.infer<typeof PathNormalizationSchema>;
+export type KnownPeer = z.infer<typeof KnownPeerSchema>;
 export type ListenerKind = Listener['kind'];
 export type Endpoint = z.infer<typeof EndpointSchema>;
 export type HealthCheck = z.infer<typeof HealthCheckSchema>;

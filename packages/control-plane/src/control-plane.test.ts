@@ -294,9 +294,11 @@ spec:
     const b2 = proxy(h, 'service-b-v2-1');
     await b2.connect();
     await a.waitFor((p) => endpointsOfV2(p).length === 1);
-    // A new endpoint is endpoints only (EDS), for the two clusters it belongs to.
+    // A new endpoint is endpoints (EDS) of the cluster it belongs to; its workload is new, so the known
+    // peers come along.
     expect(a.snapshots.at(-1)?.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual([
       'endpoints/outbound|80|v2|service-b',
+      'peers/peers',
     ]);
     await a.ack(a.snapshots.at(-1) as NonNullable<ReturnType<typeof a.snapshots.at>>);
     expect(endpointsOfV2(a)[0]).toMatchObject({
@@ -334,13 +336,25 @@ spec:
     expect(outbound?.virtualHosts.map((v) => v.name)).toEqual(['service-a:80', 'api.partner.example:80']);
     expect(first.snapshot.clusters.some((c) => c.name.endsWith('|service-b'))).toBe(false);
     expect(first.snapshot.egress?.allow.map((r) => r.host)).toEqual(['api.partner.example']);
-    // service-b gets an endpoint: the ingress, which routes to service-a only, and service-a's sidecar,
-    // which may not call service-b, hear nothing; service-a's pods are what the ingress reaches.
+    // A new workload is news to every sidecar (the peers it may label callers by)...
     const b2 = proxy(h, 'service-b-v2-1');
-    await b2.connect();
-    await b2.waitForSnapshots(1);
+    b2.connect();
+    await b2.ack(await b2.waitForSnapshots(1));
+    const peers = await a.waitForSnapshots(2);
+    expect(peers.delta.resources.map((r) => r.type)).toEqual(['peers']);
+    await a.ack(peers);
+    // ...but another pod of it only to those that call service-b: the ingress (which routes to service-a)
+    // and service-a's sidecar (which may not call service-b) hear nothing.
+    const second = new FakeProxy(h.base, {
+      ...nodeOf('service-b-v2-1'),
+      id: 'service-b-v2-2',
+      address: '127.0.3.2',
+    });
+    h.proxies.push(second);
+    await second.connect();
+    await second.waitForSnapshots(1);
     await new Promise((r) => setTimeout(r, 200));
-    expect(a.snapshots).toHaveLength(1);
+    expect(a.snapshots).toHaveLength(2);
     expect(ingress.snapshots).toHaveLength(1);
   });
 

@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   watch?: boolean;
   /** host:port Prometheus uses for this control plane's /metrics (default: the bound address). */
   advertiseAddress?: string;
+  /** How long a client may take to send a whole API request. Default 30 s. */
+  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -93,6 +95,7 @@ export class ControlPlane {
       discovery: this.discovery,
       token: this.options.token,
       logger: this.logger,
+      ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
     });
     this.#monitoring = createMonitoringServer({
       telemetry: this.telemetry,

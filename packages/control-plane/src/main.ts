@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 
 const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
-  [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
+  [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--request-timeout-ms 30000]
+  [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
 env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
         'grace-ms': { type: 'string' },
         'warmup-ms': { type: 'string' },
         'push-concurrency': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
         'advertise-address': { type: 'string' },
         'state-file': { type: 'string' },
         'no-state': { type: 'boolean' },
@@ -61,6 +63,10 @@ async function main(): Promise<void> {
   const pushConcurrency = concurrencyText === undefined ? 100 : Number(concurrencyText);
   if (!Number.isInteger(pushConcurrency) || pushConcurrency < 1)
     fail(`--push-concurrency expects a whole number of at least 1, got "${concurrencyText}"`);
+  const timeoutText = (values['request-timeout-ms'] as string | undefined) ?? env.STRAIT_REQUEST_TIMEOUT_MS;
+  const requestTimeoutMs = timeoutText === undefined ? 30_000 : Number(timeoutText);
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1)
+    fail(`--request-timeout-ms expects milliseconds, got "${timeoutText}"`);
   const logger = pino({
     name: 'strait-control-plane',
     level: (values['log-level'] as string | undefined) ?? env.STRAIT_LOG_LEVEL ?? 'info',
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
     graceMs,
     warmupMs,
     pushConcurrency,
+    requestTimeoutMs,
     logger,
     ...(stateFile !== undefined ? { stateFile } : {}),
     ...(advertise ? { advertiseAddress: advertise } : {}),

@@ -7,16 +7,19 @@ import {
   type NodeInfo,
   PASSTHROUGH_CLUSTER,
   Ports,
+  peerOfNode,
   type Snapshot,
   StraitError,
 } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
+import { defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
 import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { HttpListener } from './listener/http-listener.ts';
+import { knownPeers } from './listener/peers.ts';
 import { createListenerServer } from './listener/server.ts';
 import { RouteTable } from './router/index.ts';
 import { AccessLog, ProxyTelemetry } from './telemetry/index.ts';
@@ -70,6 +73,7 @@ export class StraitProxy {
       clusters,
       egress: new EgressPolicyChecker(undefined),
       egressMode: 'REGISTRY_ONLY',
+      peers: new Map(),
       draining: false,
     };
   }
@@ -118,6 +122,7 @@ export class StraitProxy {
   async #apply(snapshot: Snapshot): Promise<void> {
     // 1. Compile everything that can fail, touching nothing live.
     const compiled = new Map<string, ListenerConfig>();
+    const connectionCap = defaultMaxConnections(snapshot.listeners.length);
     snapshot.listeners.forEach((listener, i) => {
       const previous = this.#listeners.get(listener.name)?.handler.config;
       // An unchanged bucket is kept, so a config push does not refill it.
@@ -133,6 +138,7 @@ export class StraitProxy {
           : listener.rateLimit
             ? new TokenBucketLimiter(listener.rateLimit)
             : undefined,
+        maxConnections: listener.maxConnections ?? connectionCap,
       });
     });
     const egress = new EgressPolicyChecker(snapshot.egress);
@@ -158,6 +164,7 @@ export class StraitProxy {
     this.ctx.clusters.update(clusters);
     this.ctx.egress = egress;
     this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
+    this.ctx.peers = knownPeers(snapshot.peers ?? []);
     this.ctx.accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
     const retired: RunningListener[] = [];
     for (const [name, running] of this.#listeners) {
@@ -260,16 +267,12 @@ export function nodeInfoOf(o: ProxyOptions): NodeInfo {
 }
 
 function identityOf(o: ProxyOptions): NodeIdentity {
-  const app = o.service ?? o.workload;
-  const version = o.version ?? 'unknown';
+  const peer = peerOfNode(o);
   return {
     id: o.id,
     role: o.role,
-    workload: o.workload,
-    namespace: o.namespace,
-    app,
-    version,
-    peerHeader: encodePeer({ workload: o.workload, namespace: o.namespace, app, version }),
+    ...peer,
+    peerHeader: encodePeer(peer),
     via: `1.1 ${o.id} (strait-${o.role})`,
   };
 }

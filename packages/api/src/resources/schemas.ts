@@ -351,8 +351,14 @@ export const RateLimitSpecSchema = z.strictObject({
   }),
 });
 
+/** Istio's MeshConfig.pathNormalization: how proxies normalize request paths before routing. */
+export const PathNormalizationSpecSchema = z.strictObject({
+  normalization: z.enum(['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
+});
+
 export const MeshConfigSpecSchema = z.strictObject({
   outboundTrafficPolicy: OutboundTrafficPolicySchema.optional(),
+  pathNormalization: PathNormalizationSpecSchema.optional(),
   egressGateway: z.strictObject({ workload: z.string().min(1) }).optional(),
   accessLog: z.boolean().optional(),
 });

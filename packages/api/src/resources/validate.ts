@@ -1,11 +1,11 @@
 // Parsing YAML/JSON text into resources and validating each one against its schema.
 // Every problem becomes a ConfigIssue naming the file, the document, the resource and the field path.
-
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { type ErrorSpec, Errors, StraitError } from '../errors.ts';
 import type { PlainResource } from '../resource-api.ts';
 import { formatPath } from '../validate.ts';
+import { findComplexityProblem } from './complexity.ts';
 import {
   ISTIO_API_VERSIONS,
   KIND_NAMES,
@@ -37,7 +37,7 @@ export interface RawDocument {
 
 /** `file: document 2 (VirtualService reviews): spec.http[0].timeout: expected a duration ...` */
 export function formatIssue(issue: ConfigIssue): string {
-  const what = issue.kind ? ` (${issue.kind}${issue.name ? ` ${issue.name}` : ''})` : '';
+  const what = issue.kind ? ` (${issue.kind}${issue.name ? ` ${shorten(issue.name)}` : ''})` : '';
   const item = issue.origin.item ? ` item ${issue.origin.item}` : '';
   return `${issue.origin.file}: document ${issue.origin.document}${item}${what}: ${issue.path}: ${issue.message}`;
 }
@@ -50,10 +50,19 @@ export function issuesError(issues: readonly ConfigIssue[]): StraitError {
   return error;
 }
 
-/** Splits YAML (or JSON) text into documents; a JSON array or a `List` gives one document per item. */
+/**
+ * Splits YAML (or JSON) text into documents; a JSON array or a `List` gives one document per item. Text that
+ * nests deeper or holds more documents than any configuration is refused before it is parsed.
+ */
 export function parseDocuments(text: string, file: string): { docs: RawDocument[]; issues: ConfigIssue[] } {
   const docs: RawDocument[] = [];
   const issues: ConfigIssue[] = [];
+  const problem = findComplexityProblem(text);
+  if (problem) {
+    const origin = { file, document: 1 };
+    const message = `${problem.message} (line ${problem.line}); refused before parsing`;
+    return { docs, issues: [{ error: Errors.CONFIG_TOO_COMPLEX, origin, path: '(root)', message }] };
+  }
   let index = 0;
   for (const doc of parseAllDocuments(text)) {
     index++;
@@ -80,6 +89,11 @@ function expandList(value: unknown): unknown[] | undefined {
   if (isRecord(value) && Array.isArray(value.items) && (value.kind === undefined || value.kind === 'List'))
     return value.items;
   return undefined;
+}
+
+/** A value echoed in an error, cut so that a huge one cannot make a huge answer. */
+function shorten(value: string, max = 100): string {
+  return value.length <= max ? value : `${value.slice(0, max)}… (${value.length} characters)`;
 }
 
 function oneLine(message: string): string {

@@ -51,7 +51,21 @@ describe('readBody', () => {
     const outcome = new Promise<string | Error>((resolve) => {
       serve(10, resolve).then((port) => post(port, ['0123456789', 'abc']));
     });
-    expect(String(await outcome)).toMatch(/larger than 10 bytes/);
+    const err = (await outcome) as Error & { code?: string; status?: number };
+    expect(err.message).toMatch(/over the limit of 10 bytes/);
+    expect([err.code, err.status]).toEqual(['STRAIT_PAYLOAD_TOO_LARGE', 413]);
+  });
+
+  it('refuses a body whose Content-Length is over the limit before reading it', async () => {
+    const outcome = new Promise<string | Error>((resolve) => {
+      serve(10, resolve).then((port) => {
+        const req = request({ host: '127.0.131.5', port, method: 'POST', path: '/' });
+        req.on('error', () => {});
+        req.setHeader('content-length', '1000000');
+        req.write('x');
+      });
+    });
+    expect(String(await outcome)).toMatch(/over the limit of 10 bytes/);
   });
 
   it('refuses a request that ends before its body', async () => {

@@ -4,23 +4,35 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ErrorBody, Errors, StraitError } from '@strait/api';
 import { stringify } from 'yaml';
 
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The largest resource-API body: far above any configuration, small enough to parse quickly. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The request body as text. Plain 'data'/'end' listeners rather than an async iterator: every proxy
  * ACKs every push on this path, and the iterator's set-up and tear-down cost more than the small body.
+ * A body over `limit` (by Content-Length, or as it arrives) is refused with 413 naming the limit; the
+ * rest of it is read and dropped, so the client sees the answer rather than a reset.
  */
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => {
+      req.resume();
+      reject(
+        new StraitError(Errors.PAYLOAD_TOO_LARGE, `the request body is over the limit of ${limit} bytes`),
+      );
+    };
+    if (Number(req.headers['content-length']) > limit) {
+      tooLarge();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         req.off('data', onData);
-        // Like leaving a for-await loop early: the rest of the body is not read and the request is dropped.
-        req.destroy();
-        reject(new StraitError(Errors.BAD_REQUEST, `request body is larger than ${limit} bytes`));
+        chunks.length = 0;
+        tooLarge();
         return;
       }
       chunks.push(chunk);

@@ -8,38 +8,67 @@ import {
   type ProxyStatusList,
   type ResourceList,
   SOURCE_HEADER,
-  type SourcesRequest,
   StraitError,
 } from '@strait/api';
-import { issuesError, type Kind, parseDocuments, plainResource, resolveKind } from '@strait/api/resources';
+import { issuesError, type Kind, plainResource, resolveKind } from '@strait/api/resources';
 import type { Logger } from 'pino';
 import type { ConfigStore, ResourceRef } from '../config/store.ts';
 import type { DiscoveryService } from '../xds/discovery.ts';
-import { readBody, readJson, requireAuth, sendError, sendJson, sendYaml } from './http-util.ts';
+import { documentsOf } from './documents.ts';
+import {
+  MAX_BODY_BYTES,
+  readBody,
+  readJson,
+  requireAuth,
+  sendError,
+  sendJson,
+  sendYaml,
+} from './http-util.ts';
+import { OffThreadParser } from './off-thread-parser.ts';
 
 export interface ApiServerOptions {
   store: ConfigStore;
   discovery: DiscoveryService;
   token: string | undefined;
   logger: Logger;
+  /** How long a client may take to send a whole request (head and body). Default 30 s. */
+  requestTimeoutMs?: number;
 }
 
-export function createApiServer(o: ApiServerOptions): Server {
-  const server = createServer((req, res) => {
-    handle(o, req, res).catch((err: unknown) => {
-      if (!(err instanceof StraitError) || err.status >= 500) o.logger.error({ err }, 'request failed');
-      sendError(res, err);
-    });
-  });
-  // Discovery streams are long-lived; heartbeats keep them busy, so no idle timeout applies.
-  server.requestTimeout = 0;
-  // Proxies post ACKs on kept-alive connections; a short idle timeout races with a busy client that
-  // reuses a connection the server is just closing (the ACK is lost and counted as a failure).
-  server.keepAliveTimeout = 65_000;
+/** The options plus what the server owns: the worker that parses request bodies. */
+interface ApiContext extends ApiServerOptions {
+  parser: OffThreadParser;
+}
+
+/** How long a client may take to send its request head. */
+const HEADERS_TIMEOUT_MS = 10_000;
+
+export function createApiServer(options: ApiServerOptions): Server {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const o: ApiContext = { ...options, parser: new OffThreadParser() };
+  const server = createServer(
+    {
+      // A discovery stream's request is small and complete at once; only its response lives long, so
+      // these bound slow heads and bodies without touching streams.
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      // Proxies post ACKs on kept-alive connections; a short idle timeout races with a busy client that
+      // reuses a connection the server is just closing (the ACK is lost and counted as a failure).
+      keepAliveTimeout: 65_000,
+    },
+    (req, res) => {
+      handle(o, req, res).catch((err: unknown) => {
+        if (!(err instanceof StraitError) || err.status >= 500) o.logger.error({ err }, 'request failed');
+        sendError(res, err);
+      });
+    },
+  );
+  server.on('close', () => void o.parser.close());
   return server;
 }
 
-async function handle(o: ApiServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://control-plane');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
@@ -106,7 +135,7 @@ function kindOf(text: string): Kind {
 }
 
 async function resources(
-  o: ApiServerOptions,
+  o: ApiContext,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
@@ -135,7 +164,8 @@ async function resources(
     requireAuth(req, o.token);
     if (parts.length > 0)
       throw new StraitError(Errors.BAD_REQUEST, `${method} goes to ${ApiPaths.resources}`);
-    const { docs, issues } = documentsOf(await readBody(req), req);
+    const body = await readBody(req, MAX_BODY_BYTES);
+    const { docs, issues } = await o.parser.parse(body, sourceName(req));
     const answer: ApplyResponse = { results: await o.store.apply(docs, issues) };
     o.logger.info({ results: answer.results }, 'resources applied');
     sendJson(res, 200, answer);
@@ -153,7 +183,7 @@ async function resources(
         },
       ];
     } else if (parts.length === 0) {
-      refs = refsFromBody(await readBody(req), req);
+      refs = refsFromBody(await readBody(req, MAX_BODY_BYTES), req);
     } else
       throw new StraitError(
         Errors.BAD_REQUEST,
@@ -170,41 +200,17 @@ async function resources(
 function sourceName(req: IncomingMessage): string {
   const header = req.headers[SOURCE_HEADER];
   const value = Array.isArray(header) ? header[0] : header;
-  return value ? decodeURIComponent(value).slice(0, 200) : 'request';
-}
-
-/**
- * The documents of a request body: YAML or JSON resources (named by the `x-strait-source` header), or
- * `{ "sources": [{ "file": "a.yaml", "text": "..." }] }` so errors name the user's own files.
- */
-function documentsOf(text: string, req: IncomingMessage): ReturnType<typeof parseDocuments> {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('{') && trimmed.includes('"sources"')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const sources = (parsed as Partial<SourcesRequest> | undefined)?.sources as unknown;
-    if (Array.isArray(sources)) {
-      const out: ReturnType<typeof parseDocuments> = { docs: [], issues: [] };
-      for (const source of sources as { file?: unknown; text?: unknown }[]) {
-        if (typeof source?.file !== 'string' || typeof source.text !== 'string')
-          throw new StraitError(Errors.BAD_REQUEST, 'expected sources: [{ file, text }]');
-        const one = parseDocuments(source.text, source.file);
-        out.docs.push(...one.docs);
-        out.issues.push(...one.issues);
-      }
-      return out;
-    }
+  if (!value) return 'request';
+  try {
+    return decodeURIComponent(value).slice(0, 200);
+  } catch {
+    return value.slice(0, 200);
   }
-  return parseDocuments(text, sourceName(req));
 }
 
 /** The kind/name/namespace of every document in a delete body (the rest of each document is not checked). */
 function refsFromBody(text: string, req: IncomingMessage): ResourceRef[] {
-  const { docs, issues } = documentsOf(text, req);
+  const { docs, issues } = documentsOf(text, sourceName(req));
   if (issues.length > 0) throw issuesError(issues);
   const refs: ResourceRef[] = [];
   for (const doc of docs) {

@@ -16,7 +16,7 @@ import {
 } from '@strait/api/resources';
 import { Document, parseAllDocuments } from 'yaml';
 import { Emitter } from '../events/emitter.ts';
-import { isTempName, removeFileDurably, writeFileAtomic } from './persist.ts';
+import { isTempName, removeFileDurably, resourceFileName, writeFileAtomic } from './persist.ts';
 
 export interface ResourceRef {
   kind: Kind;
@@ -192,8 +192,7 @@ export class ConfigStore {
   }
 
   #fileFor(resource: Resource): string {
-    const ns = resource.metadata.namespace === 'default' ? '' : `${resource.metadata.namespace}.`;
-    return `${ns}${resource.kind.toLowerCase()}-${resource.metadata.name}.yaml`;
+    return resourceFileName(resource.kind, resource.metadata.name, resource.metadata.namespace);
   }
 
   /** Writes every edited file, then commits the result as the new configuration. */

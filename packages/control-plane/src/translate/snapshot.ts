@@ -1,7 +1,16 @@
 // One snapshot per proxy, by role: the ingress gateway's front door, a sidecar's inbound and outbound
 // listeners with its egress policy (scoped by the Sidecar resource that applies), and the egress gateway's
 // allow-list listener. The version is the content hash of the snapshot's discovery resources.
-import { type EgressRule, type NodeInfo, Ports, type SnapshotInput, snapshotVersion } from '@strait/api';
+import {
+  type EgressRule,
+  type KnownPeer,
+  type NodeInfo,
+  type PathNormalization,
+  Ports,
+  peerOfNode,
+  type SnapshotInput,
+  snapshotVersion,
+} from '@strait/api';
 import { canonicalHost, hostPatternCovers, meshServiceDomains } from '@strait/api/resources';
 import { ClusterSet } from './clusters.ts';
 import {
@@ -40,6 +49,7 @@ export function snapshotFor(
     listeners = [egressListener(index, node, clusters)];
     egress = { mode: meshMode(index), allow: allowList(index, everything) };
   }
+  listeners = listeners.map((l) => withMeshSettings(index, l));
   const content: Omit<SnapshotInput, 'version'> = {
     listeners,
     clusters: clusters.list(),
@@ -56,6 +66,8 @@ interface SidecarOutbound {
   clusters: ClusterInput[];
   telemetry: SnapshotInput['telemetry'];
   egress: NonNullable<SnapshotInput['egress']>;
+  /** Every workload in the registry: the callers a sidecar may label by name. */
+  peers: KnownPeer[];
 }
 
 /** Per-push memo of the translation that sidecars share; build a new one whenever the index changes. */
@@ -75,12 +87,13 @@ export class SharedTranslation {
     if (!part) {
       // Outbound translation reads only the node's namespace, outbound port, role and Sidecar.
       const clusters = new ClusterSet(this.index, node);
-      const listener = outboundListener(this.index, node, clusters, scope);
+      const listener = withMeshSettings(this.index, outboundListener(this.index, node, clusters, scope));
       part = {
         listener,
         clusters: clusters.list(),
         telemetry: { accessLog: this.index.mesh.accessLog ?? true },
         egress: { mode: scope.mode, allow: allowList(this.index, scope) },
+        peers: knownPeers(this.index),
       };
       this.#sidecars.set(key, part);
     }
@@ -96,30 +109,59 @@ function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTransla
     clusters: mergeByName(outbound.clusters, inbound.clusters),
     telemetry: outbound.telemetry,
     egress: outbound.egress,
+    peers: outbound.peers,
   };
   // The shared parts' resources were split and hashed once, for the first sidecar that got them.
   return { version: snapshotVersion(content), ...content };
 }
 
-/** A sidecar's inbound side depends on nothing but the proxy: kept (and split and hashed) once per node. */
-const inboundOf = new WeakMap<NodeInfo, { listener: ListenerInput; clusters: ClusterInput[] }>();
+/**
+ * A sidecar's inbound side depends only on the proxy and the mesh's path normalization: kept (and split and
+ * hashed) once per node and mode, across configuration changes.
+ */
+const inboundOf = new WeakMap<NodeInfo, Map<string, { listener: ListenerInput; clusters: ClusterInput[] }>>();
 
 function inboundParts(
   index: MeshIndex,
   node: NodeInfo,
 ): { listener: ListenerInput; clusters: ClusterInput[] } {
-  let parts = inboundOf.get(node);
+  const mode = index.mesh.pathNormalization?.normalization ?? '';
+  let byMode = inboundOf.get(node);
+  if (!byMode) {
+    byMode = new Map();
+    inboundOf.set(node, byMode);
+  }
+  let parts = byMode.get(mode);
   if (!parts) {
     const own = new ClusterSet(index, node);
-    const listener = inboundListener(node, own);
+    const listener = withMeshSettings(index, inboundListener(node, own));
     parts = { listener, clusters: own.list() };
-    inboundOf.set(node, parts);
+    byMode.clear();
+    byMode.set(mode, parts);
   }
   return parts;
 }
 
 /** The scope of a proxy no Sidecar resource applies to: it sees every host. */
 const everything: Pick<SidecarScope, 'sees'> = { sees: () => true };
+
+/** The distinct workloads of the registry's proxies, as their peer labels, sorted. */
+function knownPeers(index: MeshIndex): KnownPeer[] {
+  const byKey = new Map<string, KnownPeer>();
+  for (const node of index.proxies) {
+    const peer = peerOfNode(node);
+    const key = `${peer.namespace}/${peer.workload}`;
+    if (!byKey.has(key)) byKey.set(key, peer);
+  }
+  return [...byKey.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, peer]) => peer);
+}
+
+/** Mesh-wide listener settings from MeshConfig: path normalization, when it is set to other than BASE. */
+function withMeshSettings(index: MeshIndex, listener: ListenerInput): ListenerInput {
+  const mode = index.mesh.pathNormalization?.normalization;
+  if (mode === undefined || mode === 'DEFAULT' || mode === 'BASE') return listener;
+  return { ...listener, pathNormalization: mode satisfies PathNormalization };
+}
 
 /** Merges two name-sorted cluster lists into one, as one ClusterSet would have listed them. */
 function mergeByName(a: ClusterInput[], b: ClusterInput[]): ClusterInput[] {

@@ -46,6 +46,39 @@ describe('golden snapshots', () => {
 });
 
 describe('translation details', () => {
+  it('carries MeshConfig pathNormalization to every listener of every role (BASE, the default, is left implicit)', () => {
+    const mesh = (mode: string) =>
+      resourcesOf(`
+apiVersion: strait.dev/v1alpha1
+kind: MeshConfig
+metadata: { name: mesh }
+spec:
+  pathNormalization: { normalization: ${mode} }
+`);
+    for (const id of ['istio-ingressgateway-1', 'service-a-v1-1', 'istio-egressgateway-1']) {
+      const merged = translate({ resources: mesh('MERGE_SLASHES'), proxies: MESH_NODES }, node(id));
+      expect(merged.listeners.map((l) => l.pathNormalization)).toEqual(
+        merged.listeners.map(() => 'MERGE_SLASHES'),
+      );
+      const base = translate({ resources: mesh('DEFAULT'), proxies: MESH_NODES }, node(id));
+      expect(base.listeners.map((l) => l.pathNormalization)).toEqual(base.listeners.map(() => undefined));
+      expect(parseSnapshot(base).listeners[0]?.pathNormalization).toBe('BASE');
+    }
+  });
+
+  it('names every registered workload as a known peer of a sidecar, once', () => {
+    const twice = [...MESH_NODES, { ...node('service-a-v1-1'), id: 'service-a-v1-9', address: '10.0.0.9' }];
+    const snapshot = translate({ resources: [], proxies: twice }, node('service-b-v2-1'));
+    const names = snapshot.peers?.map((p) => p.workload);
+    expect(names).toEqual([...new Set(MESH_NODES.map((n) => n.workload))].sort());
+    expect(snapshot.peers?.find((p) => p.workload === 'service-b-v2')).toEqual({
+      workload: 'service-b-v2',
+      namespace: 'default',
+      app: 'service-b',
+      version: 'v2',
+    });
+  });
+
   it('turns matches, faults, mirrors, rewrites, headers and route rate limits into routes', () => {
     const resources = resourcesOf(`
 apiVersion: networking.istio.io/v1

@@ -1,5 +1,5 @@
 // What every listener shares: who this proxy is, its telemetry, and the live configuration it routes by.
-import type { Listener } from '@strait/api';
+import type { Listener, PeerInfo } from '@strait/api';
 import type { Logger } from 'pino';
 import type { EgressPolicyChecker } from '../egress/index.ts';
 import type { TokenBucketLimiter } from '../filters/index.ts';
@@ -26,6 +26,8 @@ export interface ListenerConfig {
   listener: Listener;
   routes: RouteTable;
   limiter: TokenBucketLimiter | undefined;
+  /** Open connections the listener takes before it answers new ones with 503 (this process's share). */
+  maxConnections: number;
 }
 
 /** Everything that lives across snapshots, plus the current egress policy. */
@@ -37,6 +39,8 @@ export interface ProxyContext {
   clusters: ClusterManager;
   egress: EgressPolicyChecker;
   egressMode: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /** Workloads the control plane knows, by `namespace/workload`: the only source_* labels an inbound uses. */
+  peers: ReadonlyMap<string, PeerInfo>;
   /** True once SIGTERM (or POST /drain) started: responses ask clients to close. */
   draining: boolean;
 }

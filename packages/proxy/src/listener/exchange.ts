@@ -261,6 +261,23 @@ export class Exchange {
     }
   };
 
+  /**
+   * The client broke its request off (bad framing, or gone mid-body). The attempt is dropped without
+   * telling outlier detection or retrying, and the exchange ends with the client's status and flag; the
+   * caller answers (or cuts) the connection. Returns whether the response head had already gone out.
+   */
+  downstreamFailed(status: number, flag: string): boolean {
+    if (this.#done) return this.#headSent;
+    const attempt = this.#attempt;
+    this.#attempt = undefined;
+    if (attempt) {
+      this.#endAttempt(attempt);
+      attempt.abort(new Error('downstream fault'));
+    }
+    this.#finish(status, flag, attempt?.host);
+    return this.#headSent;
+  }
+
   #onDownstreamClose = (): void => {
     if (this.#done) return;
     const attempt = this.#attempt;

@@ -1,8 +1,12 @@
 // Header hygiene between a downstream and an upstream: hop-by-hop headers out, proxy headers in.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
-/** Headers that describe one connection and never travel past a proxy (RFC 9110 §7.6.1). */
+/**
+ * Headers that describe one connection and never travel past a proxy (RFC 9110 §7.6.1), plus Expect:
+ * like Envoy, the proxy answers `Expect: 100-continue` itself and sends the body on without it.
+ */
 const HOP_BY_HOP = new Set([
+  'expect',
   'connection',
   'keep-alive',
   'proxy-connection',

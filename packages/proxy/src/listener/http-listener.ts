@@ -4,14 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  decodePeer,
-  Errors,
-  PASSTHROUGH_CLUSTER,
-  PEER_METADATA_HEADER,
-  type PeerInfo,
-  ResponseFlags,
-} from '@strait/api';
+import { Errors, PASSTHROUGH_CLUSTER, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -23,12 +16,14 @@ import {
 } from '../egress/index.ts';
 import { applyHeaderOps, decideFault, decideMirror } from '../filters/index.ts';
 import type { CompiledRoute } from '../router/index.ts';
+import { normalizeTarget } from '../router/path-normalization.ts';
 import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
 import { openTunnel, rejectConnect, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import type { ListenerConfig, ProxyContext } from './context.ts';
 import { Exchange, type ExchangeOutcome } from './exchange.ts';
 import { appendHeader, copyEndToEnd, type HeaderMap, hasBody, hasDuplicateHost } from './headers.ts';
+import { PeerResolver } from './peers.ts';
 
 /** Where a request is going, as read from its request line and Host. */
 interface Target {
@@ -37,6 +32,22 @@ interface Target {
   host: string;
   port: number;
 }
+
+/** A request answered before routing: an egress denial, or a local answer with its status and flag. */
+type Refusal =
+  | { denied: EgressDenied }
+  | { status: number; flag: string; body: string; headers?: Record<string, string> };
+
+/** How a client broke its own request: bad framing (answered 400 and the like) or going away. */
+export type DownstreamFault = 'protocol' | 'disconnect';
+
+/** RFC 9110 §9.3.7: `OPTIONS *` asks about the server itself; the proxy answers it like a ping. */
+const OPTIONS_ASTERISK: Refusal = {
+  status: 200,
+  flag: ResponseFlags.NONE,
+  body: '',
+  headers: { allow: 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS' },
+};
 
 /** What one request resolved to before it goes upstream. */
 interface Resolved extends Target {
@@ -56,7 +67,7 @@ interface RequestRecord {
   requestBytes: number;
   routeName: string;
   clusterName: string;
-  /** The raw peer header (inbound listeners only; "" when absent); decoded only when a new series needs it. */
+  /** The known caller (`namespace/workload`, inbound listeners only); "" when unknown or absent. */
   peerKey: string;
   remote: string;
   userAgent: string | undefined;
@@ -86,15 +97,16 @@ const RESPONSE_HOP_BY_HOP = [
   PEER_METADATA_HEADER,
 ];
 
-/** The calling proxy, from the peer header (inbound listeners), or undefined. */
-function peerOf(rec: RequestRecord): PeerInfo | undefined {
-  return rec.peerKey === '' ? undefined : decodePeer(rec.peerKey);
-}
-
 export class HttpListener {
   config: ListenerConfig;
   readonly #ctx: ProxyContext;
   #lastSeries: LastSeries | undefined;
+  readonly #peers = new PeerResolver();
+  /** The exchange streaming a request body from each connection, so a client fault ends it as the client's. */
+  readonly #inFlight = new WeakMap<Socket, Exchange>();
+  /** Connections open on this listener, and those answered 503 for arriving over its limit. */
+  #open = 0;
+  readonly #refused = new WeakSet<Socket>();
 
   constructor(ctx: ProxyContext, config: ListenerConfig) {
     this.#ctx = ctx;
@@ -105,12 +117,46 @@ export class HttpListener {
     return this.config.listener.kind;
   }
 
+  // --- connections ---------------------------------------------------------------------------
+
+  /**
+   * Counts a new connection, or, when the listener is at its limit, answers it 503 at once and closes it
+   * (Envoy's overload answer), so a flood of idle connections can never take every file descriptor.
+   */
+  accept = (socket: Socket): void => {
+    const name = this.config.listener.name;
+    if (this.#open >= this.config.maxConnections) {
+      this.#refused.add(socket);
+      this.#ctx.telemetry.connectionOverflow(name);
+      socket.on('error', () => {});
+      const body = `${Errors.OVERLOADED.message} (${this.config.maxConnections})\n`;
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      // Wait for the client to close first (no reset eats the answer), but never for long.
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    this.#open++;
+    this.#ctx.telemetry.connectionsChanged(name, 1);
+    socket.once('close', () => {
+      this.#open--;
+      this.#ctx.telemetry.connectionsChanged(name, -1);
+    });
+  };
+
   // --- plain HTTP requests -------------------------------------------------------------------
 
   handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.#refused.has(req.socket)) return; // already answered 503 when it connected
     const rec = this.#record(req);
     if (hasDuplicateHost(req)) {
       this.#local(res, rec, 400, ResponseFlags.DOWNSTREAM_PROTOCOL_ERROR, 'duplicate Host header\n');
+      return;
+    }
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      const why = 'an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)\n';
+      this.#local(res, rec, Errors.MISSING_HOST.status, ResponseFlags.DOWNSTREAM_PROTOCOL_ERROR, why);
       return;
     }
     if (this.#ctx.draining) res.shouldKeepAlive = false;
@@ -121,8 +167,12 @@ export class HttpListener {
       return;
     }
     const target = this.#target(req);
-    if (!target.ok) {
+    if ('denied' in target) {
       this.#deny(res, rec, target.denied);
+      return;
+    }
+    if ('status' in target) {
+      this.#local(res, rec, target.status, target.flag, target.body, target.headers);
       return;
     }
     rec.authority = target.authority;
@@ -141,26 +191,35 @@ export class HttpListener {
     );
   };
 
-  /** Where the request is going, by listener kind. */
-  #target(
-    req: IncomingMessage,
-  ):
-    | { ok: true; authority: string; path: string; host: string; port: number }
-    | { ok: false; denied: EgressDenied } {
+  /**
+   * Where the request is going, by listener kind, with its path normalized. Gateway and inbound listeners
+   * take origin-form, absolute-form (whose authority overrides Host, RFC 9112 §3.2.2) and `OPTIONS *`;
+   * outbound and egress listeners are forward proxies.
+   */
+  #target(req: IncomingMessage): Target | Refusal {
     const url = req.url ?? '/';
-    const forward = this.kind === 'outbound' || this.kind === 'egress';
-    if (forward || url.charCodeAt(0) !== 0x2f /* / */) {
-      if (!forward && url !== '*') {
-        const reason = 'absolute-form request at a non-proxy listener';
-        return { ok: false, denied: { allowed: false, host: '', port: 0, reason, code: 'bad-target' } };
-      }
+    const mode = this.config.listener.pathNormalization;
+    if (this.kind === 'outbound' || this.kind === 'egress') {
       const t = parseForwardTarget({ method: req.method ?? 'GET', url, headers: req.headers });
-      if (!t.ok) return { ok: false, denied: denyTarget(t) };
+      if (!t.ok) return { denied: denyTarget(t) };
+      const path = normalizeTarget(t.path, mode);
+      if (path === undefined) return invalidPath(t.path);
       const authority = t.port === 80 ? t.host : `${t.host}:${t.port}`;
-      return { ok: true, authority, path: t.path, host: t.host, port: t.port };
+      return { authority, path, host: t.host, port: t.port };
     }
-    const authority = req.headers.host ?? '';
-    return { ok: true, authority, path: url, host: stripPort(authority), port: portOf(authority, 80) };
+    let authority = req.headers.host ?? '';
+    let raw = url;
+    let defaultPort = 80;
+    if (url.charCodeAt(0) !== 0x2f /* / */) {
+      if (url === '*')
+        return req.method === 'OPTIONS' ? OPTIONS_ASTERISK : badTarget('* is only for OPTIONS');
+      const absolute = parseAbsoluteForm(url);
+      if (!absolute) return badTarget('expected a path or an absolute http URL');
+      ({ authority, path: raw, defaultPort } = absolute);
+    }
+    const path = normalizeTarget(raw, mode);
+    if (path === undefined) return invalidPath(raw);
+    return { authority, path, host: stripPort(authority), port: portOf(authority, defaultPort) };
   }
 
   /**
@@ -279,10 +338,14 @@ export class HttpListener {
       return;
     }
     const { headers, path } = this.#upstreamRequest(req, rec, resolved, route, cluster, false);
-    const body = hasBody(req.headers) ? countBody(req, rec) : null;
+    const socket = req.socket;
+    let exchange: Exchange | undefined;
+    const body = hasBody(req.headers)
+      ? countBody(req, rec, () => exchange?.downstreamFailed(499, ResponseFlags.DOWNSTREAM_DISCONNECT))
+      : null;
     if (body === null) req.resume();
 
-    const exchange = new Exchange(
+    exchange = new Exchange(
       res,
       {
         method: req.method ?? 'GET',
@@ -298,9 +361,13 @@ export class HttpListener {
         retry: route?.retry,
         timeoutMs: route?.timeoutMs,
         onResponseHead: (_status, h) => this.#responseHeaders(h, route),
-        onDone: (outcome) => this.#done(rec, cluster, outcome),
+        onDone: (outcome) => {
+          if (this.#inFlight.get(socket) === exchange) this.#inFlight.delete(socket);
+          this.#done(rec, cluster, outcome);
+        },
       },
     );
+    if (body !== null) this.#inFlight.set(socket, exchange);
     exchange.start();
 
     if (route?.mirror && body === null && decideMirror(route.mirror))
@@ -369,10 +436,25 @@ export class HttpListener {
       .catch(() => {});
   }
 
+  /**
+   * A parse error, timeout or disconnect on a connection (node:http's clientError): the request whose body
+   * was streaming there ends as the client's fault (DPE, or DC), never the upstream's. Returns whether that
+   * request's response head had already gone out (then the connection can only be cut).
+   */
+  clientError(socket: Socket, status: number, fault: DownstreamFault): { headSent: boolean } {
+    const exchange = this.#inFlight.get(socket);
+    if (!exchange) return { headSent: false };
+    this.#inFlight.delete(socket);
+    const flag =
+      fault === 'protocol' ? ResponseFlags.DOWNSTREAM_PROTOCOL_ERROR : ResponseFlags.DOWNSTREAM_DISCONNECT;
+    return { headSent: exchange.downstreamFailed(fault === 'protocol' ? status : 499, flag) };
+  }
+
   // --- CONNECT -------------------------------------------------------------------------------
 
   handleConnect = (req: IncomingMessage, duplex: Duplex, head: Buffer): void => {
     const socket = duplex as Socket; // node:http hands over the raw net.Socket
+    if (this.#refused.has(socket)) return;
     const rec = this.#record(req);
     socket.on('error', () => {});
     if (this.kind !== 'outbound' && this.kind !== 'egress') {
@@ -445,11 +527,17 @@ export class HttpListener {
 
   handleUpgrade = (req: IncomingMessage, duplex: Duplex, head: Buffer): void => {
     const socket = duplex as Socket; // node:http hands over the raw net.Socket
+    if (this.#refused.has(socket)) return;
     const rec = this.#record(req);
     socket.on('error', () => {});
     const target = this.#target(req);
-    if (!target.ok) {
+    if ('denied' in target) {
       this.#denyConnect(socket, rec, target.denied);
+      return;
+    }
+    if ('status' in target) {
+      rejectConnect(socket, target.status, target.body);
+      this.#log(rec, target.status, target.flag, Buffer.byteLength(target.body), undefined);
       return;
     }
     rec.authority = target.authority;
@@ -507,7 +595,7 @@ export class HttpListener {
     const series: TcpSeries = this.#ctx.telemetry.tcpSeries(
       labelsFor({
         reporter,
-        source: reporter === 'destination' ? peerOf(rec) : this.#selfPeer(),
+        source: reporter === 'destination' ? this.#peerOf(rec) : this.#selfPeer(),
         destination: this.#destination(cluster, host),
         protocol: 'tcp',
       }),
@@ -530,7 +618,6 @@ export class HttpListener {
 
   #record(req: IncomingMessage): RequestRecord {
     const peerRaw = this.kind === 'inbound' ? req.headers[PEER_METADATA_HEADER] : undefined;
-    const peerValue = typeof peerRaw === 'string' ? peerRaw : undefined;
     const rid = req.headers['x-request-id'];
     return {
       start: performance.now(),
@@ -542,7 +629,7 @@ export class HttpListener {
       requestBytes: 0,
       routeName: '-',
       clusterName: '-',
-      peerKey: peerValue ?? '',
+      peerKey: typeof peerRaw === 'string' ? this.#peers.resolve(peerRaw, this.#ctx.peers) : '',
       remote: req.socket.remoteAddress ?? '',
       userAgent: req.headers['user-agent'],
       faultDelayed: false,
@@ -550,9 +637,20 @@ export class HttpListener {
   }
 
   /** Answers locally (no upstream) and records it. */
-  #local(res: ServerResponse, rec: RequestRecord, status: number, flag: string, body: string): void {
+  #local(
+    res: ServerResponse,
+    rec: RequestRecord,
+    status: number,
+    flag: string,
+    body: string,
+    headers?: Record<string, string>,
+  ): void {
     if (!res.headersSent && !res.destroyed) {
-      res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(status, {
+        'content-type': 'text/plain',
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      });
       res.end(body);
     }
     this.#finishRequest(rec, undefined, status, flag, Buffer.byteLength(body), undefined);
@@ -646,7 +744,7 @@ export class HttpListener {
       const reporter = this.kind === 'inbound' ? 'destination' : 'source';
       return labelsFor({
         reporter,
-        source: reporter === 'destination' ? peerOf(rec) : this.#selfPeer(),
+        source: reporter === 'destination' ? this.#peerOf(rec) : this.#selfPeer(),
         destination: this.#destination(cluster, host),
         protocol: 'http',
       });
@@ -691,6 +789,11 @@ export class HttpListener {
     });
   }
 
+  /** The calling workload, as the control plane knows it (inbound listeners), or undefined. */
+  #peerOf(rec: RequestRecord): PeerInfo | undefined {
+    return rec.peerKey === '' ? undefined : this.#ctx.peers.get(rec.peerKey);
+  }
+
   #selfPeer(): PeerInfo {
     const n = this.#ctx.node;
     return { workload: n.workload, namespace: n.namespace, app: n.app, version: n.version };
@@ -723,12 +826,49 @@ export class HttpListener {
   }
 }
 
-/** Streams the request body to undici while counting its bytes. */
-async function* countBody(req: IncomingMessage, rec: RequestRecord): AsyncGenerator<Buffer> {
-  for await (const chunk of req) {
-    rec.requestBytes += (chunk as Buffer).length;
-    yield chunk as Buffer;
+/**
+ * Streams the request body to undici while counting its bytes. If the client breaks it off, `onFault`
+ * ends the exchange as the client's fault before undici sees the error.
+ */
+async function* countBody(
+  req: IncomingMessage,
+  rec: RequestRecord,
+  onFault: () => void,
+): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of req) {
+      rec.requestBytes += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  } catch (err) {
+    onFault();
+    throw err;
   }
+}
+
+function badTarget(why: string): Refusal {
+  return { status: 400, flag: ResponseFlags.DOWNSTREAM_PROTOCOL_ERROR, body: `bad request target: ${why}\n` };
+}
+
+function invalidPath(path: string): Refusal {
+  const shown = path.length > 64 ? `${path.slice(0, 64)}…` : path;
+  return {
+    status: Errors.INVALID_PATH.status,
+    flag: ResponseFlags.DOWNSTREAM_PROTOCOL_ERROR,
+    body: `${Errors.INVALID_PATH.message}: ${shown}\n`,
+  };
+}
+
+/** An absolute-form target `http://authority/path?query` (or https), or undefined. Userinfo is refused. */
+function parseAbsoluteForm(
+  url: string,
+): { authority: string; path: string; defaultPort: number } | undefined {
+  const m = /^(https?):\/\/([^/?#]*)(.*)$/is.exec(url);
+  if (!m) return undefined;
+  const [, scheme, authority = '', rest = ''] = m;
+  if (authority === '' || authority.includes('@')) return undefined;
+  const path = rest === '' ? '/' : rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
+  return { authority, path, defaultPort: scheme?.toLowerCase() === 'https' ? 443 : 80 };
 }
 
 function stripPort(authority: string): string {

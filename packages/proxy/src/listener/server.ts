@@ -26,7 +26,8 @@ const REASONS: Record<number, string> = {
 export function createListenerServer(listener: HttpListener, limits: ServerLimits): Server {
   const server = createServer({
     insecureHTTPParser: false,
-    requireHostHeader: true,
+    // A missing Host is answered by the listener, with a body that says so.
+    requireHostHeader: false,
     maxHeaderSize: MAX_HEADER_BYTES,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: 300_000,
@@ -34,16 +35,21 @@ export function createListenerServer(listener: HttpListener, limits: ServerLimit
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     noDelay: true,
   });
+  // Before node:http's own listener: a connection over the limit is answered before it is parsed.
+  server.prependListener('connection', listener.accept);
   server.on('request', listener.handleRequest);
   server.on('connect', listener.handleConnect);
   server.on('upgrade', listener.handleUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // A malformed or too slow request: answer if the socket still can, then drop the connection.
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // A malformed or too slow request, or a client gone mid-body: a request in flight on this connection
+    // ends as the client's fault; answer if the socket still can, then drop the connection.
+    const status = statusFor(err.code);
+    const gone = err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable;
+    const { headSent } = listener.clientError(socket, status, gone ? 'disconnect' : 'protocol');
+    if (gone || headSent) {
       socket.destroy();
       return;
     }
-    const status = statusFor(err.code);
     const body = `${REASONS[status]}\n`;
     socket.end(
       `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,

@@ -188,6 +188,8 @@ export class ProxyTelemetry {
   readonly #configApplies: Counter<string>;
   readonly #rateLimited: Counter<string>;
   readonly #circuitOpen: Counter<string>;
+  readonly #connectionsActive: Gauge<string>;
+  readonly #connectionsOverflow: Counter<string>;
   /** Reads how many access-log lines were dropped so far (the log counts; the scrape reads). */
   #accessLogDropped: () => number = () => 0;
   readonly #requestSeries: BoundedCache<RequestSeries>;
@@ -341,6 +343,18 @@ export class ProxyTelemetry {
       labelNames: ['cluster', 'breaker'],
       registers,
     });
+    this.#connectionsActive = new Gauge({
+      name: ProxyMetrics.downstreamConnectionsActive,
+      help: 'Open downstream connections, by listener (Envoy: downstream_cx_active).',
+      labelNames: ['listener'],
+      registers,
+    });
+    this.#connectionsOverflow = new Counter({
+      name: ProxyMetrics.downstreamConnectionsOverflowTotal,
+      help: 'Connections refused with 503 because the listener was at its connection limit (Envoy: downstream_cx_overflow).',
+      labelNames: ['listener'],
+      registers,
+    });
     // Read at each scrape: the counter takes what the access log dropped since the last one.
     let droppedSeen = 0;
     const accessLogDropped: Counter = new Counter({
@@ -469,6 +483,16 @@ export class ProxyTelemetry {
 
   egressAllowed(host: string): void {
     this.#egressAllowed.labels(this.#hosts.label(host)).inc();
+  }
+
+  /** A downstream connection was accepted (+1) or closed (-1) on a listener. */
+  connectionsChanged(listener: string, delta: 1 | -1): void {
+    this.#connectionsActive.labels(listener).inc(delta);
+  }
+
+  /** A connection was refused because its listener was at its limit. */
+  connectionOverflow(listener: string): void {
+    this.#connectionsOverflow.labels(listener).inc();
   }
 
   rateLimited(listener: string, route?: string): void {

@@ -1,7 +1,7 @@
 // Tests how a --workers proxy splits its token buckets so the workers together keep the configured limit.
 import type { Snapshot } from '@strait/api';
 import { describe, expect, it } from 'vitest';
-import { bucketShare, shareRateLimits } from './rate-share.ts';
+import { bucketShare, shareLimits } from './rate-share.ts';
 
 describe('bucketShare', () => {
   it('splits the burst exactly and keeps the summed refill rate', () => {
@@ -17,7 +17,7 @@ describe('bucketShare', () => {
   });
 });
 
-describe('shareRateLimits', () => {
+describe('shareLimits', () => {
   const limit = { maxTokens: 8, tokensPerFill: 2, fillIntervalMs: 500 };
   const snapshot = {
     version: 'v1',
@@ -27,6 +27,7 @@ describe('shareRateLimits', () => {
         kind: 'gateway',
         port: 8080,
         rateLimit: limit,
+        maxConnections: 5,
         virtualHosts: [
           {
             name: 'all',
@@ -51,7 +52,7 @@ describe('shareRateLimits', () => {
   } as unknown as Snapshot;
 
   it('replaces listener and route buckets with the worker’s share and leaves the rest alone', () => {
-    const shared = shareRateLimits(snapshot, 0, 2);
+    const shared = shareLimits(snapshot, 0, 2);
     const listener = shared.listeners[0];
     expect(listener?.rateLimit).toEqual({ maxTokens: 4, tokensPerFill: 2, fillIntervalMs: 1000 });
     const routes = listener?.virtualHosts[0]?.routes ?? [];
@@ -60,7 +61,12 @@ describe('shareRateLimits', () => {
     expect(snapshot.listeners[0]?.rateLimit).toEqual(limit);
   });
 
+  it('splits a listener’s connection cap so the workers together take no more', () => {
+    expect([0, 1].map((i) => shareLimits(snapshot, i, 2).listeners[0]?.maxConnections)).toEqual([3, 2]);
+    expect(shareLimits(snapshot, 3, 8).listeners[0]?.maxConnections).toBe(1);
+  });
+
   it('changes nothing for a single process', () => {
-    expect(shareRateLimits(snapshot, 0, 1)).toBe(snapshot);
+    expect(shareLimits(snapshot, 0, 1)).toBe(snapshot);
   });
 });

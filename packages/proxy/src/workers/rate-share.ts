@@ -1,5 +1,6 @@
-// A --workers proxy keeps one local rate limit per proxy, as Envoy does (its bucket is shared by all worker
-// threads): each worker gets a share of every token bucket, so together they never admit more than the limit.
+// A --workers proxy keeps one local rate limit and one connection limit per proxy, as Envoy does (its workers
+// share them): each worker gets a share of every token bucket and connection cap, so together they never
+// admit more than the limit.
 import type { Snapshot, TokenBucket } from '@strait/api';
 
 /**
@@ -7,22 +8,32 @@ import type { Snapshot, TokenBucket } from '@strait/api';
  * rates add up exactly), and an even split of the burst (at least 1, so no worker refuses everything).
  */
 export function bucketShare(bucket: TokenBucket, index: number, count: number): TokenBucket {
-  const burst = Math.floor(bucket.maxTokens / count) + (index < bucket.maxTokens % count ? 1 : 0);
   return {
-    maxTokens: Math.max(1, burst),
+    maxTokens: evenShare(bucket.maxTokens, index, count),
     tokensPerFill: bucket.tokensPerFill,
     fillIntervalMs: bucket.fillIntervalMs * count,
   };
 }
 
-/** The snapshot a worker applies: every listener and route rate limit replaced by the worker's share. */
-export function shareRateLimits(snapshot: Snapshot, index: number, count: number): Snapshot {
+/** Worker `index` of `count`'s share of a whole number: an even split, at least 1. */
+export function evenShare(total: number, index: number, count: number): number {
+  return Math.max(1, Math.floor(total / count) + (index < total % count ? 1 : 0));
+}
+
+/**
+ * The snapshot a worker applies: every listener and route rate limit, and every listener's connection
+ * cap, replaced by the worker's share.
+ */
+export function shareLimits(snapshot: Snapshot, index: number, count: number): Snapshot {
   if (count <= 1) return snapshot;
   return {
     ...snapshot,
     listeners: snapshot.listeners.map((listener) => ({
       ...listener,
       ...(listener.rateLimit ? { rateLimit: bucketShare(listener.rateLimit, index, count) } : {}),
+      ...(listener.maxConnections
+        ? { maxConnections: evenShare(listener.maxConnections, index, count) }
+        : {}),
       virtualHosts: listener.virtualHosts.map((host) => ({
         ...host,
         routes: host.routes.map((route) =>

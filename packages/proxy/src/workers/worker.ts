@@ -6,7 +6,7 @@ import type { ProxyOptions } from '../config/options.ts';
 import { StraitProxy } from '../proxy.ts';
 import { answer, isRequest, type ReplyMessage, type StartedMessage, type WorkerCommand } from './ipc.ts';
 import { workerMetrics } from './metrics.ts';
-import { shareRateLimits } from './rate-share.ts';
+import { shareLimits } from './rate-share.ts';
 
 /** Set by the primary in each worker's environment: the worker's slot, 0..N-1. */
 export const WORKER_INDEX_ENV = 'STRAIT_WORKER_INDEX';
@@ -45,7 +45,7 @@ export function runWorker(options: ProxyOptions): void {
   const handle = async (command: WorkerCommand): Promise<unknown> => {
     switch (command.kind) {
       case 'apply':
-        await proxy.apply(shareRateLimits(command.snapshot, index, options.workers));
+        await proxy.apply(shareLimits(command.snapshot, index, options.workers));
         return { version: command.snapshot.version };
       case 'clusters':
         return proxy.ctx.clusters.dump();
