@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTraffic, type TrafficResult } from '../packages/demo/src/apps/traffic.ts';
 import { expressionsOf } from '../packages/demo/src/dashboards/grafana.ts';
+import { IstioPilotQueries } from '../packages/demo/src/dashboards/istio-pilot-queries.ts';
 import {
   type Mesh,
   proxyStatuses,
@@ -304,6 +305,32 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     expect(share).toBeGreaterThanOrEqual(0.4);
     expect(share).toBeLessThanOrEqual(0.6);
   }, 120_000);
+
+  it.skipIf(!havePrometheus && !requirePrometheus)(
+    `answers every expression of Istio's pilot dashboard but those naming Go, Kubernetes, containers or injection${
+      havePrometheus || requirePrometheus ? '' : ' (skipped: apt-get install prometheus)'
+    }`,
+    async () => {
+      // After demo traffic and the canary change of the test before.
+      const prometheus = mesh.prometheusUrl as string;
+      const answered = IstioPilotQueries.filter((q) => !q.outOfScope);
+      let missing: string[] = [];
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        missing = [];
+        for (const q of answered) {
+          const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
+          const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+          expect(body.status, `${q.panel}: ${q.expr}: ${body.error ?? ''}`).toBe('success');
+          if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.panel}: ${q.expr}`);
+        }
+        if (missing.length === 0 || Date.now() > deadline) break;
+        await sleep(2000);
+      }
+      expect(missing, 'Istio pilot dashboard expressions without data').toEqual([]);
+    },
+    90_000,
+  );
 
   it('keeps traffic flowing when the control plane is killed', async () => {
     const cp = mesh.process('control-plane');
