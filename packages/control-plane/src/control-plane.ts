@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Ports } from '@strait/api';
 import { formatIssue } from '@strait/api/resources';
 import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
@@ -102,8 +103,12 @@ export class ControlPlane {
       connectedNodes: () => this.discovery.connectedNodes(),
       selfTarget: () => this.#selfTarget(),
     });
-    const port = await listen(this.#api, address, this.options.port ?? 15010);
-    const monitoringPort = await listen(this.#monitoring, address, this.options.monitoringPort ?? 15014);
+    const port = await listen(this.#api, address, this.options.port ?? Ports.discovery);
+    const monitoringPort = await listen(
+      this.#monitoring,
+      address,
+      this.options.monitoringPort ?? Ports.monitoring,
+    );
     if (this.options.watch !== false) {
       this.#stopWatch = watchConfigDir(this.options.configDir, () => {
         this.store.reload().then(
@@ -126,7 +131,7 @@ export class ControlPlane {
     const info = this.#monitoring?.address() as AddressInfo | null | undefined;
     const bound = this.options.address ?? '127.0.0.1';
     const host = bound === '0.0.0.0' || bound === '::' ? hostname() : bound;
-    return `${host}:${info?.port ?? this.options.monitoringPort ?? 15014}`;
+    return `${host}:${info?.port ?? this.options.monitoringPort ?? Ports.monitoring}`;
   }
 
   #countResources(): void {

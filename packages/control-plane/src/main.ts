@@ -1,7 +1,7 @@
 // The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR [--address A]
 // [--port 15010] [--monitoring-port 15014]. STRAIT_TOKEN (env) protects writes and snapshot reads.
 import { parseArgs } from 'node:util';
-import { StraitError } from '@strait/api';
+import { Ports, StraitError } from '@strait/api';
 import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 
@@ -76,10 +76,10 @@ async function main(): Promise<void> {
   const cp = new ControlPlane({
     configDir,
     address: (values.address as string | undefined) ?? env.STRAIT_ADDRESS ?? '127.0.0.1',
-    port: portOf((values.port as string | undefined) ?? env.STRAIT_PORT, 15010, '--port'),
+    port: portOf((values.port as string | undefined) ?? env.STRAIT_PORT, Ports.discovery, '--port'),
     monitoringPort: portOf(
       (values['monitoring-port'] as string | undefined) ?? env.STRAIT_MONITORING_PORT,
-      15014,
+      Ports.monitoring,
       '--monitoring-port',
     ),
     token: env.STRAIT_TOKEN || undefined,

@@ -199,7 +199,7 @@ function allowList(index: MeshIndex, scope: Pick<SidecarScope, 'sees'>): EgressR
 }
 
 function inboundListener(node: NodeInfo, clusters: ClusterSet): ListenerInput {
-  const appPort = node.appPort ?? 8080;
+  const appPort = node.appPort ?? Ports.app;
   const cluster = clusters.add({
     name: `inbound|${appPort}||`,
     type: 'STATIC',
