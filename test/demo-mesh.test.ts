@@ -252,24 +252,11 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
 
         const queries = dashboardQueries();
         expect(queries.length).toBeGreaterThan(20);
-        let missing: string[] = [];
-        const deadline = Date.now() + 90_000;
-        for (;;) {
-          missing = [];
-          for (const q of queries) {
-            const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
-            const body = (await res.json()) as {
-              status: string;
-              error?: string;
-              data?: { result: unknown[] };
-            };
-            // A query that does not parse fails at once; one without data yet is asked again.
-            expect(body.status, `${q.where}: ${q.expr}: ${body.error ?? ''}`).toBe('success');
-            if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.where}: ${q.expr}`);
-          }
-          if (missing.length === 0 || Date.now() > deadline) break;
-          await sleep(2000);
-        }
+        const missing = await withoutData(
+          prometheus,
+          queries.map((q) => ({ what: q.where, expr: q.expr })),
+          90_000,
+        );
         expect(missing, 'dashboard queries without data').toEqual([]);
       } finally {
         await traffic.stop();
@@ -314,19 +301,11 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
       // After demo traffic and the canary change of the test before.
       const prometheus = mesh.prometheusUrl as string;
       const answered = IstioPilotQueries.filter((q) => !q.outOfScope);
-      let missing: string[] = [];
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        missing = [];
-        for (const q of answered) {
-          const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
-          const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
-          expect(body.status, `${q.panel}: ${q.expr}: ${body.error ?? ''}`).toBe('success');
-          if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.panel}: ${q.expr}`);
-        }
-        if (missing.length === 0 || Date.now() > deadline) break;
-        await sleep(2000);
-      }
+      const missing = await withoutData(
+        prometheus,
+        answered.map((q) => ({ what: q.panel, expr: q.expr })),
+        60_000,
+      );
       expect(missing, 'Istio pilot dashboard expressions without data').toEqual([]);
     },
     90_000,
@@ -409,4 +388,27 @@ function dashboardQueries(): { where: string; expr: string }[] {
   }
   for (const q of out) expect(q.expr, q.where).not.toMatch(/\$/);
   return out;
+}
+
+/**
+ * Asks Prometheus each expression until every one returns data or the time is up; returns those still
+ * without data. An expression Prometheus cannot run fails the test at once.
+ */
+async function withoutData(
+  prometheus: string,
+  queries: { what: string; expr: string }[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const q of queries) {
+      const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
+      const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+      expect(body.status, `${q.what}: ${q.expr}: ${body.error ?? ''}`).toBe('success');
+      if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.what}: ${q.expr}`);
+    }
+    if (missing.length === 0 || Date.now() > deadline) return missing;
+    await sleep(2000);
+  }
 }

@@ -11,30 +11,24 @@ import {
 } from './discovery-resources.ts';
 import type { SnapshotInput } from './snapshot.ts';
 
+type ListenerInput = SnapshotInput['listeners'][number];
+
+/** A listener whose one virtual host sends everything to `cluster` (or has no host at all). */
+function listener(name: string, kind: ListenerInput['kind'], cluster?: string, weight = 100): ListenerInput {
+  const all = { name: 'all', match: { path: { prefix: '/' } }, route: { clusters: [{ cluster, weight }] } };
+  return {
+    name,
+    kind,
+    port: kind === 'inbound' ? 15006 : 15001,
+    virtualHosts: cluster ? [{ name: cluster, domains: [cluster], routes: [all as never] }] : [],
+  };
+}
+
+/** Two listeners, one cluster, and each proxy-wide resource. */
 function snapshot(weight = 100, port = 15006): SnapshotInput {
   return {
     version: '',
-    listeners: [
-      {
-        name: 'virtualOutbound',
-        kind: 'outbound',
-        port: 15001,
-        virtualHosts: [
-          {
-            name: 'b',
-            domains: ['service-b'],
-            routes: [
-              {
-                name: 'all',
-                match: { path: { prefix: '/' } },
-                route: { clusters: [{ cluster: 'b', weight }] },
-              },
-            ],
-          },
-        ],
-      },
-      { name: 'virtualInbound', kind: 'inbound', port: 15006, virtualHosts: [] },
-    ],
+    listeners: [listener('virtualOutbound', 'outbound', 'b', weight), listener('virtualInbound', 'inbound')],
     clusters: [{ name: 'b', endpoints: [{ address: '127.0.0.9', port }] }],
     egress: { mode: 'REGISTRY_ONLY', allow: [] },
     telemetry: { accessLog: true },

@@ -209,15 +209,8 @@ export class DiscoveryClient {
         request.version = this.#state.version;
         request.resources = this.#state.versions();
       }
-      const body = JSON.stringify(request);
-      this.#counters.bytesSent += Buffer.byteLength(body);
-      const res = await this.#agent.request({
-        ...this.#target(ApiPaths.discovery),
-        method: 'POST',
-        headers: this.#headers(),
-        body,
+      const res = await this.#post(ApiPaths.discovery, JSON.stringify(request), {
         signal: abort.signal,
-        headersTimeout: this.#requestTimeoutMs,
         bodyTimeout: 0,
       });
       if (res.statusCode !== 200) {
@@ -359,15 +352,7 @@ export class DiscoveryClient {
     const delays = this.#opts.ackRetryDelaysMs ?? [200, 1000];
     for (let attempt = 0; ; attempt++) {
       try {
-        this.#counters.bytesSent += Buffer.byteLength(body);
-        const res = await this.#agent.request({
-          ...this.#target(ApiPaths.ack),
-          method: 'POST',
-          headers: this.#headers(),
-          body,
-          headersTimeout: this.#requestTimeoutMs,
-          bodyTimeout: this.#requestTimeoutMs,
-        });
+        const res = await this.#post(ApiPaths.ack, body, { bodyTimeout: this.#requestTimeoutMs });
         await res.body.dump();
         if (res.statusCode >= 300)
           this.#opts.logger.warn({ status: res.statusCode, type: ack.type }, 'control plane refused an ack');
@@ -381,6 +366,19 @@ export class DiscoveryClient {
         await this.#sleep(delay);
       }
     }
+  }
+
+  /** POSTs JSON to one of the control plane's endpoints, counting the bytes sent. */
+  #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
+    this.#counters.bytesSent += Buffer.byteLength(body);
+    return this.#agent.request({
+      ...this.#target(endpoint),
+      method: 'POST',
+      headers: this.#headers(),
+      body,
+      headersTimeout: this.#requestTimeoutMs,
+      ...options,
+    });
   }
 
   #headers(): Record<string, string> {
