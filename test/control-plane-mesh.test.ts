@@ -142,7 +142,7 @@ spec: { address: "10.0.0.^", labels: { app: service-b, version: v1 } }
     expect(a?.ackedVersion).toBe(good.find((x) => x.id === 'service-a-v1-1')?.ackedVersion);
     const ps = await mesh.straitctl('proxy-status');
     expect(ps.stdout).toMatch(/service-a-v1-1\s+sidecar\s+service-a-v1\s+\S+\s+NACKED/);
-    expect(ps.stdout).toContain('service-a-v1-1 rejected');
+    expect(ps.stdout).toMatch(/service-a-v1-1 rejected \S+ \(endpoints\/outbound\|80\|v1\|service-b\): /);
     // Still serving the last good snapshot (v1 only).
     expect(await sample(mesh, 20)).toEqual({ 'a>b-v1': 20 });
     const metrics = await get(`${mesh.monitoring}/metrics`);

@@ -325,26 +325,37 @@ spec:
 `,
     );
     expect(res.status, await res.clone().text()).toBe(200);
-    const a = proxy(h, 'service-a-v1-1');
-    const ingress = proxy(h, 'istio-ingressgateway-1');
-    await a.connect();
-    await ingress.connect();
-    const first = await a.waitForSnapshots(1);
-    await a.ack(first);
-    await ingress.ack(await ingress.waitForSnapshots(1));
-    const outbound = first.snapshot.listeners.find((l) => l.kind === 'outbound');
+    const autoAck = (id: string) => {
+      const p = new FakeProxy(h.base, nodeOf(id), undefined, { autoAck: true });
+      h.proxies.push(p);
+      return p;
+    };
+    const a = autoAck('service-a-v1-1');
+    const ingress = autoAck('istio-ingressgateway-1');
+    const b2 = autoAck('service-b-v2-1');
+    for (const p of [a, ingress, b2]) await p.connect();
+    // Settled: every proxy ACKed what the control plane wants it to run, and nothing new came for a while.
+    const settle = async () => {
+      let counts = '';
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 250));
+        const synced = (await Promise.all([a, ingress, b2].map((p) => statusOf(h, p.node.id)))).every(
+          (row) => row?.status === 'SYNCED',
+        );
+        const now = [a, ingress, b2].map((p) => p.snapshots.length).join();
+        if (synced && now === counts) return;
+        counts = now;
+      }
+    };
+    await settle();
+    const last = a.snapshots.at(-1)?.snapshot;
+    const outbound = last?.listeners.find((l) => l.kind === 'outbound');
     expect(outbound?.virtualHosts.map((v) => v.name)).toEqual(['service-a:80', 'api.partner.example:80']);
-    expect(first.snapshot.clusters.some((c) => c.name.endsWith('|service-b'))).toBe(false);
-    expect(first.snapshot.egress?.allow.map((r) => r.host)).toEqual(['api.partner.example']);
-    // A new workload is news to every sidecar (the peers it may label callers by)...
-    const b2 = proxy(h, 'service-b-v2-1');
-    b2.connect();
-    await b2.ack(await b2.waitForSnapshots(1));
-    const peers = await a.waitForSnapshots(2);
-    expect(peers.delta.resources.map((r) => r.type)).toEqual(['peers']);
-    await a.ack(peers);
-    // ...but another pod of it only to those that call service-b: the ingress (which routes to service-a)
-    // and service-a's sidecar (which may not call service-b) hear nothing.
+    expect(last?.clusters.some((c) => c.name.endsWith('|service-b'))).toBe(false);
+    expect(last?.egress?.allow.map((r) => r.host)).toEqual(['api.partner.example']);
+    // service-b-v2 gets a second pod: the ingress (which routes to service-a) and service-a's sidecar (which
+    // may not call service-b) hear nothing; a new workload would have reached them, as a peer to label.
+    const [fromA, fromIngress] = [a.snapshots.length, ingress.snapshots.length];
     const second = new FakeProxy(h.base, {
       ...nodeOf('service-b-v2-1'),
       id: 'service-b-v2-2',
@@ -353,9 +364,11 @@ spec:
     h.proxies.push(second);
     await second.connect();
     await second.waitForSnapshots(1);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(a.snapshots).toHaveLength(2);
-    expect(ingress.snapshots).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.snapshots).toHaveLength(fromA);
+    expect(ingress.snapshots).toHaveLength(fromIngress);
+    // b2 calls service-b (no Sidecar scopes it): it is sent the new endpoint, and only that.
+    expect(b2.snapshots.at(-1)?.delta.resources.map((r) => r.type)).toEqual(['endpoints']);
   });
 
   it('after a restart, holds pushes to reconnecting proxies until the warm-up ends', async () => {

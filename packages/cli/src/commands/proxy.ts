@@ -27,9 +27,12 @@ export async function proxyStatus(
     p.lastPushLatencyMs === undefined ? '-' : `${p.lastPushLatencyMs}ms`,
   ]);
   io.out(table(['PROXY', 'ROLE', 'WORKLOAD', 'VERSION', 'STATUS', 'PUSH'], rows));
-  for (const p of proxies)
-    if (p.status === 'NACKED' && p.lastNack)
-      io.out(`\n${p.id} rejected ${p.lastNack.version}: ${p.lastNack.error}\n`);
+  for (const p of proxies) {
+    const nack = p.status === 'NACKED' ? p.lastNack : undefined;
+    if (!nack) continue;
+    const which = nack.resources?.map((r) => `${r.type}/${r.name}`).join(', ');
+    io.out(`\n${p.id} rejected ${nack.version}${which ? ` (${which})` : ''}: ${nack.error}\n`);
+  }
   return 0;
 }
 
