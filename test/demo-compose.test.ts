@@ -162,12 +162,13 @@ describe('compose.yaml mirrors the topology', () => {
     expect(Number(ext.environment?.APP_PORT)).toBe(ExternalApi.meshPort);
   });
 
-  it('publishes the ingress, Prometheus and Grafana ports, and the control plane on loopback only', () => {
+  it('publishes the ingress, Prometheus and Grafana ports, and the control plane and its console on loopback only', () => {
     expect(published(Ingress.workload)).toEqual([`${Ingress.port}:${Ingress.port}`]);
     expect(published('prometheus')).toEqual([`${PrometheusPort}:${PrometheusPort}`]);
     expect(published('grafana')).toEqual([`${GrafanaPort}:${GrafanaPort}`]);
     expect(published(ControlPlane.name)).toEqual([
       `127.0.0.1:${ControlPlane.discoveryPort}:${ControlPlane.discoveryPort}`,
+      `127.0.0.1:${ControlPlane.consolePort}:${ControlPlane.consolePort}`,
     ]);
     const publishing = Object.keys(services).filter((n) => published(n).length > 0);
     expect(publishing.sort()).toEqual([ControlPlane.name, 'grafana', Ingress.workload, 'prometheus'].sort());

@@ -344,7 +344,10 @@ describe('a connection cap per listener', () => {
 
   beforeAll(async () => {
     up = await startUpstream('up');
-    proxy = await startSimpleIngress(ADDR, up, { listener: { maxConnections: 40 } });
+    proxy = await startSimpleIngress(ADDR, up, {
+      listener: { maxConnections: 40 },
+      args: ['--headers-timeout-ms', '800'],
+    });
   });
   afterAll(async () => {
     for (const s of held) s.destroy();
@@ -380,6 +383,41 @@ describe('a connection cap per listener', () => {
       await res.body.text();
       return res.statusCode === 200 ? true : undefined;
     });
+  });
+});
+
+describe('slow clients that never read', () => {
+  it('lose their connections after the header timeout even though they never read the 408', async () => {
+    const ADDR = `${NET}.61`;
+    const up = await startUpstream('up');
+    const proxy = await startSimpleIngress(ADDR, up, { args: ['--headers-timeout-ms', '500'] });
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        const s = connect({ host: ADDR, port: 8080 });
+        s.on('error', () => {});
+        s.pause(); // never reads: never sees the 408 nor the proxy's FIN
+        s.write('GET / HTTP/1.1\r\nHost: x\r\n');
+        sockets.push(s);
+      }
+      await waitFor('30 connections open', async () =>
+        /strait_downstream_cx_active\{listener="gateway-8080"\} 30/.test(await scrape(ADDR))
+          ? true
+          : undefined,
+      );
+      await waitFor(
+        'the proxy to close them all',
+        async () =>
+          /strait_downstream_cx_active\{listener="gateway-8080"\} 0/.test(await scrape(ADDR))
+            ? true
+            : undefined,
+        10_000,
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      await proxy.stop();
+      await up.close();
+    }
   });
 });
 

@@ -14,6 +14,8 @@ export const Ports = {
   ready: 15021,
   discovery: 15010,
   monitoring: 15014,
+  /** The mesh console (Kiali's port). */
+  console: 20001,
 } as const;
 
 /** Paths on a proxy's admin (15000), stats (15090) and readiness (15021) ports. */

@@ -1,5 +1,5 @@
-// The control plane assembled: config store and watcher, registry, discovery, the API server (15010)
-// and the monitoring server (15014). `start()` listens; `stop()` closes everything it opened.
+// The control plane assembled: config store and watcher, registry, discovery, the API server (15010),
+// the monitoring server (15014) and the mesh console (20001). `start()` listens; `stop()` closes all.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -10,6 +10,8 @@ import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
 import { ConfigStore } from './config/store.ts';
 import { watchConfigDir } from './config/watch.ts';
+import { ConfigHistory } from './console/config-history.ts';
+import { createConsole, type MeshConsole } from './console/console.ts';
 import { Registry } from './registry/registry.ts';
 import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
 import { createMonitoringServer } from './telemetry/monitoring.ts';
@@ -42,7 +44,25 @@ export interface ControlPlaneOptions {
   advertiseAddress?: string;
   /** How long a client may take to send a whole API request. Default 30 s. */
   requestTimeoutMs?: number;
+  /** Serve the mesh console on this port (0 picks a free one); absent: no console. */
+  consolePort?: number;
+  /** The console's built page (packages/console/dist). */
+  consoleAssetsDir?: string;
+  /** The console's traffic numbers come from this Prometheus; absent: it reads the proxies itself. */
+  prometheusUrl?: string;
+  /** The console's rate window. Default 30 s. */
+  consoleWindowSeconds?: number;
+  /** Time between the console's readings while someone watches. Default 2000 ms. */
+  consoleTickMs?: number;
   logger?: Logger;
+}
+
+/** The ports `start()` bound (the real ones when 0 was asked for). */
+export interface BoundPorts {
+  port: number;
+  monitoringPort: number;
+  /** Absent when the console is off. */
+  consolePort?: number;
 }
 
 export class ControlPlane {
@@ -54,6 +74,8 @@ export class ControlPlane {
   readonly discovery: DiscoveryService;
   #api: Server | undefined;
   #monitoring: Server | undefined;
+  #console: MeshConsole | undefined;
+  readonly #consoleHistory: ConfigHistory | undefined;
   #stopWatch: (() => void) | undefined;
 
   constructor(options: ControlPlaneOptions) {
@@ -82,10 +104,12 @@ export class ControlPlane {
     });
     this.store.on('change', () => this.#countResources());
     countValidations(this.store, this.telemetry);
+    // Created before the config loads, so the console counts the first revision too.
+    if (options.consolePort !== undefined) this.#consoleHistory = new ConfigHistory(this.store, []);
   }
 
   /** Loads the config (throws if it is invalid), restores the registry and starts listening. */
-  async start(): Promise<{ port: number; monitoringPort: number }> {
+  async start(): Promise<BoundPorts> {
     await this.store.load();
     this.#countResources();
     const restored = await this.registry.restore();
@@ -109,6 +133,26 @@ export class ControlPlane {
       address,
       this.options.monitoringPort ?? Ports.monitoring,
     );
+    const bound: BoundPorts = { port, monitoringPort };
+    if (this.#consoleHistory && this.options.consolePort !== undefined) {
+      this.#console = createConsole({
+        // All the console reads of the control plane.
+        status: {
+          proxies: () => this.discovery.status(),
+          connectedNodes: () => this.discovery.connectedNodes(),
+          snapshotOf: (id) => this.discovery.snapshotOf(id),
+          resources: () => this.store.resources,
+        },
+        history: this.#consoleHistory,
+        prometheusUrl: this.options.prometheusUrl,
+        windowSeconds: this.options.consoleWindowSeconds,
+        tickMs: this.options.consoleTickMs,
+        assetsDir: this.options.consoleAssetsDir,
+        token: this.options.token,
+        logger: this.logger,
+      });
+      bound.consolePort = await listen(this.#console.server, address, this.options.consolePort);
+    }
     if (this.options.watch !== false) {
       this.#stopWatch = watchConfigDir(this.options.configDir, () => {
         this.store.reload().then(
@@ -120,10 +164,10 @@ export class ControlPlane {
       });
     }
     this.logger.info(
-      { address, port, monitoringPort, resources: this.store.resources.length },
+      { address, ...bound, resources: this.store.resources.length },
       'control plane listening',
     );
-    return { port, monitoringPort };
+    return bound;
   }
 
   #selfTarget(): string {
@@ -143,7 +187,8 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.#stopWatch?.();
     this.discovery.close();
-    await Promise.all([close(this.#api), close(this.#monitoring)]);
+    this.#console?.service.close();
+    await Promise.all([close(this.#api), close(this.#monitoring), close(this.#console?.server)]);
     await this.registry.close();
   }
 }

@@ -1,14 +1,20 @@
 // The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR [--address A]
-// [--port 15010] [--monitoring-port 15014]. STRAIT_TOKEN (env) protects writes and snapshot reads.
+// [--port 15010] [--monitoring-port 15014] [--console-port 20001] [--prometheus URL].
+// STRAIT_TOKEN (env) protects writes, snapshot reads and the console.
 import { parseArgs } from 'node:util';
 import { Ports, StraitError } from '@strait/api';
 import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 
 const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
+  [--console-port 20001 | --no-console] [--prometheus URL]
   [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--request-timeout-ms 30000]
   [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
-env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_LOG_LEVEL`;
+  --console-port   the mesh console (graph, proxies, config, egress) in a browser
+  --prometheus     where the console reads traffic (e.g. http://127.0.0.1:9090); without it the control
+                   plane reads every proxy's /stats/prometheus itself
+env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
+  STRAIT_PROMETHEUS, STRAIT_REQUEST_TIMEOUT_MS, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
   process.stderr.write(`strait-control-plane: ${message}\n`);
@@ -31,6 +37,9 @@ async function main(): Promise<void> {
         address: { type: 'string' },
         port: { type: 'string' },
         'monitoring-port': { type: 'string' },
+        'console-port': { type: 'string' },
+        'no-console': { type: 'boolean' },
+        prometheus: { type: 'string' },
         'grace-ms': { type: 'string' },
         'warmup-ms': { type: 'string' },
         'push-concurrency': { type: 'string' },
@@ -71,6 +80,16 @@ async function main(): Promise<void> {
     name: 'strait-control-plane',
     level: (values['log-level'] as string | undefined) ?? env.STRAIT_LOG_LEVEL ?? 'info',
   });
+  const prometheusUrl = (values.prometheus as string | undefined) ?? env.STRAIT_PROMETHEUS;
+  if (prometheusUrl !== undefined && !/^https?:\/\/[^/]+/.test(prometheusUrl))
+    fail(`--prometheus expects a URL such as http://127.0.0.1:9090, got "${prometheusUrl}"`);
+  const consolePort = values['no-console']
+    ? undefined
+    : portOf(
+        (values['console-port'] as string | undefined) ?? env.STRAIT_CONSOLE_PORT,
+        Ports.console,
+        '--console-port',
+      );
   const stateFile = values['no-state'] ? false : ((values['state-file'] as string | undefined) ?? undefined);
   const advertise = (values['advertise-address'] as string | undefined) ?? env.STRAIT_ADVERTISE_ADDRESS;
   const cp = new ControlPlane({
@@ -83,6 +102,8 @@ async function main(): Promise<void> {
       '--monitoring-port',
     ),
     token: env.STRAIT_TOKEN || undefined,
+    ...(consolePort !== undefined ? { consolePort } : {}),
+    ...(prometheusUrl ? { prometheusUrl } : {}),
     graceMs,
     warmupMs,
     pushConcurrency,

@@ -41,6 +41,7 @@ export const ControlPlane = {
   name: 'control-plane',
   discoveryPort: Ports.discovery,
   monitoringPort: Ports.monitoring,
+  consolePort: Ports.console,
 } as const;
 
 export const Ingress: GatewayTopology = {

@@ -1,6 +1,6 @@
 // straitctl proxy-status and proxy-config: what every proxy runs, and one proxy's routes, clusters
 // and endpoints as the control plane computed them.
-import { ApiPaths, type ProxyStatusList, type Snapshot, type StringMatch, snapshotPath } from '@strait/api';
+import { ApiPaths, type ProxyStatusList, routeRows, type Snapshot, snapshotPath } from '@strait/api';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { type Io, table } from '../output.ts';
 
@@ -36,13 +36,6 @@ export async function proxyStatus(
   return 0;
 }
 
-function matchText(m: StringMatch | undefined): string {
-  if (!m) return '*';
-  if ('exact' in m) return m.exact;
-  if ('prefix' in m) return `${m.prefix}*`;
-  return `~${m.regex}`;
-}
-
 export async function proxyConfig(
   client: ControlPlaneClient,
   io: Io,
@@ -66,26 +59,14 @@ export async function proxyConfig(
     return 0;
   }
   if (what === 'routes' || what === 'all') {
-    const rows: string[][] = [];
-    for (const l of snapshot.listeners)
-      for (const vh of l.virtualHosts)
-        for (const r of vh.routes) {
-          const target = r.route
-            ? r.route.clusters
-                .map((c) =>
-                  r.route && r.route.clusters.length > 1 ? `${c.cluster} ${c.weight}%` : c.cluster,
-                )
-                .join(', ')
-            : `direct ${r.directResponse?.status}`;
-          rows.push([
-            `${l.name}:${l.port}`,
-            vh.name,
-            vh.domains.join(','),
-            matchText(r.match.path),
-            r.name,
-            target,
-          ]);
-        }
+    const rows = routeRows(snapshot).map((r) => [
+      r.listener,
+      r.virtualHost,
+      r.domains.join(','),
+      r.match,
+      r.route,
+      r.target,
+    ]);
     io.out(table(['LISTENER', 'VIRTUAL HOST', 'DOMAINS', 'MATCH', 'ROUTE', 'CLUSTERS'], rows));
   }
   if (what === 'clusters' || what === 'all') {

@@ -43,9 +43,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
         chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
       ),
     );
-    req.once('error', reject);
+    // A client that goes away (or times out) mid-body is its own fault: a 400, not a logged server error.
+    const ended = () => reject(new StraitError(Errors.BAD_REQUEST, 'the request ended before its body'));
+    req.once('error', ended);
     req.once('close', () => {
-      if (!req.complete) reject(new StraitError(Errors.BAD_REQUEST, 'the request ended before its body'));
+      if (!req.complete) ended();
     });
   });
 }

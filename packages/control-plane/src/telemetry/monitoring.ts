@@ -21,12 +21,16 @@ export interface MonitoringOptions {
   selfTarget: () => string;
 }
 
+/** host:port of a proxy's /stats/prometheus: its own statsAddress, else its address on the stats port. */
+export function statsTargetOf(node: NodeInfo): string {
+  return node.statsAddress ?? `${node.address ?? '127.0.0.1'}:${node.ports?.stats ?? Ports.stats}`;
+}
+
 export function prometheusTargets(nodes: readonly NodeInfo[], self: string): TargetGroup[] {
   const groups: TargetGroup[] = [];
   for (const node of [...nodes].sort((a, b) => a.id.localeCompare(b.id))) {
-    const target = node.statsAddress ?? `${node.address ?? '127.0.0.1'}:${node.ports?.stats ?? Ports.stats}`;
     groups.push({
-      targets: [target],
+      targets: [statsTargetOf(node)],
       labels: {
         __metrics_path__: ProxyAdminPaths.stats,
         job: 'strait-proxies',

@@ -21,6 +21,8 @@ function summary(mesh: Mesh): string {
   return `
 Strait demo mesh is up.
 
+Console: ${mesh.consoleUrl}  (live service graph, proxies, config and egress)
+
 Try:
   curl -s ${mesh.ingressUrl}
       ingress -> service-a -> service-b (v1 90% / v2 10%) -> egress -> ${ExternalApi.host}
@@ -32,6 +34,7 @@ Try:
 
 Addresses:
     control plane    ${plan.controlPlane}:${ControlPlane.discoveryPort} (discovery, /v1/resources, /v1/proxies)
+    console          ${mesh.consoleUrl}
     ingress          ${plan.ingress}:${Ingress.port}
 ${pods}
     egress gateway   ${plan.egress}:${Egress.port}

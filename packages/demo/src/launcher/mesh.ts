@@ -63,6 +63,8 @@ export interface Mesh {
   ingressUrl: string;
   controlPlaneUrl: string;
   monitoringUrl: string;
+  /** The mesh console (graph, proxies, config, egress). */
+  consoleUrl: string;
   /** Set when Prometheus was started. */
   prometheusUrl: string | undefined;
   processes: Map<string, ManagedProcess>;
@@ -127,6 +129,7 @@ export function listenAddresses(plan: AddressPlan): string[] {
   const out = [
     `${plan.controlPlane}:${ControlPlane.discoveryPort}`,
     `${plan.controlPlane}:${ControlPlane.monitoringPort}`,
+    `${plan.controlPlane}:${ControlPlane.consolePort}`,
     `${plan.ingress}:${Ingress.port}`,
     `${plan.egress}:${Egress.port}`,
     `${plan.externalApi}:${ExternalApi.appPort}`,
@@ -206,6 +209,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const progress = options.progress ?? (() => {});
   const controlPlaneUrl = `http://${plan.controlPlane}:${ControlPlane.discoveryPort}`;
   const monitoringUrl = `http://${plan.controlPlane}:${ControlPlane.monitoringPort}`;
+  const consoleUrl = `http://${plan.controlPlane}:${ControlPlane.consolePort}/`;
   const ingressUrl = `http://${plan.ingress}:${Ingress.port}/`;
   const processes = new Map<string, ManagedProcess>();
 
@@ -252,6 +256,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     ingressUrl,
     controlPlaneUrl,
     monitoringUrl,
+    consoleUrl,
     prometheusUrl: undefined,
     processes,
     process(name) {
@@ -293,6 +298,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         String(ControlPlane.discoveryPort),
         '--monitoring-port',
         String(ControlPlane.monitoringPort),
+        '--console-port',
+        String(ControlPlane.consolePort),
+        // Prometheus starts once the mesh is up; until it answers the console reads the proxies itself.
+        ...(prometheusBinary ? ['--prometheus', `http://${plan.prometheus}:${PrometheusPort}`] : []),
       ],
     });
     for (const pod of Pods) {

@@ -18,7 +18,7 @@ import { applyHeaderOps, decideFault, decideMirror } from '../filters/index.ts';
 import type { CompiledRoute } from '../router/index.ts';
 import { normalizeTarget } from '../router/path-normalization.ts';
 import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
-import { openTunnel, rejectConnect, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
+import { answerAndClose, openTunnel, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import type { ListenerConfig, ProxyContext } from './context.ts';
 import { Exchange, type ExchangeOutcome } from './exchange.ts';
@@ -128,13 +128,11 @@ export class HttpListener {
     if (this.#open >= this.config.maxConnections) {
       this.#refused.add(socket);
       this.#ctx.telemetry.connectionOverflow(name);
-      socket.on('error', () => {});
-      const body = `${Errors.OVERLOADED.message} (${this.config.maxConnections})\n`;
-      socket.end(
-        `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      answerAndClose(
+        socket,
+        Errors.OVERLOADED.status,
+        `${Errors.OVERLOADED.message} (${this.config.maxConnections})\n`,
       );
-      // Wait for the client to close first (no reset eats the answer), but never for long.
-      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     this.#open++;
@@ -458,7 +456,7 @@ export class HttpListener {
     const rec = this.#record(req);
     socket.on('error', () => {});
     if (this.kind !== 'outbound' && this.kind !== 'egress') {
-      rejectConnect(socket, 405, 'CONNECT is not served here\n');
+      answerAndClose(socket, 405, 'CONNECT is not served here\n');
       this.#log(rec, 405, ResponseFlags.NONE, 0, undefined);
       return;
     }
@@ -478,7 +476,7 @@ export class HttpListener {
         const through = result.via ? { connectThrough: `${t.host}:${t.port}` } : {};
         openTunnel(socket, head, { address: result.address, port: result.port, ...through }, hooks);
       },
-      () => rejectConnect(socket, 500, 'internal error\n'),
+      () => answerAndClose(socket, 500, 'internal error\n'),
     );
   };
 
@@ -536,7 +534,7 @@ export class HttpListener {
       return;
     }
     if ('status' in target) {
-      rejectConnect(socket, target.status, target.body);
+      answerAndClose(socket, target.status, target.body);
       this.#log(rec, target.status, target.flag, Buffer.byteLength(target.body), undefined);
       return;
     }
@@ -549,7 +547,7 @@ export class HttpListener {
       }
       const route = resolved.route;
       if (!route && resolved.clusterName === '') {
-        rejectConnect(socket, 404, 'no route\n');
+        answerAndClose(socket, 404, 'no route\n');
         this.#log(rec, 404, ResponseFlags.NO_ROUTE, 0, undefined);
         return;
       }
@@ -563,7 +561,7 @@ export class HttpListener {
         originalDestination: resolved.originalDestination,
       });
       if (!cluster || !host) {
-        rejectConnect(socket, 503, 'no healthy upstream\n');
+        answerAndClose(socket, 503, 'no healthy upstream\n');
         this.#log(rec, 503, ResponseFlags.NO_HEALTHY_UPSTREAM, 0, undefined);
         return;
       }
@@ -677,7 +675,7 @@ export class HttpListener {
 
   #denyConnect(socket: Socket, rec: RequestRecord, denied: EgressDenied): void {
     const body = this.#denied(denied);
-    rejectConnect(socket, Errors.EGRESS_DENIED.status, body);
+    answerAndClose(socket, Errors.EGRESS_DENIED.status, body);
     this.#log(
       rec,
       Errors.EGRESS_DENIED.status,

@@ -1,6 +1,7 @@
 // One node:http server per listener, with the parser kept strict and malformed input answered with a 4xx.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { answerAndClose } from '../tunnel/index.ts';
 import type { HttpListener } from './http-listener.ts';
 
 export interface ServerLimits {
@@ -50,10 +51,8 @@ export function createListenerServer(listener: HttpListener, limits: ServerLimit
       socket.destroy();
       return;
     }
-    const body = `${REASONS[status]}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    // Closed for sure after a short linger: a client that never reads cannot hold the connection open.
+    answerAndClose(socket, status, `${REASONS[status]}\n`);
   });
   return server;
 }

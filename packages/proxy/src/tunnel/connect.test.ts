@@ -1,5 +1,5 @@
 // CONNECT tunnels over real sockets: a tiny node:http proxy whose 'connect' handler calls openTunnel,
-// an echo server behind it, byte counts, 503 on connect failure, and rejectConnect.
+// an echo server behind it, byte counts, 503 on connect failure, and answerAndClose.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import {
@@ -10,7 +10,7 @@ import {
   type Socket,
 } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openTunnel, rejectConnect, type TunnelTarget } from './connect.ts';
+import { answerAndClose, openTunnel, type TunnelTarget } from './connect.ts';
 import type { TunnelStats } from './session.ts';
 
 const PROXY_ADDRESS = '127.0.102.1';
@@ -69,7 +69,7 @@ async function startProxy(target: TunnelTarget): Promise<ProxyRun> {
   });
   server.on('connect', (req, socket: Socket, head: Buffer) => {
     if (req.url?.startsWith('denied.example')) {
-      rejectConnect(socket, 403, 'egress denied: denied.example:443\n');
+      answerAndClose(socket, 403, 'egress denied: denied.example:443\n');
       return;
     }
     openTunnel(socket, head, target, {
@@ -245,7 +245,7 @@ describe('openTunnel', () => {
   });
 });
 
-describe('rejectConnect', () => {
+describe('answerAndClose', () => {
   it('writes a complete error response and closes the socket', async () => {
     const proxy = await startProxy({ address: DEAD_ADDRESS, port: 9 });
     const client = await rawClient(
@@ -263,6 +263,6 @@ describe('rejectConnect', () => {
     const socket = connect({ host: DEAD_ADDRESS, port: 9 });
     socket.on('error', () => {});
     socket.destroy();
-    expect(() => rejectConnect(socket, 403, 'x')).not.toThrow();
+    expect(() => answerAndClose(socket, 403, 'x')).not.toThrow();
   });
 });

@@ -162,10 +162,11 @@ function failBeforeOpen(client: Socket, session: TunnelSession, err: unknown): v
 }
 
 /**
- * Answers a CONNECT (or upgrade) socket with a complete HTTP error response, e.g. 403 with
- * `denyBody(decision)`, and closes it. Safe on a socket that is already gone.
+ * Answers a raw socket (a refused CONNECT or upgrade, a malformed request, a connection over the limit)
+ * with a complete HTTP response, e.g. 403 with `denyBody(decision)`, and closes it: politely, then for
+ * sure after a short linger, even if the client never reads. Safe on a socket that is already gone.
  */
-export function rejectConnect(
+export function answerAndClose(
   client: Socket,
   status: number,
   body: string,

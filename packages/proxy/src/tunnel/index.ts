@@ -1,5 +1,5 @@
 // Raw-socket relays: CONNECT tunnels and HTTP Upgrade (WebSocket) connections, with byte counts.
-export { DEFAULT_CONNECT_TIMEOUT_MS, openTunnel, rejectConnect, type TunnelTarget } from './connect.ts';
+export { answerAndClose, DEFAULT_CONNECT_TIMEOUT_MS, openTunnel, type TunnelTarget } from './connect.ts';
 export type { TunnelHooks, TunnelStats } from './session.ts';
 export {
   DEFAULT_UPGRADE_CONNECT_TIMEOUT_MS,
