@@ -4,6 +4,7 @@
 // changed.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
 import {
   ClusterSchema,
   EgressPolicySchema,
@@ -14,29 +15,6 @@ import {
   TelemetrySettingsSchema,
   VirtualHostSchema,
 } from './snapshot.ts';
-
-export const RESOURCE_TYPES = [
-  'listener',
-  'routes',
-  'cluster',
-  'endpoints',
-  'egress',
-  'telemetry',
-  'peers',
-] as const;
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
-
-/** istiod's name for each type in its metrics' `type` label; the proxy-wide settings travel with listeners. */
-export const XDS_METRIC_TYPE = {
-  listener: 'lds',
-  routes: 'rds',
-  cluster: 'cds',
-  endpoints: 'eds',
-  egress: 'lds',
-  telemetry: 'lds',
-  peers: 'lds',
-} as const satisfies Record<ResourceType, string>;
-export type XdsMetricType = (typeof XDS_METRIC_TYPE)[ResourceType];
 
 /** The names of the proxy-wide resources (there is one of each). */
 export const EGRESS_RESOURCE_NAME = 'egress';

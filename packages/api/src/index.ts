@@ -10,6 +10,7 @@ export * from './peer.ts';
 export * from './ports.ts';
 export * from './proxy-config.ts';
 export * from './resource-api.ts';
+export * from './resource-types.ts';
 export * from './runtime.ts';
 export * from './snapshot.ts';
 export * from './validate.ts';

@@ -1,6 +1,6 @@
 // The control plane's HTTP API as both sides see it: the paths (port 15010 and the monitoring port 15014)
 // and the JSON bodies that cross it, so the control plane, straitctl and the launcher never restate them.
-import type { RejectedResource } from './xds.ts';
+import type { ResourceType } from './resource-types.ts';
 
 /** Every path the control plane serves. Both servers answer GET `ready`. */
 export const ApiPaths = {
@@ -76,6 +76,13 @@ export interface ApplyResponse {
 
 /** SYNCED: the proxy ACKed what the control plane wants it to run; NACKED: it refused the latest push. */
 export type SyncStatus = 'SYNCED' | 'STALE' | 'NACKED';
+
+/** One resource a proxy refused in a NACK, and why. */
+export interface RejectedResource {
+  type: ResourceType;
+  name: string;
+  error: string;
+}
 
 /** What `GET /v1/proxies` reports for one proxy. */
 export interface ProxyStatus {

@@ -5,9 +5,10 @@ import { z } from 'zod';
 import {
   DiscoveryResourceRefSchema,
   DiscoveryResourceSchema,
-  RESOURCE_TYPES,
   ResourceVersionSchema,
 } from './discovery-resources.ts';
+import type { RejectedResource } from './resource-api.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
 import { NodeInfoSchema } from './snapshot.ts';
 
 /** The request body that opens a stream. */
@@ -45,13 +46,12 @@ export const DiscoveryMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type DiscoveryMessage = z.infer<typeof DiscoveryMessageSchema>;
 
-/** One resource a proxy refused, and why. */
+/** One resource a proxy refused, and why (the RejectedResource of the resource API). */
 export const RejectedResourceSchema = z.strictObject({
   type: z.enum(RESOURCE_TYPES),
   name: z.string().min(1),
   error: z.string(),
-});
-export type RejectedResource = z.infer<typeof RejectedResourceSchema>;
+}) satisfies z.ZodType<RejectedResource>;
 
 /**
  * A proxy's answer to one delta. An ACK says the whole set now runs at `version`. A NACK says none of the
