@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IstioPilotQueries } from '../packages/demo/src/dashboards/istio-pilot-queries.ts';
 import { type Mesh, RepoRoot, startMesh } from '../packages/demo/src/launcher/mesh.ts';
 import { findPrometheus } from '../packages/demo/src/launcher/prometheus.ts';
 import { offsetPlan, podAddress, proxyIds } from '../packages/demo/src/topology.ts';
@@ -18,6 +19,7 @@ import {
   killUnderTraffic,
   metricValue,
   send,
+  withoutData,
 } from './support/demo-checks.ts';
 
 const plan = offsetPlan(105);
@@ -149,6 +151,24 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
       expect(res.status, await res.clone().text()).toBe(200);
     });
   }, 120_000);
+
+  it.skipIf(!havePrometheus && !requirePrometheus)(
+    `answers every expression of Istio's pilot dashboard but those naming Go, Kubernetes, containers or injection${
+      havePrometheus || requirePrometheus ? '' : ' (skipped: apt-get install prometheus)'
+    }`,
+    async () => {
+      // After demo traffic and the canary change of the test before.
+      const prometheus = mesh.prometheusUrl as string;
+      const answered = IstioPilotQueries.filter((q) => !q.outOfScope);
+      const missing = await withoutData(
+        prometheus,
+        answered.map((q) => ({ what: q.panel, expr: q.expr })),
+        60_000,
+      );
+      expect(missing, 'Istio pilot dashboard expressions without data').toEqual([]);
+    },
+    90_000,
+  );
 
   it('keeps traffic flowing when the control plane is killed', async () => {
     const cp = mesh.process('control-plane');

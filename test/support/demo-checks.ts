@@ -211,23 +211,37 @@ export async function expectDashboardsServed(
 
     const queries = dashboardQueries();
     expect(queries.length).toBeGreaterThan(20);
-    let missing: string[] = [];
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      missing = [];
-      for (const q of queries) {
-        const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
-        const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
-        // A query that does not parse fails at once; one without data yet is asked again.
-        expect(body.status, `${q.where}: ${q.expr}: ${body.error ?? ''}`).toBe('success');
-        if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.where}: ${q.expr}`);
-      }
-      if (missing.length === 0 || Date.now() > deadline) break;
-      await sleep(2000);
-    }
+    const missing = await withoutData(
+      prometheusUrl,
+      queries.map((q) => ({ what: q.where, expr: q.expr })),
+      90_000,
+    );
     expect(missing, 'dashboard queries without data').toEqual([]);
   } finally {
     await traffic.stop();
+  }
+}
+
+/**
+ * Asks Prometheus each expression until every one returns data or the time is up; returns those still
+ * without data. An expression Prometheus cannot run fails the test at once.
+ */
+export async function withoutData(
+  prometheus: string,
+  queries: { what: string; expr: string }[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const missing: string[] = [];
+    for (const q of queries) {
+      const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q.expr)}`);
+      const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+      expect(body.status, `${q.what}: ${q.expr}: ${body.error ?? ''}`).toBe('success');
+      if ((body.data?.result.length ?? 0) === 0) missing.push(`${q.what}: ${q.expr}`);
+    }
+    if (missing.length === 0 || Date.now() > deadline) return missing;
+    await sleep(2000);
   }
 }
 

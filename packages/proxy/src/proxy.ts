@@ -5,6 +5,7 @@ import {
   Errors,
   encodePeer,
   type NodeInfo,
+  PASSTHROUGH_CLUSTER,
   Ports,
   peerOfNode,
   type Snapshot,
@@ -16,12 +17,7 @@ import { defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
-import {
-  type ListenerConfig,
-  type NodeIdentity,
-  PASSTHROUGH_CLUSTER,
-  type ProxyContext,
-} from './listener/context.ts';
+import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { HttpListener } from './listener/http-listener.ts';
 import { knownPeers } from './listener/peers.ts';
 import { createListenerServer } from './listener/server.ts';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Errors, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
+import { Errors, PASSTHROUGH_CLUSTER, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -20,7 +20,7 @@ import { normalizeTarget } from '../router/path-normalization.ts';
 import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
 import { answerAndClose, openTunnel, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
-import { type ListenerConfig, PASSTHROUGH_CLUSTER, type ProxyContext } from './context.ts';
+import type { ListenerConfig, ProxyContext } from './context.ts';
 import { Exchange, type ExchangeOutcome } from './exchange.ts';
 import { appendHeader, copyEndToEnd, type HeaderMap, hasBody, hasDuplicateHost } from './headers.ts';
 import { PeerResolver } from './peers.ts';
