@@ -1,5 +1,6 @@
 // Turns the rounds into medians and ratios, checks them against the issue's targets, and renders the
 // Markdown tables printed at the end of `npm run bench` (also saved as bench/results/latest.md).
+import type { EndpointResult } from '../xds-sim.ts';
 import type { ConvergenceResult } from './convergence.ts';
 import type { Settings, TargetRound } from './measure.ts';
 import { median, ratio } from './stats.ts';
@@ -122,8 +123,13 @@ export function summarize(targets: Target[], rounds: TargetRound[]): TargetSumma
 const fmt = (value: number, digits = 2, suffix = ''): string =>
   Number.isFinite(value) ? `${value.toFixed(digits)}${suffix}` : '–';
 
-/** The name of the issue's convergence target in the goals table. */
+/** The name of issue 5's convergence target in the goals table. */
 export const CONVERGENCE_GOAL = '1000 proxies ACK a change, p99';
+/** Issue 13's targets for pushes that grow with the change. */
+export const PUSH_SIZE_GOAL = 'a weight change to 1000 proxies streams';
+export const PUSH_P99_GOAL = 'a weight change to 1000 proxies, p99';
+export const ENDPOINT_GOAL = 'a new endpoint reaches only the proxies that call its service';
+const CONVERGENCE_GOALS = [CONVERGENCE_GOAL, PUSH_SIZE_GOAL, PUSH_P99_GOAL, ENDPOINT_GOAL];
 
 export function checkGoals(summaries: TargetSummary[], convergence: ConvergenceResult[]): Goal[] {
   const hop = summaries.find((s) => s.key === 'strait');
@@ -192,6 +198,34 @@ export function checkGoals(summaries: TargetSummary[], convergence: ConvergenceR
     `${fmt(thousand?.p99Ms ?? Number.NaN, 0)} ms`,
     (v) => v <= 1000,
   );
+  add(
+    PUSH_SIZE_GOAL,
+    '≤ 10 MiB',
+    thousand?.mibPerChange,
+    `${fmt(thousand?.mibPerChange ?? Number.NaN, 2)} MiB`,
+    (v) => v <= 10,
+  );
+  add(
+    PUSH_P99_GOAL,
+    '≤ 250 ms',
+    thousand?.p99Ms,
+    `${fmt(thousand?.p99Ms ?? Number.NaN, 0)} ms`,
+    (v) => v <= 250,
+  );
+  const e = thousand?.endpoint;
+  // 1 when exactly the callers were reached, with endpoints only; 0 otherwise.
+  const exact = e
+    ? Number(e.reached === e.callers && e.reachedCallers === e.callers && e.endpointsOnly)
+    : undefined;
+  add(
+    ENDPOINT_GOAL,
+    'only the callers, endpoints only',
+    exact,
+    e
+      ? `${e.reached} reached, ${e.reachedCallers} of ${e.callers} callers, ${e.endpointsOnly ? 'endpoints only' : 'more than endpoints'}`
+      : '',
+    (v) => v === 1,
+  );
   return goals;
 }
 
@@ -255,7 +289,7 @@ export function renderMarkdown(
   }
   lines.push(...scalingSection(env, summaries));
   lines.push('', ...convergenceSection(convergence));
-  lines.push('', '## Targets (issue 5)', '');
+  lines.push('', '## Targets (issues 5 and 13)', '');
   lines.push('| what | goal | measured | met |', '|---|---|---|---|');
   for (const g of goals) {
     lines.push(
@@ -271,13 +305,30 @@ function convergenceSection(convergence: ConvergenceResult[]): string[] {
   const lines = [
     '## Control plane convergence',
     '',
-    '| simulated proxies | changes | median ms | p99 ms | max ms | note |',
-    '|---:|---:|---:|---:|---:|---|',
+    '| simulated proxies | changes | median ms | p99 ms | max ms | MiB per change | note |',
+    '|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const c of convergence) {
     lines.push(
-      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
+      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${fmt(c.mibPerChange ?? Number.NaN, 2)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
     );
+  }
+  const withEndpoint = convergence.filter((c) => c.endpoint);
+  if (withEndpoint.length > 0) {
+    lines.push(
+      '',
+      "A new endpoint, after Sidecars scope the mesh (service-a's pods may call service-b; service-b's pods call " +
+        'nothing in the mesh): one more pod of service-b opens its stream.',
+      '',
+      '| simulated proxies | proxies reached | of them service-a (callers) | callers | endpoints only | KiB streamed | p99 ms to ACK |',
+      '|---:|---:|---:|---:|---|---:|---:|',
+    );
+    for (const c of withEndpoint) {
+      const e = c.endpoint as EndpointResult;
+      lines.push(
+        `| ${c.proxies} | ${e.reached} | ${e.reachedCallers} | ${e.callers} | ${e.endpointsOnly ? 'yes' : 'no'} | ${fmt(e.streamBytes / 1024, 1)} | ${fmt(e.p99Ms, 0)} |`,
+      );
+    }
   }
   return lines;
 }
@@ -288,7 +339,7 @@ export function renderConvergenceMarkdown(
   goals: Goal[],
   convergence: ConvergenceResult[],
 ): string {
-  const goal = goals.find((g) => g.name === CONVERGENCE_GOAL);
+  const targets = goals.filter((g) => CONVERGENCE_GOALS.includes(g.name));
   const lines = [
     `# Strait control-plane convergence (${env.mode})`,
     '',
@@ -297,10 +348,10 @@ export function renderConvergenceMarkdown(
     '',
     ...convergenceSection(convergence),
   ];
-  if (goal)
+  for (const goal of targets)
     lines.push(
       '',
-      `Target (issue 5): ${goal.name} ${goal.goal}: ${goal.measured}` +
+      `Target (issue ${goal.name === CONVERGENCE_GOAL ? 5 : 13}): ${goal.name} ${goal.goal}: ${goal.measured}` +
         `${goal.met === undefined ? '' : goal.met ? ' (met)' : ' (not met)'}.`,
     );
   lines.push('');

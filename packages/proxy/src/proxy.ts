@@ -4,6 +4,7 @@ import {
   Errors,
   encodePeer,
   type NodeInfo,
+  PASSTHROUGH_CLUSTER,
   Ports,
   peerOfNode,
   type Snapshot,
@@ -15,12 +16,7 @@ import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
-import {
-  type ListenerConfig,
-  type NodeIdentity,
-  PASSTHROUGH_CLUSTER,
-  type ProxyContext,
-} from './listener/context.ts';
+import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { Listener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
 import { RouteTable } from './router/index.ts';
