@@ -1,6 +1,7 @@
 // The snapshot: everything one proxy needs, as the control plane pushes it (DESIGN §4).
 // Schemas are zod so the same source gives the TypeScript types and the validator.
 import { z } from 'zod';
+import { NODE_ROLES } from './protocol.ts';
 
 const port = z.number().int().min(1).max(65535);
 const percent = z.number().min(0).max(100);
@@ -232,7 +233,7 @@ export const TelemetrySettingsSchema = z.strictObject({
   accessLog: z.boolean().default(true),
 });
 
-export const NodeRoleSchema = z.enum(['ingress', 'sidecar', 'egress']);
+export const NodeRoleSchema = z.enum(NODE_ROLES);
 
 /** Who a proxy is: sent when it connects, echoed in its snapshot, used for metric labels. */
 export const NodeInfoSchema = z.strictObject({

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type NodeRole, NodeRoleSchema, Ports } from '@strait/api';
+import { NODE_ROLES, type NodeRole, Ports } from '@strait/api';
 
 export interface ProxyOptions {
   role: NodeRole;
@@ -128,9 +128,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   };
 
   const roleRaw = get('role');
-  const role = NodeRoleSchema.safeParse(roleRaw);
-  if (!role.success)
+  if (!NODE_ROLES.includes(roleRaw as NodeRole))
     throw new UsageError(`--role: expected ingress, sidecar or egress, got "${roleRaw ?? ''}"`);
+  const role = { data: roleRaw as NodeRole };
   const controlPlane = get('control-plane');
   const bootstrap = get('bootstrap');
   if (!controlPlane && !bootstrap) throw new UsageError('one of --control-plane or --bootstrap is needed');

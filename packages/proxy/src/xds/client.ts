@@ -5,12 +5,12 @@ import {
   type AckMessage,
   ApiPaths,
   type DeltaMessage,
-  DeltaMessageSchema,
-  DiscoveryMessageSchema,
+  type DiscoveryMessage,
   type DiscoveryRequest,
+  deltaMessageIssues,
   describeIssues,
+  discoveryMessageIssues,
   HEARTBEAT_DEAD_AFTER_MS,
-  issuesOf,
 } from '@strait/api';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
@@ -216,9 +216,9 @@ export class DiscoveryClient {
       // Without a nonce there is nothing to NACK; a garbled stream is dropped and reopened.
       throw new Error(`discovery stream sent a line that is not JSON: ${line.slice(0, 80)}`);
     }
-    const message = DiscoveryMessageSchema.safeParse(value);
-    if (message.success) {
-      if (message.data.type === 'delta') await this.#handleDelta(message.data);
+    if (discoveryMessageIssues(value).length === 0) {
+      const message = value as DiscoveryMessage;
+      if (message.type === 'delta') await this.#handleDelta(message);
       return;
     }
     const head = value as { type?: unknown; nonce?: unknown } | null;
@@ -226,8 +226,8 @@ export class DiscoveryClient {
       throw new Error('discovery stream sent a message that is not an object');
     if (head.type === 'delta' && typeof head.nonce === 'string' && head.nonce !== '') {
       // A delta this proxy cannot read is refused like one it cannot apply.
-      const issues = DeltaMessageSchema.safeParse(value).error;
-      const error = `the delta is malformed: ${issues ? describeIssues(issuesOf(issues)) : 'unreadable'}`;
+      const issues = deltaMessageIssues(value);
+      const error = `the delta is malformed: ${issues.length > 0 ? describeIssues(issues) : 'unreadable'}`;
       await this.#refuse(head.nonce, 'unknown', { error, rejected: [] });
       return;
     }
