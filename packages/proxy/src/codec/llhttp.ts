@@ -1,5 +1,5 @@
 // The one file that touches Node's own llhttp binding (HTTPParser from the internal `_http_common`): the
-// strict parser node:http itself uses, wrapped in a small typed interface. binding.test.ts fails loudly
+// strict parser node:http itself uses, wrapped in a small typed interface. llhttp.test.ts fails loudly
 // if a new Node changes what this file relies on.
 import { createRequire } from 'node:module';
 
