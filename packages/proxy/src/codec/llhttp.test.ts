@@ -187,6 +187,35 @@ describe('what the callbacks are given', () => {
     ).toEqual(['headersComplete', 'body', 'headers', 'messageComplete']);
     expect(calls[2]?.args[0], `${CHANGED} the trailers' shape`).toEqual(['T1', 'a', 'T2', 'b']);
   });
+  it('after a message with trailers, flushes the next head’s fields through kOnHeaders (none in kOnHeadersComplete)', () => {
+    const { parser, calls } = rawParser('REQUEST');
+    parser.execute(
+      Buffer.from(
+        'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n\r\n' +
+          'GET /next HTTP/1.1\r\nHost: y\r\n\r\n',
+      ),
+    );
+    const afterFirst = calls.slice(calls.findIndex((c) => c.slot === 'messageComplete') + 1);
+    expect(
+      afterFirst.map((c) => c.slot),
+      `${CHANGED} how a head after trailers is handed over`,
+    ).toEqual(['headers', 'headersComplete', 'messageComplete']);
+    expect(afterFirst[0]?.args.slice(0, 2), `${CHANGED} the flushed head after trailers`).toEqual([
+      ['Host', 'y'],
+      '/next',
+    ]);
+  });
+
+  it('hands kOnBody a copy: the input buffer can be reused once execute() returns', () => {
+    const { parser, calls } = rawParser('REQUEST');
+    const input = Buffer.from('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
+    parser.execute(input);
+    input.fill(0);
+    expect(
+      String(calls.find((c) => c.slot === 'body')?.args[0]),
+      `${CHANGED} kOnBody's buffer is a view of the input, not a copy (exchanges keep body chunks)`,
+    ).toBe('abc');
+  });
 });
 
 describe('what the head verdict does', () => {
@@ -371,6 +400,23 @@ describe('the wrapper (Llhttp) over the binding', () => {
     );
     expect(bodies).toEqual(['abc', '']);
     expect(trailers).toEqual([['T', '1'], []]);
+  });
+
+  it('gives each message its own trailers, also when an earlier one is still held (pipelining)', () => {
+    const { parser, heads, trailers } = wrapped('request');
+    parser.execute(
+      Buffer.from(
+        'POST /1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' +
+          'POST /2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 2\r\n\r\n' +
+          'GET /3 HTTP/1.1\r\nHost: z\r\n\r\n',
+      ),
+    );
+    expect(trailers).toEqual([[], ['T', '2'], []]);
+    expect(heads.map((h) => [h.target, h.raw])).toEqual([
+      ['/1', ['Host', 'x', 'Transfer-Encoding', 'chunked']],
+      ['/2', ['Host', 'x', 'Transfer-Encoding', 'chunked']],
+      ['/3', ['Host', 'z']],
+    ]);
   });
 
   it('names the method and marks keep-alive and upgrade', () => {

@@ -179,8 +179,9 @@ export class Llhttp {
 
   #onMessageComplete = (): void => {
     this.#inBody = false;
+    // Each message gets its own array: an exchange may hold its trailers while the next message is parsed.
     const trailers = this.#trailers;
-    if (trailers.length > 0) this.#trailers = [];
+    this.#trailers = [];
     this.#callbacks.onComplete(trailers);
   };
 
