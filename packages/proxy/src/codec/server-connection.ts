@@ -284,8 +284,17 @@ export class ServerConnection implements ExchangeConnection {
     // The client will send nothing more. A request cut short is its own fault; answers in flight finish.
     const err = this.#stopped ? undefined : this.#parser.finish();
     if (isParseError(err) && this.#parsing) {
-      this.#parsing.fail('disconnect', 499);
+      const cut = this.#parsing;
       this.#parsing = undefined;
+      cut.fail('disconnect', 499);
+      // It can never complete, so nobody will finish it: when it is the one being answered the connection
+      // closes now; behind others, it leaves the queue and the connection closes once they are answered.
+      const at = this.#queue.indexOf(cut);
+      if (at === 0) {
+        this.#closeSoon();
+        return;
+      }
+      if (at > 0) this.#queue.splice(at, 1);
     }
     this.#mustClose = true;
     if (this.#queue.length === 0 || !(this.#queue[0] instanceof ServerExchange)) this.#closeSoon();
