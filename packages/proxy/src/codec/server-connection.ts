@@ -33,6 +33,10 @@ function statusOf(err: ParseError): number {
 interface StreamHandle {
   isStreamBase?: boolean;
   _consumed?: boolean;
+  /** net.Socket's own record of whether the handle reads; kept true to what we do to it. */
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
 }
 
 export class ServerConnection implements ExchangeConnection {
@@ -45,7 +49,8 @@ export class ServerConnection implements ExchangeConnection {
   readonly #limits: CodecLimits;
   readonly #handler: ExchangeHandler;
   readonly #parser: Llhttp;
-  readonly #consumed: boolean;
+  /** The socket's handle when llhttp reads from it directly (consume mode); pausing must stop it there. */
+  readonly #consumed: StreamHandle | undefined;
   readonly #queue: (ServerExchange | Refusal)[] = [];
   #parsing: ServerExchange | undefined;
   /** The exchange whose head said Upgrade or CONNECT: reading stops after its head. */
@@ -81,7 +86,7 @@ export class ServerConnection implements ExchangeConnection {
       onExecute: this.#onExecute,
     });
     const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
-    this.#consumed = handle?.isStreamBase === true && !handle._consumed;
+    this.#consumed = handle?.isStreamBase === true && !handle._consumed ? handle : undefined;
     if (this.#consumed && handle) {
       handle._consumed = true;
       this.#parser.consume(handle);
@@ -253,7 +258,13 @@ export class ServerConnection implements ExchangeConnection {
   pauseReading(): void {
     if (this.#readPaused || this.#stopped) return;
     this.#readPaused = true;
-    this.socket.pause();
+    // Reads that llhttp takes straight from the handle never pass the socket's stream: pausing the socket
+    // alone would let a request body pile up here. Stop the handle itself, as node:http does.
+    const handle = this.#consumed;
+    if (handle) {
+      handle.reading = false;
+      handle.readStop();
+    } else this.socket.pause();
   }
 
   resumeReading(): void {
@@ -262,7 +273,11 @@ export class ServerConnection implements ExchangeConnection {
     // The active exchange may still want its body paused.
     if (head instanceof ServerExchange && head.buffered > 0) return;
     this.#readPaused = false;
-    this.socket.resume();
+    const handle = this.#consumed;
+    if (handle) {
+      handle.reading = true;
+      handle.readStart();
+    } else this.socket.resume();
   }
 
   #onDrain = (): void => {
