@@ -131,9 +131,11 @@ export class ServerConnection implements ExchangeConnection {
     const limits = this.#limits;
     if (head.raw.length / 2 > limits.maxHeaderCount) return this.#refuse(431, 'header_count');
     if (head.target.length > limits.maxUrlBytes) return this.#refuse(414, 'url_too_long');
-    if (limits.maxRequestsPerConnection > 0 && this.#requests >= limits.maxRequestsPerConnection)
-      this.#mustClose = true;
     const exchange = new ServerExchange(this, head, new HeaderList(head.raw));
+    // The Nth request is the last: its response says so and the connection closes after it. Only that one
+    // is marked, so pipelined requests ahead of it are still answered on a kept-alive connection.
+    if (limits.maxRequestsPerConnection > 0 && this.#requests === limits.maxRequestsPerConnection)
+      exchange.closeAfter();
     this.#parsing = exchange;
     this.#queue.push(exchange);
     if (head.upgrade) {
