@@ -127,6 +127,8 @@ export class ServerConnection implements ExchangeConnection {
   }
 
   #onHead = (head: ParsedHead): number => {
+    // The connection is closing (an answer said so while this read was being parsed): nothing more is read.
+    if (this.#stopped) return HeadVerdict.UPGRADE;
     this.#requests++;
     const limits = this.#limits;
     if (head.raw.length / 2 > limits.maxHeaderCount) return this.#refuse(431, 'header_count');
