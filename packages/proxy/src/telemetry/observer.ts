@@ -12,8 +12,9 @@ import type {
 import { PASSTHROUGH_CLUSTER } from '../listener/context.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import type { AccessLog } from './access-log.ts';
+import type { RequestSeries } from './istio-metrics.ts';
 import { type DestinationInfo, labelsFor } from './labels.ts';
-import type { ProxyTelemetry, RequestSeries } from './metrics.ts';
+import type { ProxyTelemetry } from './metrics.ts';
 
 /** The series of the last finished request and what it was looked up by. */
 interface LastSeries {
