@@ -227,3 +227,10 @@ export function seed(fixed: number): number {
   const fromEnv = Number(process.env.STRAIT_FC_SEED);
   return Number.isInteger(fromEnv) && process.env.STRAIT_FC_SEED !== '' ? fromEnv : fixed;
 }
+
+/** `n` header lines `F0: v0` … in wire form, to push a head past llhttp's 32-field flush. */
+export function manyFields(n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += `F${i}: v${i}\r\n`;
+  return out;
+}
