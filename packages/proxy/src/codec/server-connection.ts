@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { HeaderList } from './headers.ts';
 import { HeadVerdict, isParseError, Llhttp, type ParsedHead, type ParseError } from './llhttp.ts';
-import { type ExchangeConnection, ServerExchange } from './server-exchange.ts';
+import { type ExchangeConnection, HOLD_LIMIT, ServerExchange } from './server-exchange.ts';
 import type { CodecLimits, ExchangeHandler } from './types.ts';
 
 /** Pipelined requests parsed ahead of the one being answered before reading pauses. */
@@ -272,10 +272,10 @@ export class ServerConnection implements ExchangeConnection {
   }
 
   resumeReading(): void {
-    if (!this.#readPaused || this.#stopped) return;
-    const head = this.#queue[0];
-    // The active exchange may still want its body paused.
-    if (head instanceof ServerExchange && head.buffered > 0) return;
+    if (!this.#readPaused || this.#stopped || this.#queue.length >= MAX_QUEUED) return;
+    // The active exchange may still want its body paused; one behind it may hold all it should.
+    for (const [i, item] of this.#queue.entries())
+      if (item instanceof ServerExchange && item.buffered >= (i === 0 ? 1 : HOLD_LIMIT)) return;
     this.#readPaused = false;
     const handle = this.#consumed;
     if (handle) {
