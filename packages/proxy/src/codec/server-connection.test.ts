@@ -3,6 +3,7 @@
 // Expect: 100-continue.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../upstream/scripted-upstream.ts';
 import { ServerConnection } from './server-connection.ts';
 import type { BodySink, CodecLimits, DownstreamExchange, ExchangeHandler } from './types.ts';
 
@@ -110,6 +111,80 @@ describe('request body back-pressure', () => {
       const check = (): void => (ended ? resolve() : void setTimeout(check, 10));
       check();
     });
+    expect(taken).toBe(size);
+  });
+});
+
+describe('bodies that wait', () => {
+  /** Writes up to `size` body bytes until the socket stays full for 500 ms; returns how many went. */
+  async function pushUntilStalled(client: Socket, size: number): Promise<number> {
+    const chunk = Buffer.alloc(256 * 1024);
+    let sent = 0;
+    while (sent < size) {
+      sent += chunk.length;
+      if (client.write(chunk)) continue;
+      const drained = await Promise.race([
+        new Promise<boolean>((r) => client.once('drain', () => r(true))),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
+      ]);
+      if (!drained) break;
+    }
+    return sent;
+  }
+
+  it('a pipelined request’s body is not buffered without bound while the one ahead is answered', async () => {
+    const exchanges: DownstreamExchange[] = [];
+    const client = await serve({ onRequest: (e) => exchanges.push(e) });
+    const size = 64 * 1024 * 1024;
+    client.write(
+      `GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPOST /next HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`,
+    );
+    const sent = await pushUntilStalled(client, size);
+    expect(sent).toBeLessThan(size / 4);
+    expect(exchanges.map((e) => e.target)).toEqual(['/slow']);
+    // The first is answered; the second takes its turn and its body flows once it is read.
+    const first = exchanges[0] as DownstreamExchange;
+    first.head(200, '', [], 0);
+    first.end();
+    await until('the second request', () => exchanges.length === 2);
+    let taken = 0;
+    let ended = false;
+    (exchanges[1] as DownstreamExchange).readBody({
+      data: (chunk) => {
+        taken += chunk.length;
+        return true;
+      },
+      end: () => {
+        ended = true;
+      },
+    });
+    const rest = Buffer.alloc(size - sent);
+    client.write(rest);
+    await until('the whole body', () => ended, 10_000);
+    expect(taken).toBe(size);
+  });
+
+  it('a body that arrives before anyone reads it (the upstream still connecting) is held only so far', async () => {
+    let exchange: DownstreamExchange | undefined;
+    const client = await serve({ onRequest: (e) => (exchange = e) });
+    const size = 64 * 1024 * 1024;
+    client.write(`POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+    const sent = await pushUntilStalled(client, size);
+    expect(sent).toBeLessThan(size / 4);
+    expect(exchange?.bodyBytes ?? 0).toBeLessThan(4 * 1024 * 1024);
+    let taken = 0;
+    let ended = false;
+    exchange?.readBody({
+      data: (chunk) => {
+        taken += chunk.length;
+        return true;
+      },
+      end: () => {
+        ended = true;
+      },
+    });
+    client.write(Buffer.alloc(size - sent));
+    await until('the whole body', () => ended, 10_000);
     expect(taken).toBe(size);
   });
 });
