@@ -117,6 +117,39 @@ describe('keep-alive', () => {
     expect(await exchange(connection)).toMatchObject({ status: 201, body: 'new' });
   });
 
+  it('a second response in the same read as the first is unsolicited: the first is delivered, the connection dropped', async () => {
+    const { connection, done } = await open((peer) =>
+      peer.socket.write(
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil',
+      ),
+    );
+    // Whoever gets the connection back as soon as the first response ends sends the next request at once.
+    const next: Result[] = [];
+    const first = await new Promise<Result>((resolve) => {
+      const result: Result = { body: '' };
+      connection.send(GET, {
+        onHead: (status) => {
+          result.status = status;
+        },
+        onData: (chunk) => {
+          result.body += chunk.toString('latin1');
+          return true;
+        },
+        onEnd: () => resolve(result),
+        onError: (failure, beforeResponse) => {
+          result.error = { failure, beforeResponse };
+          resolve(result);
+        },
+      });
+    });
+    if (done[0]) void exchange(connection).then((r) => next.push(r));
+    expect(first).toMatchObject({ status: 200, body: 'ok' });
+    expect(first.error).toBeUndefined();
+    await until('the connection to close', () => connection.closed);
+    expect(done[0]).toBe(false);
+    expect(next.map((r) => r.body)).not.toContain('evil');
+  });
+
   it('an idle connection that receives bytes nobody asked for is dropped', async () => {
     const { connection, done } = await open((peer) => {
       peer.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');

@@ -99,6 +99,28 @@ describe('keep-alive', () => {
     expect(pool.stats.idle).toBe(0);
   });
 
+  it('never hands out a connection that received a response nobody asked for', async () => {
+    let requests = 0;
+    const pool = await poolFor(
+      (peer) =>
+        peer.socket.write(
+          requests++ === 0
+            ? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil'
+            : 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood',
+        ),
+      { maxConnections: 1 },
+    );
+    const first = await connection(pool);
+    // A request waiting for the connection gets it the moment the first response ends.
+    const waiting = acquire(pool);
+    expect(await get(first)).toBe('ok');
+    const result = await waiting;
+    if (!('connection' in result)) throw result.error;
+    expect(result.connection).not.toBe(first);
+    expect(await get(result.connection)).toBe('good');
+    expect(pool.stats.open).toBe(1);
+  });
+
   it('does not hand out an idle connection the upstream has closed', async () => {
     const pool = await poolFor((peer) => {
       peer.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
