@@ -25,6 +25,8 @@ export interface ParsedHead {
 export const HeadVerdict = { BODY: 0, SKIP_BODY: 1, UPGRADE: 2 } as const;
 
 export interface ParserCallbacks {
+  /** The first byte of a message arrived (optional: it costs a call per message). */
+  onMessageBegin?(): void;
   onHead(head: ParsedHead): number;
   onBody(chunk: Buffer): void;
   /** Trailers of a chunked body (rare); empty when there were none. */
@@ -45,6 +47,7 @@ interface Binding {
     new (): NativeParser;
     REQUEST: number;
     RESPONSE: number;
+    kOnMessageBegin: number;
     kOnHeaders: number;
     kOnHeadersComplete: number;
     kOnBody: number;
@@ -94,6 +97,7 @@ export class Llhttp {
       maxHeaderBytes,
       HTTPParser.kLenientNone,
     );
+    if (callbacks.onMessageBegin) native[HTTPParser.kOnMessageBegin] = callbacks.onMessageBegin;
     native[HTTPParser.kOnHeaders] = this.#onHeaders;
     native[HTTPParser.kOnHeadersComplete] = this.#onHeadersComplete;
     native[HTTPParser.kOnBody] = this.#onBody;

@@ -80,6 +80,7 @@ export class ServerConnection implements ExchangeConnection {
     this.since = now;
     socket.setNoDelay(true);
     this.#parser = new Llhttp('request', limits.maxHeaderBytes, {
+      onMessageBegin: this.#onMessageBegin,
       onHead: this.#onHead,
       onBody: this.#onBody,
       onComplete: this.#onComplete,
@@ -112,8 +113,7 @@ export class ServerConnection implements ExchangeConnection {
   };
 
   #afterRead(result: number | ParseError, chunk: Buffer | undefined): void {
-    if (this.phase === 'idle') this.#enter('head');
-    else if (this.phase === 'busy') this.since = Date.now();
+    if (this.phase === 'busy') this.since = Date.now();
     if (isParseError(result)) {
       this.#parseFailed(result);
       return;
@@ -125,6 +125,11 @@ export class ServerConnection implements ExchangeConnection {
       if (this.#queue[0] === this.#tunnel) this.#activate();
     }
   }
+
+  /** A request's first byte: an idle connection now waits for a head, under the header timeout. */
+  #onMessageBegin = (): void => {
+    if (this.phase === 'idle') this.#enter('head');
+  };
 
   #onHead = (head: ParsedHead): number => {
     // The connection is closing (an answer said so while this read was being parsed): nothing more is read.
