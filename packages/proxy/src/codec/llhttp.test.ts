@@ -53,6 +53,7 @@ describe('the binding’s shape', () => {
     for (const name of [
       'REQUEST',
       'RESPONSE',
+      'kOnMessageBegin',
       'kOnHeaders',
       'kOnHeadersComplete',
       'kOnBody',
@@ -64,9 +65,14 @@ describe('the binding’s shape', () => {
     expect(HTTPParser.REQUEST, `${CHANGED} REQUEST and RESPONSE are the same kind`).not.toBe(
       HTTPParser.RESPONSE,
     );
-    const slots = ['kOnHeaders', 'kOnHeadersComplete', 'kOnBody', 'kOnMessageComplete', 'kOnExecute'].map(
-      (name) => HTTPParser[name],
-    );
+    const slots = [
+      'kOnMessageBegin',
+      'kOnHeaders',
+      'kOnHeadersComplete',
+      'kOnBody',
+      'kOnMessageComplete',
+      'kOnExecute',
+    ].map((name) => HTTPParser[name]);
     expect(new Set(slots).size, `${CHANGED} two callback slots share a number`).toBe(slots.length);
     expect(HTTPParser.kLenientNone, `${CHANGED} kLenientNone is no longer 0 (no leniency)`).toBe(0);
   });
@@ -129,6 +135,16 @@ describe('what the callbacks are given', () => {
       false,
       false,
     ]);
+  });
+
+  it('kOnMessageBegin: called at the first byte of each message, not for a CRLF between messages', () => {
+    const { parser, calls } = rawParser('REQUEST');
+    parser[HTTPParser.kOnMessageBegin as number] = () => calls.push({ slot: 'begin', args: [] });
+    parser.execute(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n\r\nG'));
+    expect(
+      calls.map((c) => c.slot),
+      `${CHANGED} when kOnMessageBegin is called`,
+    ).toEqual(['begin', 'headersComplete', 'messageComplete', 'begin']);
   });
 
   it('flushes fields through kOnHeaders once a head passes 32 fields, target included', () => {

@@ -18,6 +18,8 @@ const LIMITS: CodecLimits = {
 
 let server: Server | undefined;
 const sockets: Socket[] = [];
+/** The server side of the latest connection, for its timers. */
+let latest: ServerConnection | undefined;
 
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
@@ -30,7 +32,7 @@ async function serve(handler: Partial<ExchangeHandler>, limits: Partial<CodecLim
   const full: ExchangeHandler = { onRequest: () => {}, onTunnel: () => {}, onRefused: () => {}, ...handler };
   server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.push(socket);
-    new ServerConnection(socket, { ...LIMITS, ...limits }, full, Date.now(), () => {});
+    latest = new ServerConnection(socket, { ...LIMITS, ...limits }, full, Date.now(), () => {});
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   const client = connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
@@ -207,6 +209,40 @@ describe('maxRequestsPerConnection', () => {
     expect(seen).toEqual(['/r1', '/r2']);
     const heads = out.split('\r\n\r\n').filter((p) => p.includes('HTTP/1.1'));
     expect(heads.map((h) => /connection: close/i.test(h))).toEqual([false, true]);
+  });
+});
+
+describe('timeouts', () => {
+  it('a kept-alive connection answered at once is idle, not waiting for a head: no 408 after the header timeout', async () => {
+    const client = await serve({ onRequest: answerTarget }, { headerTimeoutMs: 100, idleTimeoutMs: 5000 });
+    let out = '';
+    client.on('data', (d) => {
+      out += d.toString('latin1');
+    });
+    client.write('GET /quick HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until('the answer', () => out.endsWith('/quick'));
+    latest?.checkTimeouts(Date.now() + 1000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out).not.toContain('408');
+    expect(latest?.phase).toBe('idle');
+    latest?.checkTimeouts(Date.now() + 6000);
+    await new Promise<void>((resolve) => client.once('close', () => resolve()));
+    expect(out).not.toContain('408');
+  });
+
+  it('a head that stalls gets 408 after the header timeout, also on a kept-alive connection', async () => {
+    const client = await serve({ onRequest: answerTarget }, { headerTimeoutMs: 100, idleTimeoutMs: 5000 });
+    let out = '';
+    client.on('data', (d) => {
+      out += d.toString('latin1');
+    });
+    client.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until('the answer', () => out.endsWith('/first'));
+    client.write('GET /second HTTP/1.1\r\nHost');
+    await until('the partial head to be read', () => latest?.phase === 'head');
+    latest?.checkTimeouts(Date.now() + 1000);
+    await new Promise<void>((resolve) => client.once('close', () => resolve()));
+    expect(out).toMatch(/HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 });
 
