@@ -2,7 +2,7 @@
 // and trailers (also when an earlier message is still held), the method named, keep-alive and upgrade.
 import { describe, expect, it } from 'vitest';
 import { HeadVerdict, Llhttp, type ParsedHead } from './llhttp.ts';
-import { manyFields } from './message-arbitraries.ts';
+import { manyFields } from './testing.ts';
 
 /** What the wrapper hands over for a stream of bytes: heads, body text and trailers per message. */
 function wrapped(kind: 'request' | 'response', verdict: number = HeadVerdict.BODY) {

@@ -11,7 +11,7 @@ import {
   response,
   seed,
   split,
-} from './message-arbitraries.ts';
+} from './testing.ts';
 
 /** Feeds the parts to one parser and returns the messages it handed over, or the first error's code. */
 function parse(

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeadVerdict, isParseError, Llhttp, type ParseError } from './llhttp.ts';
-import { manyFields } from './message-arbitraries.ts';
+import { manyFields } from './testing.ts';
 
 const CHANGED = `Node ${process.version} changed its internal llhttp binding (_http_common.HTTPParser):`;
 

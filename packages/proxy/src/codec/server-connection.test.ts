@@ -3,7 +3,7 @@
 // Expect: 100-continue.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '../upstream/scripted-upstream.ts';
+import { until } from '../upstream/testing.ts';
 import { ServerConnection } from './server-connection.ts';
 import type { BodySink, CodecLimits, DownstreamExchange, ExchangeHandler } from './types.ts';
 

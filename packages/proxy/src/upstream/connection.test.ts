@@ -8,7 +8,7 @@ import {
   UpstreamConnection,
   type UpstreamFailure,
 } from './connection.ts';
-import { type Script, type ScriptedUpstream, startScriptedUpstream, until } from './scripted-upstream.ts';
+import { type Script, type ScriptedUpstream, startScriptedUpstream, until } from './testing.ts';
 
 let upstream: ScriptedUpstream | undefined;
 const connections: UpstreamConnection[] = [];

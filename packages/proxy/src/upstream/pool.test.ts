@@ -5,7 +5,7 @@ import { createServer, Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ResponseHandler, UpstreamConnection } from './connection.ts';
 import { type Acquired, ConnectionPool, type PoolSettings } from './pool.ts';
-import { OK, type Script, type ScriptedUpstream, startScriptedUpstream, until } from './scripted-upstream.ts';
+import { OK, type Script, type ScriptedUpstream, startScriptedUpstream, until } from './testing.ts';
 
 const SETTINGS: PoolSettings = { connectTimeoutMs: 1000, idleTimeoutMs: 4000, maxConnections: undefined };
 
