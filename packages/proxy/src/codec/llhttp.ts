@@ -1,5 +1,5 @@
 // The one file that touches Node's own llhttp binding (HTTPParser from the internal `_http_common`): the
-// strict parser node:http itself uses, wrapped in a small typed interface. binding.test.ts fails loudly
+// strict parser node:http itself uses, wrapped in a small typed interface. llhttp.test.ts fails loudly
 // if a new Node changes what this file relies on.
 import { createRequire } from 'node:module';
 
@@ -25,6 +25,8 @@ export interface ParsedHead {
 export const HeadVerdict = { BODY: 0, SKIP_BODY: 1, UPGRADE: 2 } as const;
 
 export interface ParserCallbacks {
+  /** The first byte of a message arrived (optional: it costs a call per message). */
+  onMessageBegin?(): void;
   onHead(head: ParsedHead): number;
   onBody(chunk: Buffer): void;
   /** Trailers of a chunked body (rare); empty when there were none. */
@@ -45,6 +47,7 @@ interface Binding {
     new (): NativeParser;
     REQUEST: number;
     RESPONSE: number;
+    kOnMessageBegin: number;
     kOnHeaders: number;
     kOnHeadersComplete: number;
     kOnBody: number;
@@ -94,6 +97,7 @@ export class Llhttp {
       maxHeaderBytes,
       HTTPParser.kLenientNone,
     );
+    if (callbacks.onMessageBegin) native[HTTPParser.kOnMessageBegin] = callbacks.onMessageBegin;
     native[HTTPParser.kOnHeaders] = this.#onHeaders;
     native[HTTPParser.kOnHeadersComplete] = this.#onHeadersComplete;
     native[HTTPParser.kOnBody] = this.#onBody;
@@ -179,8 +183,9 @@ export class Llhttp {
 
   #onMessageComplete = (): void => {
     this.#inBody = false;
+    // Each message gets its own array: an exchange may hold its trailers while the next message is parsed.
     const trailers = this.#trailers;
-    if (trailers.length > 0) this.#trailers = [];
+    this.#trailers = [];
     this.#callbacks.onComplete(trailers);
   };
 

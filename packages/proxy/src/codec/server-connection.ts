@@ -6,7 +6,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { HeaderList } from './headers.ts';
 import { HeadVerdict, isParseError, Llhttp, type ParsedHead, type ParseError } from './llhttp.ts';
-import { type ExchangeConnection, ServerExchange } from './server-exchange.ts';
+import { type ExchangeConnection, HOLD_LIMIT, ServerExchange } from './server-exchange.ts';
 import type { CodecLimits, ExchangeHandler } from './types.ts';
 
 /** Pipelined requests parsed ahead of the one being answered before reading pauses. */
@@ -33,6 +33,10 @@ function statusOf(err: ParseError): number {
 interface StreamHandle {
   isStreamBase?: boolean;
   _consumed?: boolean;
+  /** net.Socket's own record of whether the handle reads; kept true to what we do to it. */
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
 }
 
 export class ServerConnection implements ExchangeConnection {
@@ -45,7 +49,8 @@ export class ServerConnection implements ExchangeConnection {
   readonly #limits: CodecLimits;
   readonly #handler: ExchangeHandler;
   readonly #parser: Llhttp;
-  readonly #consumed: boolean;
+  /** The socket's handle when llhttp reads from it directly (consume mode); pausing must stop it there. */
+  readonly #consumed: StreamHandle | undefined;
   readonly #queue: (ServerExchange | Refusal)[] = [];
   #parsing: ServerExchange | undefined;
   /** The exchange whose head said Upgrade or CONNECT: reading stops after its head. */
@@ -75,13 +80,14 @@ export class ServerConnection implements ExchangeConnection {
     this.since = now;
     socket.setNoDelay(true);
     this.#parser = new Llhttp('request', limits.maxHeaderBytes, {
+      onMessageBegin: this.#onMessageBegin,
       onHead: this.#onHead,
       onBody: this.#onBody,
       onComplete: this.#onComplete,
       onExecute: this.#onExecute,
     });
     const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
-    this.#consumed = handle?.isStreamBase === true && !handle._consumed;
+    this.#consumed = handle?.isStreamBase === true && !handle._consumed ? handle : undefined;
     if (this.#consumed && handle) {
       handle._consumed = true;
       this.#parser.consume(handle);
@@ -107,8 +113,7 @@ export class ServerConnection implements ExchangeConnection {
   };
 
   #afterRead(result: number | ParseError, chunk: Buffer | undefined): void {
-    if (this.phase === 'idle') this.#enter('head');
-    else if (this.phase === 'busy') this.since = Date.now();
+    if (this.phase === 'busy') this.since = Date.now();
     if (isParseError(result)) {
       this.#parseFailed(result);
       return;
@@ -121,14 +126,23 @@ export class ServerConnection implements ExchangeConnection {
     }
   }
 
+  /** A request's first byte: an idle connection now waits for a head, under the header timeout. */
+  #onMessageBegin = (): void => {
+    if (this.phase === 'idle') this.#enter('head');
+  };
+
   #onHead = (head: ParsedHead): number => {
+    // The connection is closing (an answer said so while this read was being parsed): nothing more is read.
+    if (this.#stopped) return HeadVerdict.UPGRADE;
     this.#requests++;
     const limits = this.#limits;
     if (head.raw.length / 2 > limits.maxHeaderCount) return this.#refuse(431, 'header_count');
     if (head.target.length > limits.maxUrlBytes) return this.#refuse(414, 'url_too_long');
-    if (limits.maxRequestsPerConnection > 0 && this.#requests >= limits.maxRequestsPerConnection)
-      this.#mustClose = true;
     const exchange = new ServerExchange(this, head, new HeaderList(head.raw));
+    // The Nth request is the last: its response says so and the connection closes after it. Only that one
+    // is marked, so pipelined requests ahead of it are still answered on a kept-alive connection.
+    if (limits.maxRequestsPerConnection > 0 && this.#requests === limits.maxRequestsPerConnection)
+      exchange.closeAfter();
     this.#parsing = exchange;
     this.#queue.push(exchange);
     if (head.upgrade) {
@@ -253,16 +267,26 @@ export class ServerConnection implements ExchangeConnection {
   pauseReading(): void {
     if (this.#readPaused || this.#stopped) return;
     this.#readPaused = true;
-    this.socket.pause();
+    // Reads that llhttp takes straight from the handle never pass the socket's stream: pausing the socket
+    // alone would let a request body pile up here. Stop the handle itself, as node:http does.
+    const handle = this.#consumed;
+    if (handle) {
+      handle.reading = false;
+      handle.readStop();
+    } else this.socket.pause();
   }
 
   resumeReading(): void {
-    if (!this.#readPaused || this.#stopped) return;
-    const head = this.#queue[0];
-    // The active exchange may still want its body paused.
-    if (head instanceof ServerExchange && head.buffered > 0) return;
+    if (!this.#readPaused || this.#stopped || this.#queue.length >= MAX_QUEUED) return;
+    // The active exchange may still want its body paused; one behind it may hold all it should.
+    for (const [i, item] of this.#queue.entries())
+      if (item instanceof ServerExchange && item.buffered >= (i === 0 ? 1 : HOLD_LIMIT)) return;
     this.#readPaused = false;
-    this.socket.resume();
+    const handle = this.#consumed;
+    if (handle) {
+      handle.reading = true;
+      handle.readStart();
+    } else this.socket.resume();
   }
 
   #onDrain = (): void => {
@@ -284,8 +308,17 @@ export class ServerConnection implements ExchangeConnection {
     // The client will send nothing more. A request cut short is its own fault; answers in flight finish.
     const err = this.#stopped ? undefined : this.#parser.finish();
     if (isParseError(err) && this.#parsing) {
-      this.#parsing.fail('disconnect', 499);
+      const cut = this.#parsing;
       this.#parsing = undefined;
+      cut.fail('disconnect', 499);
+      // It can never complete, so nobody will finish it: when it is the one being answered the connection
+      // closes now; behind others, it leaves the queue and the connection closes once they are answered.
+      const at = this.#queue.indexOf(cut);
+      if (at === 0) {
+        this.#closeSoon();
+        return;
+      }
+      if (at > 0) this.#queue.splice(at, 1);
     }
     this.#mustClose = true;
     if (this.#queue.length === 0 || !(this.#queue[0] instanceof ServerExchange)) this.#closeSoon();

@@ -21,6 +21,11 @@ export interface ExchangeConnection {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/**
+ * Body bytes held for a reader that is not taking them (not this request's turn yet, or the upstream still
+ * connecting) before the connection stops reading: Envoy's per-connection buffer limit, 1 MiB.
+ */
+export const HOLD_LIMIT = 1024 * 1024;
 const CRLF = '\r\n';
 
 export class ServerExchange implements DownstreamExchange {
@@ -42,6 +47,8 @@ export class ServerExchange implements DownstreamExchange {
   #sink: BodySink | undefined;
   #paused = false;
   #pending: Buffer[] = [];
+  /** Bytes in #pending. */
+  #held = 0;
   #requestDone = false;
   #trailers: string[] = [];
   #sinkEnded = false;
@@ -115,8 +122,9 @@ export class ServerExchange implements DownstreamExchange {
       return;
     }
     this.#pending.push(chunk);
-    // Held back (paused, or not this request's turn yet): stop reading until it can go on.
-    if (this.#active && this.#paused) this.#conn.pauseReading();
+    this.#held += chunk.length;
+    // Held back (paused, nobody reading yet, or not this request's turn): stop reading until it can go on.
+    if ((this.#active && this.#paused) || this.#held >= HOLD_LIMIT) this.#conn.pauseReading();
   }
 
   /** @internal The request message is complete. */
@@ -128,9 +136,7 @@ export class ServerExchange implements DownstreamExchange {
 
   /** Bytes buffered here waiting for the sink (pipelined or paused). */
   get buffered(): number {
-    let n = 0;
-    for (const chunk of this.#pending) n += chunk.length;
-    return n;
+    return this.#held;
   }
 
   #flush(): void {
@@ -138,8 +144,11 @@ export class ServerExchange implements DownstreamExchange {
     if (!sink) return;
     while (this.#pending.length > 0 && !this.#paused) {
       const chunk = this.#pending.shift() as Buffer;
+      this.#held -= chunk.length;
       if (!sink.data(chunk)) this.pauseBody();
     }
+    // What was held has gone on: reading can go on too (if nothing else holds it).
+    if (this.#active && !this.#paused && this.#held === 0) this.#conn.resumeReading();
     if (this.#requestDone && this.#pending.length === 0 && !this.#sinkEnded) {
       this.#sinkEnded = true;
       sink.end(this.#trailers);

@@ -45,6 +45,10 @@ export class UpstreamConnection {
   #reusable = true;
   #closed = false;
   #paused = false;
+  /** A response that ended during the read being parsed: told once that read is all parsed. */
+  #ended: { handler: ResponseHandler | undefined; trailers: string[] } | undefined;
+  /** A response began with no request outstanding: the connection is out of step. */
+  #unsolicited = false;
   readonly #onDone: (connection: UpstreamConnection, reusable: boolean) => void;
 
   constructor(socket: Socket, onDone: (connection: UpstreamConnection, reusable: boolean) => void) {
@@ -128,6 +132,11 @@ export class UpstreamConnection {
   }
 
   #onHead = (head: ParsedHead): number => {
+    if (!this.#handler) {
+      // A second response in the read that ended the first: nobody asked for it. Stop parsing here.
+      this.#unsolicited = true;
+      return HeadVerdict.UPGRADE;
+    }
     if (head.status < 200 && head.status !== 101) return HeadVerdict.BODY; // 100 Continue and the like
     this.#responded = true;
     if (!head.keepAlive) this.#reusable = false;
@@ -148,14 +157,26 @@ export class UpstreamConnection {
   };
 
   #onComplete = (trailers: string[]): void => {
-    if (!this.#responded) return; // the end of an interim (1xx) response
+    if (!this.#responded || this.#unsolicited) return; // an interim (1xx) response, or one nobody asked for
     const handler = this.#handler;
     this.#handler = undefined;
-    this.idleSince = Date.now();
-    const reusable = this.#reusable && !this.#closed;
-    this.#onDone(this, reusable);
-    handler?.onEnd(trailers);
+    this.#ended = { handler, trailers };
   };
+
+  /**
+   * After a read is parsed: a response that ended in it is handed over, and the connection goes back to the
+   * pool only if nothing followed the response. Doing this after (not during) parsing means a request sent
+   * on the freed connection can never be answered by bytes that were already in the read.
+   */
+  #settle(): void {
+    const ended = this.#ended;
+    if (!ended) return;
+    this.#ended = undefined;
+    this.idleSince = Date.now();
+    if (this.#unsolicited) this.#fail('reset', new Error('a response nobody asked for'));
+    this.#onDone(this, this.#reusable && !this.#closed);
+    ended.handler?.onEnd(ended.trailers);
+  }
 
   #onData = (chunk: Buffer): void => {
     if (!this.#handler && !this.#closed) {
@@ -165,6 +186,7 @@ export class UpstreamConnection {
     }
     const result = this.#parser.execute(chunk);
     if (isParseError(result)) this.#fail('reset', result);
+    this.#settle();
   };
 
   #onEnd = (): void => {
@@ -172,6 +194,7 @@ export class UpstreamConnection {
     const result: ParseError | undefined = this.#handler ? this.#parser.finish() : undefined;
     if (isParseError(result)) this.#fail('reset', result);
     this.#reusable = false;
+    this.#settle();
     this.socket.end();
   };
 

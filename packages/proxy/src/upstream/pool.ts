@@ -109,9 +109,14 @@ export class ConnectionPool {
       socket.removeListener('error', onError);
       if (error) {
         socket.destroy();
-        // Every waiter beyond what other connections in flight can serve hears of the failure.
+        // The waiter this attempt was for hears of the failure. Those left over that no other attempt in
+        // flight will serve get an attempt of their own (each fails in turn if the host stays down), or
+        // they would wait forever: nothing else opens a connection for them below the limit.
         const waiter = this.#waiters.shift();
         waiter?.({ failure, error });
+        const max = this.settings.maxConnections;
+        const room = max === undefined || this.#all.size + this.#connecting < max;
+        if (!this.#closed && room && this.#waiters.length > this.#connecting) this.#open();
         return;
       }
       const connection = new UpstreamConnection(socket, this.#done);
