@@ -1,6 +1,6 @@
 // The cold-start table: per fresh mesh, the p50 / p99 of each of the first seconds at a fixed rate, the p99
 // of the whole first window, and the same rate once settled; in the full report and as its own file.
-import type { ColdStartResult } from './cold-start.ts';
+import { type ColdStartResult, type ProcessKind, perRequestMs } from './cold-start.ts';
 import { COLD_START_GOAL, coldStartGoal, fmt } from './goals.ts';
 import type { Environment } from './report.ts';
 
@@ -41,6 +41,30 @@ export function coldStartSection(result: ColdStartResult, proxyRuns: string): st
       `| ${r.round + 1} | ${fmt(r.startupS, 1)} s | ${cells.join(' | ')} | ` +
         `${fmt(r.cold.latencyMs.p50, 2)} / ${fmt(r.cold.latencyMs.p99, 1)} | ${r.cold.errors + r.cold.non2xx} | ${settled} |`,
     );
+  }
+  lines.push(
+    '',
+    "Where the CPU went, summed over the mesh's processes: vCPU (CPU seconds per second) and CPU ms per " +
+      'request completed, in the cold window and the settled one. Cold far above settled is warm-up (JIT, ' +
+      "connections); vCPU near the machine's count means the mesh could not keep up.",
+    '',
+    '| round | window | proxies vCPU | proxies ms / request | apps vCPU | apps ms / request | control plane vCPU |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  );
+  for (const r of result.rounds) {
+    const windows = [
+      ['cold', r.cpuCold, r.cold],
+      ['settled', r.cpuSettled, r.settled],
+    ] as const;
+    for (const [name, cpu, load] of windows) {
+      if (!cpu) continue;
+      const vcpu = (kind: ProcessKind) => fmt(cpu[kind] / cpu.seconds, 2);
+      const perRequest = (kind: ProcessKind) => fmt(perRequestMs(cpu[kind], load), 2);
+      lines.push(
+        `| ${r.round + 1} | ${name} | ${vcpu('proxies')} | ${perRequest('proxies')} | ${vcpu('apps')} | ` +
+          `${perRequest('apps')} | ${vcpu('controlPlane')} |`,
+      );
+    }
   }
   if (result.failure) lines.push('', `Failed: cold start: ${result.failure}`);
   return lines;

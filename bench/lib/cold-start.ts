@@ -6,8 +6,10 @@ import { type Mesh, startMesh } from '../../packages/demo/src/launcher/mesh.ts';
 import { liveProcesses } from '../../packages/demo/src/launcher/processes.ts';
 import { offsetPlan } from '../../packages/demo/src/topology.ts';
 import type { LoadResult } from '../loadgen.ts';
+import { fmt } from './goals.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { onCleanup } from './processes.ts';
+import { cpuSeconds } from './procfs.ts';
 
 /**
  * The launcher's address plan for the bench: 127.0.122.x (control plane and ingress) … 127.0.126.x
@@ -26,12 +28,26 @@ export interface ColdStartSettings {
   connections: number;
 }
 
+/** CPU seconds the mesh's processes used over one window, by kind of process, and the window's length. */
+export interface MeshCpu {
+  proxies: number;
+  apps: number;
+  controlPlane: number;
+  seconds: number;
+}
+
+/** The kinds of process a mesh's CPU is split into. */
+export type ProcessKind = Exclude<keyof MeshCpu, 'seconds'>;
+
 export interface ColdStartRound {
   round: number;
   /** From launching the first process until the launcher's start-up returned (the chain answered 200). */
   startupS: number;
   cold: LoadResult;
   settled: LoadResult | undefined;
+  /** Where the CPU went in each window: a cold window far above the settled one is warm-up (JIT, connections). */
+  cpuCold: MeshCpu;
+  cpuSettled: MeshCpu | undefined;
 }
 
 export interface ColdStartResult {
@@ -49,6 +65,34 @@ function killLauncherProcessesOnExit(): void {
   onCleanup(() => {
     for (const p of liveProcesses) p.signal('SIGKILL');
   });
+}
+
+/** Which part of the mesh a launcher process is, by its name. */
+function kindOf(name: string): ProcessKind {
+  if (name === 'control-plane') return 'controlPlane';
+  return name.endsWith('-sidecar') || name.endsWith('gateway') ? 'proxies' : 'apps';
+}
+
+/** CPU seconds used so far by each kind of process in the mesh. */
+function meshCpu(mesh: Mesh): MeshCpu {
+  const used: MeshCpu = { proxies: 0, apps: 0, controlPlane: 0, seconds: performance.now() / 1000 };
+  for (const p of mesh.processes.values()) if (p.pid !== undefined) used[kindOf(p.name)] += cpuSeconds(p.pid);
+  return used;
+}
+
+/** The CPU used between two readings. */
+function cpuBetween(before: MeshCpu, after: MeshCpu): MeshCpu {
+  return {
+    proxies: after.proxies - before.proxies,
+    apps: after.apps - before.apps,
+    controlPlane: after.controlPlane - before.controlPlane,
+    seconds: after.seconds - before.seconds,
+  };
+}
+
+/** CPU milliseconds per request completed in a window. */
+export function perRequestMs(cpuSeconds: number, load: LoadResult | undefined): number {
+  return load && load.completed > 0 ? (1000 * cpuSeconds) / load.completed : Number.NaN;
 }
 
 async function measureRound(
@@ -78,9 +122,14 @@ async function measureRound(
         warmupS: 0,
         connections: settings.connections,
       });
+    const atUp = meshCpu(mesh);
     const cold = await load(settings.coldS);
-    const settled = settings.settledS > 0 ? await load(settings.settledS) : undefined;
-    return { round, startupS, cold, settled };
+    const afterCold = meshCpu(mesh);
+    const cpuCold = cpuBetween(atUp, afterCold);
+    if (settings.settledS <= 0)
+      return { round, startupS, cold, settled: undefined, cpuCold, cpuSettled: undefined };
+    const settled = await load(settings.settledS);
+    return { round, startupS, cold, settled, cpuCold, cpuSettled: cpuBetween(afterCold, meshCpu(mesh)) };
   } finally {
     await mesh?.stop();
   }
@@ -102,8 +151,10 @@ export async function measureColdStart(
       const c = measured.cold;
       log(
         `bench: cold start ${round + 1}/${settings.rounds}: mesh up in ${measured.startupS.toFixed(1)} s; ` +
-          `first ${settings.coldS} s at ${settings.rate} req/s p50 ${c.latencyMs.p50.toFixed(1)} p99 ` +
-          `${c.latencyMs.p99.toFixed(1)} ms; per-second p99 ${(c.perSecondP99Ms ?? []).map((v) => v.toFixed(0)).join(' ')} ms`,
+          `first ${settings.coldS} s at ${settings.rate} req/s p50 ${fmt(c.latencyMs.p50, 1)} p99 ` +
+          `${fmt(c.latencyMs.p99, 1)} ms; per-second p99 ${(c.perSecondP99Ms ?? []).map((v) => fmt(v, 0)).join(' ')} ms; ` +
+          `proxies' CPU ${fmt(perRequestMs(measured.cpuCold.proxies, c), 2)} ms per request cold, ` +
+          `${fmt(perRequestMs(measured.cpuSettled?.proxies ?? Number.NaN, measured.settled), 2)} settled`,
       );
     } catch (err) {
       result.failure = (err as Error).message.split('\n')[0] ?? String(err);
