@@ -7,6 +7,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_WARMUP_REQUESTS } from '../packages/proxy/src/config/options.ts';
 import { type ColdStartResult, type ColdStartSettings, measureColdStart } from './lib/cold-start.ts';
 import { renderColdStartMarkdown } from './lib/cold-start-report.ts';
 import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts';
@@ -125,6 +126,7 @@ function parseCommandLine() {
     coldS: 10,
     settledS: values.quick ? 3 : 5,
     connections: settings.loadConnections,
+    proxyWarmupRequests: Number(process.env.STRAIT_WARMUP_REQUESTS ?? DEFAULT_WARMUP_REQUESTS),
   };
   const known = TARGETS.map((t) => t.key);
   const only = values.only?.split(',').map((s) => s.trim()) as TargetKey[] | undefined;

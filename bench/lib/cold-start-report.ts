@@ -23,9 +23,21 @@ export function coldStartSection(result: ColdStartResult, proxyRuns: string): st
       `At that moment the open-loop generator starts ${s.rate} req/s through the ingress ` +
       '(ingress → sidecar A → A → sidecar A → sidecar B → B → sidecar B → egress gateway → external API) ' +
       `for ${s.coldS} s, then ${s.settledS} s more ("settled"), keep-alive pool of ${s.connections}; latency from each ` +
-      "request's due time. Cells are the p50 / p99 ms of the requests due in that second.",
+      "request's due time. Cells are the p50 / p99 ms of the requests due in that second." +
+      (s.proxyWarmupRequests === undefined
+        ? ''
+        : ` Each proxy warmed up with ${s.proxyWarmupRequests} requests before it reported ready.`),
     '',
   ];
+  if (result.rounds.length > 0) lines.push(...latencyTable(result), '', ...cpuTable(result));
+  if (result.failure) lines.push('', `Failed: cold start: ${result.failure}`);
+  return lines;
+}
+
+/** Per fresh mesh: how long it took to come up, each of the first seconds, the cold and settled windows. */
+function latencyTable(result: ColdStartResult): string[] {
+  const s = result.settings;
+  const lines: string[] = [];
   const seconds = Math.max(0, ...result.rounds.map((r) => r.cold.perSecondP50Ms.length));
   const secondHeads = Array.from({ length: seconds }, (_, i) => `${i + 1} s`);
   lines.push(
@@ -42,15 +54,19 @@ export function coldStartSection(result: ColdStartResult, proxyRuns: string): st
         `${fmt(r.cold.latencyMs.p50, 2)} / ${fmt(r.cold.latencyMs.p99, 1)} | ${r.cold.errors + r.cold.non2xx} | ${settled} |`,
     );
   }
-  lines.push(
-    '',
+  return lines;
+}
+
+/** Per fresh mesh: the CPU of its proxies, apps and control plane, cold and settled. */
+function cpuTable(result: ColdStartResult): string[] {
+  const lines = [
     "Where the CPU went, summed over the mesh's processes: vCPU (CPU seconds per second) and CPU ms per " +
       'request completed, in the cold window and the settled one. Cold far above settled is warm-up (JIT, ' +
       "connections); vCPU near the machine's count means the mesh could not keep up.",
     '',
     '| round | window | proxies vCPU | proxies ms / request | apps vCPU | apps ms / request | control plane vCPU |',
     '|---|---|---:|---:|---:|---:|---:|',
-  );
+  ];
   for (const r of result.rounds) {
     const windows = [
       ['cold', r.cpuCold, r.cold],
@@ -66,7 +82,6 @@ export function coldStartSection(result: ColdStartResult, proxyRuns: string): st
       );
     }
   }
-  if (result.failure) lines.push('', `Failed: cold start: ${result.failure}`);
   return lines;
 }
 
