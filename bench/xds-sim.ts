@@ -1,9 +1,10 @@
 // Simulated proxies for the convergence benchmark: opens N real discovery streams to the control plane
-// (POST /v1/discovery, newline-delimited JSON back), ACKs every snapshot on POST /v1/discovery/ack like a
+// (POST /v1/discovery, newline-delimited JSON back), ACKs every delta on POST /v1/discovery/ack like a
 // proxy does, then applies config changes through the resource API and times how long until every
-// simulated proxy has received and ACKed the new snapshot.
+// simulated proxy has received and ACKed the change. With --scope, it then applies the Sidecars in that
+// file, opens one more stream as a new pod of service-b and records which proxies its endpoint reaches.
 //   node bench/xds-sim.ts --control-plane http://127.0.121.1:15010 --count 1000 --changes 3 \
-//        --change-a FILE --change-b FILE [--token T] [--control-plane-pid PID]
+//        --change-a FILE --change-b FILE [--scope FILE] [--token T] [--control-plane-pid PID]
 // Prints one JSON object (SimResult) on stdout; progress on stderr.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -11,9 +12,8 @@ import type { Socket } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  ACK_PATH,
   type AckMessage,
-  DISCOVERY_PATH,
+  ApiPaths,
   type DiscoveryMessage,
   type DiscoveryRequest,
   type NodeInfo,
@@ -47,10 +47,27 @@ export interface ChangeResult {
   staleAcks: number;
 }
 
+/** What one new endpoint of service-b cost, once Sidecars scope who may call service-b. */
+export interface EndpointResult {
+  /** Proxies (not counting the new one) that were sent anything after it joined. */
+  reached: number;
+  /** Of those, proxies of service-a: the ones whose Sidecar lets them call service-b. */
+  reachedCallers: number;
+  /** Proxies of service-a: the ones that should be reached. */
+  callers: number;
+  /** Every message they were sent carried endpoints only. */
+  endpointsOnly: boolean;
+  /** Bytes streamed to the proxies reached (the new proxy's own first config not counted). */
+  streamBytes: number;
+  /** Milliseconds from the new stream's opening to each reached proxy's ACK being answered, p99. */
+  p99Ms: number;
+}
+
 export interface SimResult {
   count: number;
   connectMs: number;
   changes: ChangeResult[];
+  endpoint?: EndpointResult;
   /** ACK posts the control plane answered with a status other than 2xx. */
   ackPostsRefused: number;
   /** ACK posts that got no answer (connection error). */
@@ -72,6 +89,7 @@ const { values } = parseArgs({
     'timeout-ms': { type: 'string', default: '30000' },
     'pod-base': { type: 'string', default: '127.0.121' },
     'control-plane-pid': { type: 'string' },
+    scope: { type: 'string' },
   },
 });
 
@@ -87,6 +105,7 @@ const changeBodies = [values['change-a'], values['change-b']].map((file) => {
   }
   return readFileSync(file);
 });
+const scopeBody = values.scope ? readFileSync(values.scope) : undefined;
 const authHeaders: Record<string, string> = values.token ? { authorization: `Bearer ${values.token}` } : {};
 const apiAgent = new Agent({ keepAlive: true, maxSockets: 4 });
 /** ACK posts share 64 keep-alive connections (a real proxy has its own; one process cannot afford 1000). */
@@ -99,7 +118,14 @@ interface SimProxy {
   ackedVersion: string | undefined;
   ackedAt: number;
   connected: boolean;
+  /** Deltas received, bytes received, and the resource types seen while `watchTypes` is on. */
+  messages: number;
+  bytes: number;
+  types: Set<string>;
 }
+
+/** While true, each delta is read whole and its resource types are recorded (small messages only). */
+let watchTypes = false;
 
 const ackPosts = { refused: 0, failed: 0, stale: 0 };
 let streamBytes = 0;
@@ -127,14 +153,14 @@ function nodeFor(i: number): NodeInfo {
   };
 }
 
-async function acknowledge(proxy: SimProxy, message: SnapshotHead): Promise<void> {
+async function acknowledge(proxy: SimProxy, message: DeltaHead): Promise<void> {
   const ack: AckMessage = {
     nodeId: proxy.node.id,
     type: 'ack',
     version: message.version,
     nonce: message.nonce,
   };
-  const { status, text } = await ackPoster.post(ACK_PATH, JSON.stringify(ack));
+  const { status, text } = await ackPoster.post(ApiPaths.ack, JSON.stringify(ack));
   if (status === 0) ackPosts.failed += 1;
   else if (status < 200 || status >= 300) ackPosts.refused += 1;
   else if (/"current"\s*:\s*false/.test(text)) ackPosts.stale += 1;
@@ -144,40 +170,49 @@ async function acknowledge(proxy: SimProxy, message: SnapshotHead): Promise<void
   }
 }
 
-type SnapshotHead = Pick<Extract<DiscoveryMessage, { type: 'snapshot' }>, 'type' | 'version' | 'nonce'>;
+type DeltaHead = Pick<Extract<DiscoveryMessage, { type: 'delta' }>, 'type' | 'version' | 'nonce'> & {
+  /** The resource types it carried, when the whole line was read. */
+  types?: string[];
+};
 
-type StreamMessage = SnapshotHead | { type: 'heartbeat' };
+type StreamMessage = DeltaHead | { type: 'heartbeat' };
 
 /** Bytes of each line decoded to find its type, version and nonce. */
 const HEAD_BYTES = 400;
 
 /**
  * Reads the message's type, version and nonce from the head of its line. One process plays every proxy
- * here, so parsing each full snapshot (which real proxies do on their own CPUs) would make this
- * simulator the bottleneck: when the head already carries the version and nonce ahead of the snapshot,
- * the rest of the line is skipped unread.
+ * here, so parsing every delta (which real proxies do on their own CPUs) would make this simulator the
+ * bottleneck: when the head already carries the version and nonce ahead of the resources, the rest of
+ * the line is skipped unread.
  */
 const messageDecoder = {
   fromHead(head: Buffer): StreamMessage | undefined {
     const text = head.toString('latin1');
     if (text.includes('"type":"heartbeat"')) return { type: 'heartbeat' };
+    if (watchTypes) return undefined;
     const version = /"version":"([^"]*)"/.exec(text);
     const nonce = /"nonce":"([^"]*)"/.exec(text);
-    const beforeSnapshot = text.indexOf('"snapshot":');
+    const beforeResources = text.indexOf('"resources":');
     if (
-      text.includes('"type":"snapshot"') &&
+      text.includes('"type":"delta"') &&
       version &&
       nonce &&
-      beforeSnapshot > version.index &&
-      beforeSnapshot > nonce.index
+      beforeResources > version.index &&
+      beforeResources > nonce.index
     )
-      return { type: 'snapshot', version: version[1] as string, nonce: nonce[1] as string };
+      return { type: 'delta', version: version[1] as string, nonce: nonce[1] as string };
     return undefined;
   },
   fromLine(line: Buffer): StreamMessage {
     const message = JSON.parse(line.toString('utf8')) as DiscoveryMessage;
-    return message.type === 'snapshot'
-      ? { type: 'snapshot', version: message.version, nonce: message.nonce }
+    return message.type === 'delta'
+      ? {
+          type: 'delta',
+          version: message.version,
+          nonce: message.nonce,
+          types: [...message.resources.map((r) => r.type), ...message.removed.map((r) => `-${r.type}`)],
+        }
       : { type: 'heartbeat' };
   },
 };
@@ -186,14 +221,16 @@ function openStream(proxy: SimProxy): Promise<void> {
   const body: DiscoveryRequest = { node: proxy.node };
   const request = httpRequest(
     'POST',
-    DISCOVERY_PATH,
+    ApiPaths.discovery,
     base.host,
     { 'content-type': 'application/json', ...authHeaders },
     JSON.stringify(body),
   );
   const lines = new LineHeads<StreamMessage>(HEAD_BYTES, messageDecoder, (message) => {
-    if (message.type !== 'snapshot') return;
+    if (message.type !== 'delta') return;
     lastMessageAt = performance.now();
+    proxy.messages += 1;
+    for (const type of message.types ?? []) proxy.types.add(type);
     void acknowledge(proxy, message);
   });
   const opened = openChunkedStream({
@@ -202,6 +239,7 @@ function openStream(proxy: SimProxy): Promise<void> {
     request,
     onBody: (bytes) => {
       streamBytes += bytes.length;
+      proxy.bytes += bytes.length;
       lines.push(bytes);
     },
     onClose: () => {
@@ -271,13 +309,63 @@ async function settle(proxies: SimProxy[], quietMs: number): Promise<void> {
   );
 }
 
-const proxies: SimProxy[] = Array.from({ length: count }, (_, i) => ({
-  node: nodeFor(i),
-  stream: undefined,
-  ackedVersion: undefined,
-  ackedAt: 0,
-  connected: false,
-}));
+function simProxy(i: number): SimProxy {
+  return {
+    node: nodeFor(i),
+    stream: undefined,
+    ackedVersion: undefined,
+    ackedAt: 0,
+    connected: false,
+    messages: 0,
+    bytes: 0,
+    types: new Set(),
+  };
+}
+
+const proxies: SimProxy[] = Array.from({ length: count }, (_, i) => simProxy(i));
+
+/**
+ * Applies the scoping Sidecars, then opens one more stream as a new pod of service-b and waits until the
+ * pushes its endpoint causes have settled: who was sent something, what, and how fast they ACKed it.
+ */
+async function newEndpoint(scope: Buffer): Promise<EndpointResult> {
+  const before = proxies.map((p) => p.ackedVersion);
+  const putStatus = await putResource(scope);
+  if (putStatus < 200 || putStatus >= 300) throw new Error(`PUT of the Sidecars answered ${putStatus}`);
+  // Scoping changes what service-b's pods hold: wait for that push before the endpoint joins.
+  const scoped = proxies.filter((p) => p.node.service === 'service-b');
+  const deadline = performance.now() + timeoutMs;
+  while (scoped.some((p) => p.ackedVersion === before[proxies.indexOf(p)]) && performance.now() < deadline)
+    await sleep(20);
+  await settle(proxies, 500);
+  for (const p of proxies) {
+    p.messages = 0;
+    p.bytes = 0;
+    p.types.clear();
+  }
+  watchTypes = true;
+  const joined = simProxy(count + 3);
+  joined.node = { ...joined.node, id: `sim-service-b-v2-joined`, address: `${values['pod-base']}.251` };
+  const openedAt = performance.now();
+  await openStream(joined);
+  await settle([...proxies, joined], 500);
+  watchTypes = false;
+  const reached = proxies.filter((p) => p.messages > 0);
+  const ackMs = reached.map((p) => p.ackedAt - openedAt).sort((a, b) => a - b);
+  const result: EndpointResult = {
+    reached: reached.length,
+    reachedCallers: reached.filter((p) => p.node.service === 'service-a').length,
+    callers: proxies.filter((p) => p.node.service === 'service-a').length,
+    endpointsOnly: reached.every((p) => [...p.types].every((t) => t === 'endpoints')),
+    streamBytes: reached.reduce((n, p) => n + p.bytes, 0),
+    p99Ms: percentileOfSorted(ackMs, 99),
+  };
+  progress(
+    `new endpoint: reached ${result.reached} proxies (${result.reachedCallers} of the ${result.callers} that call service-b), ` +
+      `${result.endpointsOnly ? 'endpoints only' : 'not endpoints only'}, ${(result.streamBytes / 1024).toFixed(1)} KiB, p99 ${result.p99Ms.toFixed(0)} ms`,
+  );
+  return result;
+}
 
 async function main(): Promise<SimResult> {
   const connectStart = performance.now();
@@ -356,10 +444,12 @@ async function main(): Promise<SimResult> {
     );
     await settle(proxies, 500);
   }
+  const endpoint = scopeBody ? await newEndpoint(scopeBody) : undefined;
   return {
     count,
     connectMs,
     changes,
+    ...(endpoint ? { endpoint } : {}),
     ackPostsRefused: ackPosts.refused,
     ackPostsFailed: ackPosts.failed,
     ackPostsStale: ackPosts.stale,

@@ -142,11 +142,13 @@ spec: { address: "10.0.0.^", labels: { app: service-b, version: v1 } }
     expect(a?.ackedVersion).toBe(good.find((x) => x.id === 'service-a-v1-1')?.ackedVersion);
     const ps = await mesh.straitctl('proxy-status');
     expect(ps.stdout).toMatch(/service-a-v1-1\s+sidecar\s+service-a-v1\s+\S+\s+NACKED/);
-    expect(ps.stdout).toContain('service-a-v1-1 rejected');
+    expect(ps.stdout).toMatch(/service-a-v1-1 rejected \S+ \(endpoints\/outbound\|80\|v1\|service-b\): /);
     // Still serving the last good snapshot (v1 only).
     expect(await sample(mesh, 20)).toEqual({ 'a>b-v1': 20 });
     const metrics = await get(`${mesh.monitoring}/metrics`);
-    expect(metrics.text).toMatch(/^pilot_total_xds_rejects [1-9]\d*$/m);
+    // The proxy named the endpoints it could not take: the rejection counts as EDS, as istiod counts it.
+    expect(a?.lastNack?.resources?.map((r) => r.type)).toContain('endpoints');
+    expect(metrics.text).toMatch(/^pilot_total_xds_rejects\{type="eds"\} [1-9]\d*$/m);
     // Removing the bad entry brings everyone back to SYNCED.
     expect((await mesh.straitctl('delete', 'workloadentry', 'broken-vm')).code).toBe(0);
     await waitUntilSynced(mesh);

@@ -6,6 +6,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { ProxyStatus, ProxyStatusList } from '../packages/api/src/index.ts';
 
 export const REPO = new URL('../', import.meta.url).pathname;
 const CONTROL_PLANE_MAIN = join(REPO, 'packages/control-plane/src/main.ts');
@@ -162,16 +163,6 @@ export function closeServer(server: http.Server): Promise<void> {
   });
 }
 
-export interface ProxyStatusRow {
-  id: string;
-  role: string;
-  connected: boolean;
-  status: string;
-  currentVersion?: string;
-  ackedVersion?: string;
-  lastNack?: { error: string; version: string };
-}
-
 /** Addresses of one test mesh: `base` is the first three octets plus the start of its block, e.g. 127.0.104 + 0. */
 export interface MeshLayout {
   controlPlane: string;
@@ -205,7 +196,7 @@ export interface Mesh {
   proxies: Proc[];
   apps: http.Server[];
   startControlPlane: () => Promise<Proc>;
-  statuses: () => Promise<ProxyStatusRow[]>;
+  statuses: () => Promise<ProxyStatus[]>;
   straitctl: (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
   /** A request through the front door: ingress -> service-a -> service-b. */
   front: (path?: string) => Promise<Answer>;
@@ -267,7 +258,7 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
     },
     statuses: async () => {
       const res = await get(`${server}/v1/proxies`);
-      return (JSON.parse(res.text) as { proxies: ProxyStatusRow[] }).proxies;
+      return (JSON.parse(res.text) as ProxyStatusList).proxies;
     },
     straitctl: async (...args: string[]) => {
       const run = promisify(execFile);
@@ -354,11 +345,7 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
 }
 
 /** Waits until all five proxies are connected and have ACKed what the control plane wants them to run. */
-export async function waitUntilSynced(
-  mesh: Mesh,
-  timeoutMs = 15_000,
-  everyMs = 20,
-): Promise<ProxyStatusRow[]> {
+export async function waitUntilSynced(mesh: Mesh, timeoutMs = 15_000, everyMs = 20): Promise<ProxyStatus[]> {
   return waitFor(
     'every proxy to be SYNCED',
     async () => {

@@ -1,5 +1,6 @@
 // compose.yaml must run the same mesh as `npm start`: services, roles, versions, ports and networks
-// are compared with the topology module (there is no Docker engine here to run it).
+// are compared with the topology module, read as compose reads it with no settings in the environment
+// (test/docker-stack.test.ts runs it on a Docker engine).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxyRuntime } from '@strait/api';
@@ -21,6 +22,8 @@ import {
 
 interface ComposeService {
   image?: string;
+  build?: { args?: Record<string, string> };
+  profiles?: string[];
   command?: string[];
   environment?: Record<string, string>;
   networks?: Record<string, { aliases?: string[] } | null>;
@@ -37,7 +40,14 @@ interface Compose {
   volumes?: Record<string, unknown>;
 }
 
-const compose = parse(readFileSync(join(RepoRoot, 'compose.yaml'), 'utf8'), { merge: true }) as Compose;
+const composeText = readFileSync(join(RepoRoot, 'compose.yaml'), 'utf8');
+/** compose.yaml's `${NAME:-default}` settings, each replaced by its default. */
+const withDefaults = (text: string) =>
+  text.replace(/(?<!\$)\$\{(\w+):-([^}]*)\}/g, (_, _name, value) => value);
+const compose = parse(withDefaults(composeText), { merge: true }) as Compose;
+/** How compose.yaml (and the Dockerfile) write a setting: `${NAME}` or `${NAME:-default}`. */
+const setting = (name: string, fallback?: string) =>
+  fallback === undefined ? `\${${name}}` : `\${${name}:-${fallback}}`;
 const services = compose.services;
 
 function service(name: string): ComposeService {
@@ -162,16 +172,51 @@ describe('compose.yaml mirrors the topology', () => {
     expect(Number(ext.environment?.APP_PORT)).toBe(ExternalApi.meshPort);
   });
 
-  it('publishes the ingress, Prometheus and Grafana ports, and the control plane and its console on loopback only', () => {
-    expect(published(Ingress.workload)).toEqual([`${Ingress.port}:${Ingress.port}`]);
-    expect(published('prometheus')).toEqual([`${PrometheusPort}:${PrometheusPort}`]);
-    expect(published('grafana')).toEqual([`${GrafanaPort}:${GrafanaPort}`]);
+  it('publishes the ingress, Prometheus, Grafana, the control plane and its console on 127.0.0.1 only, each host port a setting', () => {
+    expect(published(Ingress.workload)).toEqual([`127.0.0.1:${Ingress.port}:${Ingress.port}`]);
+    expect(published('prometheus')).toEqual([`127.0.0.1:${PrometheusPort}:${PrometheusPort}`]);
+    expect(published('grafana')).toEqual([`127.0.0.1:${GrafanaPort}:${GrafanaPort}`]);
     expect(published(ControlPlane.name)).toEqual([
       `127.0.0.1:${ControlPlane.discoveryPort}:${ControlPlane.discoveryPort}`,
       `127.0.0.1:${ControlPlane.consolePort}:${ControlPlane.consolePort}`,
     ]);
     const publishing = Object.keys(services).filter((n) => published(n).length > 0);
     expect(publishing.sort()).toEqual([ControlPlane.name, 'grafana', Ingress.workload, 'prometheus'].sort());
+    for (const [name, port] of [
+      ['STRAIT_INGRESS_HOST_PORT', Ingress.port],
+      ['STRAIT_PROMETHEUS_HOST_PORT', PrometheusPort],
+      ['STRAIT_GRAFANA_HOST_PORT', GrafanaPort],
+      ['STRAIT_CONTROL_PLANE_HOST_PORT', ControlPlane.discoveryPort],
+      ['STRAIT_CONSOLE_HOST_PORT', ControlPlane.consolePort],
+    ] as const) {
+      expect(composeText).toContain(`"127.0.0.1:${setting(name, String(port))}:${port}"`);
+    }
+  });
+
+  it('gives every setting it reads from the environment a default', () => {
+    const settings = [...composeText.matchAll(/(?<!\$)\$\{([^}]*)\}/g)].map((m) => m[1] as string);
+    expect(settings.length).toBeGreaterThan(0);
+    for (const setting of settings) expect(setting).toMatch(/^\w+:-\S+$/);
+  });
+
+  it('takes every base image from a setting and starts Grafana only in its profile', () => {
+    expect(composeText).toContain(`image: ${setting('STRAIT_IMAGE', 'strait:dev')}`);
+    expect(service(ControlPlane.name).build?.args?.NODE_IMAGE).toBe('node:24-bookworm-slim');
+    expect(composeText).toContain(`NODE_IMAGE: ${setting('NODE_IMAGE', 'node:24-bookworm-slim')}`);
+    expect(composeText).toMatch(/image: \$\{PROMETHEUS_IMAGE:-prom\/prometheus:[^}]+\}/);
+    expect(composeText).toMatch(/image: \$\{GRAFANA_IMAGE:-grafana\/grafana:[^}]+\}/);
+    expect(service('grafana').profiles).toEqual(['grafana']);
+    const profiled = Object.keys(services).filter((n) => service(n).profiles !== undefined);
+    expect(profiled).toEqual(['grafana']);
+  });
+
+  it('checks health without starting Node (a check runs every few seconds in every container)', () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (!s.healthcheck) continue;
+      const command = s.healthcheck.test.join(' ');
+      if (name === 'prometheus') expect(command).toMatch(/wget/);
+      else expect(command, name).toMatch(/^CMD(-SHELL)? strait-healthcheck http:\/\//);
+    }
   });
 
   it('comes up in order: health checks everywhere and depends_on naming real services', () => {
@@ -232,9 +277,21 @@ describe('compose.yaml mirrors the topology', () => {
 
   it('builds one multi-stage Node 24 image with production dependencies, run as a non-root user', () => {
     const dockerfile = readFileSync(join(RepoRoot, 'docker/Dockerfile'), 'utf8');
-    const froms = dockerfile.split('\n').filter((l) => l.startsWith('FROM '));
+    const lines = dockerfile.split('\n');
+    // No `# syntax=` line (BuildKit would pull a frontend image) and no COPY --chmod (the classic builder
+    // of docker-compose 1.x refuses it).
+    expect(dockerfile).not.toMatch(/^#\s*syntax=/m);
+    expect(dockerfile).not.toMatch(/^(COPY|ADD) .*--chmod/m);
+    const firstFrom = lines.findIndex((l) => l.startsWith('FROM '));
+    expect(lines.slice(0, firstFrom)).toContain('ARG NODE_IMAGE=node:24-bookworm-slim');
+    const froms = lines.filter((l) => l.startsWith('FROM '));
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from).toMatch(/^FROM node:24[-.\w]*slim/);
+    const stages = new Set<string>();
+    for (const from of froms) {
+      const [, base, stage] = /^FROM (\S+)(?: AS (\S+))?$/.exec(from) ?? [];
+      expect(base === setting('NODE_IMAGE') || stages.has(String(base)), from).toBe(true);
+      if (stage) stages.add(stage);
+    }
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
     const images = new Set(Object.values(services).map((s) => s.image));

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AckMessage, SnapshotInput } from '@strait/api';
+import { type AckMessage, type SnapshotInput, splitSnapshot, versionOfResources } from '@strait/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROXY_MAIN, type ProxyUnderTest, spawnNode, startProxy, waitFor } from './support/processes.ts';
 import { promtoolNotes, skipWithoutPromtool } from './support/promtool.ts';
@@ -291,11 +291,13 @@ class FakeControlPlane {
     this.port = (this.#server.address() as AddressInfo).port;
   }
 
-  push(input: SnapshotInput, nonce: string): void {
-    for (const stream of this.streams)
-      stream.write(
-        `${JSON.stringify({ type: 'snapshot', version: input.version, nonce, snapshot: input })}\n`,
-      );
+  /** Sends every stream the full state for `input`; returns its version (the content hash). */
+  push(input: SnapshotInput, nonce: string): string {
+    const resources = splitSnapshot(input);
+    const version = versionOfResources(resources);
+    const message = { type: 'delta', version, nonce, full: true, resources, removed: [] };
+    for (const stream of this.streams) stream.write(`${JSON.stringify(message)}\n`);
+    return version;
   }
 
   async stop(): Promise<void> {
@@ -349,6 +351,9 @@ describe('config pushes to an ingress with --workers 2 (discovery)', () => {
       },
     });
 
+  /** The content-hash version of the config tagged `tag`. */
+  const V = (tag: string) => versionOfResources(splitSnapshot(configured(tag)));
+
   /** The config versions the gateway answered with, over fresh connections (so across workers). */
   async function servedVersions(n = 24): Promise<Set<string>> {
     const seen = new Set<string>();
@@ -384,12 +389,18 @@ describe('config pushes to an ingress with --workers 2 (discovery)', () => {
 
   it('opens one discovery stream for the whole proxy and ACKs what every worker applied', async () => {
     expect(cp.streams).toHaveLength(1);
-    await waitFor('ACK v1', () => cp.acks.some((a) => a.type === 'ack' && a.version === 'v1') || undefined);
+    await waitFor(
+      'ACK v1',
+      () => cp.acks.some((a) => a.type === 'ack' && a.version === V('v1')) || undefined,
+    );
     expect(await servedVersions()).toEqual(new Set(['v1']));
     cp.push(configured('v2'), 'n2');
-    await waitFor('ACK v2', () => cp.acks.some((a) => a.type === 'ack' && a.version === 'v2') || undefined);
+    await waitFor(
+      'ACK v2',
+      () => cp.acks.some((a) => a.type === 'ack' && a.version === V('v2')) || undefined,
+    );
     expect(await servedVersions()).toEqual(new Set(['v2']));
-    expect((await workersOf(HOST)).map((w) => w.version)).toEqual(['v2', 'v2']);
+    expect((await workersOf(HOST)).map((w) => w.version)).toEqual([V('v2'), V('v2')]);
   });
 
   it('NACKs a snapshot the workers refuse and keeps every worker on the last good config', async () => {
@@ -398,13 +409,17 @@ describe('config pushes to an ingress with --workers 2 (discovery)', () => {
     if (badRoute) badRoute.match = { path: { regex: '(' } };
     cp.push(bad, 'n3');
     const nack = await waitFor('NACK n3', () => cp.acks.find((a) => a.type === 'nack' && a.nonce === 'n3'));
-    expect(nack).toMatchObject({ type: 'nack', keptVersion: 'v2' });
+    expect(nack).toMatchObject({
+      type: 'nack',
+      keptVersion: V('v2'),
+      rejected: [{ type: 'routes', name: (bad.listeners[0] as { name: string }).name }],
+    });
     expect((nack as { error: string }).error).toMatch(/invalid regular expression/);
     expect(await servedVersions()).toEqual(new Set(['v2']));
-    expect((await workersOf(HOST)).map((w) => w.version)).toEqual(['v2', 'v2']);
+    expect((await workersOf(HOST)).map((w) => w.version)).toEqual([V('v2'), V('v2')]);
     const text = await scrape(HOST);
     expect(sumOf(text, 'strait_config_nacks_total')).toBe(1);
-    expect(sumOf(text, 'strait_config_version_info', (l) => l.includes('version="v2"'))).toBe(1);
+    expect(sumOf(text, 'strait_config_version_info', (l) => l.includes(`version="${V('v2')}"`))).toBe(1);
     expect((await fetch(`http://${HOST}:15021/healthz/ready`)).status).toBe(200);
   });
 
@@ -412,12 +427,15 @@ describe('config pushes to an ingress with --workers 2 (discovery)', () => {
     const [victim] = (await workersOf(HOST)).map((w) => w.pid as number);
     process.kill(victim as number, 'SIGKILL');
     cp.push(configured('v4'), 'n4');
-    await waitFor('ACK v4', () => cp.acks.some((a) => a.type === 'ack' && a.version === 'v4') || undefined);
+    await waitFor(
+      'ACK v4',
+      () => cp.acks.some((a) => a.type === 'ack' && a.version === V('v4')) || undefined,
+    );
     const workers = await waitFor(
       'both workers serving v4',
       async () => {
         const now = await workersOf(HOST);
-        const settled = now.every((w) => w.state === 'serving' && w.version === 'v4');
+        const settled = now.every((w) => w.state === 'serving' && w.version === V('v4'));
         return settled && !now.some((w) => w.pid === victim) ? now : undefined;
       },
       30_000,

@@ -1,10 +1,12 @@
 // Control-plane convergence: starts the real control plane on 127.0.121.1 with a small demo-shaped config,
 // connects N simulated proxies (bench/xds-sim.ts: real discovery streams and ACKs), flips service B's
-// traffic split through the resource API and reports how long until every proxy has ACKed it.
+// traffic split through the resource API and reports how long until every proxy has ACKed it and how many
+// bytes that streamed; then scopes service-b's pods with a Sidecar and adds one pod of service-b, to show
+// which proxies its endpoint reaches.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SimResult } from '../xds-sim.ts';
+import type { EndpointResult, SimResult } from '../xds-sim.ts';
 import { type Started, start, stop, track, waitForHttp } from './processes.ts';
 import { median } from './stats.ts';
 
@@ -19,6 +21,10 @@ export interface ConvergenceResult {
   medianMs: number;
   p99Ms: number;
   maxMs: number;
+  /** Median over changes of the bytes all proxies were streamed for one change, MiB. */
+  mibPerChange: number;
+  /** The new-endpoint measurement, when it ran. */
+  endpoint?: EndpointResult;
   note: string;
   raw?: SimResult;
 }
@@ -38,6 +44,35 @@ spec:
     - name: v2
       labels:
         version: v2
+`;
+
+/**
+ * Sidecars as Istio users scope a mesh: service-a's pods call service-b; service-b's pods call nothing in
+ * the mesh (istio-system holds nothing here), so a new endpoint of service-b concerns service-a's pods only.
+ */
+const SCOPE_CONFIG = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: service-a
+  namespace: default
+spec:
+  workloadSelector:
+    labels:
+      app: service-a
+  egress:
+    - hosts: ["./service-b"]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: service-b
+  namespace: default
+spec:
+  workloadSelector:
+    labels:
+      app: service-b
+  egress:
+    - hosts: ["istio-system/*"]
 `;
 
 function splitFor(v1: number, v2: number): string {
@@ -71,7 +106,8 @@ function pending(
   note: string,
   status: ConvergenceResult['status'] = 'pending',
 ): ConvergenceResult {
-  return { proxies, status, changes: 0, medianMs: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN, note };
+  const nan = Number.NaN;
+  return { proxies, status, changes: 0, medianMs: nan, p99Ms: nan, maxMs: nan, mibPerChange: nan, note };
 }
 
 function runSim(
@@ -98,6 +134,8 @@ function runSim(
     join(workDir, 'change-90-10.yaml'),
     '--control-plane-pid',
     String(controlPlanePid),
+    '--scope',
+    join(workDir, 'scope-sidecars.yaml'),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -166,6 +204,7 @@ export async function measureConvergence(
     writeFileSync(join(configDir, 'service-b.yaml'), `${BASE_CONFIG}---\n${splitFor(90, 10)}`);
     writeFileSync(join(workDir, 'change-50-50.yaml'), splitFor(50, 50));
     writeFileSync(join(workDir, 'change-90-10.yaml'), splitFor(90, 10));
+    writeFileSync(join(workDir, 'scope-sidecars.yaml'), SCOPE_CONFIG);
     let controlPlane: Started | undefined;
     try {
       controlPlane = start(workDir, {
@@ -206,6 +245,8 @@ export async function measureConvergence(
         medianMs: med((c) => c.medianMs),
         p99Ms: med((c) => c.p99Ms),
         maxMs: med((c) => c.maxMs),
+        mibPerChange: med((c) => c.streamBytes) / 2 ** 20,
+        ...(sim.endpoint ? { endpoint: sim.endpoint } : {}),
         note:
           `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; ` +
           `${costNote(measured)}; ${ackPostNote(sim)}`,

@@ -1,4 +1,4 @@
-// The targets a run is judged against (issue 10's for the data path and cold start, issue 5's for
+// The targets a run is judged against (issue 10's for the data path and cold start, issues 5 and 13's for
 // convergence): each one measured, met or not, and by how much it was missed, as the report's table.
 import type { ColdStartResult } from './cold-start.ts';
 import type { ConvergenceResult } from './convergence.ts';
@@ -17,8 +17,13 @@ export interface Goal {
 /** Issue 10's baseline: the demo chain's saturated throughput on 2026-11-29 (req/s). */
 export const CHAIN_BASELINE_RPS = 1693;
 
-/** The name of the convergence target in the goals table. */
+/** The name of issue 5's convergence target in the goals table. */
 export const CONVERGENCE_GOAL = '1000 proxies ACK a change, p99';
+/** Issue 13's targets for pushes that grow with the change. */
+export const PUSH_SIZE_GOAL = 'a weight change to 1000 proxies streams';
+export const PUSH_P99_GOAL = 'a weight change to 1000 proxies, p99';
+export const ENDPOINT_GOAL = 'a new endpoint reaches only the proxies that call its service';
+export const CONVERGENCE_GOALS = [CONVERGENCE_GOAL, PUSH_SIZE_GOAL, PUSH_P99_GOAL, ENDPOINT_GOAL];
 /** The name of the cold-start target in the goals table. */
 export const COLD_START_GOAL = 'cold start: p99 of the first 10 s at 300 req/s';
 
@@ -130,11 +135,28 @@ export function checkGoals(
     ),
   );
   if (coldStart) goals.push(coldStartGoal(coldStart));
-  const thousand = convergence.find((c) => c.proxies === 1000 && c.status === 'measured');
-  goals.push(
-    judge({ name: CONVERGENCE_GOAL, kind: 'max', limit: 1000, unit: ' ms', digits: 0 }, thousand?.p99Ms),
-  );
+  goals.push(...convergenceGoals(convergence));
   return goals;
+}
+
+/** Issue 5's and issue 13's targets, from the run with 1000 simulated proxies. */
+function convergenceGoals(convergence: ConvergenceResult[]): Goal[] {
+  const thousand = convergence.find((c) => c.proxies === 1000 && c.status === 'measured');
+  const e = thousand?.endpoint;
+  const endpointGoal = 'only the callers, endpoints only';
+  return [
+    judge({ name: CONVERGENCE_GOAL, kind: 'max', limit: 1000, unit: ' ms', digits: 0 }, thousand?.p99Ms),
+    judge({ name: PUSH_SIZE_GOAL, kind: 'max', limit: 10, unit: ' MiB', digits: 2 }, thousand?.mibPerChange),
+    judge({ name: PUSH_P99_GOAL, kind: 'max', limit: 250, unit: ' ms', digits: 0 }, thousand?.p99Ms),
+    e
+      ? {
+          name: ENDPOINT_GOAL,
+          goal: endpointGoal,
+          measured: `${e.reached} reached, ${e.reachedCallers} of ${e.callers} callers, ${e.endpointsOnly ? 'endpoints only' : 'more than endpoints'}`,
+          met: e.reached === e.callers && e.reachedCallers === e.callers && e.endpointsOnly,
+        }
+      : { name: ENDPOINT_GOAL, goal: endpointGoal, measured: 'not measured', met: undefined },
+  ];
 }
 
 /** The cold-start target: the median over rounds of each fresh mesh's first-window p99. */

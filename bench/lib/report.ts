@@ -1,9 +1,10 @@
 // Turns the rounds into medians and ratios, checks them against the issue's targets, and renders the
 // Markdown tables printed at the end of `npm run bench` (also saved as bench/results/latest.md).
+import type { EndpointResult } from '../xds-sim.ts';
 import type { ColdStartResult } from './cold-start.ts';
 import { coldStartSection } from './cold-start-report.ts';
 import type { ConvergenceResult } from './convergence.ts';
-import { CONVERGENCE_GOAL, fmt, type Goal, goalsTable } from './goals.ts';
+import { CONVERGENCE_GOAL, CONVERGENCE_GOALS, fmt, type Goal, goalsTable } from './goals.ts';
 import type { Settings, TargetRound } from './measure.ts';
 import { median, ratio } from './stats.ts';
 import type { Target, TargetKey } from './targets.ts';
@@ -170,7 +171,7 @@ export function renderMarkdown(
   lines.push(...scalingSection(env, summaries));
   if (coldStart) lines.push('', ...coldStartSection(coldStart, env.proxyRuns));
   lines.push('', ...convergenceSection(convergence));
-  lines.push('', '## Targets (issue 10; convergence: issue 5)', '', ...goalsTable(goals));
+  lines.push('', '## Targets (issue 10; convergence: issues 5 and 13)', '', ...goalsTable(goals));
   lines.push('');
   return lines.join('\n');
 }
@@ -201,13 +202,30 @@ function convergenceSection(convergence: ConvergenceResult[]): string[] {
   const lines = [
     '## Control plane convergence',
     '',
-    '| simulated proxies | changes | median ms | p99 ms | max ms | note |',
-    '|---:|---:|---:|---:|---:|---|',
+    '| simulated proxies | changes | median ms | p99 ms | max ms | MiB per change | note |',
+    '|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const c of convergence) {
     lines.push(
-      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
+      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${fmt(c.mibPerChange ?? Number.NaN, 2)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
     );
+  }
+  const withEndpoint = convergence.filter((c) => c.endpoint);
+  if (withEndpoint.length > 0) {
+    lines.push(
+      '',
+      "A new endpoint, after Sidecars scope the mesh (service-a's pods may call service-b; service-b's pods call " +
+        'nothing in the mesh): one more pod of service-b opens its stream.',
+      '',
+      '| simulated proxies | proxies reached | of them service-a (callers) | callers | endpoints only | KiB streamed | p99 ms to ACK |',
+      '|---:|---:|---:|---:|---|---:|---:|',
+    );
+    for (const c of withEndpoint) {
+      const e = c.endpoint as EndpointResult;
+      lines.push(
+        `| ${c.proxies} | ${e.reached} | ${e.reachedCallers} | ${e.callers} | ${e.endpointsOnly ? 'yes' : 'no'} | ${fmt(e.streamBytes / 1024, 1)} | ${fmt(e.p99Ms, 0)} |`,
+      );
+    }
   }
   return lines;
 }
@@ -218,7 +236,7 @@ export function renderConvergenceMarkdown(
   goals: Goal[],
   convergence: ConvergenceResult[],
 ): string {
-  const goal = goals.find((g) => g.name === CONVERGENCE_GOAL);
+  const targets = goals.filter((g) => CONVERGENCE_GOALS.includes(g.name));
   const lines = [
     `# Strait control-plane convergence (${env.mode})`,
     '',
@@ -227,11 +245,11 @@ export function renderConvergenceMarkdown(
     '',
     ...convergenceSection(convergence),
   ];
-  if (goal)
+  for (const goal of targets)
     lines.push(
       '',
-      `Target (issue 5): ${goal.name} ${goal.goal}: ${goal.measured}` +
-        `${goal.met === undefined ? '' : goal.met ? ' (met)' : ' (not met)'}.`,
+      `Target (issue ${goal.name === CONVERGENCE_GOAL ? 5 : 13}): ${goal.name} ${goal.goal}: ${goal.measured}` +
+        `${goal.met === undefined ? '' : goal.met ? ' (met)' : ` (not met${goal.missedBy ? `, ${goal.missedBy}` : ''})`}.`,
     );
   lines.push('');
   return lines.join('\n');

@@ -1,6 +1,7 @@
 // The mesh console's JSON (port 20001): what the control plane's console server sends the page.
 // Free of Node imports, so the browser code type-checks against it (`@strait/api/console`).
 import type { RouteRow } from './proxy-config.ts';
+import type { ProxyStatus } from './resource-api.ts';
 
 export type { RouteRow } from './proxy-config.ts';
 
@@ -70,24 +71,25 @@ export interface ClusterHealth {
   total: number;
 }
 
-export type ProxySyncStatus = 'SYNCED' | 'STALE' | 'NACKED';
-
-export interface ProxyView {
-  id: string;
-  role: string;
-  workload: string;
-  namespace: string;
-  service?: string;
-  version?: string;
-  address?: string;
-  connected: boolean;
-  status: ProxySyncStatus;
-  /** The config version the proxy ACKed last. */
-  ackedVersion?: string;
+/** One proxy as the console lists it: the control plane's ProxyStatus fields it shows, and more. */
+export interface ProxyView
+  extends Pick<
+    ProxyStatus,
+    | 'id'
+    | 'role'
+    | 'workload'
+    | 'namespace'
+    | 'service'
+    | 'version'
+    | 'address'
+    | 'connected'
+    | 'status'
+    | 'ackedVersion'
+    | 'lastPushLatencyMs'
+  > {
   /** The config version the control plane wants it to run. */
   wantedVersion?: string;
   lastNack?: { version: string; error: string; at: string };
-  lastPushLatencyMs?: number;
   /** Per cluster, from the proxy's strait_cluster_*endpoints gauges; empty until its stats are read. */
   clusters: ClusterHealth[];
   /** When its workload certificate expires, once the mesh issues certificates (mTLS). */

@@ -80,12 +80,59 @@ export const ProxyMetrics = {
   downstreamConnectionsOverflowTotal: 'strait_downstream_cx_overflow_total',
 } as const;
 
-/** Control-plane metrics; istiod's names where istiod has one. */
+/**
+ * Envoy's statistics for the connection to the control plane, kept by every proxy under Envoy's name for
+ * that cluster (`cluster_name="xds-grpc"`), so Istio's control-plane dashboard finds them.
+ */
+export const DiscoveryClusterMetrics = {
+  clusterName: 'xds-grpc',
+  connectionsActive: 'envoy_cluster_upstream_cx_active',
+  connectionsTotal: 'envoy_cluster_upstream_cx_total',
+  connectFailures: 'envoy_cluster_upstream_cx_connect_fail',
+  bytesReceived: 'envoy_cluster_upstream_cx_rx_bytes_total',
+  bytesSent: 'envoy_cluster_upstream_cx_tx_bytes_total',
+} as const;
+
+/** Control-plane metrics: istiod's names (and labels and buckets) where istiod has the same event. */
 export const ControlPlaneMetrics = {
+  /** Gauge: proxies connected. */
   xdsConnected: 'pilot_xds',
+  /** Counter {type=lds|rds|cds|eds}: pushes to one proxy that carried resources of that type. */
   xdsPushes: 'pilot_xds_pushes',
+  /** Histogram {type}, seconds: from taking a proxy's turn to its message reaching the kernel. */
+  xdsPushTime: 'pilot_xds_push_time',
+  /** Histogram, seconds: writing one message to a proxy's stream until the kernel has it. */
+  xdsSendTime: 'pilot_xds_send_time',
+  /** Histogram {type}, bytes: the resources of each type in one push. */
+  xdsConfigSize: 'pilot_xds_config_size_bytes',
+  /** Histogram, seconds: a proxy's wait in the push window's queue. */
+  proxyQueueTime: 'pilot_proxy_queue_time',
+  /** Histogram, seconds: from a configuration or registry change to a proxy's ACK of it. */
   convergenceTime: 'pilot_proxy_convergence_time',
+  /** Histogram, seconds: from a push's first change entering the debounce to the push starting. */
+  debounceTime: 'pilot_debounce_time',
+  /** Histogram, seconds: indexing the mesh for a new generation of translations (istiod's push context). */
+  pushContextInitTime: 'pilot_pushcontext_init_seconds',
+  /** Counter {type=config|endpoint|proxy}: changes that triggered pushes, by reason. */
+  pushTriggers: 'pilot_push_triggers',
+  /** Counter {type=config|eds}: updates the control plane received (configuration, registry). */
+  inboundUpdates: 'pilot_inbound_updates',
+  /** Counter {type}: resources of each type NACKed by proxies. */
   xdsRejects: 'pilot_total_xds_rejects',
+  /** Counter {type}: ACKs and NACKs for a nonce that is no longer current. */
+  xdsExpiredNonce: 'pilot_xds_expired_nonce',
+  /** Counter: streams closed because the proxy stopped reading (writes not drained for 3 heartbeats). */
+  xdsWriteTimeouts: 'pilot_xds_write_timeout',
+  /** Counter: translations that failed for a proxy (it keeps its last config). */
+  xdsInternalErrors: 'pilot_total_xds_internal_errors',
+  /** Gauge: services known (mesh services and external hosts). */
+  services: 'pilot_services',
+  /** Gauge: VirtualServices known. */
+  virtualServices: 'pilot_virt_services',
+  /** Counter {group, version, resource}: resources that passed validation in an accepted change. */
+  validationPassed: 'galley_validation_passed',
+  /** Counter {group, version, resource, reason}: resources refused by validation. */
+  validationFailed: 'galley_validation_failed',
   configValidationFailures: 'strait_config_validation_failures_total',
   resources: 'strait_config_resources',
 } as const;

@@ -1,8 +1,7 @@
 // Turning untrusted input into a typed snapshot, with errors that name the field path.
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { Errors, StraitError } from './errors.ts';
-import { type Snapshot, type SnapshotInput, SnapshotSchema } from './snapshot.ts';
+import { type Snapshot, SnapshotSchema } from './snapshot.ts';
 
 /** One problem found in an input: where (a dotted path like `clusters[0].endpoints[1].port`) and what. */
 export interface FieldIssue {
@@ -36,17 +35,23 @@ export function describeIssues(issues: readonly FieldIssue[], source?: string): 
  * message names each bad field's path; `source` (a file name, a URL) is put in front of it.
  */
 export function parseSnapshot(input: unknown, source?: string): Snapshot {
+  const result = checkSnapshot(input);
+  if (!result.snapshot) throw new StraitError(Errors.SNAPSHOT_INVALID, describeIssues(result.issues, source));
+  return result.snapshot;
+}
+
+/** Validates a snapshot and fills in defaults; the issues (each with its field path) when it is not valid. */
+export function checkSnapshot(
+  input: unknown,
+): { snapshot: Snapshot; issues: [] } | { snapshot: undefined; issues: FieldIssue[] } {
   const result = SnapshotSchema.safeParse(input);
-  if (!result.success) {
-    throw new StraitError(Errors.SNAPSHOT_INVALID, describeIssues(issuesOf(result.error), source));
-  }
-  const snapshot = result.data;
-  checkReferences(snapshot, source);
-  return snapshot;
+  if (!result.success) return { snapshot: undefined, issues: issuesOf(result.error) };
+  const issues = clusterReferenceIssues(result.data);
+  return issues.length > 0 ? { snapshot: undefined, issues } : { snapshot: result.data, issues: [] };
 }
 
 /** Routes and mirrors must name clusters that exist. */
-function checkReferences(snapshot: Snapshot, source?: string): void {
+function clusterReferenceIssues(snapshot: Snapshot): FieldIssue[] {
   const names = new Set(snapshot.clusters.map((c) => c.name));
   const issues: FieldIssue[] = [];
   snapshot.listeners.forEach((listener, li) => {
@@ -66,10 +71,10 @@ function checkReferences(snapshot: Snapshot, source?: string): void {
       });
     });
   });
-  if (issues.length > 0) throw new StraitError(Errors.SNAPSHOT_INVALID, describeIssues(issues, source));
+  return issues;
 }
 
-/** Serialises with sorted keys, so equal content always gives equal text. */
+/** Serialises with sorted keys, so equal content always gives equal text (for comparing configuration). */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
@@ -79,10 +84,4 @@ export function canonicalJson(value: unknown): string {
     }
     return v;
   });
-}
-
-/** The content-hash version of a snapshot (its `version` field itself is left out). */
-export function snapshotVersion(snapshot: Omit<SnapshotInput, 'version'> & { version?: string }): string {
-  const { version: _ignored, ...content } = snapshot;
-  return createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 16);
 }

@@ -1,4 +1,5 @@
 // straitctl's commands (commander). `run` returns the exit code, so tests can call it in-process.
+import { Ports } from '@strait/api';
 import { Command, CommanderError } from 'commander';
 import { CliError, ControlPlaneClient } from './client.ts';
 import { analyze } from './commands/analyze.ts';
@@ -7,7 +8,7 @@ import { get } from './commands/get.ts';
 import { proxyConfig, proxyStatus } from './commands/proxy.ts';
 import type { Io } from './output.ts';
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:15010';
+export const DEFAULT_SERVER = `http://127.0.0.1:${Ports.discovery}`;
 
 export async function run(
   argv: readonly string[],

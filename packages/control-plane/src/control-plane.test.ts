@@ -4,9 +4,9 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeInfo } from '@strait/api';
+import type { Resource } from '@strait/api/resources';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Resource } from './config/schemas.ts';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 import { FakeProxy } from './testing/fake-proxy.ts';
 import { MESH_NODES } from './testing/mesh-nodes.ts';
@@ -14,7 +14,7 @@ import { MESH_NODES } from './testing/mesh-nodes.ts';
 const MESH_DIR = new URL('./testdata/mesh', import.meta.url).pathname;
 const nodeOf = (id: string) => MESH_NODES.find((n) => n.id === id) as NodeInfo;
 
-const SPLIT_50 = `apiVersion: networking.istio.io/v1
+const split = (v1: number, v2: number) => `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: service-b }
 spec:
@@ -23,10 +23,11 @@ spec:
     - name: split
       route:
         - destination: { host: service-b, subset: v1 }
-          weight: 50
+          weight: ${v1}
         - destination: { host: service-b, subset: v2 }
-          weight: 50
+          weight: ${v2}
 `;
+const SPLIT_50 = split(50, 50);
 
 interface Harness {
   plane: ControlPlane;
@@ -34,6 +35,8 @@ interface Harness {
   base: string;
   monitoring: string;
   proxies: FakeProxy[];
+  /** When the control plane was made (its warm-up counts from then). */
+  createdAt: number;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -47,6 +50,7 @@ async function start(options: Partial<ControlPlaneOptions> = {}, dir?: string): 
     await cp(MESH_DIR, configDir, { recursive: true });
     cleanups.push(() => rm(configDir, { recursive: true, force: true }));
   }
+  const createdAt = Date.now();
   const plane = new ControlPlane({
     configDir,
     address: '127.0.0.1',
@@ -54,7 +58,7 @@ async function start(options: Partial<ControlPlaneOptions> = {}, dir?: string): 
     monitoringPort: 0,
     debounceMs: 20,
     graceMs: 300,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.CP_TEST_LOG ?? 'silent' }),
     ...options,
   });
   const { port, monitoringPort } = await plane.start();
@@ -64,6 +68,7 @@ async function start(options: Partial<ControlPlaneOptions> = {}, dir?: string): 
     base: `http://127.0.0.1:${port}`,
     monitoring: `http://127.0.0.1:${monitoringPort}`,
     proxies: [],
+    createdAt,
   };
   cleanups.push(async () => {
     for (const p of h.proxies) await p.disconnect();
@@ -134,6 +139,10 @@ describe('discovery', () => {
     const outbound = second.snapshot.listeners.find((l) => l.kind === 'outbound');
     const split = outbound?.virtualHosts.find((v) => v.name === 'service-b:80')?.routes[0]?.route?.clusters;
     expect(split?.map((c) => c.weight)).toEqual([50, 50]);
+    // A weight is a route: the delta carries the outbound route table and nothing else.
+    expect(second.delta.full).toBeUndefined();
+    expect(second.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual(['routes/virtualOutbound']);
+    expect(second.delta.removed).toEqual([]);
     await a.ack(second);
     expect(await statusOf(h, 'service-a-v1-1')).toMatchObject({
       status: 'SYNCED',
@@ -183,7 +192,7 @@ spec:
     expect(metrics).toMatch(/^strait_config_validation_failures_total\{source="api"\} 1$/m);
   });
 
-  it('records a NACK with its error and reports NACKED', async () => {
+  it('records a NACK per resource, reports NACKED, and does not send the refused config again', async () => {
     const h = await start();
     const a = proxy(h, 'service-a-v1-1');
     await a.connect();
@@ -191,17 +200,66 @@ spec:
     await a.ack(first);
     await put(h, SPLIT_50);
     const second = await a.waitForSnapshots(2);
-    await a.nack(second, 'cannot bind 15001', first.version);
+    const rejected = [{ type: 'routes' as const, name: 'virtualOutbound', error: 'bad weights' }];
+    await a.nack(second, 'cannot apply routes', first.version, rejected);
     expect(await statusOf(h, 'service-a-v1-1')).toMatchObject({
       status: 'NACKED',
       ackedVersion: first.version,
-      lastNack: { error: 'cannot bind 15001', keptVersion: first.version, version: second.version },
+      lastNack: {
+        error: 'cannot apply routes',
+        keptVersion: first.version,
+        version: second.version,
+        resources: rejected,
+      },
     });
     const metrics = await (await fetch(`${h.monitoring}/metrics`)).text();
-    expect(metrics).toMatch(/^pilot_total_xds_rejects 1$/m);
+    expect(metrics).toMatch(/^pilot_total_xds_rejects\{type="rds"\} 1$/m);
+    expect(metrics).toMatch(/^pilot_total_xds_rejects\{type="cds"\} 0$/m);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(a.snapshots).toHaveLength(2);
+    // The next change is sent against what the proxy kept: the refused route table comes again with it.
+    await put(h, split(40, 60));
+    const third = await a.waitForSnapshots(3);
+    expect(third.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual(['routes/virtualOutbound']);
   });
 
-  it('does not resend the snapshot a reconnecting proxy already runs', async () => {
+  it('answers a NACK that keeps another version, and a missing answer, with the full state', async () => {
+    const h = await start({ ackTimeoutMs: 300 });
+    const a = proxy(h, 'service-a-v1-1');
+    await a.connect();
+    const first = await a.waitForSnapshots(1);
+    expect(first.delta.full).toBe(true);
+    await a.ack(first);
+    await put(h, SPLIT_50);
+    const second = await a.waitForSnapshots(2);
+    // The proxy says it runs something the control plane never sent it: only the full state is safe.
+    await a.nack(second, 'lost my config', 'something-else');
+    await put(h, split(40, 60));
+    const third = await a.waitForSnapshots(3);
+    expect(third.delta.full).toBe(true);
+    expect(third.delta.resources.length).toBeGreaterThan(4);
+    // No answer at all: after the timeout the next message is the full state too.
+    await put(h, split(30, 70));
+    const fourth = await a.waitForSnapshots(4, 3000);
+    expect(fourth.delta.full).toBe(true);
+  });
+
+  it('refuses an ACK that does not match the schema with a 400 naming the field', async () => {
+    const h = await start();
+    const a = proxy(h, 'service-a-v1-1');
+    await a.connect();
+    await a.waitForSnapshots(1);
+    const res = await fetch(`${h.base}/v1/discovery/ack`, {
+      method: 'POST',
+      body: JSON.stringify({ nodeId: 'service-a-v1-1', type: 'ack', nonce: 'x' }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('STRAIT_BAD_REQUEST');
+    expect(body.error.message).toMatch(/discovery ack: version/);
+  });
+
+  it('does not resend what a reconnecting proxy already holds', async () => {
     const h = await start();
     const a = proxy(h, 'service-a-v1-1');
     await a.connect();
@@ -209,10 +267,23 @@ spec:
     await a.ack(first);
     await a.disconnect();
     const again = proxy(h, 'service-a-v1-1');
-    await again.connect(first.version);
+    await again.connect(a.holding());
     await again.waitFor((p) => p.messages.length >= 1);
     expect(again.messages[0]?.type).toBe('heartbeat');
     expect(await statusOf(h, 'service-a-v1-1')).toMatchObject({ status: 'SYNCED', connected: true });
+  });
+
+  it('sends a reconnecting proxy only the resources that changed while it was away', async () => {
+    const h = await start({ warmupMs: 0 });
+    const a = proxy(h, 'service-a-v1-1');
+    await a.connect();
+    await a.ack(await a.waitForSnapshots(1));
+    await a.disconnect();
+    expect((await put(h, SPLIT_50)).status).toBe(200);
+    await a.connect(a.holding());
+    const next = await a.waitForSnapshots(2);
+    expect(next.delta.full).toBeUndefined();
+    expect(next.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual(['routes/virtualOutbound']);
   });
 
   it('registers sidecars as endpoints and removes them only after the grace period', async () => {
@@ -227,6 +298,13 @@ spec:
     const b2 = proxy(h, 'service-b-v2-1');
     await b2.connect();
     await a.waitFor((p) => endpointsOfV2(p).length === 1);
+    // A new endpoint is endpoints (EDS) of the cluster it belongs to; its workload is new, so the known
+    // peers come along.
+    expect(a.snapshots.at(-1)?.delta.resources.map((r) => `${r.type}/${r.name}`)).toEqual([
+      'endpoints/outbound|80|v2|service-b',
+      'peers/peers',
+    ]);
+    await a.ack(a.snapshots.at(-1) as NonNullable<ReturnType<typeof a.snapshots.at>>);
     expect(endpointsOfV2(a)[0]).toMatchObject({
       address: '127.0.3.1',
       port: 15006,
@@ -238,15 +316,77 @@ spec:
     expect(Date.now() - disconnectedAt).toBeGreaterThanOrEqual(350);
   });
 
+  it("scopes a sidecar by its Sidecar's egress hosts: a new endpoint of a service it cannot call sends it nothing", async () => {
+    const h = await start();
+    const res = await put(
+      h,
+      `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: service-a }
+spec:
+  workloadSelector: { labels: { app: service-a } }
+  egress: [{ hosts: ["./service-a", "*/api.partner.example"] }]
+`,
+    );
+    expect(res.status, await res.clone().text()).toBe(200);
+    const autoAck = (id: string) => {
+      const p = new FakeProxy(h.base, nodeOf(id), undefined, { autoAck: true });
+      h.proxies.push(p);
+      return p;
+    };
+    const a = autoAck('service-a-v1-1');
+    const ingress = autoAck('istio-ingressgateway-1');
+    const b2 = autoAck('service-b-v2-1');
+    for (const p of [a, ingress, b2]) await p.connect();
+    // Settled: every proxy ACKed what the control plane wants it to run, and nothing new came for a while.
+    const settle = async () => {
+      let counts = '';
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 250));
+        const synced = (await Promise.all([a, ingress, b2].map((p) => statusOf(h, p.node.id)))).every(
+          (row) => row?.status === 'SYNCED',
+        );
+        const now = [a, ingress, b2].map((p) => p.snapshots.length).join();
+        if (synced && now === counts) return;
+        counts = now;
+      }
+    };
+    await settle();
+    const last = a.snapshots.at(-1)?.snapshot;
+    const outbound = last?.listeners.find((l) => l.kind === 'outbound');
+    expect(outbound?.virtualHosts.map((v) => v.name)).toEqual(['service-a:80', 'api.partner.example:80']);
+    expect(last?.clusters.some((c) => c.name.endsWith('|service-b'))).toBe(false);
+    expect(last?.egress?.allow.map((r) => r.host)).toEqual(['api.partner.example']);
+    // service-b-v2 gets a second pod: the ingress (which routes to service-a) and service-a's sidecar (which
+    // may not call service-b) hear nothing; a new workload would have reached them, as a peer to label.
+    const [fromA, fromIngress] = [a.snapshots.length, ingress.snapshots.length];
+    const second = new FakeProxy(h.base, {
+      ...nodeOf('service-b-v2-1'),
+      id: 'service-b-v2-2',
+      address: '127.0.3.2',
+    });
+    h.proxies.push(second);
+    await second.connect();
+    await second.waitForSnapshots(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.snapshots).toHaveLength(fromA);
+    expect(ingress.snapshots).toHaveLength(fromIngress);
+    // b2 calls service-b (no Sidecar scopes it): it is sent the new endpoint, and only that.
+    expect(b2.snapshots.at(-1)?.delta.resources.map((r) => r.type)).toEqual(['endpoints']);
+  });
+
   it('after a restart, holds pushes to reconnecting proxies until the warm-up ends', async () => {
     const h = await start({ warmupMs: 600, stateFile: false });
     const a = proxy(h, 'service-a-v1-1');
-    const started = Date.now();
-    await a.connect('version-before-restart');
+    const old = (version: string) => ({
+      version,
+      resources: [{ type: 'listener' as const, name: 'virtualOutbound', version }],
+    });
+    await a.connect(old('version-before-restart'));
     const b2 = proxy(h, 'service-b-v2-1');
-    await b2.connect('another-old-version');
+    await b2.connect(old('another-old-version'));
     const first = await a.waitForSnapshots(1);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(Date.now() - h.createdAt).toBeGreaterThanOrEqual(600);
     // One push, with the endpoint that re-registered during the warm-up already in it.
     const v2 = first.snapshot.clusters.find((c) => c.name === 'outbound|80|v2|service-b');
     expect(v2?.endpoints.map((e) => e.address)).toEqual(['127.0.3.1']);

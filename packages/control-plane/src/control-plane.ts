@@ -4,16 +4,18 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Ports } from '@strait/api';
+import { formatIssue } from '@strait/api/resources';
 import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
-import { type ConfigIssue, formatIssue } from './config/load.ts';
-import { ConfigStore, type RejectSource } from './config/store.ts';
+import { ConfigStore } from './config/store.ts';
 import { watchConfigDir } from './config/watch.ts';
 import { ConfigHistory } from './console/config-history.ts';
 import { createConsole, type MeshConsole } from './console/console.ts';
 import { Registry } from './registry/registry.ts';
 import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
 import { createMonitoringServer } from './telemetry/monitoring.ts';
+import { countValidations } from './telemetry/validation-metrics.ts';
 import { DiscoveryService } from './xds/discovery.ts';
 
 export interface ControlPlaneOptions {
@@ -30,6 +32,8 @@ export interface ControlPlaneOptions {
   /** Snapshot writes in flight at once; the rest queue (istiod's PILOT_PUSH_THROTTLE). Default 100. */
   pushConcurrency?: number;
   heartbeatMs?: number;
+  /** An unanswered push is given up after this long and the next is the full state. Default 3 heartbeats. */
+  ackTimeoutMs?: number;
   /** After start, hold pushes to reconnecting proxies this long so all can re-register. Default 3 s. */
   warmupMs?: number;
   /** Keep registrations across restarts here; default `<configDir>/.strait-registry.json`; false: none. */
@@ -92,12 +96,14 @@ export class ControlPlane {
       warmupMs: options.warmupMs ?? 3000,
       pushConcurrency: options.pushConcurrency ?? 100,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
     });
-    this.store.on('rejected', (source: RejectSource, issues: ConfigIssue[]) => {
+    this.store.on('rejected', ({ source, issues }) => {
       this.telemetry.validationFailures.inc({ source });
       this.logger.warn({ source, errors: issues.map(formatIssue) }, 'configuration change refused');
     });
     this.store.on('change', () => this.#countResources());
+    countValidations(this.store, this.telemetry);
     // Created before the config loads, so the console counts the first revision too.
     if (options.consolePort !== undefined) this.#consoleHistory = new ConfigHistory(this.store, []);
   }
@@ -121,8 +127,12 @@ export class ControlPlane {
       connectedNodes: () => this.discovery.connectedNodes(),
       selfTarget: () => this.#selfTarget(),
     });
-    const port = await listen(this.#api, address, this.options.port ?? 15010);
-    const monitoringPort = await listen(this.#monitoring, address, this.options.monitoringPort ?? 15014);
+    const port = await listen(this.#api, address, this.options.port ?? Ports.discovery);
+    const monitoringPort = await listen(
+      this.#monitoring,
+      address,
+      this.options.monitoringPort ?? Ports.monitoring,
+    );
     const bound: BoundPorts = { port, monitoringPort };
     if (this.#consoleHistory && this.options.consolePort !== undefined) {
       this.#console = createConsole({
@@ -165,7 +175,7 @@ export class ControlPlane {
     const info = this.#monitoring?.address() as AddressInfo | null | undefined;
     const bound = this.options.address ?? '127.0.0.1';
     const host = bound === '0.0.0.0' || bound === '::' ? hostname() : bound;
-    return `${host}:${info?.port ?? this.options.monitoringPort ?? 15014}`;
+    return `${host}:${info?.port ?? this.options.monitoringPort ?? Ports.monitoring}`;
   }
 
   #countResources(): void {

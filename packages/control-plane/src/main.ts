@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     port: portOf((values.port as string | undefined) ?? env.STRAIT_PORT, Ports.discovery, '--port'),
     monitoringPort: portOf(
       (values['monitoring-port'] as string | undefined) ?? env.STRAIT_MONITORING_PORT,
-      15014,
+      Ports.monitoring,
       '--monitoring-port',
     ),
     token: env.STRAIT_TOKEN || undefined,

@@ -1,10 +1,10 @@
 // Regenerates docs/console.png: the demo mesh on test addresses (127.0.150.x…), demo traffic and one
 // denied egress request, then the console's graph in headless Chromium at 1280×800.
 //   isolated npm run console:screenshot        (needs Debian's chromium)
+import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildConsole } from '../../console/src/build.ts';
 import { startTraffic } from './apps/traffic.ts';
 import { ChromiumHint, haveChromium, launchChromium } from './browser.ts';
 import { RepoRoot, startMesh } from './launcher/mesh.ts';
@@ -16,7 +16,8 @@ if (!haveChromium()) {
 }
 const plan = offsetPlan(150);
 const output = join(RepoRoot, 'docs/console.png');
-await buildConsole();
+// The console's own build script, as `npm run build -w @strait/console` runs it.
+execFileSync(process.execPath, [join(RepoRoot, 'packages/console/src/build.ts')], { stdio: 'inherit' });
 const mesh = await startMesh({
   plan,
   stateDir: join(RepoRoot, '.tmp/console-screenshot'),

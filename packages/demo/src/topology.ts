@@ -14,7 +14,7 @@ export interface PodSpec {
 }
 
 /** A gateway proxy: the ingress (front door) or the egress gateway (the only way out). */
-export interface GatewaySpec {
+export interface GatewayTopology {
   id: string;
   role: 'ingress' | 'egress';
   workload: string;
@@ -44,21 +44,21 @@ export const ControlPlane = {
   consolePort: Ports.console,
 } as const;
 
-export const Ingress: GatewaySpec = {
+export const Ingress: GatewayTopology = {
   id: 'istio-ingressgateway-1',
   role: 'ingress',
   workload: 'istio-ingressgateway',
   port: Ports.gateway,
 };
 
-export const Egress: GatewaySpec = {
+export const Egress: GatewayTopology = {
   id: 'istio-egressgateway-1',
   role: 'egress',
   workload: 'istio-egressgateway',
   port: Ports.egress,
 };
 
-export const Gateways: readonly GatewaySpec[] = [Ingress, Egress];
+export const Gateways: readonly GatewayTopology[] = [Ingress, Egress];
 
 function pod(service: PodSpec['service'], version: string, replica: number): PodSpec {
   return { id: `${service}-${version}-${replica}`, service, version, workload: `${service}-${version}` };

@@ -5,6 +5,7 @@ import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
 import { StraitProxy } from './proxy.ts';
+import { registerDiscoveryStats } from './telemetry/discovery-stats.ts';
 import { WorkerPrimary } from './workers/primary.ts';
 import { isWorkerProcess, runWorker } from './workers/worker.ts';
 import { DiscoveryClient } from './xds/client.ts';
@@ -47,9 +48,10 @@ async function main(): Promise<void> {
       apply: (snapshot) => proxy.apply(snapshot),
       logger: proxy.logger.child({ component: 'xds' }),
       ...(options.token ? { token: options.token } : {}),
-      ...(proxy.snapshot ? { initialVersion: proxy.snapshot.version } : {}),
+      ...(proxy.snapshot ? { initial: proxy.snapshot } : {}),
     });
     discovery.onStatus((status) => proxy.telemetry.trackDiscovery(status));
+    registerDiscoveryStats(proxy.telemetry.registry, () => ({ ...discovery.counters, ...discovery.status }));
     proxy.discovery = discovery;
     discovery.start();
   }

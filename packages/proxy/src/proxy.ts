@@ -4,6 +4,7 @@ import {
   Errors,
   encodePeer,
   type NodeInfo,
+  PASSTHROUGH_CLUSTER,
   Ports,
   peerOfNode,
   type Snapshot,
@@ -15,13 +16,8 @@ import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
-import {
-  type ListenerConfig,
-  type NodeIdentity,
-  PASSTHROUGH_CLUSTER,
-  type ProxyContext,
-} from './listener/context.ts';
-import { Listener } from './listener/listener.ts';
+import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
+import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
 import { RouteTable } from './router/index.ts';
 import { AccessLog, ProxyTelemetry, TelemetryObserver } from './telemetry/index.ts';
@@ -41,7 +37,7 @@ export class StraitProxy {
   discovery: DiscoveryClient | undefined;
   readonly telemetry: ProxyTelemetry;
   readonly #accessLog: AccessLog;
-  readonly #listeners = new Map<string, Listener>();
+  readonly #listeners = new Map<string, ProxyListener>();
   #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
   #applying: Promise<void> = Promise.resolve();
   /** The warm-up, started once; listeners open only after it (readiness means ready at speed). */
@@ -170,7 +166,7 @@ export class StraitProxy {
     ClusterManager.validate(clusters);
 
     // 2. Bind listeners that are new or moved; on failure close what was bound and give up.
-    const bound: [string, Listener][] = [];
+    const bound: [string, ProxyListener][] = [];
     try {
       for (const [name, config] of compiled) {
         const running = this.#listeners.get(name);
@@ -188,7 +184,7 @@ export class StraitProxy {
     this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
     this.ctx.peers = knownPeers(snapshot.peers ?? []);
     this.#accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
-    const retired: Listener[] = [];
+    const retired: ProxyListener[] = [];
     for (const [name, running] of this.#listeners) {
       const config = compiled.get(name);
       if (!config || config.listener.port !== running.port) {
@@ -208,8 +204,8 @@ export class StraitProxy {
     );
   }
 
-  async #bind(config: ListenerConfig): Promise<Listener> {
-    const listener = new Listener(this.ctx, config);
+  async #bind(config: ListenerConfig): Promise<ProxyListener> {
+    const listener = new ProxyListener(this.ctx, config);
     await listener.listen({
       // A sidecar's outbound listener is the app's HTTP proxy; it may bind elsewhere (e.g. 127.0.0.1 in a pod).
       host: config.listener.kind === 'outbound' ? this.options.outboundAddress : this.options.address,

@@ -1,5 +1,5 @@
-// straitctl analyze -f FILE|DIR: offline validation with the control plane's own validator.
-import { formatIssue, validateAll } from '@strait/control-plane';
+// straitctl analyze -f FILE|DIR: offline validation with the same validator the control plane runs (@strait/api).
+import { formatIssue, validateAll } from '@strait/api/resources';
 import { readSources } from '../files.ts';
 import type { Io } from '../output.ts';
 

@@ -1,16 +1,11 @@
 // straitctl get KIND [NAME] [-o yaml|json]: resources as the control plane serves them.
+import { type PlainResource, type ResourceList, resourcePath } from '@strait/api';
 import { stringify } from 'yaml';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { type Io, table } from '../output.ts';
 
-interface Resource {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  spec: Record<string, unknown>;
-}
-
 /** A short description of a resource for the table's DETAIL column. */
-function detail(r: Resource): string {
+function detail(r: PlainResource): string {
   const s = r.spec as Record<string, unknown> & {
     hosts?: string[];
     host?: string;
@@ -53,11 +48,9 @@ export async function get(
   if (output !== undefined && output !== 'yaml' && output !== 'json' && output !== 'wide')
     throw new CliError(`-o expects yaml or json, got "${output}".`);
   const all = kind === 'all';
-  const path = all
-    ? '/v1/resources'
-    : `/v1/resources/${encodeURIComponent(kind)}${name ? `/${encodeURIComponent(name)}` : ''}`;
+  const path = all ? resourcePath() : resourcePath(kind, name);
   const body = await client.request('GET', path);
-  const items = name && !all ? [body as Resource] : (body as { items: Resource[] }).items;
+  const items = name && !all ? [body as PlainResource] : (body as ResourceList).items;
   if (output === 'json') {
     io.out(`${JSON.stringify(name && !all ? items[0] : { items }, null, 2)}\n`);
     return 0;

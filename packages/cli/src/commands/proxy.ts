@@ -1,28 +1,15 @@
 // straitctl proxy-status and proxy-config: what every proxy runs, and one proxy's routes, clusters
 // and endpoints as the control plane computed them.
-import { routeRows, type Snapshot } from '@strait/api';
+import { ApiPaths, type ProxyStatusList, routeRows, type Snapshot, snapshotPath } from '@strait/api';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { type Io, table } from '../output.ts';
-
-interface ProxyStatus {
-  id: string;
-  role: string;
-  workload: string;
-  address?: string;
-  connected: boolean;
-  currentVersion?: string;
-  ackedVersion?: string;
-  lastNack?: { version: string; error: string };
-  lastPushLatencyMs?: number;
-  status: string;
-}
 
 export async function proxyStatus(
   client: ControlPlaneClient,
   io: Io,
   output: string | undefined,
 ): Promise<number> {
-  const { proxies } = (await client.request('GET', '/v1/proxies')) as { proxies: ProxyStatus[] };
+  const { proxies } = (await client.request('GET', ApiPaths.proxies)) as ProxyStatusList;
   if (output === 'json') {
     io.out(`${JSON.stringify(proxies, null, 2)}\n`);
     return 0;
@@ -40,9 +27,12 @@ export async function proxyStatus(
     p.lastPushLatencyMs === undefined ? '-' : `${p.lastPushLatencyMs}ms`,
   ]);
   io.out(table(['PROXY', 'ROLE', 'WORKLOAD', 'VERSION', 'STATUS', 'PUSH'], rows));
-  for (const p of proxies)
-    if (p.status === 'NACKED' && p.lastNack)
-      io.out(`\n${p.id} rejected ${p.lastNack.version}: ${p.lastNack.error}\n`);
+  for (const p of proxies) {
+    const nack = p.status === 'NACKED' ? p.lastNack : undefined;
+    if (!nack) continue;
+    const which = nack.resources?.map((r) => `${r.type}/${r.name}`).join(', ');
+    io.out(`\n${p.id} rejected ${nack.version}${which ? ` (${which})` : ''}: ${nack.error}\n`);
+  }
   return 0;
 }
 
@@ -55,7 +45,7 @@ export async function proxyConfig(
 ): Promise<number> {
   if (!['routes', 'clusters', 'endpoints', 'all'].includes(what))
     throw new CliError(`proxy-config shows routes, clusters, endpoints or all, not "${what}".`);
-  const snapshot = (await client.request('GET', `/v1/snapshots/${encodeURIComponent(proxyId)}`)) as Snapshot;
+  const snapshot = (await client.request('GET', snapshotPath(proxyId))) as Snapshot;
   if (output === 'json') {
     const part =
       what === 'routes'

@@ -1,7 +1,7 @@
 // The documents of a resource-API request body: YAML or JSON resources, or `{ "sources": [...] }` naming the
 // user's own files. Pure, so that it can run on a worker thread (see parse-worker.ts).
-import { Errors, StraitError } from '@strait/api';
-import { parseDocuments } from '../config/load.ts';
+import { Errors, type SourcesRequest, StraitError } from '@strait/api';
+import { parseDocuments } from '@strait/api/resources';
 
 export type ParsedDocuments = ReturnType<typeof parseDocuments>;
 
@@ -18,7 +18,7 @@ export function documentsOf(text: string, source: string): ParsedDocuments {
     } catch {
       parsed = undefined;
     }
-    const sources = (parsed as { sources?: unknown } | undefined)?.sources;
+    const sources = (parsed as Partial<SourcesRequest> | undefined)?.sources as unknown;
     if (Array.isArray(sources)) {
       const out: ParsedDocuments = { docs: [], issues: [] };
       for (const entry of sources as { file?: unknown; text?: unknown }[]) {

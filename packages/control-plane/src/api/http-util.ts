@@ -1,7 +1,7 @@
 // Small HTTP helpers shared by the control plane's servers: bodies, JSON/YAML answers, errors, tokens.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Errors, StraitError } from '@strait/api';
+import { type ErrorBody, Errors, StraitError } from '@strait/api';
 import { stringify } from 'yaml';
 
 /** The largest resource-API body: far above any configuration, small enough to parse quickly. */
@@ -83,9 +83,9 @@ export function sendError(res: ServerResponse, err: unknown): void {
     err instanceof StraitError
       ? err
       : new StraitError(Errors.BAD_REQUEST, err instanceof Error ? err.message : String(err));
-  const body: Record<string, unknown> = { code: e.code, message: e.message };
-  if (e.detail) body.detail = e.detail;
-  sendJson(res, e.status, { error: body });
+  const body: ErrorBody = { error: { code: e.code, message: e.message } };
+  if (e.detail) body.error.detail = e.detail;
+  sendJson(res, e.status, body);
 }
 
 /** True when no token is configured or the request carries `Authorization: Bearer <token>`. */

@@ -1,10 +1,17 @@
 // The control plane's main HTTP server (15010): discovery stream and ACKs, the resource API,
 // proxy status and per-proxy snapshots.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ACK_PATH, DISCOVERY_PATH, Errors, StraitError } from '@strait/api';
+import {
+  ApiPaths,
+  type ApplyResponse,
+  Errors,
+  type ProxyStatusList,
+  type ResourceList,
+  SOURCE_HEADER,
+  StraitError,
+} from '@strait/api';
+import { issuesError, type Kind, plainResource, resolveKind } from '@strait/api/resources';
 import type { Logger } from 'pino';
-import { issuesError, plainResource, resolveKind } from '../config/load.ts';
-import type { Kind } from '../config/schemas.ts';
 import type { ConfigStore, ResourceRef } from '../config/store.ts';
 import type { DiscoveryService } from '../xds/discovery.ts';
 import { documentsOf } from './documents.ts';
@@ -66,38 +73,53 @@ async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse):
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
 
-  if (path === DISCOVERY_PATH && method === 'POST') {
+  if (path === ApiPaths.discovery && method === 'POST') {
     requireAuth(req, o.token);
     o.discovery.openStream(req, res, await readJson(req));
     return;
   }
-  if (path === ACK_PATH && method === 'POST') {
+  if (path === ApiPaths.ack && method === 'POST') {
     requireAuth(req, o.token);
     sendJson(res, 200, o.discovery.receiveAck(await readJson(req)));
     return;
   }
-  if ((path === '/ready' || path === '/healthz') && method === 'GET') {
+  if ((path === ApiPaths.ready || path === '/healthz') && method === 'GET') {
     sendJson(res, 200, { ready: true });
     return;
   }
-  if (path === '/v1/proxies' && method === 'GET') {
-    sendJson(res, 200, { proxies: o.discovery.status() });
+  if (path === ApiPaths.proxies && method === 'GET') {
+    const body: ProxyStatusList = { proxies: o.discovery.status() };
+    sendJson(res, 200, body);
     return;
   }
-  const snapshotMatch = /^\/v1\/snapshots\/([^/]+)$/.exec(path);
-  if (snapshotMatch && method === 'GET') {
+  const snapshotId = childOf(ApiPaths.snapshots, path);
+  if (snapshotId !== undefined && method === 'GET') {
     requireAuth(req, o.token);
-    const id = decodeURIComponent(snapshotMatch[1] as string);
+    const id = decodeURIComponent(snapshotId);
     const snapshot = o.discovery.snapshotOf(id);
     if (!snapshot) throw new StraitError(Errors.NOT_FOUND, `no proxy "${id}"`);
     sendJson(res, 200, snapshot);
     return;
   }
-  if (path === '/v1/resources' || path.startsWith('/v1/resources/')) {
-    await resources(o, req, res, url, path.slice('/v1/resources'.length).split('/').filter(Boolean), method);
+  if (path === ApiPaths.resources || path.startsWith(`${ApiPaths.resources}/`)) {
+    await resources(
+      o,
+      req,
+      res,
+      url,
+      path.slice(ApiPaths.resources.length).split('/').filter(Boolean),
+      method,
+    );
     return;
   }
   throw new StraitError(Errors.NOT_FOUND, `${method} ${path}`);
+}
+
+/** The one path segment after `base` (`/v1/snapshots/x` gives `x`), or undefined. */
+function childOf(base: string, path: string): string | undefined {
+  if (!path.startsWith(`${base}/`)) return undefined;
+  const rest = path.slice(base.length + 1);
+  return rest === '' || rest.includes('/') ? undefined : rest;
 }
 
 function wantsYaml(req: IncomingMessage, url: URL): boolean {
@@ -133,22 +155,20 @@ async function resources(
       else sendJson(res, 200, one);
       return;
     }
+    const list: ResourceList = { items: found };
     if (wantsYaml(req, url)) sendYaml(res, 200, found);
-    else sendJson(res, 200, { items: found });
+    else sendJson(res, 200, list);
     return;
   }
   if (method === 'PUT' || method === 'POST') {
     requireAuth(req, o.token);
-    if (parts.length > 0) throw new StraitError(Errors.BAD_REQUEST, `${method} goes to /v1/resources`);
+    if (parts.length > 0)
+      throw new StraitError(Errors.BAD_REQUEST, `${method} goes to ${ApiPaths.resources}`);
     const body = await readBody(req, MAX_BODY_BYTES);
     const { docs, issues } = await o.parser.parse(body, sourceName(req));
-    if (issues.length > 0) {
-      o.store.emit('rejected', 'api', issues);
-      throw issuesError(issues);
-    }
-    const results = await o.store.apply(docs);
-    o.logger.info({ results }, 'resources applied');
-    sendJson(res, 200, { results });
+    const answer: ApplyResponse = { results: await o.store.apply(docs, issues) };
+    o.logger.info({ results: answer.results }, 'resources applied');
+    sendJson(res, 200, answer);
     return;
   }
   if (method === 'DELETE') {
@@ -167,18 +187,18 @@ async function resources(
     } else
       throw new StraitError(
         Errors.BAD_REQUEST,
-        'DELETE /v1/resources/<kind>/<name>, or DELETE /v1/resources with resources in the body',
+        `DELETE ${ApiPaths.resources}/<kind>/<name>, or DELETE ${ApiPaths.resources} with resources in the body`,
       );
-    const results = await o.store.delete(refs);
-    o.logger.info({ results }, 'resources deleted');
-    sendJson(res, 200, { results });
+    const answer: ApplyResponse = { results: await o.store.delete(refs) };
+    o.logger.info({ results: answer.results }, 'resources deleted');
+    sendJson(res, 200, answer);
     return;
   }
-  throw new StraitError(Errors.BAD_REQUEST, `${method} is not supported on /v1/resources`);
+  throw new StraitError(Errors.BAD_REQUEST, `${method} is not supported on ${ApiPaths.resources}`);
 }
 
 function sourceName(req: IncomingMessage): string {
-  const header = req.headers['x-strait-source'];
+  const header = req.headers[SOURCE_HEADER];
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) return 'request';
   try {

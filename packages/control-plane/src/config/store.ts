@@ -1,30 +1,22 @@
 // The configuration store: the last good set of resources, loaded from the config directory, changed by
 // the resource API (validated whole, persisted atomically) or by direct edits to the files (watched).
-import { EventEmitter } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
-import { canonicalJson, Errors, StraitError } from '@strait/api';
-import { Document, parseAllDocuments } from 'yaml';
+import { type ApplyResult, canonicalJson, Errors, StraitError } from '@strait/api';
 import {
   type ConfigIssue,
+  checkReferences,
   issuesError,
-  loadTexts,
+  type Kind,
   plainResource,
   type RawDocument,
+  type Resource,
   resourceKey,
+  validateAll,
   validateDocument,
-} from './load.ts';
+} from '@strait/api/resources';
+import { Document, parseAllDocuments } from 'yaml';
+import { Emitter } from '../events/emitter.ts';
 import { isTempName, removeFileDurably, resourceFileName, writeFileAtomic } from './persist.ts';
-import { checkReferences } from './references.ts';
-import type { Kind, Resource } from './schemas.ts';
-
-export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'deleted';
-
-export interface ApplyResult {
-  kind: string;
-  name: string;
-  namespace: string;
-  action: ApplyAction;
-}
 
 export interface ResourceRef {
   kind: Kind;
@@ -32,22 +24,40 @@ export interface ResourceRef {
   namespace?: string;
 }
 
-export type RejectSource = 'api' | 'file' | 'startup';
+/** Where a change came from: the resource API, an edit in the config directory, or the first load. */
+export type ChangeSource = 'api' | 'file' | 'startup';
 
-/**
- * Events: `change` (resources: Resource[]) after a new configuration is committed;
- * `rejected` (source, issues) when a change is refused.
- */
-export class ConfigStore extends EventEmitter {
+/** The store's events. Only the store emits them; others subscribe with `store.on`. */
+export interface ConfigStoreEvents {
+  /** A new configuration was committed: `resources` is all of it, `submitted` what the change validated. */
+  change: {
+    source: ChangeSource;
+    at: number;
+    resources: readonly Resource[];
+    submitted: readonly Resource[];
+  };
+  /** A change was refused whole; `issues` says why (each names its file, document and field). */
+  rejected: { source: ChangeSource; issues: readonly ConfigIssue[] };
+}
+
+export class ConfigStore {
   readonly dir: string;
   #files = new Map<string, string>();
   #resources: Resource[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #lastChange = Date.now();
+  readonly #events = new Emitter<ConfigStoreEvents>();
 
   constructor(dir: string) {
-    super();
     this.dir = dir;
+  }
+
+  /** Subscribes to `change` or `rejected`; returns the function that unsubscribes. */
+  on<E extends keyof ConfigStoreEvents>(
+    event: E,
+    listener: (payload: ConfigStoreEvents[E]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
   }
 
   get resources(): readonly Resource[] {
@@ -64,10 +74,10 @@ export class ConfigStore extends EventEmitter {
     const files = await readConfigDir(this.dir);
     const { resources, issues } = validateAll(files);
     if (issues.length > 0) {
-      this.emit('rejected', 'startup', issues);
+      this.#events.emit('rejected', { source: 'startup', issues });
       throw issuesError(issues);
     }
-    this.#commit(files, resources);
+    this.#commit('startup', files, resources, resources);
   }
 
   /** Resources of a kind (all kinds when absent), optionally one by name. */
@@ -87,17 +97,21 @@ export class ConfigStore extends EventEmitter {
       if (sameFiles(files, this.#files)) return [];
       const { resources, issues } = validateAll(files);
       if (issues.length > 0) {
-        this.emit('rejected', 'file', issues);
+        this.#events.emit('rejected', { source: 'file', issues });
         return issues;
       }
-      this.#commit(files, resources);
+      this.#commit('file', files, resources, changedResources(this.#resources, resources));
       return [];
     });
   }
 
-  /** Creates or replaces resources. All or nothing: any problem refuses the whole request. */
-  apply(docs: readonly RawDocument[]): Promise<ApplyResult[]> {
+  /**
+   * Creates or replaces resources. All or nothing: any problem refuses the whole request, including
+   * `parseIssues` (documents of the request that did not even parse), which refuse it at once.
+   */
+  apply(docs: readonly RawDocument[], parseIssues: readonly ConfigIssue[] = []): Promise<ApplyResult[]> {
     return this.#serial(async () => {
+      if (parseIssues.length > 0) return this.#refuse([...parseIssues]);
       const submitted: Resource[] = [];
       const issues: ConfigIssue[] = [];
       for (const doc of docs) {
@@ -137,7 +151,7 @@ export class ConfigStore extends EventEmitter {
       }
       const refIssues = checkReferences(candidate);
       if (refIssues.length > 0) return this.#refuse(refIssues);
-      if (edits.size > 0) await this.#persist(edits);
+      if (edits.size > 0) await this.#persist(edits, submitted);
       return results;
     });
   }
@@ -167,13 +181,13 @@ export class ConfigStore extends EventEmitter {
       const candidate = this.#resources.filter((r) => !removed.has(r));
       const refIssues = checkReferences(candidate);
       if (refIssues.length > 0) return this.#refuse(refIssues);
-      if (edits.size > 0) await this.#persist(edits);
+      if (edits.size > 0) await this.#persist(edits, []);
       return results;
     });
   }
 
   #refuse(issues: ConfigIssue[]): never {
-    this.emit('rejected', 'api', issues);
+    this.#events.emit('rejected', { source: 'api', issues });
     throw issuesError(issues);
   }
 
@@ -182,7 +196,7 @@ export class ConfigStore extends EventEmitter {
   }
 
   /** Writes every edited file, then commits the result as the new configuration. */
-  async #persist(edits: Map<string, FileEdit>): Promise<void> {
+  async #persist(edits: Map<string, FileEdit>, submitted: readonly Resource[]): Promise<void> {
     const files = new Map(this.#files);
     const deletions: string[] = [];
     for (const [file, edit] of edits) {
@@ -210,14 +224,19 @@ export class ConfigStore extends EventEmitter {
     } catch (err) {
       throw new StraitError(Errors.PERSIST_FAILED, (err as Error).message, { cause: err });
     }
-    this.#commit(files, resources);
+    this.#commit('api', files, resources, submitted);
   }
 
-  #commit(files: Map<string, string>, resources: Resource[]): void {
+  #commit(
+    source: ChangeSource,
+    files: Map<string, string>,
+    resources: Resource[],
+    submitted: readonly Resource[],
+  ): void {
     this.#files = files;
     this.#resources = resources;
     this.#lastChange = Date.now();
-    this.emit('change', resources);
+    this.#events.emit('change', { source, at: this.#lastChange, resources, submitted });
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -275,6 +294,12 @@ function applyEdit(text: string | undefined, edit: FileEdit, current: Resource[]
   return parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('---\n');
 }
 
+/** The resources of `next` that are new or differ from `previous` (what an edit of the files changed). */
+function changedResources(previous: readonly Resource[], next: readonly Resource[]): Resource[] {
+  const before = new Map(previous.map((r) => [resourceKey(r), canonicalJson(plainResource(r))]));
+  return next.filter((r) => before.get(resourceKey(r)) !== canonicalJson(plainResource(r)));
+}
+
 function keyOfRaw(value: Record<string, unknown>): string | undefined {
   const metadata = value.metadata as { name?: unknown; namespace?: unknown } | undefined;
   if (typeof value.kind !== 'string' || typeof metadata?.name !== 'string') return undefined;
@@ -299,16 +324,6 @@ function duplicatesIn(resources: Resource[]): ConfigIssue[] {
     seen.add(key);
   }
   return issues;
-}
-
-/** Schema and cross-reference validation of a whole set of files. */
-export function validateAll(files: ReadonlyMap<string, string>): {
-  resources: Resource[];
-  issues: ConfigIssue[];
-} {
-  const { resources, issues } = loadTexts(files);
-  if (issues.length > 0) return { resources, issues };
-  return { resources, issues: checkReferences(resources) };
 }
 
 /** Every *.yaml / *.yml file directly in the directory (temp and hidden files skipped). */

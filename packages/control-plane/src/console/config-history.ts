@@ -1,11 +1,9 @@
 // What the console tells about configuration over time: which revision is in force (counted from the
 // control plane's start, with a content digest) and every refused change with its file, field and reason.
 import { createHash } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import { canonicalJson, type IssueView, type RejectionView } from '@strait/api';
-import type { ConfigIssue } from '../config/load.ts';
-import { plainResource } from '../config/load.ts';
-import type { Resource } from '../config/schemas.ts';
+import { type ConfigIssue, plainResource, type Resource } from '@strait/api/resources';
+import type { ConfigStore } from '../config/store.ts';
 
 const KEEP_REJECTIONS = 20;
 
@@ -18,14 +16,14 @@ export class ConfigHistory {
   /** Called after every change or refusal (the console pushes a fresh state). */
   onUpdate: () => void = () => {};
 
-  /** `store` emits ConfigStore's `change` (resources) and `rejected` (source, issues) events. */
-  constructor(store: EventEmitter, current: readonly Resource[]) {
+  /** Follows the store's `change` and `rejected` events. */
+  constructor(store: Pick<ConfigStore, 'on'>, current: readonly Resource[]) {
     if (current.length > 0) this.#commit(current);
-    const onChange = (resources: Resource[]) => {
+    const offChange = store.on('change', ({ resources }) => {
       this.#commit(resources);
       this.onUpdate();
-    };
-    const onRejected = (source: string, issues: ConfigIssue[]) => {
+    });
+    const offRejected = store.on('rejected', ({ source, issues }) => {
       this.#rejections.unshift({
         at: new Date().toISOString(),
         source,
@@ -34,12 +32,10 @@ export class ConfigHistory {
       });
       this.#rejections.length = Math.min(this.#rejections.length, KEEP_REJECTIONS);
       this.onUpdate();
-    };
-    store.on('change', onChange);
-    store.on('rejected', onRejected);
+    });
     this.#detach = () => {
-      store.off('change', onChange);
-      store.off('rejected', onRejected);
+      offChange();
+      offRejected();
     };
   }
 

@@ -2,7 +2,8 @@
 // stats), the live state service and its HTTP server. The control plane passes what it knows through
 // MeshStatusSource and listens on the port it chose.
 import type { Server } from 'node:http';
-import { consoleAssetsDir } from '@strait/console';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { ConfigHistory } from './config-history.ts';
 import { PrometheusReader } from './prometheus-reader.ts';
@@ -45,9 +46,17 @@ export function createConsole(o: ConsoleOptions): MeshConsole {
   });
   const server = createConsoleServer({
     service,
-    assetsDir: o.assetsDir ?? consoleAssetsDir,
+    assetsDir: o.assetsDir ?? consoleAssetsDir(),
     token: o.token,
     logger: o.logger,
   });
   return { service, server };
+}
+
+/**
+ * The console's built page: the dist/ folder of @strait/console, found through its package.json. The page is
+ * its build output, not code this package imports (packages share code only through @strait/api).
+ */
+function consoleAssetsDir(): string {
+  return join(dirname(fileURLToPath(import.meta.resolve('@strait/console/package.json'))), 'dist');
 }

@@ -1,8 +1,8 @@
 // The graph from a reading: nodes for every proxy and ServiceEntry host, edges from the calling side,
 // 5xx share and health, p99 from buckets, mTLS from the destination side, denied egress, endpoint health.
 import type { NodeInfo } from '@strait/api';
+import { loadTexts } from '@strait/api/resources';
 import { describe, expect, it } from 'vitest';
-import { loadTexts } from '../config/load.ts';
 import { buildGraph, healthOf, quantile } from './graph.ts';
 import { emptyReading, type Series } from './reading.ts';
 

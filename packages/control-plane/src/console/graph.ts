@@ -9,7 +9,7 @@ import {
   type Health,
   type NodeInfo,
 } from '@strait/api';
-import type { Resource } from '../config/schemas.ts';
+import type { Resource } from '@strait/api/resources';
 import { keyOf, type Series, type TrafficReading } from './reading.ts';
 
 export interface GraphInputs {

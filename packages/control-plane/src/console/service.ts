@@ -1,10 +1,16 @@
 // The console's live state: while someone watches (an open event stream, or a recent request) it reads
 // the traffic every tick, rebuilds the graph and tables, and hands each new state to its subscribers.
 // It reads the control plane only through MeshStatusSource, so the discovery internals can move freely.
-import { type ConsoleState, type NodeInfo, Ports, type ProxyDetail, type SnapshotInput } from '@strait/api';
+import {
+  type ConsoleState,
+  type NodeInfo,
+  Ports,
+  type ProxyDetail,
+  type ProxyStatus,
+  type SnapshotInput,
+} from '@strait/api';
+import type { Resource } from '@strait/api/resources';
 import type { Logger } from 'pino';
-import type { Resource } from '../config/schemas.ts';
-import type { ProxyStatus } from '../xds/discovery.ts';
 import type { ConfigHistory } from './config-history.ts';
 import { buildGraph } from './graph.ts';
 import { emptyReading, type TrafficReader, type TrafficReading } from './reading.ts';

@@ -7,15 +7,14 @@ import {
   type EgressRow,
   type EgressView,
   type EndpointView,
+  type ProxyStatus,
   type ProxyView,
   routeRows,
   type SnapshotInput,
   type SplitView,
 } from '@strait/api';
+import { plainResource, type Resource } from '@strait/api/resources';
 import { stringify } from 'yaml';
-import { plainResource } from '../config/load.ts';
-import type { Resource } from '../config/schemas.ts';
-import type { ProxyStatus } from '../xds/discovery.ts';
 import type { ConfigHistory } from './config-history.ts';
 import type { TrafficReading } from './reading.ts';
 

@@ -1,11 +1,11 @@
 // The service registry: proxies that connected to the discovery stream. A sidecar is an endpoint of
 // its service; a proxy that disconnects stays for a grace period, so a blip (or a control-plane
 // restart, via the optional state file) does not pull endpoints out from under live traffic.
-import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { canonicalJson, type NodeInfo, NodeInfoSchema } from '@strait/api';
 import { writeFileAtomic } from '../config/persist.ts';
+import { Emitter } from '../events/emitter.ts';
 
 export interface RegistryOptions {
   /** How long a disconnected proxy stays registered. */
@@ -20,8 +20,17 @@ interface Entry {
   removal?: NodeJS.Timeout;
 }
 
-/** Events: `change` whenever the set of registered proxies (or one's description) changes. */
-export class Registry extends EventEmitter {
+/** Why the registry changed: a proxy came or changed its description, left for good, or came from the state file. */
+export type RegistryChangeReason = 'registered' | 'removed' | 'restored';
+
+/** The registry's events. Only the registry emits them; others subscribe with `registry.on`. */
+export interface RegistryEvents {
+  /** The set of registered proxies, or one proxy's description, changed. */
+  change: { reason: RegistryChangeReason; at: number };
+}
+
+export class Registry {
+  readonly #events = new Emitter<RegistryEvents>();
   readonly #options: RegistryOptions;
   readonly #entries = new Map<string, Entry>();
   #saveTimer: NodeJS.Timeout | undefined;
@@ -30,13 +39,19 @@ export class Registry extends EventEmitter {
   #sorted: NodeInfo[] | undefined;
 
   constructor(options: RegistryOptions) {
-    super();
     this.#options = options;
+  }
+
+  /** Subscribes to `change`; returns the function that unsubscribes. */
+  on<E extends keyof RegistryEvents>(event: E, listener: (payload: RegistryEvents[E]) => void): () => void {
+    return this.#events.on(event, listener);
   }
 
   /** Registered proxies (connected, or disconnected within the grace period), sorted by id. */
   nodes(): NodeInfo[] {
-    this.#sorted ??= [...this.#entries.values()].map((e) => e.node).sort((a, b) => a.id.localeCompare(b.id));
+    this.#sorted ??= [...this.#entries.values()]
+      .map((e) => e.node)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return this.#sorted.slice();
   }
 
@@ -50,7 +65,7 @@ export class Registry extends EventEmitter {
     const changed = !entry || canonicalJson(entry.node) !== canonicalJson(node);
     this.#entries.set(node.id, { node, connected: true });
     this.#sorted = undefined;
-    if (changed) this.#changed();
+    if (changed) this.#changed('registered');
   }
 
   /** The proxy's stream closed: it leaves after the grace period unless it comes back. */
@@ -67,7 +82,7 @@ export class Registry extends EventEmitter {
       if (this.#entries.get(id) !== entry || entry.connected) return;
       this.#entries.delete(id);
       this.#sorted = undefined;
-      this.#changed();
+      this.#changed('removed');
     }, this.#options.graceMs);
     entry.removal.unref();
   }
@@ -92,12 +107,12 @@ export class Registry extends EventEmitter {
       this.#scheduleRemoval(parsed.data.id, entry);
       count++;
     }
-    if (count > 0) this.emit('change');
+    if (count > 0) this.#events.emit('change', { reason: 'restored', at: Date.now() });
     return count;
   }
 
-  #changed(): void {
-    this.emit('change');
+  #changed(reason: RegistryChangeReason): void {
+    this.#events.emit('change', { reason, at: Date.now() });
     this.#scheduleSave();
   }
 

@@ -1,15 +1,18 @@
 // The monitoring server (15014): /metrics and Prometheus HTTP service discovery of every connected
 // proxy's stats endpoint plus the control plane itself.
 import { createServer, type Server } from 'node:http';
-import { Errors, type NodeInfo, Ports, StraitError, UNKNOWN } from '@strait/api';
+import {
+  ApiPaths,
+  Errors,
+  type NodeInfo,
+  Ports,
+  ProxyAdminPaths,
+  StraitError,
+  type TargetGroup,
+  UNKNOWN,
+} from '@strait/api';
 import { sendError, sendJson } from '../api/http-util.ts';
 import type { ControlPlaneTelemetry } from './metrics.ts';
-
-/** One group in Prometheus's HTTP SD format. */
-export interface TargetGroup {
-  targets: string[];
-  labels: Record<string, string>;
-}
 
 export interface MonitoringOptions {
   telemetry: ControlPlaneTelemetry;
@@ -29,7 +32,7 @@ export function prometheusTargets(nodes: readonly NodeInfo[], self: string): Tar
     groups.push({
       targets: [statsTargetOf(node)],
       labels: {
-        __metrics_path__: '/stats/prometheus',
+        __metrics_path__: ProxyAdminPaths.stats,
         job: 'strait-proxies',
         proxy_id: node.id,
         role: node.role,
@@ -43,9 +46,11 @@ export function prometheusTargets(nodes: readonly NodeInfo[], self: string): Tar
   groups.push({
     targets: [self],
     labels: {
-      __metrics_path__: '/metrics',
+      __metrics_path__: ApiPaths.metrics,
       job: 'strait-control-plane',
       role: 'control-plane',
+      // Istio's older dashboards select istiod's series by its pod label app="istiod".
+      app: 'istiod',
       workload: 'istiod',
       namespace: 'default',
       service: 'istiod',
@@ -60,17 +65,17 @@ export function createMonitoringServer(o: MonitoringOptions): Server {
     const path = new URL(req.url ?? '/', 'http://monitoring').pathname;
     const run = async () => {
       if (req.method !== 'GET') throw new StraitError(Errors.BAD_REQUEST, 'only GET is served here');
-      if (path === '/metrics') {
+      if (path === ApiPaths.metrics) {
         const body = await o.telemetry.registry.metrics();
         res.writeHead(200, { 'content-type': o.telemetry.registry.contentType });
         res.end(body);
         return;
       }
-      if (path === '/v1/prometheus/targets') {
+      if (path === ApiPaths.prometheusTargets) {
         sendJson(res, 200, prometheusTargets(o.connectedNodes(), o.selfTarget()));
         return;
       }
-      if (path === '/ready') {
+      if (path === ApiPaths.ready) {
         sendJson(res, 200, { ready: true });
         return;
       }

@@ -1,26 +1,51 @@
-// A scripted proxy for tests: opens the discovery stream, collects messages, and ACKs or NACKs on request.
-import { ACK_PATH, type AckMessage, DISCOVERY_PATH, type DiscoveryMessage, type NodeInfo } from '@strait/api';
+// A scripted proxy for tests: opens the discovery stream, applies each delta to the resources it holds (the
+// snapshot after each one is kept), and ACKs or NACKs on request, or ACKs everything by itself.
+import {
+  type AckMessage,
+  ApiPaths,
+  assembleSnapshot,
+  type DeltaMessage,
+  type DiscoveryMessage,
+  type DiscoveryRequest,
+  type DiscoveryResource,
+  discoveryKey,
+  type NodeInfo,
+  type RejectedResource,
+  type SnapshotInput,
+} from '@strait/api';
 
-type SnapshotMessage = Extract<DiscoveryMessage, { type: 'snapshot' }>;
+/** One delta as received, and the snapshot the proxy holds once it is applied. */
+export interface ReceivedConfig {
+  version: string;
+  nonce: string;
+  delta: DeltaMessage;
+  snapshot: SnapshotInput;
+  /** Bytes of the message line. */
+  bytes: number;
+}
 
 export class FakeProxy {
   readonly node: NodeInfo;
   readonly base: string;
   readonly messages: DiscoveryMessage[] = [];
+  /** One entry per delta, in order. */
+  readonly snapshots: ReceivedConfig[] = [];
+  /** The resources held after the last delta (as if every delta was applied). */
+  readonly resources = new Map<string, DiscoveryResource>();
   readonly #token: string | undefined;
   #abort = new AbortController();
   #waiters: (() => void)[] = [];
   status = 0;
   closed: Promise<void> = Promise.resolve();
 
-  constructor(base: string, node: NodeInfo, token?: string) {
+  readonly #autoAck: boolean;
+
+  /** With `autoAck`, every delta is ACKed as it arrives, as a proxy that applies everything would. */
+  constructor(base: string, node: NodeInfo, token?: string, options: { autoAck?: boolean } = {}) {
     this.base = base;
     this.node = node;
     this.#token = token;
-  }
-
-  get snapshots(): SnapshotMessage[] {
-    return this.messages.filter((m): m is SnapshotMessage => m.type === 'snapshot');
+    this.#autoAck = options.autoAck ?? false;
   }
 
   #headers(): Record<string, string> {
@@ -29,13 +54,13 @@ export class FakeProxy {
     return h;
   }
 
-  /** Opens the stream; resolves with the HTTP status once headers arrive. */
-  async connect(version?: string): Promise<number> {
+  /** Opens the stream (telling what it holds, when reconnecting); resolves with the HTTP status. */
+  async connect(holding?: Pick<DiscoveryRequest, 'version' | 'resources'>): Promise<number> {
     this.#abort = new AbortController();
-    const res = await fetch(`${this.base}${DISCOVERY_PATH}`, {
+    const res = await fetch(`${this.base}${ApiPaths.discovery}`, {
       method: 'POST',
       headers: this.#headers(),
-      body: JSON.stringify(version ? { node: this.node, version } : { node: this.node }),
+      body: JSON.stringify({ node: this.node, ...holding }),
       signal: this.#abort.signal,
     });
     this.status = res.status;
@@ -53,7 +78,7 @@ export class FakeProxy {
           while (nl >= 0) {
             const line = buffer.slice(0, nl);
             buffer = buffer.slice(nl + 1);
-            if (line.trim()) this.messages.push(JSON.parse(line) as DiscoveryMessage);
+            if (line.trim()) this.#receive(JSON.parse(line) as DiscoveryMessage, Buffer.byteLength(line) + 1);
             nl = buffer.indexOf('\n');
           }
           for (const wake of this.#waiters.splice(0)) wake();
@@ -63,6 +88,35 @@ export class FakeProxy {
       }
     })();
     return res.status;
+  }
+
+  #receive(message: DiscoveryMessage, bytes: number): void {
+    this.messages.push(message);
+    if (message.type !== 'delta') return;
+    if (message.full) this.resources.clear();
+    for (const ref of message.removed) this.resources.delete(discoveryKey(ref));
+    for (const r of message.resources) this.resources.set(discoveryKey(r), r);
+    const built = assembleSnapshot(message.version, this.resources.values());
+    if (!built.assembled)
+      throw new Error(`${this.node.id}: ${built.issues.map((i) => i.message).join('; ')}`);
+    const config = {
+      version: message.version,
+      nonce: message.nonce,
+      delta: message,
+      snapshot: built.assembled.snapshot,
+      bytes,
+    };
+    this.snapshots.push(config);
+    if (this.#autoAck) void this.ack(config).then((r) => r.body?.cancel());
+  }
+
+  /** What it holds, as a reconnecting proxy reports it. */
+  holding(): Pick<DiscoveryRequest, 'version' | 'resources'> {
+    const last = this.snapshots.at(-1);
+    return {
+      ...(last ? { version: last.version } : {}),
+      resources: [...this.resources.values()].map(({ type, name, version }) => ({ type, name, version })),
+    };
   }
 
   /** Waits until `predicate` holds over the messages received so far. */
@@ -84,28 +138,40 @@ export class FakeProxy {
     }
   }
 
-  async waitForSnapshots(count: number, timeoutMs = 5000): Promise<SnapshotMessage> {
+  async waitForSnapshots(count: number, timeoutMs = 5000): Promise<ReceivedConfig> {
     await this.waitFor((p) => p.snapshots.length >= count, timeoutMs);
-    return this.snapshots[count - 1] as SnapshotMessage;
+    return this.snapshots[count - 1] as ReceivedConfig;
   }
 
-  async ack(message: SnapshotMessage): Promise<Response> {
+  async ack(config: ReceivedConfig): Promise<Response> {
     const body: AckMessage = {
       nodeId: this.node.id,
       type: 'ack',
-      version: message.version,
-      nonce: message.nonce,
+      version: config.version,
+      nonce: config.nonce,
     };
-    return fetch(`${this.base}${ACK_PATH}`, {
-      method: 'POST',
-      headers: this.#headers(),
-      body: JSON.stringify(body),
-    });
+    return this.#post(body);
   }
 
-  async nack(message: SnapshotMessage, error: string, keptVersion: string): Promise<Response> {
-    const body: AckMessage = { nodeId: this.node.id, type: 'nack', nonce: message.nonce, error, keptVersion };
-    return fetch(`${this.base}${ACK_PATH}`, {
+  async nack(
+    config: ReceivedConfig,
+    error: string,
+    keptVersion: string,
+    rejected?: RejectedResource[],
+  ): Promise<Response> {
+    const body: AckMessage = {
+      nodeId: this.node.id,
+      type: 'nack',
+      nonce: config.nonce,
+      error,
+      keptVersion,
+      ...(rejected ? { rejected } : {}),
+    };
+    return this.#post(body);
+  }
+
+  #post(body: AckMessage): Promise<Response> {
+    return fetch(`${this.base}${ApiPaths.ack}`, {
       method: 'POST',
       headers: this.#headers(),
       body: JSON.stringify(body),

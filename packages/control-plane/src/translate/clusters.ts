@@ -1,22 +1,20 @@
 // Clusters: Istio's `outbound|port|subset|host` naming, endpoints filtered by subset labels, and the
 // DestinationRule traffic policy and HealthCheck turned into the snapshot's cluster settings.
-import type {
-  CircuitBreakers,
-  Cluster,
-  Endpoint,
-  HealthCheck,
-  NodeInfo,
-  OutlierDetection,
-  SnapshotInput,
+import {
+  type CircuitBreakers,
+  type Cluster,
+  type Endpoint,
+  type HealthCheck,
+  type NodeInfo,
+  type OutlierDetection,
+  PASSTHROUGH_CLUSTER,
+  Ports,
+  type SnapshotInput,
 } from '@strait/api';
-import { durationMs } from '../config/duration.ts';
-import { canonicalHost } from '../config/hosts.ts';
-import type { Resource, TrafficPolicy } from '../config/schemas.ts';
-import { egressGatewayEndpoints, labelsMatch, type MeshIndex, SERVICE_PORT } from './mesh-index.ts';
+import { canonicalHost, durationMs, type Resource, type TrafficPolicy } from '@strait/api/resources';
+import { egressGatewayEndpoints, labelsMatch, type MeshIndex } from './mesh-index.ts';
 
 type ClusterInput = SnapshotInput['clusters'][number];
-
-export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 
 export function outboundClusterName(port: number, subset: string | undefined, host: string): string {
   return `outbound|${port}|${subset ?? ''}|${host}`;
@@ -47,7 +45,7 @@ export class ClusterSet {
   ): string {
     const host = canonicalHost(hostText, namespace);
     const external = this.#index.externals.get(host);
-    const servicePort = port ?? external?.port ?? SERVICE_PORT;
+    const servicePort = port ?? external?.port ?? Ports.meshService;
     const name = outboundClusterName(servicePort, subset, host);
     if (this.#clusters.has(name)) return name;
     if (external) return this.add(this.#externalCluster(name, host, servicePort, subset, external.entry));

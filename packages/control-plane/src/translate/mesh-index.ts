@@ -1,15 +1,14 @@
 // The mesh as translation sees it: validated resources plus the registry's workloads, indexed by host.
 // Built once per push and shared by every proxy's translation.
-import type { Endpoint, NodeInfo } from '@strait/api';
-import { canonicalHost, refNamespace, stripNamespace } from '../config/hosts.ts';
-import { ofKind } from '../config/references.ts';
-import type { MeshConfigSpec, Resource } from '../config/schemas.ts';
-
-/** The port mesh services are called on (`http://service-b/`). */
-export const SERVICE_PORT = 80;
-export const SIDECAR_INBOUND_PORT = 15006;
-export const EGRESS_PORT = 15443;
-export const DEFAULT_EGRESS_WORKLOAD = 'istio-egressgateway';
+import { DEFAULT_EGRESS_WORKLOAD, type Endpoint, type NodeInfo, Ports } from '@strait/api';
+import {
+  canonicalHost,
+  type MeshConfigSpec,
+  ofKind,
+  type Resource,
+  refNamespace,
+  stripNamespace,
+} from '@strait/api/resources';
 
 /** What translation needs to know about the world. */
 export interface MeshState {
@@ -32,6 +31,8 @@ export interface MeshIndex {
   mesh: MeshConfigSpec;
   /** Mesh services (canonical host) -> their endpoints (with labels, for subsets). */
   services: Map<string, Endpoint[]>;
+  /** Mesh services (canonical host) -> the namespace they live in (for Sidecar egress hosts). */
+  serviceNamespaces: Map<string, string>;
   externals: Map<string, ExternalHost>;
   destinationRules: Map<string, Resource<'DestinationRule'>>;
   healthChecks: Map<string, Resource<'HealthCheck'>>;
@@ -65,7 +66,7 @@ function sortEndpoints(endpoints: Endpoint[]): Endpoint[] {
 export function sidecarEndpoint(node: NodeInfo): Endpoint {
   const endpoint: Endpoint = {
     address: node.address ?? '127.0.0.1',
-    port: node.ports?.inbound ?? SIDECAR_INBOUND_PORT,
+    port: node.ports?.inbound ?? Ports.sidecarInbound,
     weight: 1,
     labels: proxyLabels(node),
     health: 'HEALTHY',
@@ -79,21 +80,25 @@ export function indexMesh(state: MeshState): MeshIndex {
   const { resources } = state;
   const mesh = ofKind(resources, 'MeshConfig')[0]?.spec ?? {};
   const services = new Map<string, Endpoint[]>();
-  const addEndpoint = (host: string, endpoint: Endpoint | undefined) => {
+  const serviceNamespaces = new Map<string, string>();
+  const addEndpoint = (host: string, endpoint: Endpoint | undefined, namespace: string) => {
     const list = services.get(host) ?? [];
     if (endpoint) list.push(endpoint);
     services.set(host, list);
+    if (!serviceNamespaces.has(host)) serviceNamespaces.set(host, hostNamespace(host, namespace));
   };
 
   for (const node of state.proxies) {
     if (node.role !== 'sidecar' || !node.service) continue;
-    addEndpoint(canonicalHost(node.service, node.namespace ?? 'default'), sidecarEndpoint(node));
+    const ns = node.namespace ?? 'default';
+    addEndpoint(canonicalHost(node.service, ns), sidecarEndpoint(node), ns);
   }
   const workloadEntries = ofKind(resources, 'WorkloadEntry');
   for (const we of workloadEntries) {
     const app = we.spec.labels?.app;
     if (!app) continue;
-    addEndpoint(canonicalHost(app, we.metadata.namespace), workloadEntryEndpoint(we));
+    const ns = we.metadata.namespace;
+    addEndpoint(canonicalHost(app, ns), workloadEntryEndpoint(we), ns);
   }
 
   const externals = new Map<string, ExternalHost>();
@@ -103,7 +108,7 @@ export function indexMesh(state: MeshState): MeshIndex {
       const httpPort = se.spec.ports.find(
         (p) => p.protocol === undefined || p.protocol === 'HTTP' || p.protocol === 'HTTP2',
       );
-      const port = (httpPort ?? se.spec.ports[0])?.number ?? SERVICE_PORT;
+      const port = (httpPort ?? se.spec.ports[0])?.number ?? Ports.meshService;
       for (const host of se.spec.hosts)
         externals.set(host.toLowerCase(), { host: host.toLowerCase(), entry: se, port });
       continue;
@@ -111,19 +116,23 @@ export function indexMesh(state: MeshState): MeshIndex {
     // MESH_INTERNAL: a mesh service whose endpoints are listed (or selected WorkloadEntries).
     for (const host of se.spec.hosts) {
       const canonical = canonicalHost(host, ns);
-      addEndpoint(canonical, undefined);
+      addEndpoint(canonical, undefined, ns);
       for (const endpoint of se.spec.endpoints ?? []) {
         const firstPort = se.spec.ports[0];
-        addEndpoint(canonical, {
-          address: endpoint.address,
-          port:
-            (firstPort && endpoint.ports?.[firstPort.name]) ??
-            firstPort?.targetPort ??
-            firstPort?.number ??
-            SERVICE_PORT,
-          weight: endpoint.weight ?? 1,
-          labels: endpoint.labels,
-        });
+        addEndpoint(
+          canonical,
+          {
+            address: endpoint.address,
+            port:
+              (firstPort && endpoint.ports?.[firstPort.name]) ??
+              firstPort?.targetPort ??
+              firstPort?.number ??
+              Ports.meshService,
+            weight: endpoint.weight ?? 1,
+            labels: endpoint.labels,
+          },
+          ns,
+        );
       }
       const selector = se.spec.workloadSelector?.labels;
       if (selector)
@@ -132,7 +141,7 @@ export function indexMesh(state: MeshState): MeshIndex {
             labelsMatch(selector, we.spec.labels ?? {}) &&
             canonicalHost(we.spec.labels?.app ?? '', we.metadata.namespace) !== canonical
           )
-            addEndpoint(canonical, workloadEntryEndpoint(we));
+            addEndpoint(canonical, workloadEntryEndpoint(we), ns);
     }
   }
 
@@ -142,14 +151,15 @@ export function indexMesh(state: MeshState): MeshIndex {
     if (!isMeshBound(vs)) continue;
     for (const host of vs.spec.hosts) {
       const canonical = canonicalHost(host, vs.metadata.namespace);
-      if (!externals.has(canonical) && !canonical.includes('*')) addEndpoint(canonical, undefined);
+      if (!externals.has(canonical) && !canonical.includes('*'))
+        addEndpoint(canonical, undefined, vs.metadata.namespace);
     }
   }
   const destinationRules = new Map<string, Resource<'DestinationRule'>>();
   for (const dr of ofKind(resources, 'DestinationRule')) {
     const host = canonicalHost(dr.spec.host, dr.metadata.namespace);
     if (!destinationRules.has(host)) destinationRules.set(host, dr);
-    if (!externals.has(host) && !host.includes('*')) addEndpoint(host, undefined);
+    if (!externals.has(host) && !host.includes('*')) addEndpoint(host, undefined, dr.metadata.namespace);
   }
   for (const list of services.values()) sortEndpoints(list);
 
@@ -164,6 +174,7 @@ export function indexMesh(state: MeshState): MeshIndex {
     proxies: state.proxies,
     mesh,
     services,
+    serviceNamespaces,
     externals,
     destinationRules,
     healthChecks,
@@ -174,11 +185,17 @@ export function indexMesh(state: MeshState): MeshIndex {
   };
 }
 
+/** A canonical host `name.ns` names its namespace; a short name lives where it was declared. */
+function hostNamespace(host: string, declaredIn: string): string {
+  const parts = host.split('.');
+  return parts.length === 2 ? (parts[1] as string) : declaredIn;
+}
+
 function workloadEntryEndpoint(we: Resource<'WorkloadEntry'>): Endpoint {
   const ports = Object.values(we.spec.ports ?? {});
   return {
     address: we.spec.address,
-    port: we.spec.ports?.http ?? ports[0] ?? SERVICE_PORT,
+    port: we.spec.ports?.http ?? ports[0] ?? Ports.meshService,
     weight: we.spec.weight ?? 1,
     labels: we.spec.labels,
     health: 'HEALTHY',
@@ -222,7 +239,7 @@ export function egressGatewayEndpoints(index: MeshIndex): Endpoint[] {
       .filter((p) => p.role === 'egress' && p.workload === workload)
       .map((p) => ({
         address: p.address ?? '127.0.0.1',
-        port: p.ports?.egress ?? EGRESS_PORT,
+        port: p.ports?.egress ?? Ports.egress,
         weight: 1,
         labels: proxyLabels(p),
         health: 'HEALTHY' as const,

@@ -9,8 +9,7 @@ import type {
   StringMatch,
   TokenBucket,
 } from '@strait/api';
-import { durationMs } from '../config/duration.ts';
-import type { HttpRoute, IstioStringMatch, Resource } from '../config/schemas.ts';
+import { durationMs, type HttpRoute, type IstioStringMatch, type Resource } from '@strait/api/resources';
 import type { ClusterSet } from './clusters.ts';
 import type { MeshIndex } from './mesh-index.ts';
 

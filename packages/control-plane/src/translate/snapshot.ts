@@ -1,41 +1,34 @@
 // One snapshot per proxy, by role: the ingress gateway's front door, a sidecar's inbound and outbound
-// listeners with its egress policy, and the egress gateway's allow-list listener.
-import { createHash } from 'node:crypto';
+// listeners with its egress policy (scoped by the Sidecar resource that applies), and the egress gateway's
+// allow-list listener. The version is the content hash of the snapshot's discovery resources.
 import {
-  canonicalJson,
   type EgressRule,
   type KnownPeer,
   type NodeInfo,
   type PathNormalization,
+  Ports,
   peerOfNode,
   type SnapshotInput,
   snapshotVersion,
 } from '@strait/api';
-import { canonicalHost, hostPatternCovers, meshServiceDomains } from '../config/hosts.ts';
+import { canonicalHost, hostPatternCovers, meshServiceDomains } from '@strait/api/resources';
 import { ClusterSet } from './clusters.ts';
 import {
   type ExternalHost,
   gatewaysFor,
   indexMesh,
   isMeshBound,
-  labelsMatch,
   type MeshIndex,
   type MeshState,
-  proxyLabels,
-  SERVICE_PORT,
   virtualServicesBoundTo,
 } from './mesh-index.ts';
 import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
+import { meshMode, type SidecarScope, scopeOf } from './scope.ts';
 
 type ListenerInput = SnapshotInput['listeners'][number];
 type VirtualHostInput = ListenerInput['virtualHosts'][number];
 type ClusterInput = SnapshotInput['clusters'][number];
 export type VersionedSnapshot = SnapshotInput & { version: string };
-
-export const GATEWAY_LISTENER_PORT = 8080;
-export const OUTBOUND_PORT = 15001;
-export const INBOUND_PORT = 15006;
-export const EGRESS_LISTENER_PORT = 15443;
 
 /**
  * Translates the mesh for one proxy; the version is a content hash. Pass the same `shared` for every
@@ -54,7 +47,7 @@ export function snapshotFor(
   if (node.role === 'ingress') listeners = [ingressListener(index, node, clusters)];
   else {
     listeners = [egressListener(index, node, clusters)];
-    egress = { mode: meshMode(index), allow: allowList(index) };
+    egress = { mode: meshMode(index), allow: allowList(index, everything) };
   }
   listeners = listeners.map((l) => withMeshSettings(index, l));
   const content: Omit<SnapshotInput, 'version'> = {
@@ -66,7 +59,7 @@ export function snapshotFor(
   return { version: snapshotVersion(content), ...content };
 }
 
-/** What every sidecar with the same namespace, outbound port and egress mode gets. */
+/** What every sidecar with the same namespace, outbound port and Sidecar resource gets. */
 interface SidecarOutbound {
   listener: ListenerInput;
   /** Sorted by name, like `ClusterSet.list()`. */
@@ -75,8 +68,6 @@ interface SidecarOutbound {
   egress: NonNullable<SnapshotInput['egress']>;
   /** Every workload in the registry: the callers a sidecar may label by name. */
   peers: KnownPeer[];
-  /** Content hash of the above, computed once. */
-  digest: string;
 }
 
 /** Per-push memo of the translation that sidecars share; build a new one whenever the index changes. */
@@ -88,22 +79,22 @@ export class SharedTranslation {
     this.index = index;
   }
 
-  sidecarOutbound(node: NodeInfo, mode: 'REGISTRY_ONLY' | 'ALLOW_ANY'): SidecarOutbound {
-    const outboundPort = node.ports?.outbound ?? OUTBOUND_PORT;
-    const key = `${node.namespace ?? 'default'}\n${outboundPort}\n${mode}`;
+  sidecarOutbound(node: NodeInfo, scope: SidecarScope): SidecarOutbound {
+    const outboundPort = node.ports?.outbound ?? Ports.sidecarOutbound;
+    const sidecar = scope.sidecar ? `${scope.sidecar.metadata.namespace}/${scope.sidecar.metadata.name}` : '';
+    const key = `${node.namespace ?? 'default'}\n${outboundPort}\n${sidecar}`;
     let part = this.#sidecars.get(key);
     if (!part) {
-      // Outbound translation reads only the node's namespace, outbound port and role.
+      // Outbound translation reads only the node's namespace, outbound port, role and Sidecar.
       const clusters = new ClusterSet(this.index, node);
-      const listener = withMeshSettings(this.index, outboundListener(this.index, node, clusters, mode));
-      const content = {
+      const listener = withMeshSettings(this.index, outboundListener(this.index, node, clusters, scope));
+      part = {
         listener,
         clusters: clusters.list(),
         telemetry: { accessLog: this.index.mesh.accessLog ?? true },
-        egress: { mode, allow: allowList(this.index) },
+        egress: { mode: scope.mode, allow: allowList(this.index, scope) },
         peers: knownPeers(this.index),
       };
-      part = { ...content, digest: sha256(canonicalJson(content)) };
       this.#sidecars.set(key, part);
     }
     return part;
@@ -111,24 +102,48 @@ export class SharedTranslation {
 }
 
 function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTranslation): VersionedSnapshot {
-  const mode = sidecarMode(index, node);
-  const outbound = shared.sidecarOutbound(node, mode);
-  const own = new ClusterSet(index, node);
-  const inbound = withMeshSettings(index, inboundListener(node, own));
-  const ownClusters = own.list();
-  const clusters = mergeByName(outbound.clusters, ownClusters);
-  const version = sha256(
-    `${outbound.digest}\n${canonicalJson({ listener: inbound, clusters: ownClusters })}`,
-  ).slice(0, 16);
-  return {
-    version,
-    listeners: [inbound, outbound.listener],
-    clusters,
+  const outbound = shared.sidecarOutbound(node, scopeOf(index, node));
+  const inbound = inboundParts(index, node);
+  const content = {
+    listeners: [inbound.listener, outbound.listener],
+    clusters: mergeByName(outbound.clusters, inbound.clusters),
     telemetry: outbound.telemetry,
     egress: outbound.egress,
     peers: outbound.peers,
   };
+  // The shared parts' resources were split and hashed once, for the first sidecar that got them.
+  return { version: snapshotVersion(content), ...content };
 }
+
+/**
+ * A sidecar's inbound side depends only on the proxy and the mesh's path normalization: kept (and split and
+ * hashed) once per node and mode, across configuration changes.
+ */
+const inboundOf = new WeakMap<NodeInfo, Map<string, { listener: ListenerInput; clusters: ClusterInput[] }>>();
+
+function inboundParts(
+  index: MeshIndex,
+  node: NodeInfo,
+): { listener: ListenerInput; clusters: ClusterInput[] } {
+  const mode = index.mesh.pathNormalization?.normalization ?? '';
+  let byMode = inboundOf.get(node);
+  if (!byMode) {
+    byMode = new Map();
+    inboundOf.set(node, byMode);
+  }
+  let parts = byMode.get(mode);
+  if (!parts) {
+    const own = new ClusterSet(index, node);
+    const listener = withMeshSettings(index, inboundListener(node, own));
+    parts = { listener, clusters: own.list() };
+    byMode.clear();
+    byMode.set(mode, parts);
+  }
+  return parts;
+}
+
+/** The scope of a proxy no Sidecar resource applies to: it sees every host. */
+const everything: Pick<SidecarScope, 'sees'> = { sees: () => true };
 
 /** The distinct workloads of the registry's proxies, as their peer labels, sorted. */
 function knownPeers(index: MeshIndex): KnownPeer[] {
@@ -154,33 +169,16 @@ function mergeByName(a: ClusterInput[], b: ClusterInput[]): ClusterInput[] {
   return [...a, ...b].sort((x, y) => x.name.localeCompare(y.name));
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
 /** Convenience for tests and one-off use: index the mesh and translate for one proxy. */
 export function translate(state: MeshState, node: NodeInfo): VersionedSnapshot {
   return snapshotFor(indexMesh(state), node);
 }
 
-function meshMode(index: MeshIndex): 'REGISTRY_ONLY' | 'ALLOW_ANY' {
-  return index.mesh.outboundTrafficPolicy?.mode ?? 'ALLOW_ANY';
-}
-
-/** A Sidecar resource selecting this workload (or namespace-wide) overrides the mesh-wide mode. */
-function sidecarMode(index: MeshIndex, node: NodeInfo): 'REGISTRY_ONLY' | 'ALLOW_ANY' {
-  const labels = proxyLabels(node);
-  const ns = node.namespace ?? 'default';
-  const inNs = index.sidecars.filter((s) => s.metadata.namespace === ns && s.spec.outboundTrafficPolicy);
-  const selected =
-    inNs.find((s) => s.spec.workloadSelector && labelsMatch(s.spec.workloadSelector.labels, labels)) ??
-    inNs.find((s) => !s.spec.workloadSelector);
-  return selected?.spec.outboundTrafficPolicy?.mode ?? meshMode(index);
-}
-
-function allowList(index: MeshIndex): EgressRule[] {
+/** The external hosts the proxy may call, with their ports and how they resolve (its egress allow-list). */
+function allowList(index: MeshIndex, scope: Pick<SidecarScope, 'sees'>): EgressRule[] {
   const rules: EgressRule[] = [];
-  for (const ext of [...index.externals.values()].sort((a, b) => a.host.localeCompare(b.host))) {
+  for (const ext of sortedExternals(index)) {
+    if (!scope.sees(ext.host, ext.entry.metadata.namespace, true)) continue;
     const spec = ext.entry.spec;
     const rule: EgressRule = {
       host: ext.host,
@@ -201,7 +199,7 @@ function allowList(index: MeshIndex): EgressRule[] {
 }
 
 function inboundListener(node: NodeInfo, clusters: ClusterSet): ListenerInput {
-  const appPort = node.appPort ?? 8080;
+  const appPort = node.appPort ?? Ports.app;
   const cluster = clusters.add({
     name: `inbound|${appPort}||`,
     type: 'STATIC',
@@ -219,7 +217,7 @@ function inboundListener(node: NodeInfo, clusters: ClusterSet): ListenerInput {
   return {
     name: 'virtualInbound',
     kind: 'inbound',
-    port: node.ports?.inbound ?? INBOUND_PORT,
+    port: node.ports?.inbound ?? Ports.sidecarInbound,
     virtualHosts: [
       {
         name: `inbound|http|${appPort}`,
@@ -253,31 +251,33 @@ function outboundListener(
   index: MeshIndex,
   node: NodeInfo,
   clusters: ClusterSet,
-  mode: 'REGISTRY_ONLY' | 'ALLOW_ANY',
+  scope: SidecarScope,
 ): ListenerInput {
   const virtualHosts: VirtualHostInput[] = [];
   const ns = node.namespace ?? 'default';
   for (const service of [...index.services.keys()].sort()) {
+    if (!scope.sees(service, index.serviceNamespaces.get(service) ?? 'default', false)) continue;
     const routes = meshRoutesFor(index, service, clusters) ?? [
-      defaultRoute(clusters.destination(service, undefined, SERVICE_PORT, ns)),
+      defaultRoute(clusters.destination(service, undefined, Ports.meshService, ns)),
     ];
     virtualHosts.push({
-      name: `${service}:${SERVICE_PORT}`,
+      name: `${service}:${Ports.meshService}`,
       domains: meshServiceDomains(service, ns),
       routes,
     });
   }
   for (const ext of sortedExternals(index)) {
+    if (!scope.sees(ext.host, ext.entry.metadata.namespace, true)) continue;
     const routes = meshRoutesFor(index, ext.host, clusters) ?? [
       defaultRoute(clusters.destination(ext.host, undefined, ext.port, ns)),
     ];
     virtualHosts.push({ name: `${ext.host}:${ext.port}`, domains: [ext.host], routes });
   }
-  if (mode === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
+  if (scope.mode === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
   return {
     name: 'virtualOutbound',
     kind: 'outbound',
-    port: node.ports?.outbound ?? OUTBOUND_PORT,
+    port: node.ports?.outbound ?? Ports.sidecarOutbound,
     virtualHosts,
   };
 }
@@ -321,9 +321,9 @@ function gatewayHosts(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): M
 function ingressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet): ListenerInput {
   const hosts = gatewayHosts(index, node, clusters);
   const listener: ListenerInput = {
-    name: `0.0.0.0_${GATEWAY_LISTENER_PORT}`,
+    name: `0.0.0.0_${Ports.gateway}`,
     kind: 'gateway',
-    port: GATEWAY_LISTENER_PORT,
+    port: Ports.gateway,
     virtualHosts: [...hosts.values()].sort(compareHosts),
   };
   const limit = gatewayRateLimit(index, node);
@@ -355,9 +355,9 @@ function egressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet):
   }
   if (meshMode(index) === 'ALLOW_ANY') virtualHosts.push(passthroughHost(clusters));
   const listener: ListenerInput = {
-    name: `0.0.0.0_${EGRESS_LISTENER_PORT}`,
+    name: `0.0.0.0_${Ports.egress}`,
     kind: 'egress',
-    port: node.ports?.egress ?? EGRESS_LISTENER_PORT,
+    port: node.ports?.egress ?? Ports.egress,
     virtualHosts,
   };
   const limit = gatewayRateLimit(index, node);

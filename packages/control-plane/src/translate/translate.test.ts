@@ -1,8 +1,9 @@
 // Translation: golden snapshots per role for a small mesh (testdata/mesh), every one a valid api
 // snapshot, plus the Istio semantics that the goldens do not show (matches, faults, policies, modes).
 import { type NodeInfo, parseSnapshot } from '@strait/api';
+import { validateAll } from '@strait/api/resources';
 import { describe, expect, it } from 'vitest';
-import { readConfigDir, validateAll } from '../config/store.ts';
+import { readConfigDir } from '../config/store.ts';
 import { MESH_NODES } from '../testing/mesh-nodes.ts';
 import { translate } from './snapshot.ts';
 

@@ -1,21 +1,23 @@
-// Pushing at scale: shared translation gives the same snapshots as translating each proxy alone, the
-// wire line is exactly JSON.stringify's, and a crowd of proxies behind a small push window converges.
+// Pushing at scale: shared translation gives the same snapshots as translating each proxy alone (and the
+// same resource objects, split once), the wire line is exactly JSON.stringify's, and a crowd of proxies
+// behind a small push window converges.
 import { once } from 'node:events';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeInfo } from '@strait/api';
+import { type DeltaMessage, type NodeInfo, splitSnapshot } from '@strait/api';
+import { validateAll } from '@strait/api/resources';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readConfigDir, validateAll } from '../config/store.ts';
+import { readConfigDir } from '../config/store.ts';
 import { ControlPlane } from '../control-plane.ts';
 import { FakeProxy } from '../testing/fake-proxy.ts';
 import { MESH_NODES } from '../testing/mesh-nodes.ts';
 import { indexMesh } from '../translate/mesh-index.ts';
 import { SharedTranslation, snapshotFor } from '../translate/snapshot.ts';
-import { snapshotLine, snapshotLineBytes, snapshotLineText, writeSnapshotLine } from './wire.ts';
+import { deltaLine, lineBytes, writeLine } from './wire.ts';
 
 const MESH_DIR = new URL('../testdata/mesh', import.meta.url).pathname;
 
@@ -49,6 +51,12 @@ describe('shared translation', () => {
     const shared = new SharedTranslation(index);
     for (const node of [...MESH_NODES, ...crowd])
       expect(snapshotFor(index, node, shared)).toEqual(snapshotFor(index, node));
+    // Shared objects split into the same resource objects, so they are hashed and encoded once.
+    const [r0, r1] = [crowd[0], crowd[2]].map((n) =>
+      splitSnapshot(snapshotFor(index, n as NodeInfo, shared)),
+    );
+    const routesOf = (rs: typeof r0) => rs?.find((r) => r.type === 'routes' && r.name === 'virtualOutbound');
+    expect(routesOf(r0)).toBe(routesOf(r1));
     const [a, b] = [
       snapshotFor(index, crowd[0] as NodeInfo, shared),
       snapshotFor(index, crowd[1] as NodeInfo, shared),
@@ -59,31 +67,59 @@ describe('shared translation', () => {
   });
 });
 
+function fullDelta(node: NodeInfo, shared: SharedTranslation, nonce: string): DeltaMessage {
+  const snapshot = snapshotFor(shared.index, node, shared);
+  return {
+    type: 'delta',
+    version: snapshot.version,
+    nonce,
+    full: true,
+    removed: [],
+    resources: splitSnapshot(snapshot),
+  };
+}
+
+const text = (pieces: (Buffer | string)[]) => pieces.map((p) => p.toString()).join('');
+
 describe('wire line', () => {
   it('is byte for byte the JSON of the message, version and nonce first', async () => {
     const index = await meshIndex();
     const shared = new SharedTranslation(index);
     for (const node of MESH_NODES) {
-      const snapshot = snapshotFor(index, node, shared);
-      const expected = `${JSON.stringify({ type: 'snapshot', version: snapshot.version, nonce: 'n-1', snapshot })}\n`;
-      expect(snapshotLineText('n-1', snapshot)).toBe(expected);
-      expect(snapshotLineBytes('n-1', snapshot).toString()).toBe(expected);
+      const { type: _type, ...message } = fullDelta(node, shared, 'n-1');
+      const pieces = deltaLine(message);
+      const expected = `${JSON.stringify({ type: 'delta', ...message })}\n`;
+      expect(text(pieces)).toBe(expected);
+      expect(lineBytes(pieces)).toBe(Buffer.byteLength(expected));
+      expect(expected.indexOf('"nonce"')).toBeLessThan(expected.indexOf('"resources"'));
     }
+    const removal = deltaLine({
+      version: 'v',
+      nonce: 'n',
+      resources: [],
+      removed: [{ type: 'cluster', name: 'x' }],
+    });
+    expect(text(removal)).toBe(
+      '{"type":"delta","version":"v","nonce":"n","removed":[{"type":"cluster","name":"x"}],"resources":[]}\n',
+    );
   });
 
   it('leaves as one HTTP chunk per message though its shared pieces are written unjoined', async () => {
     const crowd = Array.from({ length: 60 }, (_, i) => sidecar(i));
     const index = await meshIndex(crowd);
     const shared = new SharedTranslation(index);
-    const snapshots = [crowd[0], crowd[1]].map((n) => snapshotFor(index, n as NodeInfo, shared));
-    // Big enough that the shared clusters travel as separate pieces.
-    expect(snapshotLine('n-1', snapshots[0] as (typeof snapshots)[number]).length).toBeGreaterThan(2);
+    const lines = [crowd[0], crowd[1]].map((n, i) => {
+      const { type: _type, ...message } = fullDelta(n as NodeInfo, shared, `n-${i}`);
+      return deltaLine(message);
+    });
+    // Big enough that the shared endpoints travel as separate pieces.
+    expect(lines[0]?.length).toBeGreaterThan(2);
     const written: number[] = [];
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.flushHeaders();
-      snapshots.forEach((snapshot, i) => {
-        writeSnapshotLine(res, `n-${i}`, snapshot, () => written.push(i));
+      lines.forEach((pieces, i) => {
+        writeLine(res, pieces, () => written.push(i));
       });
       res.end();
     });
@@ -95,8 +131,8 @@ describe('wire line', () => {
       const raw: Buffer[] = [];
       socket.on('data', (chunk: Buffer) => raw.push(chunk));
       await once(socket, 'close');
-      const text = Buffer.concat(raw).toString();
-      let body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      const all = Buffer.concat(raw).toString();
+      let body = all.slice(all.indexOf('\r\n\r\n') + 4);
       const chunks: string[] = [];
       for (;;) {
         const size = Number.parseInt(body.slice(0, body.indexOf('\r\n')), 16);
@@ -106,7 +142,7 @@ describe('wire line', () => {
         chunks.push(bytes.subarray(0, size).toString());
         body = bytes.subarray(size + 2).toString();
       }
-      expect(chunks).toEqual(snapshots.map((snapshot, i) => snapshotLineText(`n-${i}`, snapshot)));
+      expect(chunks).toEqual(lines.map(text));
       expect(written).toEqual([0, 1]);
     } finally {
       server.close();
@@ -137,7 +173,7 @@ describe('pushing to a crowd', () => {
     const { port } = await plane.start();
     const proxies = Array.from(
       { length: 12 },
-      (_, i) => new FakeProxy(`http://127.0.0.1:${port}`, sidecar(i)),
+      (_, i) => new FakeProxy(`http://127.0.0.1:${port}`, sidecar(i), undefined, { autoAck: true }),
     );
     cleanups.push(async () => {
       for (const p of proxies) await p.disconnect();
@@ -158,10 +194,13 @@ describe('pushing to a crowd', () => {
     for (const p of proxies) {
       const last = p.snapshots.at(-1);
       if (!last) throw new Error('no snapshot');
-      expect((await p.ack(last)).status).toBe(200);
       const a = last.snapshot.clusters.find((c) => c.name === 'outbound|80||service-a');
       expect(a?.endpoints.filter((e) => e.address.startsWith('127.0.9.'))).toHaveLength(6);
+      // After the first, full message, only endpoints (and the known workloads) changed as the crowd registered.
+      for (const later of p.snapshots.slice(1))
+        for (const r of later.delta.resources) expect(['endpoints', 'peers']).toContain(r.type);
     }
+    await new Promise((r) => setTimeout(r, 100));
     expect(
       plane.discovery.status().filter((s) => s.id.startsWith('crowd-') && s.status === 'SYNCED'),
     ).toHaveLength(12);

@@ -1,74 +1,71 @@
-// The discovery stream's snapshot message as bytes, built from pieces: the JSON of each listener, cluster
-// and policy object is encoded once and reused by every proxy whose snapshot shares that object.
+// The discovery stream's delta message as bytes. Each resource's JSON is encoded once and reused for every
+// proxy sent the same resource object (sidecars share most of theirs); the version and nonce come first in
+// the line, so a reader can tell what a message is from its head.
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
-import type { VersionedSnapshot } from '../translate/snapshot.ts';
+import { type DeltaMessage, type DiscoveryResource, resourceJson } from '@strait/api';
 
 /** Pieces shorter than this are copied into the surrounding text rather than written on their own. */
 const SMALL = 1024;
 
-/** Encoded JSON per object; entries go when the snapshots holding the objects are dropped. */
-const encoded = new WeakMap<object, Buffer>();
+/** Encoded JSON per resource; entries go when the configs holding the resources are dropped. */
+const encoded = new WeakMap<DiscoveryResource, Buffer>();
 
-function encode(value: unknown): Buffer | string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  let bytes = encoded.get(value);
+/** A resource's JSON as the stream carries it (what JSON.stringify gives), encoded once per resource object. */
+export function encodedResource(resource: DiscoveryResource): Buffer {
+  let bytes = encoded.get(resource);
   if (!bytes) {
-    bytes = Buffer.from(JSON.stringify(value));
-    encoded.set(value, bytes);
+    const { type, name, version } = resource;
+    bytes = Buffer.from(
+      `{"type":${JSON.stringify(type)},"name":${JSON.stringify(name)},"version":${JSON.stringify(version)},` +
+        `"resource":${resourceJson(resource)}}`,
+    );
+    encoded.set(resource, bytes);
   }
   return bytes;
 }
 
 /**
- * The newline-terminated line `JSON.stringify({type: 'snapshot', version, nonce, snapshot})` would give,
- * as a list of pieces to write in order (the version and nonce come first, before the snapshot).
+ * The newline-terminated line `JSON.stringify(message)` would give for this delta (keys in the order
+ * type, version, nonce, full, removed, resources), as a list of pieces to write in order.
  */
-export function snapshotLine(nonce: string, snapshot: VersionedSnapshot): (Buffer | string)[] {
-  const version = JSON.stringify(snapshot.version);
+export function deltaLine(message: Omit<DeltaMessage, 'type'>): (Buffer | string)[] {
   const pieces: (Buffer | string)[] = [];
-  let text = `{"type":"snapshot","version":${version},"nonce":${JSON.stringify(nonce)},"snapshot":{"version":${version}`;
-  const flush = (next: Buffer | string) => {
-    if (typeof next === 'string' || next.length < SMALL) {
-      text += next.toString();
+  let text =
+    `{"type":"delta","version":${JSON.stringify(message.version)},"nonce":${JSON.stringify(message.nonce)}` +
+    `${message.full ? ',"full":true' : ''},"removed":${JSON.stringify(message.removed)},"resources":[`;
+  message.resources.forEach((resource, i) => {
+    if (i > 0) text += ',';
+    const bytes = encodedResource(resource);
+    if (bytes.length < SMALL) {
+      text += bytes.toString();
       return;
     }
-    if (text) pieces.push(text);
-    pieces.push(next);
+    pieces.push(text, bytes);
     text = '';
-  };
-  for (const [key, value] of Object.entries(snapshot)) {
-    if (key === 'version' || value === undefined || typeof value === 'function') continue;
-    text += `,${JSON.stringify(key)}:`;
-    if (Array.isArray(value)) {
-      text += '[';
-      value.forEach((item: unknown, i) => {
-        if (i > 0) text += ',';
-        flush(item === undefined ? 'null' : encode(item));
-      });
-      text += ']';
-    } else flush(encode(value));
-  }
-  text += '}}\n';
-  pieces.push(text);
+  });
+  pieces.push(`${text}]}\n`);
   return pieces;
 }
 
+/** The size of a line in bytes. */
+export function lineBytes(pieces: readonly (Buffer | string)[]): number {
+  let size = 0;
+  for (const p of pieces) size += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
+  return size;
+}
+
 /**
- * Writes the line to a discovery stream without joining its pieces: the shared buffers go to the
- * socket as they are (one writev), yet the reader still sees one HTTP chunk per message, because
- * Node merges the writes of a corked response into one chunk (a reader that joins its input per
- * chunk would pay for every extra one). `written` runs once the socket has taken the whole line.
- * Joining the pieces instead cost a fresh copy of the whole snapshot per proxy (160 KB each with
- * 1000 sidecars in the mesh): at 1000 proxies that copying was the largest single cost of a push.
+ * Writes a line to a discovery stream without joining its pieces: the shared buffers go to the socket as
+ * they are (one writev), yet the reader sees one HTTP chunk per message, because Node merges the writes of
+ * a corked response into one chunk. `written` runs once the socket has taken the whole line. (Joining the
+ * pieces cost a fresh copy of every big resource per proxy.)
  */
-export function writeSnapshotLine(
+export function writeLine(
   stream: Writable & { cork(): void; uncork(): void; socket?: Socket | null },
-  nonce: string,
-  snapshot: VersionedSnapshot,
+  pieces: readonly (Buffer | string)[],
   written: (err?: Error | null) => void,
 ): void {
-  const pieces = snapshotLine(nonce, snapshot);
   // The response corks its socket too, but uncorks it before it writes the merged chunk; the outer
   // cork holds the chunk's pieces until all are queued, so they leave in one system call.
   const socket = stream.socket ?? undefined;
@@ -79,22 +76,4 @@ export function writeSnapshotLine(
   });
   stream.uncork();
   socket?.uncork();
-}
-
-/** The line as one buffer (tests, and writers that cannot cork). */
-export function snapshotLineBytes(nonce: string, snapshot: VersionedSnapshot): Buffer {
-  const pieces = snapshotLine(nonce, snapshot);
-  let size = 0;
-  for (const p of pieces) size += typeof p === 'string' ? Buffer.byteLength(p) : p.length;
-  const bytes = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const p of pieces) at += typeof p === 'string' ? bytes.write(p, at) : p.copy(bytes, at);
-  return bytes;
-}
-
-/** The whole line as one string (tests, and callers that do not care about sharing). */
-export function snapshotLineText(nonce: string, snapshot: VersionedSnapshot): string {
-  return snapshotLine(nonce, snapshot)
-    .map((p) => p.toString())
-    .join('');
 }

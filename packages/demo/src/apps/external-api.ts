@@ -1,8 +1,9 @@
-// The stand-in for the internet: answers as api.partner.example, outside the mesh.
+// The stand-in for the internet: answers as api.partner.example, outside the mesh, with the Via header it
+// received (the hops that carried the call out: the caller's sidecar, then the egress gateway).
 import { createServer } from 'node:http';
 import pino from 'pino';
 import { type Env, envPort, envString } from './env.ts';
-import type { RunningApp } from './mesh-service.ts';
+import { type RunningApp, viaList } from './mesh-service.ts';
 
 export interface ExternalApiOptions {
   address: string;
@@ -27,6 +28,7 @@ export async function startExternalApi(options: ExternalApiOptions): Promise<Run
       name: options.name,
       host: req.headers.host ?? null,
       path: req.url ?? '/',
+      via: viaList(req.headers.via),
       time: new Date().toISOString(),
     })}\n`;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

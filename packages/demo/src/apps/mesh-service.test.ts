@@ -60,6 +60,18 @@ describe('mesh service app', () => {
     });
   });
 
+  it('has the external API stand-in answer with the Via header it received', async () => {
+    const ext = await startExternalApi({ address: '127.0.0.1', port: 0, name: 'api.partner.example' });
+    closers.push(() => ext.close());
+    const res = await fetch(ext.url, {
+      headers: { via: '1.1 b (strait-sidecar), 1.1 egress (strait-egress)' },
+    });
+    expect(await res.json()).toMatchObject({
+      service: 'external-api',
+      via: ['1.1 b (strait-sidecar)', '1.1 egress (strait-egress)'],
+    });
+  });
+
   it('answers 502 naming the problem when the upstream fails or cannot be reached', async () => {
     const failing = await app({ failRate: 1, failStatus: 503 });
     const a = await app({ service: 'service-a', upstreamUrl: failing.url });

@@ -1,9 +1,10 @@
 // The shipped Grafana dashboards, built on Istio's metric names (so Istio users' queries carry over)
 // and Strait's own proxy and control-plane metrics. `write.ts` renders them into docker/grafana/dashboards.
-import { ControlPlaneMetrics, IstioMetrics, ProxyMetrics } from '@strait/api';
+import { ControlPlaneMetrics, DiscoveryClusterMetrics, IstioMetrics, ProxyMetrics } from '@strait/api';
 import { type DashboardSpec, dashboardJson, type PanelSpec, type Query } from './grafana.ts';
 
 const R = '$__rate_interval';
+const CP = ControlPlaneMetrics;
 const REQ = IstioMetrics.requestsTotal;
 const DUR = `${IstioMetrics.requestDuration}_bucket`;
 
@@ -480,6 +481,101 @@ export const ControlPlaneDashboard: DashboardSpec = {
               legend: '{{proxy_id}} applied',
             },
             { expr: `sum by (proxy_id) (${ProxyMetrics.configNacksTotal})`, legend: '{{proxy_id}} NACKed' },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Push path',
+      panels: [
+        {
+          title: 'Updates received per second, and answers to superseded pushes',
+          kind: 'timeseries',
+          unit: 'ops',
+          description:
+            'config: configuration changes; eds: registry changes. Expired nonces: ACKs or NACKs that came late.',
+          queries: [
+            { expr: `sum by (type) (rate(${CP.inboundUpdates}[${R}]))`, legend: '{{type}}' },
+            { expr: `sum(rate(${CP.xdsExpiredNonce}[${R}])) or vector(0)`, legend: 'expired nonces' },
+          ],
+        },
+        {
+          title: 'Push triggers per second by reason',
+          kind: 'timeseries',
+          unit: 'ops',
+          description:
+            'config: a configuration change; endpoint: the registry changed; proxy: a stream opened.',
+          queries: [{ expr: `sum by (type) (rate(${CP.pushTriggers}[${R}]))`, legend: '{{type}}' }],
+        },
+        {
+          title: 'Push time p99 by type (turn in the push window → kernel)',
+          kind: 'timeseries',
+          unit: 's',
+          queries: [
+            {
+              expr: `histogram_quantile(0.99, sum by (le, type) (rate(${CP.xdsPushTime}_bucket[5m])))`,
+              legend: '{{type}}',
+            },
+          ],
+        },
+        {
+          title: 'Push size p50 / p99 (bytes per proxy and type)',
+          kind: 'timeseries',
+          unit: 'bytes',
+          queries: [0.5, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(${CP.xdsConfigSize}_bucket[5m])))`,
+            legend: `p${q * 100}`,
+          })),
+        },
+        {
+          title: 'Send, queue and debounce times, p99',
+          kind: 'timeseries',
+          unit: 's',
+          queries: [
+            [CP.xdsSendTime, 'send'],
+            [CP.proxyQueueTime, 'queue'],
+            [CP.debounceTime, 'debounce'],
+            [CP.pushContextInitTime, 'index'],
+          ].map(([metric, legend]) => ({
+            expr: `histogram_quantile(0.99, sum by (le) (rate(${metric}_bucket[5m])))`,
+            legend: legend as string,
+          })),
+        },
+        {
+          title: 'Rejected resources by type, and control-plane errors (total)',
+          kind: 'timeseries',
+          queries: [
+            { expr: `sum by (type) (${CP.xdsRejects})`, legend: 'rejected {{type}}' },
+            { expr: `sum(${CP.xdsInternalErrors})`, legend: 'internal errors' },
+            { expr: `sum(${CP.xdsWriteTimeouts})`, legend: 'write timeouts' },
+          ],
+        },
+        {
+          title: 'Validation per second (passed / failed by reason)',
+          kind: 'timeseries',
+          unit: 'ops',
+          queries: [
+            { expr: `sum(rate(${CP.validationPassed}[${R}]))`, legend: 'passed' },
+            { expr: `sum by (reason) (rate(${CP.validationFailed}[${R}]))`, legend: 'failed {{reason}}' },
+          ],
+        },
+        {
+          title: 'Discovery connections: proxies vs control plane',
+          kind: 'timeseries',
+          queries: [
+            {
+              expr: `sum(${DiscoveryClusterMetrics.connectionsActive}{cluster_name="${DiscoveryClusterMetrics.clusterName}"})`,
+              legend: 'reported by proxies',
+            },
+            { expr: `sum(${CP.xdsConnected})`, legend: 'reported by the control plane' },
+          ],
+        },
+        {
+          title: 'Services and VirtualServices known',
+          kind: 'timeseries',
+          queries: [
+            { expr: `sum(${CP.services})`, legend: 'services' },
+            { expr: `sum(${CP.virtualServices})`, legend: 'VirtualServices' },
           ],
         },
       ],

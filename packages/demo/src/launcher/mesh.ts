@@ -4,7 +4,14 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ports, ProxyRuntime } from '@strait/api';
+import {
+  ApiPaths,
+  Ports,
+  ProxyAdminPaths,
+  ProxyRuntime,
+  type ProxyStatus,
+  type ProxyStatusList,
+} from '@strait/api';
 import {
   type AddressPlan,
   AppPort,
@@ -156,26 +163,16 @@ function inUse(hostPort: string): Promise<boolean> {
   });
 }
 
-/** One proxy as the control plane's GET /v1/proxies reports it (the fields the launcher reads). */
-export interface ProxyStatus {
-  id: string;
-  status?: string;
-  connected?: boolean;
-  currentVersion?: string;
-  ackedVersion?: string;
-}
-
+/** Every proxy as the control plane's GET /v1/proxies reports it. */
 export async function proxyStatuses(controlPlaneUrl: string): Promise<ProxyStatus[]> {
-  const res = await fetch(`${controlPlaneUrl}/v1/proxies`, { signal: AbortSignal.timeout(2000) });
-  if (!res.ok) throw new Error(`GET ${controlPlaneUrl}/v1/proxies answered ${res.status}`);
-  const body = (await res.json()) as { proxies?: ProxyStatus[] } | ProxyStatus[];
-  return Array.isArray(body) ? body : (body.proxies ?? []);
+  const res = await fetch(`${controlPlaneUrl}${ApiPaths.proxies}`, { signal: AbortSignal.timeout(2000) });
+  if (!res.ok) throw new Error(`GET ${controlPlaneUrl}${ApiPaths.proxies} answered ${res.status}`);
+  return ((await res.json()) as ProxyStatusList).proxies;
 }
 
 /** True when the proxy has ACKed the version the control plane wants it to run. */
 export function isSynced(p: ProxyStatus): boolean {
-  if (p.status !== undefined) return p.status === 'SYNCED';
-  return p.ackedVersion !== undefined && p.ackedVersion === p.currentVersion;
+  return p.status === 'SYNCED';
 }
 
 /** Resolves once every proxy in `ids` is connected and has ACKed its current config. */
@@ -347,7 +344,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       await waitUntil(
         async () => {
           failIfDied();
-          return (await httpStatus(`http://${proxy.statsAddress}:${Ports.ready}/healthz/ready`)) === 200
+          return (await httpStatus(`http://${proxy.statsAddress}:${Ports.ready}${ProxyAdminPaths.ready}`)) ===
+            200
             ? true
             : undefined;
         },

@@ -2,6 +2,7 @@
 // targets through the control plane's HTTP service discovery, and build its command line.
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { ApiPaths, ProxyAdminPaths } from '@strait/api';
 import { stringify } from 'yaml';
 
 /** The `prometheus` binary on PATH, or undefined. */
@@ -37,9 +38,9 @@ export function prometheusConfig(settings: PrometheusSettings): Record<string, u
     scrape_configs: [
       {
         job_name: 'strait-mesh',
-        metrics_path: '/stats/prometheus',
+        metrics_path: ProxyAdminPaths.stats,
         http_sd_configs: [
-          { url: `${settings.monitoringUrl}/v1/prometheus/targets`, refresh_interval: interval },
+          { url: `${settings.monitoringUrl}${ApiPaths.prometheusTargets}`, refresh_interval: interval },
         ],
       },
     ],

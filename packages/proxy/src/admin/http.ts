@@ -12,7 +12,7 @@ export interface Reply {
 
 export type RouteHandler = (url: URL, req: IncomingMessage) => Reply | Promise<Reply>;
 
-export interface Route {
+export interface AdminRoute {
   path: string;
   method: 'GET' | 'POST';
   handle: RouteHandler;
@@ -34,8 +34,8 @@ export function errorReply(spec: ErrorSpec, detail?: string, status = spec.statu
 }
 
 /** Builds a request listener that dispatches to `routes` by exact path. */
-export function router(routes: readonly Route[], logger?: pino.Logger): RequestListener {
-  const byPath = new Map<string, Route[]>();
+export function router(routes: readonly AdminRoute[], logger?: pino.Logger): RequestListener {
+  const byPath = new Map<string, AdminRoute[]>();
   for (const route of routes) {
     const list = byPath.get(route.path) ?? [];
     list.push(route);

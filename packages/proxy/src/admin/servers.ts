@@ -3,9 +3,9 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Errors } from '@strait/api';
+import { Errors, ProxyAdminPaths } from '@strait/api';
 import type pino from 'pino';
-import { errorReply, jsonReply, type Reply, type Route, router, textReply } from './http.ts';
+import { type AdminRoute, errorReply, jsonReply, type Reply, router, textReply } from './http.ts';
 
 /** What the servers need from the running proxy. */
 export interface AdminContext {
@@ -44,17 +44,14 @@ export interface AdminServers {
   ports: { admin: number; stats: number; ready: number };
 }
 
-export const READY_PATH = '/healthz/ready';
-export const PROMETHEUS_PATH = '/stats/prometheus';
-
 /** Starts the three servers; if one cannot bind, the others are closed and the error is thrown. */
 export async function startAdminServers(opts: AdminServersOptions): Promise<AdminServers> {
   const { ctx, logger } = opts;
   let drainRequested = false;
   const draining = (): boolean => drainRequested || (ctx.isDraining?.() ?? false);
 
-  const prometheus: Route = {
-    path: PROMETHEUS_PATH,
+  const prometheus: AdminRoute = {
+    path: ProxyAdminPaths.stats,
     method: 'GET',
     handle: async (): Promise<Reply> => ({
       status: 200,
@@ -63,13 +60,17 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
     }),
   };
 
-  const adminRoutes: Route[] = [
-    { path: '/config_dump', method: 'GET', handle: () => jsonReply(200, ctx.configDump()) },
-    { path: '/clusters', method: 'GET', handle: async () => jsonReply(200, await ctx.clusters()) },
-    { path: '/server_info', method: 'GET', handle: () => jsonReply(200, ctx.serverInfo()) },
+  const adminRoutes: AdminRoute[] = [
+    { path: ProxyAdminPaths.configDump, method: 'GET', handle: () => jsonReply(200, ctx.configDump()) },
+    {
+      path: ProxyAdminPaths.clusters,
+      method: 'GET',
+      handle: async () => jsonReply(200, await ctx.clusters()),
+    },
+    { path: ProxyAdminPaths.serverInfo, method: 'GET', handle: () => jsonReply(200, ctx.serverInfo()) },
     {
       // Envoy's answer: the server state as one word.
-      path: '/ready',
+      path: ProxyAdminPaths.state,
       method: 'GET',
       handle: () => {
         if (draining()) return textReply(503, 'DRAINING');
@@ -77,7 +78,7 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
       },
     },
     {
-      path: '/logging',
+      path: ProxyAdminPaths.logging,
       method: 'POST',
       handle: async (url) => {
         const level = url.searchParams.get('level');
@@ -89,7 +90,7 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
       },
     },
     {
-      path: '/drain',
+      path: ProxyAdminPaths.drain,
       method: 'POST',
       handle: async () => {
         drainRequested = true;
@@ -101,9 +102,9 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
     prometheus,
   ];
 
-  const readyRoutes: Route[] = [
+  const readyRoutes: AdminRoute[] = [
     {
-      path: READY_PATH,
+      path: ProxyAdminPaths.ready,
       method: 'GET',
       handle: () => (ctx.isReady() && !draining() ? textReply(200, 'ready') : textReply(503, 'not ready')),
     },

@@ -95,6 +95,3 @@ export interface ProxyContext {
   /** True once SIGTERM (or POST /drain) started: responses ask clients to close. */
   draining: boolean;
 }
-
-/** The built-in cluster that sends a request wherever it was going (ALLOW_ANY, egress). */
-export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';

@@ -15,7 +15,7 @@ export interface BindOptions {
   reusePort: boolean;
 }
 
-export class Listener {
+export class ProxyListener {
   readonly manager: ConnectionManager;
   readonly server: Server;
   readonly port: number;

@@ -1,7 +1,7 @@
 // What each listener kind does with a request before the filters: how it reads the target (origin or
 // absolute form at gateways and inbound, forward-proxy form at outbound and egress) and how it finds the
 // route (egress policy first at the egress gateway; policy as the fallback at a sidecar's outbound).
-import { Errors, type ListenerKind, ResponseFlags } from '@strait/api';
+import { Errors, type ListenerKind, PASSTHROUGH_CLUSTER, ResponseFlags } from '@strait/api';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -12,7 +12,6 @@ import {
 } from '../egress/index.ts';
 import { type LocalReply, replyFor } from '../router/local-reply.ts';
 import { normalizeTarget } from '../router/path-normalization.ts';
-import { PASSTHROUGH_CLUSTER } from './context.ts';
 import type { Stream, Target } from './stream.ts';
 
 /** What a listener kind decides before the filters run. */

@@ -2,12 +2,11 @@
 // gateway for a registered external host, else where the egress policy allows; an upgrade follows its route
 // to a host. Their bytes count as Istio's TCP metrics; their open and close reach the observer.
 import type { Socket } from 'node:net';
-import { Errors, ResponseFlags } from '@strait/api';
+import { Errors, PASSTHROUGH_CLUSTER, ResponseFlags } from '@strait/api';
 import { HeaderList } from '../codec/headers.ts';
 import { denyTarget, parseForwardTarget } from '../egress/index.ts';
 import { answerAndClose, openTunnel, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host } from '../upstream/index.ts';
-import { PASSTHROUGH_CLUSTER } from './context.ts';
 import { denialReply, type ListenerProfile } from './profiles.ts';
 import type { Stream } from './stream.ts';
 import { upstreamFields } from './upstream-fields.ts';

@@ -1,7 +1,7 @@
 // Telemetry's side of the request path: the observer the listeners report to. Each finished request
 // becomes Istio's standard metrics (labels from config: this node, the known peer, the chosen endpoint) and
 // one access-log line; tunnels count as TCP. The request path never imports this file.
-import type { PeerInfo } from '@strait/api';
+import { PASSTHROUGH_CLUSTER, type PeerInfo } from '@strait/api';
 import type {
   ListenerConfig,
   NodeIdentity,
@@ -9,11 +9,11 @@ import type {
   StreamRecord,
   TunnelTotals,
 } from '../listener/context.ts';
-import { PASSTHROUGH_CLUSTER } from '../listener/context.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import type { AccessLog } from './access-log.ts';
+import type { RequestSeries } from './istio-metrics.ts';
 import { type DestinationInfo, labelsFor } from './labels.ts';
-import type { ProxyTelemetry, RequestSeries } from './metrics.ts';
+import type { ProxyTelemetry } from './metrics.ts';
 
 /** The series of the last finished request and what it was looked up by. */
 interface LastSeries {

@@ -78,28 +78,32 @@ export class ClusterManager {
    * part of a snapshot is applied so a bad snapshot never half-applies; update() calls it too.
    */
   static validate(clusters: readonly Cluster[]): void {
+    // Each message starts with the field path, so a NACK can name the discovery resource at fault.
     const names = new Set<string>();
-    for (const config of clusters) {
+    clusters.forEach((config, i) => {
       if (names.has(config.name)) {
-        throw new StraitError(Errors.SNAPSHOT_INVALID, `cluster "${config.name}" is defined twice`);
+        throw new StraitError(
+          Errors.SNAPSHOT_INVALID,
+          `clusters[${i}].name: cluster "${config.name}" is defined twice`,
+        );
       }
       names.add(config.name);
       const policy = config.lbPolicy ?? 'ROUND_ROBIN';
       if (!LB_POLICIES.includes(policy)) {
         throw new StraitError(
           Errors.SNAPSHOT_INVALID,
-          `cluster "${config.name}": unknown lbPolicy "${policy}"`,
+          `clusters[${i}].lbPolicy: cluster "${config.name}" has an unknown lbPolicy "${policy}"`,
         );
       }
-      for (const endpoint of config.endpoints) {
+      config.endpoints.forEach((endpoint, j) => {
         if (!URL.canParse(`http://${hostKey(endpoint.address, endpoint.port)}`)) {
           throw new StraitError(
             Errors.SNAPSHOT_INVALID,
-            `cluster "${config.name}": endpoint address "${endpoint.address}" is not a valid host`,
+            `clusters[${i}].endpoints[${j}].address: endpoint address "${endpoint.address}" of cluster "${config.name}" is not a valid host`,
           );
         }
-      }
-    }
+      });
+    });
   }
 
   get(name: string): UpstreamCluster | undefined {

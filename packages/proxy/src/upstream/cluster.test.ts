@@ -1,9 +1,8 @@
 // UpstreamCluster and ClusterManager: panic mode, circuit breakers, hash keys, outlier wiring,
 // ORIGINAL_DST, incremental updates and the status dump. No sockets: Pools are created but never used.
-import { type Cluster, type ClusterSchema, ClusterSchema as Schema } from '@strait/api';
+import { type Cluster, ClusterSchema as Schema, type SnapshotInput } from '@strait/api';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { lookupOf } from '../codec/headers.ts';
 import type { HealthCheckTarget, Prober } from '../health/active.ts';
 import type { ProbeResult } from '../health/state.ts';
@@ -15,7 +14,9 @@ import type { BreakerName, ChooseContext } from './types.ts';
 const logger = pino({ level: 'silent' });
 const ctx: ChooseContext = { headers: lookupOf({}), sourceIp: '127.0.0.1' };
 
-function cluster(input: Partial<z.input<typeof ClusterSchema>> & { endpoints?: unknown[] } = {}): Cluster {
+function cluster(
+  input: Partial<SnapshotInput['clusters'][number]> & { endpoints?: unknown[] } = {},
+): Cluster {
   return Schema.parse({
     name: 'outbound|80||service-b',
     endpoints: [

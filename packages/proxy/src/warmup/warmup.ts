@@ -9,7 +9,7 @@ import { HeadVerdict, isParseError, Llhttp } from '../codec/llhttp.ts';
 import { codecLimits } from '../config/limits.ts';
 import { EgressPolicyChecker } from '../egress/index.ts';
 import type { NodeIdentity, ProxyContext } from '../listener/context.ts';
-import { Listener } from '../listener/listener.ts';
+import { ProxyListener } from '../listener/listener.ts';
 import { RouteTable } from '../router/index.ts';
 import { AccessLog, ProxyTelemetry, TelemetryObserver } from '../telemetry/index.ts';
 import { ClusterManager } from '../upstream/index.ts';
@@ -161,12 +161,12 @@ export async function warmUp(role: NodeRole, opts: WarmupOptions): Promise<Warmu
     peers: new Map(),
     draining: false,
   };
-  const listeners: Listener[] = [];
+  const listeners: ProxyListener[] = [];
   try {
     const snapshot = parseSnapshot(warmupSnapshot(kinds, portOf(upstream)), 'the warm-up snapshot');
     ctx.clusters.update(snapshot.clusters);
     for (const listener of snapshot.listeners) {
-      const bound = new Listener(ctx, {
+      const bound = new ProxyListener(ctx, {
         listener,
         routes: new RouteTable(listener.virtualHosts, { where: 'warm-up' }),
         limiter: undefined,

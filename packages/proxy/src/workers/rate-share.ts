@@ -1,9 +1,7 @@
 // A --workers proxy keeps one local rate limit and one connection limit per proxy, as Envoy does (its workers
 // share them): each worker gets a share of every token bucket and connection cap, so together they never
 // admit more than the limit.
-import type { Snapshot } from '@strait/api';
-
-type TokenBucket = NonNullable<Snapshot['listeners'][number]['rateLimit']>;
+import type { Snapshot, TokenBucket } from '@strait/api';
 
 /**
  * Worker `index` of `count`'s share of a bucket: the same tokens per fill at `count` times the interval (the

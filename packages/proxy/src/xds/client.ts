@@ -1,54 +1,24 @@
 // The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to the control plane,
-// applies each snapshot all-or-nothing, answers ACK/NACK, and reconnects with jittered backoff when it drops.
+// applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
+// reconnects with jittered backoff when the stream drops, telling the control plane what it still holds.
 import {
-  ACK_PATH,
   type AckMessage,
-  DISCOVERY_PATH,
-  type DiscoveryMessage,
+  ApiPaths,
+  type DeltaMessage,
+  DeltaMessageSchema,
+  DiscoveryMessageSchema,
   type DiscoveryRequest,
+  describeIssues,
   HEARTBEAT_DEAD_AFTER_MS,
-  type NodeInfo,
-  parseSnapshot,
-  type Snapshot,
+  issuesOf,
 } from '@strait/api';
-import type pino from 'pino';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
 import { LineSplitter } from './lines.ts';
+import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
+import type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
 
-export interface DiscoveryStatus {
-  /** A stream is open (the control plane answered 200). */
-  connected: boolean;
-  /** Serving a config that may be out of date: not connected, but some config is (or was) in use. */
-  stale: boolean;
-  /** The version of the last snapshot applied (or the bootstrap's), if any. */
-  version: string | undefined;
-  lastNack?: { nonce: string; error: string; at: number };
-  /** When the current stream opened (epoch ms). */
-  connectedSince?: number;
-  /** How many times a stream was lost and a new one attempted. */
-  reconnects: number;
-}
-
-export interface DiscoveryClientOptions {
-  /** The control plane's base URL, e.g. http://127.0.0.1:15010 (a trailing slash is fine). */
-  url: string;
-  node: NodeInfo;
-  /** Installs a snapshot. Must be all-or-nothing: if it throws, the old config must still be in force. */
-  apply: (snapshot: Snapshot) => Promise<void> | void;
-  logger: pino.Logger;
-  /** Bearer token for the control plane. */
-  token?: string;
-  /** The version already running (from a bootstrap file); makes the client "stale" until it connects. */
-  initialVersion?: string;
-  backoff?: { initialMs: number; maxMs: number };
-  /** Silence on the stream after which it is taken as dead. Default HEARTBEAT_DEAD_AFTER_MS. */
-  heartbeatDeadAfterMs?: number;
-  /** Timeout for opening the stream and for each ACK/NACK post. Default 10 s. */
-  requestTimeoutMs?: number;
-  /** Largest accepted message line, in bytes. Default 64 MiB. */
-  maxMessageBytes?: number;
-}
+export type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
 
 type StatusListener = (status: DiscoveryStatus) => void;
 
@@ -69,6 +39,13 @@ export class DiscoveryClient {
   readonly #requestTimeoutMs: number;
   readonly #maxMessageBytes: number;
   readonly #listeners: StatusListener[] = [];
+  readonly #counters: DiscoveryCounters = {
+    streamsOpened: 0,
+    connectFailures: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+  };
+  #state: ResourceState;
   #status: DiscoveryStatus;
   #everConnected = false;
   #started = false;
@@ -92,12 +69,18 @@ export class DiscoveryClient {
       keepAliveTimeout: 4_000,
       connectTimeout: this.#requestTimeoutMs,
     });
+    this.#state = opts.initial ? ResourceState.fromSnapshot(opts.initial) : new ResourceState();
     this.#status = {
       connected: false,
-      stale: opts.initialVersion !== undefined,
-      version: opts.initialVersion,
+      stale: opts.initial !== undefined,
+      version: opts.initial?.version,
       reconnects: 0,
     };
+  }
+
+  /** A copy of the connection counters (for the proxy's `xds-grpc` stats). */
+  get counters(): DiscoveryCounters {
+    return { ...this.#counters };
   }
 
   /** A copy of the current status. */
@@ -173,22 +156,22 @@ export class DiscoveryClient {
     );
     watchdog.unref();
     try {
-      const body: DiscoveryRequest = { node: this.#opts.node };
-      if (this.#status.version !== undefined) body.version = this.#status.version;
-      const res = await this.#agent.request({
-        ...this.#target(DISCOVERY_PATH),
-        method: 'POST',
-        headers: this.#headers(),
-        body: JSON.stringify(body),
+      const request: DiscoveryRequest = { node: this.#opts.node };
+      if (this.#state.version !== undefined) {
+        request.version = this.#state.version;
+        request.resources = this.#state.versions();
+      }
+      const res = await this.#post(ApiPaths.discovery, JSON.stringify(request), {
         signal: abort.signal,
-        headersTimeout: this.#requestTimeoutMs,
         bodyTimeout: 0,
       });
       if (res.statusCode !== 200) {
+        this.#counters.connectFailures += 1;
         const text = (await res.body.text().catch(() => '')).slice(0, 500);
         log.warn({ status: res.statusCode, body: text }, 'control plane refused the discovery stream');
         return outcome;
       }
+      this.#counters.streamsOpened += 1;
       lastActivity = Date.now();
       this.#everConnected = true;
       this.#update({ connected: true, stale: false, connectedSince: Date.now() });
@@ -196,6 +179,7 @@ export class DiscoveryClient {
       const splitter = new LineSplitter(this.#maxMessageBytes);
       for await (const chunk of res.body) {
         lastActivity = Date.now();
+        this.#counters.bytesReceived += (chunk as Buffer).length;
         for (const line of splitter.push(chunk as Buffer)) {
           busy = true;
           try {
@@ -212,6 +196,7 @@ export class DiscoveryClient {
       return outcome;
     } catch (err) {
       if (this.#stopped) return outcome;
+      if (!this.#status.connected) this.#counters.connectFailures += 1;
       if (silent) log.warn({ deadAfterMs: this.#deadAfterMs }, 'discovery stream silent; dropping it');
       else log.warn({ err: errorText(err) }, 'discovery stream lost');
       return outcome;
@@ -224,53 +209,84 @@ export class DiscoveryClient {
 
   async #handleLine(line: string): Promise<void> {
     if (line.trim() === '') return;
-    let message: DiscoveryMessage;
+    let value: unknown;
     try {
-      message = JSON.parse(line) as DiscoveryMessage;
+      value = JSON.parse(line);
     } catch {
       // Without a nonce there is nothing to NACK; a garbled stream is dropped and reopened.
       throw new Error(`discovery stream sent a line that is not JSON: ${line.slice(0, 80)}`);
     }
-    if (message === null || typeof message !== 'object') {
-      throw new Error('discovery stream sent a message that is not an object');
-    }
-    if (message.type === 'heartbeat') return;
-    if (message.type === 'snapshot') {
-      await this.#handleSnapshot(message);
+    const message = DiscoveryMessageSchema.safeParse(value);
+    if (message.success) {
+      if (message.data.type === 'delta') await this.#handleDelta(message.data);
       return;
     }
-    this.#opts.logger.debug(
-      { type: (message as { type?: unknown }).type },
-      'ignoring unknown discovery message',
-    );
+    const head = value as { type?: unknown; nonce?: unknown } | null;
+    if (head === null || typeof head !== 'object')
+      throw new Error('discovery stream sent a message that is not an object');
+    if (head.type === 'delta' && typeof head.nonce === 'string' && head.nonce !== '') {
+      // A delta this proxy cannot read is refused like one it cannot apply.
+      const issues = DeltaMessageSchema.safeParse(value).error;
+      const error = `the delta is malformed: ${issues ? describeIssues(issuesOf(issues)) : 'unreadable'}`;
+      await this.#refuse(head.nonce, 'unknown', { error, rejected: [] });
+      return;
+    }
+    this.#opts.logger.debug({ type: head.type }, 'ignoring unknown discovery message');
   }
 
-  async #handleSnapshot(message: Extract<DiscoveryMessage, { type: 'snapshot' }>): Promise<void> {
+  async #handleDelta(delta: DeltaMessage): Promise<void> {
     const log = this.#opts.logger;
-    const nodeId = this.#opts.node.id;
-    const nonce = typeof message.nonce === 'string' ? message.nonce : '';
-    const version = typeof message.version === 'string' ? message.version : '';
-    if (version !== '' && version === this.#status.version) {
+    const { nonce, version } = delta;
+    const outcome = this.#state.prepare(delta);
+    if ('refused' in outcome) {
+      await this.#refuse(nonce, version, outcome.refused);
+      return;
+    }
+    const prepared = outcome.prepared;
+    if (version !== this.#state.version) {
+      try {
+        await this.#opts.apply(prepared.snapshot);
+      } catch (err) {
+        const error = errorText(err);
+        await this.#refuse(nonce, version, { error, rejected: resourcesNamedBy(error, prepared) });
+        return;
+      }
+      log.info(
+        { version, resources: delta.resources.length, removed: delta.removed.length },
+        'delta applied',
+      );
+    } else {
       // Versions are content hashes: the same version is the config already running.
-      log.debug({ version }, 'snapshot unchanged; acknowledging without applying');
-      await this.#sendAck({ nodeId, type: 'ack', version, nonce });
-      return;
+      log.debug({ version }, 'delta leaves the config as it is; acknowledging without applying');
     }
-    try {
-      if (version === '' || nonce === '') throw new Error('snapshot message lacks a version or nonce');
-      const snapshot = parseSnapshot(message.snapshot, `snapshot ${version}`);
-      await this.#opts.apply(snapshot);
-    } catch (err) {
-      const error = errorText(err);
-      const keptVersion = this.#status.version ?? '';
-      log.error({ version, nonce, keptVersion, err: error }, 'snapshot rejected; keeping the current config');
-      this.#update({ lastNack: { nonce, error, at: Date.now() } });
-      await this.#sendAck({ nodeId, type: 'nack', nonce, error, keptVersion });
-      return;
-    }
-    log.info({ version }, 'snapshot applied');
+    this.#state.commit(prepared);
     this.#update({ version });
-    await this.#sendAck({ nodeId, type: 'ack', version, nonce });
+    await this.#sendAck({ nodeId: this.#opts.node.id, type: 'ack', version, nonce });
+  }
+
+  /** NACKs a delta: nothing of it was applied, and the proxy keeps what it runs. */
+  async #refuse(nonce: string, version: string, refused: RefusedDelta): Promise<void> {
+    const keptVersion = this.#state.version ?? '';
+    this.#opts.logger.error(
+      {
+        version,
+        nonce,
+        keptVersion,
+        err: refused.error,
+        rejected: refused.rejected.map((r) => `${r.type}/${r.name}`),
+      },
+      'delta rejected; keeping the current config',
+    );
+    this.#update({ lastNack: { nonce, error: refused.error, at: Date.now() } });
+    const nack: AckMessage = {
+      nodeId: this.#opts.node.id,
+      type: 'nack',
+      nonce,
+      error: refused.error,
+      keptVersion,
+    };
+    if (refused.rejected.length > 0) nack.rejected = refused.rejected;
+    await this.#sendAck(nack);
   }
 
   /** Origin and path of one of the control plane's endpoints (the URL may carry a path prefix). */
@@ -279,24 +295,42 @@ export class DiscoveryClient {
     return { origin: url.origin, path: `${url.pathname}${url.search}` };
   }
 
-  /** Posts an ACK/NACK. A failure is logged, not thrown: the stream itself shows whether the peer lives. */
+  /**
+   * Posts an ACK/NACK, again after a short wait when it got no answer (the control plane waits for it before
+   * its next push). A failure is logged, not thrown: the stream itself shows whether the peer lives.
+   */
   async #sendAck(ack: AckMessage): Promise<void> {
-    try {
-      const res = await this.#agent.request({
-        ...this.#target(ACK_PATH),
-        method: 'POST',
-        headers: this.#headers(),
-        body: JSON.stringify(ack),
-        headersTimeout: this.#requestTimeoutMs,
-        bodyTimeout: this.#requestTimeoutMs,
-      });
-      await res.body.dump();
-      if (res.statusCode >= 300) {
-        this.#opts.logger.warn({ status: res.statusCode, type: ack.type }, 'control plane refused an ack');
+    const body = JSON.stringify(ack);
+    const delays = this.#opts.ackRetryDelaysMs ?? [200, 1000];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.#post(ApiPaths.ack, body, { bodyTimeout: this.#requestTimeoutMs });
+        await res.body.dump();
+        if (res.statusCode >= 300)
+          this.#opts.logger.warn({ status: res.statusCode, type: ack.type }, 'control plane refused an ack');
+        return;
+      } catch (err) {
+        const delay = delays[attempt];
+        if (delay === undefined || this.#stopped) {
+          this.#opts.logger.warn({ err: errorText(err), type: ack.type }, 'could not send an ack');
+          return;
+        }
+        await this.#sleep(delay);
       }
-    } catch (err) {
-      this.#opts.logger.warn({ err: errorText(err), type: ack.type }, 'could not send an ack');
     }
+  }
+
+  /** POSTs JSON to one of the control plane's endpoints, counting the bytes sent. */
+  #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
+    this.#counters.bytesSent += Buffer.byteLength(body);
+    return this.#agent.request({
+      ...this.#target(endpoint),
+      method: 'POST',
+      headers: this.#headers(),
+      body,
+      headersTimeout: this.#requestTimeoutMs,
+      ...options,
+    });
   }
 
   #headers(): Record<string, string> {

@@ -7,15 +7,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ControlPlane } from '@strait/control-plane';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeProxy } from '../../control-plane/src/testing/fake-proxy.ts';
-import { MESH_NODES } from '../../control-plane/src/testing/mesh-nodes.ts';
-import { run } from './program.ts';
+import { run } from '../packages/cli/src/program.ts';
+import { ControlPlane } from '../packages/control-plane/src/control-plane.ts';
+import { FakeProxy } from '../packages/control-plane/src/testing/fake-proxy.ts';
+import { MESH_NODES } from '../packages/control-plane/src/testing/mesh-nodes.ts';
 
-const MESH_DIR = new URL('../../control-plane/src/testdata/mesh', import.meta.url).pathname;
-const MAIN = new URL('./main.ts', import.meta.url).pathname;
+const MESH_DIR = new URL('../packages/control-plane/src/testdata/mesh', import.meta.url).pathname;
+const MAIN = new URL('../packages/cli/src/main.ts', import.meta.url).pathname;
 
 let dir: string;
 let work: string;

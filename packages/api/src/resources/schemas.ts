@@ -288,8 +288,24 @@ export const ServiceEntrySpecSchema = z
 
 const OutboundTrafficPolicySchema = z.strictObject({ mode: z.enum(['REGISTRY_ONLY', 'ALLOW_ANY']) });
 
+/**
+ * A Sidecar's egress host: `namespace/dnsName`, where the namespace is a name, `.` (the Sidecar's own), `*`
+ * (any) or `~` (none), and the DNS name is exact, `*.suffix` or `*`.
+ */
+const sidecarEgressHost = z
+  .string()
+  .regex(
+    /^(\*|\.|~|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\/(\*|\*?[A-Za-z0-9_.-]+)$/,
+    'expected namespace/dnsName, e.g. "./service-b", "*/*.example.com" or "istio-system/*"',
+  );
+
 export const SidecarSpecSchema = z.strictObject({
   workloadSelector: z.strictObject({ labels }).optional(),
+  /** What the selected sidecars may call: only these hosts get routes and clusters (Istio's scoping). */
+  egress: z
+    .array(z.strictObject({ hosts: z.array(sidecarEgressHost).min(1) }))
+    .min(1)
+    .optional(),
   outboundTrafficPolicy: OutboundTrafficPolicySchema.optional(),
 });
 

@@ -1,9 +1,9 @@
 // Checks across resources: duplicates, references to things that do not exist (gateways, subsets,
-// health-checked hosts, rate-limit targets) and route weights. Schema validation comes first (load.ts).
-import { type ErrorSpec, Errors } from '@strait/api';
+// health-checked hosts, rate-limit targets) and route weights. Schema validation comes first (validate.ts).
+import { type ErrorSpec, Errors } from '../errors.ts';
 import { canonicalHost, hostPatternCovers, refNamespace, stripNamespace } from './hosts.ts';
-import { type ConfigIssue, resourceKey } from './load.ts';
 import type { Kind, Resource } from './schemas.ts';
+import { type ConfigIssue, loadTexts, resourceKey } from './validate.ts';
 
 /** Resources of one kind, typed. */
 export function ofKind<K extends Kind>(resources: readonly Resource[], kind: K): Resource<K>[] {
@@ -41,7 +41,15 @@ export function checkReferences(resources: readonly Resource[]): ConfigIssue[] {
     message: string,
     error: ErrorSpec = Errors.CONFIG_DANGLING_REF,
   ): void => {
-    issues.push({ error, origin: r.origin, kind: r.kind, name: r.metadata.name, path, message });
+    issues.push({
+      error,
+      origin: r.origin,
+      kind: r.kind,
+      apiVersion: r.apiVersion,
+      name: r.metadata.name,
+      path,
+      message,
+    });
   };
 
   const seen = new Map<string, Resource>();
@@ -181,4 +189,14 @@ export function checkReferences(resources: readonly Resource[]): ConfigIssue[] {
       at(rl, 'spec.route', `VirtualService ${name} has no http route named "${rl.spec.route}"`);
   }
   return issues;
+}
+
+/** Schema and cross-reference validation of a whole set of files (name -> text). */
+export function validateAll(files: ReadonlyMap<string, string>): {
+  resources: Resource[];
+  issues: ConfigIssue[];
+} {
+  const { resources, issues } = loadTexts(files);
+  if (issues.length > 0) return { resources, issues };
+  return { resources, issues: checkReferences(resources) };
 }

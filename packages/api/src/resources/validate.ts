@@ -1,8 +1,10 @@
 // Parsing YAML/JSON text into resources and validating each one against its schema.
 // Every problem becomes a ConfigIssue naming the file, the document, the resource and the field path.
-import { type ErrorSpec, Errors, formatPath, StraitError } from '@strait/api';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import { type ErrorSpec, Errors, StraitError } from '../errors.ts';
+import type { PlainResource } from '../resource-api.ts';
+import { formatPath } from '../validate.ts';
 import { findComplexityProblem } from './complexity.ts';
 import {
   ISTIO_API_VERSIONS,
@@ -20,6 +22,8 @@ export interface ConfigIssue {
   error: ErrorSpec;
   origin: Origin;
   kind?: string;
+  /** The resource's apiVersion, when the document gave one. */
+  apiVersion?: string;
   name?: string;
   path: string;
   message: string;
@@ -138,7 +142,11 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
   const kindText = value.kind;
   const metadataName =
     isRecord(value.metadata) && typeof value.metadata.name === 'string' ? value.metadata.name : undefined;
-  const base = { origin, name: metadataName } as const;
+  const base = {
+    origin,
+    name: metadataName,
+    ...(typeof value.apiVersion === 'string' ? { apiVersion: value.apiVersion } : {}),
+  } as const;
   if (typeof kindText !== 'string' || !(kindText in KINDS)) {
     issues.push({
       ...base,
@@ -197,7 +205,7 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
 function zodIssues(
   error: z.ZodError,
   prefix: PropertyKey[],
-  at: { origin: Origin; kind: string; name: string | undefined },
+  at: { origin: Origin; kind: string; name: string | undefined; apiVersion?: string },
 ): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
@@ -251,9 +259,9 @@ export function resourceKey(r: { kind: string; metadata: { name: string; namespa
 }
 
 /** A resource as users write it (no origin), e.g. for GET and for writing files. */
-export function plainResource(r: Resource): Record<string, unknown> {
-  const metadata: Record<string, unknown> = { name: r.metadata.name, namespace: r.metadata.namespace };
+export function plainResource(r: Resource): PlainResource {
+  const metadata: PlainResource['metadata'] = { name: r.metadata.name, namespace: r.metadata.namespace };
   if (r.metadata.labels) metadata.labels = r.metadata.labels;
   if (r.metadata.annotations) metadata.annotations = r.metadata.annotations;
-  return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec };
+  return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec as Record<string, unknown> };
 }

@@ -1,0 +1,7 @@
+// The configuration resources users write (Istio's networking subset and Strait's own kinds): their
+// schemas, document parsing and validation, the cross-resource reference checks, and host-name rules.
+export * from './duration.ts';
+export * from './hosts.ts';
+export * from './references.ts';
+export * from './schemas.ts';
+export * from './validate.ts';
