@@ -22,6 +22,7 @@ import { knownPeers } from './listener/peers.ts';
 import { RouteTable } from './router/index.ts';
 import { AccessLog, ProxyTelemetry, TelemetryObserver } from './telemetry/index.ts';
 import { ClusterManager } from './upstream/index.ts';
+import { warmUp } from './warmup/warmup.ts';
 import type { DiscoveryClient } from './xds/client.ts';
 
 /** This build's version, for istio_build{tag}. */
@@ -39,6 +40,8 @@ export class StraitProxy {
   readonly #listeners = new Map<string, ProxyListener>();
   #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
   #applying: Promise<void> = Promise.resolve();
+  /** The warm-up, started once; listeners open only after it (readiness means ready at speed). */
+  #warmedUp: Promise<void> | undefined;
 
   constructor(options: ProxyOptions, logger?: Logger) {
     this.options = options;
@@ -77,8 +80,9 @@ export class StraitProxy {
     };
   }
 
-  /** Starts the admin servers; listeners come with the first snapshot. */
+  /** Starts the admin servers and the warm-up; listeners come with the first snapshot. */
   async start(): Promise<void> {
+    this.#warmUp();
     this.#admin = await startAdminServers({
       ...adminBindings(this.options),
       ctx: {
@@ -114,7 +118,25 @@ export class StraitProxy {
     return run;
   }
 
+  /** Warms the request path once (while a control plane is still being reached); never fails the proxy. */
+  #warmUp(): Promise<void> {
+    this.#warmedUp ??=
+      this.options.warmupRequests <= 0
+        ? Promise.resolve()
+        : warmUp(this.options.role, {
+            node: this.ctx.node,
+            logger: this.logger,
+            version: STRAIT_VERSION,
+            requests: this.options.warmupRequests,
+          }).then(
+            ({ requests, ms }) => this.logger.info({ requests, ms: Math.round(ms) }, 'warm-up done'),
+            (err: unknown) => this.logger.warn({ err }, 'warm-up failed; serving without it'),
+          );
+    return this.#warmedUp;
+  }
+
   async #apply(snapshot: Snapshot): Promise<void> {
+    await this.#warmUp();
     // 1. Compile everything that can fail, touching nothing live.
     const compiled = new Map<string, ListenerConfig>();
     const connectionCap = defaultMaxConnections(snapshot.listeners.length);
