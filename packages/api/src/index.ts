@@ -16,5 +16,6 @@ export * from './resource-api.ts';
 export * from './resource-types.ts';
 export * from './runtime.ts';
 export * from './snapshot.ts';
+export * from './traces.ts';
 export * from './validate.ts';
 export * from './xds.ts';

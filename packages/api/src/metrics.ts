@@ -78,6 +78,10 @@ export const ProxyMetrics = {
   accessLogDroppedTotal: 'strait_access_log_dropped_lines_total',
   downstreamConnectionsActive: 'strait_downstream_cx_active',
   downstreamConnectionsOverflowTotal: 'strait_downstream_cx_overflow_total',
+  /** Counter: spans sent to the trace collector and accepted. */
+  tracingSpansExportedTotal: 'strait_tracing_spans_exported_total',
+  /** Counter {reason=queue_full|export_failed}: spans dropped rather than ever slowing a request. */
+  tracingSpansDroppedTotal: 'strait_tracing_spans_dropped_total',
 } as const;
 
 /**

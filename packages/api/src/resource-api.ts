@@ -14,6 +14,8 @@ export const ApiPaths = {
   proxies: '/v1/proxies',
   /** GET `/<proxyId>`: the snapshot the control plane wants that proxy to run. */
   snapshots: '/v1/snapshots',
+  /** POST: OTLP/HTTP spans (JSON); GET: recent traces (`?service=&minDurationMs=&limit=`), `/<traceId>` one. */
+  traces: '/v1/traces',
   ready: '/ready',
   /** Monitoring port: Prometheus's exposition format. */
   metrics: '/metrics',

@@ -229,8 +229,25 @@ export const EgressPolicySchema = z.strictObject({
   allow: z.array(EgressRuleSchema),
 });
 
+/** Where a proxy sends its spans: an OpenTelemetry collector's OTLP/HTTP endpoint (JSON encoding). */
+export const TraceCollectorSchema = z.strictObject({
+  host: z.string().min(1),
+  port,
+  path: z.string().startsWith('/').default('/v1/traces'),
+});
+
+/** Tracing as Istio's Telemetry resource sets it for this proxy; absent means no spans. */
+export const TracingSettingsSchema = z.strictObject({
+  /** The MeshConfig extension provider's name. */
+  provider: z.string().min(1),
+  /** Share of requests arriving without a sampling decision that are traced (0-100). */
+  samplingPercentage: z.number().min(0).max(100),
+  collector: TraceCollectorSchema,
+});
+
 export const TelemetrySettingsSchema = z.strictObject({
   accessLog: z.boolean().default(true),
+  tracing: TracingSettingsSchema.optional(),
 });
 
 export const NodeRoleSchema = z.enum(NODE_ROLES);
@@ -302,6 +319,7 @@ export type LbPolicy = Cluster['lbPolicy'];
 export type EgressRule = z.infer<typeof EgressRuleSchema>;
 export type EgressPolicy = z.infer<typeof EgressPolicySchema>;
 export type TelemetrySettings = z.infer<typeof TelemetrySettingsSchema>;
+export type TracingSettings = z.infer<typeof TracingSettingsSchema>;
 export type NodeRole = z.infer<typeof NodeRoleSchema>;
 export type NodeInfo = z.infer<typeof NodeInfoSchema>;
 export type Snapshot = z.infer<typeof SnapshotSchema>;

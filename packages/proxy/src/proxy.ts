@@ -20,7 +20,13 @@ import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/cont
 import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
 import { RouteTable } from './router/index.ts';
-import { AccessLog, ProxyTelemetry, TelemetryObserver } from './telemetry/index.ts';
+import {
+  AccessLog,
+  ProxyTelemetry,
+  SpanExporter,
+  TelemetryObserver,
+  tracingServiceName,
+} from './telemetry/index.ts';
 import { ClusterManager } from './upstream/index.ts';
 import { warmUp } from './warmup/warmup.ts';
 import type { DiscoveryClient } from './xds/client.ts';
@@ -37,6 +43,7 @@ export class StraitProxy {
   discovery: DiscoveryClient | undefined;
   readonly telemetry: ProxyTelemetry;
   readonly #accessLog: AccessLog;
+  readonly #spans: SpanExporter;
   readonly #listeners = new Map<string, ProxyListener>();
   #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
   #applying: Promise<void> = Promise.resolve();
@@ -64,9 +71,19 @@ export class StraitProxy {
     });
     this.telemetry = telemetry;
     this.#accessLog = accessLog;
+    this.#spans = new SpanExporter({
+      registry: telemetry.registry,
+      logger: this.logger,
+      resource: [
+        { key: 'service.name', value: { stringValue: tracingServiceName(identity) } },
+        { key: 'service.instance.id', value: { stringValue: options.id } },
+        { key: 'service.version', value: { stringValue: STRAIT_VERSION } },
+      ],
+    });
     const observer = new TelemetryObserver(telemetry, accessLog, {
       node: identity,
       peers: () => this.ctx.peers,
+      spans: this.#spans,
     });
     this.ctx = {
       node: identity,
@@ -75,6 +92,7 @@ export class StraitProxy {
       clusters,
       egress: new EgressPolicyChecker(undefined),
       egressMode: 'REGISTRY_ONLY',
+      tracing: undefined,
       peers: new Map(),
       draining: false,
     };
@@ -184,6 +202,9 @@ export class StraitProxy {
     this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
     this.ctx.peers = knownPeers(snapshot.peers ?? []);
     this.#accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
+    const tracing = snapshot.telemetry.tracing;
+    this.#spans.configure(tracing);
+    this.ctx.tracing = tracing ? { samplingPercent: tracing.samplingPercentage } : undefined;
     const retired: ProxyListener[] = [];
     for (const [name, running] of this.#listeners) {
       const config = compiled.get(name);
@@ -234,6 +255,10 @@ export class StraitProxy {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
     await Promise.race([this.ctx.clusters.close(), timeout]);
     await this.#accessLog.close();
+    await Promise.race([
+      this.#spans.close(),
+      new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
     await this.#admin?.close();
   }
 }

@@ -4,7 +4,7 @@ function ucs2length(str) { let n = 0; for (const _ of str) n++; return n; }
 export const snapshot = validate10;
 const schema11 = {"$id":"snapshot","type":"object","properties":{"version":{"type":"string"},"listeners":{"type":"array","items":{"$ref":"Listener"}},"clusters":{"type":"array","items":{"$ref":"Cluster"}},"egress":{"allOf":[{"$ref":"EgressPolicy"}]},"telemetry":{"default":{"accessLog":true},"allOf":[{"$ref":"TelemetrySettings"}]},"peers":{"type":"array","items":{"$ref":"KnownPeer"}}},"required":["version","listeners","clusters"],"additionalProperties":false};
 const schema24 = {"$id":"EgressPolicy","type":"object","properties":{"mode":{"type":"string","enum":["REGISTRY_ONLY","ALLOW_ANY"]},"allow":{"type":"array","items":{"type":"object","properties":{"host":{"type":"string","minLength":1},"ports":{"minItems":1,"type":"array","items":{"type":"integer","minimum":1,"maximum":65535}},"resolution":{"default":"DNS","type":"string","enum":["DNS","STATIC","NONE"]},"endpoints":{"type":"array","items":{"type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535}},"required":["address"],"additionalProperties":false}}},"required":["host","ports"],"additionalProperties":false}}},"required":["mode","allow"],"additionalProperties":false};
-const schema25 = {"$id":"TelemetrySettings","type":"object","properties":{"accessLog":{"default":true,"type":"boolean"}},"additionalProperties":false};
+const schema25 = {"$id":"TelemetrySettings","type":"object","properties":{"accessLog":{"default":true,"type":"boolean"},"tracing":{"type":"object","properties":{"provider":{"type":"string","minLength":1},"samplingPercentage":{"type":"number","minimum":0,"maximum":100},"collector":{"type":"object","properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"default":"/v1/traces","type":"string","pattern":"^\\/.*"}},"required":["host","port"],"additionalProperties":false}},"required":["provider","samplingPercentage","collector"],"additionalProperties":false}},"additionalProperties":false};
 const schema26 = {"$id":"KnownPeer","type":"object","properties":{"workload":{"type":"string","minLength":1},"namespace":{"default":"default","type":"string"},"app":{"type":"string"},"version":{"type":"string"}},"required":["workload"],"additionalProperties":false};
 const schema12 = {"$id":"Listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}},"required":["name","kind","port","virtualHosts"],"additionalProperties":false};
 const schema20 = {"$id":"TokenBucket","type":"object","properties":{"maxTokens":{"type":"integer","minimum":1,"maximum":9007199254740991},"tokensPerFill":{"type":"integer","minimum":1,"maximum":9007199254740991},"fillIntervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991}},"required":["maxTokens","tokensPerFill","fillIntervalMs"],"additionalProperties":false};
@@ -4464,16 +4464,204 @@ data17.accessLog = true;
 }
 const _errs43 = errors;
 for(const key4 in data17){
-if(!(key4 === "accessLog")){
+if(!((key4 === "accessLog") || (key4 === "tracing"))){
 validate10.errors = [{instancePath:instancePath+"/telemetry",schemaPath:"TelemetrySettings/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
 if(_errs43 === errors){
+const _errs44 = errors;
 if(typeof data17.accessLog !== "boolean"){
 validate10.errors = [{instancePath:instancePath+"/telemetry/accessLog",schemaPath:"TelemetrySettings/properties/accessLog/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
+}
+var valid13 = _errs44 === errors;
+if(valid13){
+if(data17.tracing !== undefined){
+let data19 = data17.tracing;
+const _errs46 = errors;
+if(errors === _errs46){
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+let missing4;
+if((((data19.provider === undefined) && (missing4 = "provider")) || ((data19.samplingPercentage === undefined) && (missing4 = "samplingPercentage"))) || ((data19.collector === undefined) && (missing4 = "collector"))){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing",schemaPath:"TelemetrySettings/properties/tracing/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+const _errs48 = errors;
+for(const key5 in data19){
+if(!(((key5 === "provider") || (key5 === "samplingPercentage")) || (key5 === "collector"))){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing",schemaPath:"TelemetrySettings/properties/tracing/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs48 === errors){
+if(data19.provider !== undefined){
+let data20 = data19.provider;
+const _errs49 = errors;
+if(errors === _errs49){
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/provider",schemaPath:"TelemetrySettings/properties/tracing/properties/provider/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/provider",schemaPath:"TelemetrySettings/properties/tracing/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid14 = _errs49 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data19.samplingPercentage !== undefined){
+let data21 = data19.samplingPercentage;
+const _errs51 = errors;
+if(errors === _errs51){
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 100 || isNaN(data21)){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/samplingPercentage",schemaPath:"TelemetrySettings/properties/tracing/properties/samplingPercentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
+return false;
+}
+else {
+if(data21 < 0 || isNaN(data21)){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/samplingPercentage",schemaPath:"TelemetrySettings/properties/tracing/properties/samplingPercentage/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/samplingPercentage",schemaPath:"TelemetrySettings/properties/tracing/properties/samplingPercentage/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid14 = _errs51 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data19.collector !== undefined){
+let data22 = data19.collector;
+const _errs53 = errors;
+if(errors === _errs53){
+if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
+if(data22.path === undefined){
+data22.path = "/v1/traces";
+}
+let missing5;
+if(((data22.host === undefined) && (missing5 = "host")) || ((data22.port === undefined) && (missing5 = "port"))){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+const _errs55 = errors;
+for(const key6 in data22){
+if(!(((key6 === "host") || (key6 === "port")) || (key6 === "path"))){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs55 === errors){
+if(data22.host !== undefined){
+let data23 = data22.host;
+const _errs56 = errors;
+if(errors === _errs56){
+if(typeof data23 === "string"){
+if(func2(data23) < 1){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/host",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/host",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid15 = _errs56 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+if(data22.port !== undefined){
+let data24 = data22.port;
+const _errs58 = errors;
+if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/port",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs58){
+if((typeof data24 == "number") && (isFinite(data24))){
+if(data24 > 65535 || isNaN(data24)){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/port",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"}];
+return false;
+}
+else {
+if(data24 < 1 || isNaN(data24)){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/port",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid15 = _errs58 === errors;
+}
+else {
+var valid15 = true;
+}
+if(valid15){
+let data25 = data22.path;
+const _errs60 = errors;
+if(errors === _errs60){
+if(typeof data25 === "string"){
+if(!pattern0.test(data25)){
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/path",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/path/pattern",keyword:"pattern",params:{pattern: "^\\/.*"},message:"must match pattern \""+"^\\/.*"+"\""}];
+return false;
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/path",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid15 = _errs60 === errors;
+}
+}
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid14 = _errs53 === errors;
+}
+else {
+var valid14 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate10.errors = [{instancePath:instancePath+"/telemetry/tracing",schemaPath:"TelemetrySettings/properties/tracing/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid13 = _errs46 === errors;
+}
+else {
+var valid13 = true;
+}
 }
 }
 }
@@ -4485,42 +4673,42 @@ return false;
 var valid0 = _errs39 === errors;
 if(valid0){
 if(data.peers !== undefined){
-let data19 = data.peers;
-const _errs46 = errors;
-if(errors === _errs46){
-if(Array.isArray(data19)){
-var valid14 = true;
-const len5 = data19.length;
+let data26 = data.peers;
+const _errs62 = errors;
+if(errors === _errs62){
+if(Array.isArray(data26)){
+var valid16 = true;
+const len5 = data26.length;
 for(let i5=0; i5<len5; i5++){
-let data20 = data19[i5];
-const _errs48 = errors;
-const _errs49 = errors;
-if(errors === _errs49){
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.namespace === undefined){
-data20.namespace = "default";
+let data27 = data26[i5];
+const _errs64 = errors;
+const _errs65 = errors;
+if(errors === _errs65){
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.namespace === undefined){
+data27.namespace = "default";
 }
-let missing4;
-if((data20.workload === undefined) && (missing4 = "workload")){
-validate10.errors = [{instancePath:instancePath+"/peers/" + i5,schemaPath:"KnownPeer/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+let missing6;
+if((data27.workload === undefined) && (missing6 = "workload")){
+validate10.errors = [{instancePath:instancePath+"/peers/" + i5,schemaPath:"KnownPeer/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"}];
 return false;
 }
 else {
-const _errs51 = errors;
-for(const key5 in data20){
-if(!((((key5 === "workload") || (key5 === "namespace")) || (key5 === "app")) || (key5 === "version"))){
-validate10.errors = [{instancePath:instancePath+"/peers/" + i5,schemaPath:"KnownPeer/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+const _errs67 = errors;
+for(const key7 in data27){
+if(!((((key7 === "workload") || (key7 === "namespace")) || (key7 === "app")) || (key7 === "version"))){
+validate10.errors = [{instancePath:instancePath+"/peers/" + i5,schemaPath:"KnownPeer/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs51 === errors){
-if(data20.workload !== undefined){
-let data21 = data20.workload;
-const _errs52 = errors;
-if(errors === _errs52){
-if(typeof data21 === "string"){
-if(func2(data21) < 1){
+if(_errs67 === errors){
+if(data27.workload !== undefined){
+let data28 = data27.workload;
+const _errs68 = errors;
+if(errors === _errs68){
+if(typeof data28 === "string"){
+if(func2(data28) < 1){
 validate10.errors = [{instancePath:instancePath+"/peers/" + i5+"/workload",schemaPath:"KnownPeer/properties/workload/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4530,41 +4718,41 @@ validate10.errors = [{instancePath:instancePath+"/peers/" + i5+"/workload",schem
 return false;
 }
 }
-var valid16 = _errs52 === errors;
+var valid18 = _errs68 === errors;
 }
 else {
-var valid16 = true;
+var valid18 = true;
 }
-if(valid16){
-const _errs54 = errors;
-if(typeof data20.namespace !== "string"){
+if(valid18){
+const _errs70 = errors;
+if(typeof data27.namespace !== "string"){
 validate10.errors = [{instancePath:instancePath+"/peers/" + i5+"/namespace",schemaPath:"KnownPeer/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid16 = _errs54 === errors;
-if(valid16){
-if(data20.app !== undefined){
-const _errs56 = errors;
-if(typeof data20.app !== "string"){
+var valid18 = _errs70 === errors;
+if(valid18){
+if(data27.app !== undefined){
+const _errs72 = errors;
+if(typeof data27.app !== "string"){
 validate10.errors = [{instancePath:instancePath+"/peers/" + i5+"/app",schemaPath:"KnownPeer/properties/app/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid16 = _errs56 === errors;
+var valid18 = _errs72 === errors;
 }
 else {
-var valid16 = true;
+var valid18 = true;
 }
-if(valid16){
-if(data20.version !== undefined){
-const _errs58 = errors;
-if(typeof data20.version !== "string"){
+if(valid18){
+if(data27.version !== undefined){
+const _errs74 = errors;
+if(typeof data27.version !== "string"){
 validate10.errors = [{instancePath:instancePath+"/peers/" + i5+"/version",schemaPath:"KnownPeer/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid16 = _errs58 === errors;
+var valid18 = _errs74 === errors;
 }
 else {
-var valid16 = true;
+var valid18 = true;
 }
 }
 }
@@ -4577,8 +4765,8 @@ validate10.errors = [{instancePath:instancePath+"/peers/" + i5,schemaPath:"Known
 return false;
 }
 }
-var valid14 = _errs48 === errors;
-if(!valid14){
+var valid16 = _errs64 === errors;
+if(!valid16){
 break;
 }
 }
@@ -4588,7 +4776,7 @@ validate10.errors = [{instancePath:instancePath+"/peers",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs46 === errors;
+var valid0 = _errs62 === errors;
 }
 else {
 var valid0 = true;
@@ -7751,16 +7939,204 @@ data.accessLog = true;
 }
 const _errs1 = errors;
 for(const key0 in data){
-if(!(key0 === "accessLog")){
+if(!((key0 === "accessLog") || (key0 === "tracing"))){
 validate27.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
 if(_errs1 === errors){
+const _errs2 = errors;
 if(typeof data.accessLog !== "boolean"){
 validate27.errors = [{instancePath:instancePath+"/accessLog",schemaPath:"#/properties/accessLog/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
+}
+var valid0 = _errs2 === errors;
+if(valid0){
+if(data.tracing !== undefined){
+let data1 = data.tracing;
+const _errs4 = errors;
+if(errors === _errs4){
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+let missing0;
+if((((data1.provider === undefined) && (missing0 = "provider")) || ((data1.samplingPercentage === undefined) && (missing0 = "samplingPercentage"))) || ((data1.collector === undefined) && (missing0 = "collector"))){
+validate27.errors = [{instancePath:instancePath+"/tracing",schemaPath:"#/properties/tracing/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs6 = errors;
+for(const key1 in data1){
+if(!(((key1 === "provider") || (key1 === "samplingPercentage")) || (key1 === "collector"))){
+validate27.errors = [{instancePath:instancePath+"/tracing",schemaPath:"#/properties/tracing/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs6 === errors){
+if(data1.provider !== undefined){
+let data2 = data1.provider;
+const _errs7 = errors;
+if(errors === _errs7){
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+validate27.errors = [{instancePath:instancePath+"/tracing/provider",schemaPath:"#/properties/tracing/properties/provider/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/tracing/provider",schemaPath:"#/properties/tracing/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid1 = _errs7 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.samplingPercentage !== undefined){
+let data3 = data1.samplingPercentage;
+const _errs9 = errors;
+if(errors === _errs9){
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 100 || isNaN(data3)){
+validate27.errors = [{instancePath:instancePath+"/tracing/samplingPercentage",schemaPath:"#/properties/tracing/properties/samplingPercentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
+return false;
+}
+else {
+if(data3 < 0 || isNaN(data3)){
+validate27.errors = [{instancePath:instancePath+"/tracing/samplingPercentage",schemaPath:"#/properties/tracing/properties/samplingPercentage/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/tracing/samplingPercentage",schemaPath:"#/properties/tracing/properties/samplingPercentage/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid1 = _errs9 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.collector !== undefined){
+let data4 = data1.collector;
+const _errs11 = errors;
+if(errors === _errs11){
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.path === undefined){
+data4.path = "/v1/traces";
+}
+let missing1;
+if(((data4.host === undefined) && (missing1 = "host")) || ((data4.port === undefined) && (missing1 = "port"))){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector",schemaPath:"#/properties/tracing/properties/collector/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
+return false;
+}
+else {
+const _errs13 = errors;
+for(const key2 in data4){
+if(!(((key2 === "host") || (key2 === "port")) || (key2 === "path"))){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector",schemaPath:"#/properties/tracing/properties/collector/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs13 === errors){
+if(data4.host !== undefined){
+let data5 = data4.host;
+const _errs14 = errors;
+if(errors === _errs14){
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/host",schemaPath:"#/properties/tracing/properties/collector/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/host",schemaPath:"#/properties/tracing/properties/collector/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid2 = _errs14 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data4.port !== undefined){
+let data6 = data4.port;
+const _errs16 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/port",schemaPath:"#/properties/tracing/properties/collector/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs16){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 65535 || isNaN(data6)){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/port",schemaPath:"#/properties/tracing/properties/collector/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"}];
+return false;
+}
+else {
+if(data6 < 1 || isNaN(data6)){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/port",schemaPath:"#/properties/tracing/properties/collector/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid2 = _errs16 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+let data7 = data4.path;
+const _errs18 = errors;
+if(errors === _errs18){
+if(typeof data7 === "string"){
+if(!pattern0.test(data7)){
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/path",schemaPath:"#/properties/tracing/properties/collector/properties/path/pattern",keyword:"pattern",params:{pattern: "^\\/.*"},message:"must match pattern \""+"^\\/.*"+"\""}];
+return false;
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/tracing/collector/path",schemaPath:"#/properties/tracing/properties/collector/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid2 = _errs18 === errors;
+}
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/tracing/collector",schemaPath:"#/properties/tracing/properties/collector/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid1 = _errs11 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate27.errors = [{instancePath:instancePath+"/tracing",schemaPath:"#/properties/tracing/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }

@@ -6,6 +6,7 @@ import type { CodecLimits } from '../codec/types.ts';
 import type { EgressPolicyChecker } from '../egress/index.ts';
 import type { TokenBucketLimiter } from '../filters/rate-limit.ts';
 import type { RouteTable } from '../router/route-table.ts';
+import type { RequestTrace, TracingPolicy } from '../tracing/request-trace.ts';
 import type { ClusterManager, Host, UpstreamCluster } from '../upstream/index.ts';
 
 /** This proxy's identity, resolved once. */
@@ -57,6 +58,8 @@ export interface StreamRecord {
   readonly peerKey: string;
   /** A tunnel (CONNECT, upgrade): its bytes count as TCP. */
   readonly tunnel: boolean;
+  /** The request's trace when it was sampled: its server span and one client span per attempt. */
+  readonly trace: RequestTrace | undefined;
 }
 
 /** Byte counts of a tunnel's life. */
@@ -90,6 +93,8 @@ export interface ProxyContext {
   clusters: ClusterManager;
   egress: EgressPolicyChecker;
   egressMode: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /** Tracing as the snapshot sets it; undefined when off (then a request does no tracing work at all). */
+  tracing: TracingPolicy | undefined;
   /** Workloads the control plane knows, by `namespace/workload`: the only source_* labels an inbound uses. */
   peers: ReadonlyMap<string, PeerInfo>;
   /** True once SIGTERM (or POST /drain) started: responses ask clients to close. */

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DownstreamExchange } from '../codec/types.ts';
 import type { CompiledRoute } from '../router/compiled-route.ts';
+import { type RequestTrace, traceRequest } from '../tracing/request-trace.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import type { ListenerConfig, ProxyContext, StreamRecord } from './context.ts';
 
@@ -42,6 +43,7 @@ export class Stream implements StreamRecord {
   faultDelayed = false;
   tunnel = false;
   durationMs = 0;
+  readonly trace: RequestTrace | undefined;
   #done = false;
 
   constructor(exchange: DownstreamExchange, config: ListenerConfig, ctx: ProxyContext) {
@@ -53,6 +55,11 @@ export class Stream implements StreamRecord {
     this.authority = exchange.headers.get('host') ?? '';
     const rid = exchange.headers.get('x-request-id');
     this.requestId = rid !== undefined && rid.length > 0 && rid.length <= 200 ? rid : randomUUID();
+    const tracing = ctx.tracing;
+    this.trace =
+      tracing === undefined
+        ? undefined
+        : traceRequest(exchange.headers, this.requestId, tracing, this.#start);
   }
 
   get userAgent(): string | undefined {

@@ -5,6 +5,7 @@ import { Errors, ResponseFlags, type RetryPolicy } from '@strait/api';
 import { endToEnd } from '../codec/headers.ts';
 import type { DownstreamFault } from '../codec/types.ts';
 import type { Stream } from '../listener/stream.ts';
+import type { AttemptSpan } from '../tracing/request-trace.ts';
 import type {
   Acquired,
   Host,
@@ -53,8 +54,11 @@ class Attempt {
   waiter: ((result: Acquired) => void) | undefined;
   timer: NodeJS.Timeout | undefined;
   responded = false;
-  constructor(host: Host) {
+  /** Its client span, when the request is traced. */
+  readonly span: AttemptSpan | undefined;
+  constructor(host: Host, span: AttemptSpan | undefined) {
     this.host = host;
+    this.span = span;
   }
 }
 
@@ -111,7 +115,7 @@ export class UpstreamRequest {
       this.#fail(NO_HOST, undefined);
       return;
     }
-    const attempt = new Attempt(host);
+    const attempt = new Attempt(host, stream.trace?.beginAttempt(stream.upstreamRaw, host.key));
     this.#attempt = attempt;
     host.beginRequest();
     const perTry = this.#retry?.perTryTimeoutMs;
@@ -158,6 +162,7 @@ export class UpstreamRequest {
   #onHead(attempt: Attempt, status: number, reason: string, raw: string[], length: number | undefined): void {
     if (attempt !== this.#attempt || this.#done) return;
     attempt.responded = true;
+    if (attempt.span) attempt.span.status = status;
     this.#cluster.reportResult(attempt.host, { status });
     if (this.#shouldRetryStatus(status)) {
       attempt.connection?.destroy();
@@ -193,6 +198,7 @@ export class UpstreamRequest {
   /** An attempt failed: tell outlier detection, retry if the policy allows, else answer or cut. */
   #attemptFailed(attempt: Attempt, failure: UpstreamFailure, beforeResponse: boolean): void {
     if (attempt !== this.#attempt || this.#done) return;
+    if (attempt.span) attempt.span.failure = failure;
     attempt.connection?.destroy();
     this.#endAttempt(attempt);
     this.#cluster.reportResult(attempt.host, { error: failure });
@@ -260,6 +266,7 @@ export class UpstreamRequest {
     if (this.#done) return;
     const attempt = this.#attempt;
     if (attempt) {
+      if (attempt.span) attempt.span.failure = 'timeout';
       attempt.connection?.destroy();
       this.#endAttempt(attempt);
       this.#cluster.reportResult(attempt.host, { error: 'timeout' });
@@ -275,6 +282,7 @@ export class UpstreamRequest {
     if (this.#done) return;
     const attempt = this.#attempt;
     if (attempt) {
+      if (attempt.span) attempt.span.failure = 'downstream-disconnect';
       attempt.connection?.destroy();
       this.#endAttempt(attempt);
     }
@@ -284,6 +292,7 @@ export class UpstreamRequest {
   };
 
   #endAttempt(attempt: Attempt): void {
+    if (attempt.span && attempt.span.end === 0) attempt.span.end = performance.now();
     if (attempt.timer) clearTimeout(attempt.timer);
     attempt.timer = undefined;
     if (attempt.waiter) attempt.host.pool.cancel(attempt.waiter);

@@ -14,6 +14,8 @@ import type { AccessLog } from './access-log.ts';
 import type { RequestSeries } from './istio-metrics.ts';
 import { type DestinationInfo, labelsFor } from './labels.ts';
 import type { ProxyTelemetry } from './metrics.ts';
+import type { SpanExporter } from './span-exporter.ts';
+import { spansOf } from './spans.ts';
 
 /** The series of the last finished request and what it was looked up by. */
 interface LastSeries {
@@ -30,6 +32,8 @@ export interface ObserverContext {
   node: NodeIdentity;
   /** The known peers of the current snapshot, by `namespace/workload`. */
   peers(): ReadonlyMap<string, PeerInfo>;
+  /** Where a traced request's spans go. */
+  spans?: SpanExporter;
 }
 
 export class TelemetryObserver implements RequestObserver {
@@ -47,6 +51,8 @@ export class TelemetryObserver implements RequestObserver {
   requestDone(r: StreamRecord): void {
     this.#seriesFor(r).record(r.status, r.flag, r.durationMs, r.requestBytes, r.responseBytes);
     this.#logLine(r, r.responseBytes);
+    const trace = r.trace;
+    if (trace !== undefined) this.#ctx.spans?.add(spansOf(r, trace, this.#ctx.node));
   }
 
   tunnelOpened(r: StreamRecord): void {

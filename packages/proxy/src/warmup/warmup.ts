@@ -158,6 +158,7 @@ export async function warmUp(role: NodeRole, opts: WarmupOptions): Promise<Warmu
     clusters: new ClusterManager({ logger: opts.logger }),
     egress: new EgressPolicyChecker(undefined),
     egressMode: 'REGISTRY_ONLY',
+    tracing: undefined,
     peers: new Map(),
     draining: false,
   };
