@@ -1,8 +1,9 @@
 // Checks across resources: duplicates, references to things that do not exist (gateways, subsets,
-// health-checked hosts, rate-limit targets) and route weights. Schema validation comes first (validate.ts).
+// health-checked hosts, rate-limit targets, tracing providers) and route weights. Schema validation comes first (validate.ts).
 import { type ErrorSpec, Errors } from '../errors.ts';
 import { canonicalHost, hostPatternCovers, refNamespace, stripNamespace } from './hosts.ts';
 import type { Kind, Resource } from './schemas.ts';
+import { checkTracingReferences } from './tracing-references.ts';
 import { type ConfigIssue, loadTexts, resourceKey } from './validate.ts';
 
 /** Resources of one kind, typed. */
@@ -188,6 +189,7 @@ export function checkReferences(resources: readonly Resource[]): ConfigIssue[] {
     if (!routeNames.includes(rl.spec.route))
       at(rl, 'spec.route', `VirtualService ${name} has no http route named "${rl.spec.route}"`);
   }
+  checkTracingReferences(resources, at);
   return issues;
 }
 

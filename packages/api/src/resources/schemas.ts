@@ -1,5 +1,5 @@
-// Schemas for the supported subset of Istio's networking resources and Strait's own HealthCheck,
-// RateLimit and MeshConfig. Objects are strict: an unknown field is an error.
+// Schemas for the supported subset of Istio's networking and telemetry resources and Strait's own
+// HealthCheck, RateLimit and MeshConfig. Objects are strict: an unknown field is an error.
 // Why zod 4 (not ajv): the api package's snapshot contract is already zod, so one library gives both the
 // TypeScript types and the validator with no generated code, strictObject rejects unknown fields, and
 // every issue carries a path that formatPath turns into `spec.http[0].timeout`.
@@ -12,6 +12,14 @@ export const ISTIO_API_VERSIONS = [
   'networking.istio.io/v1alpha3',
 ] as const;
 export const STRAIT_API_VERSION = 'strait.dev/v1alpha1';
+export const TELEMETRY_API_VERSIONS = ['telemetry.istio.io/v1', 'telemetry.istio.io/v1alpha1'] as const;
+
+/** The apiVersions each API group accepts, the preferred one first. */
+export const API_VERSIONS_BY_GROUP = {
+  istio: ISTIO_API_VERSIONS,
+  telemetry: TELEMETRY_API_VERSIONS,
+  strait: [STRAIT_API_VERSION],
+} as const;
 
 const duration = z.string().regex(DURATION_PATTERN, 'expected a duration like 100ms, 2s or 1m');
 const port = z.number().int().min(1).max(65535);
@@ -356,11 +364,57 @@ export const PathNormalizationSpecSchema = z.strictObject({
   normalization: z.enum(['DEFAULT', 'NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']),
 });
 
+/**
+ * Istio's MeshConfig.extensionProviders, the OpenTelemetry kind: where proxies send spans. Strait speaks
+ * OTLP over HTTP only (JSON), so `http` may be left out (its path then defaults to /v1/traces); `grpc` is
+ * refused as outside the subset.
+ */
+const ExtensionProviderSchema = z.strictObject({
+  name,
+  opentelemetry: z.strictObject({
+    service: z.string().min(1),
+    port,
+    http: z
+      .strictObject({
+        path: z.string().startsWith('/', 'expected a path starting with "/"').optional(),
+        timeout: duration.optional(),
+      })
+      .optional(),
+  }),
+});
+
 export const MeshConfigSpecSchema = z.strictObject({
   outboundTrafficPolicy: OutboundTrafficPolicySchema.optional(),
   pathNormalization: PathNormalizationSpecSchema.optional(),
   egressGateway: z.strictObject({ workload: z.string().min(1) }).optional(),
   accessLog: z.boolean().optional(),
+  extensionProviders: z.array(ExtensionProviderSchema).optional(),
+  /** Providers used where no Telemetry resource names one (Istio's defaultProviders). */
+  defaultProviders: z.strictObject({ tracing: z.array(z.string().min(1)).max(1).optional() }).optional(),
+});
+
+// ---- Telemetry (telemetry.istio.io)
+
+/**
+ * Istio's Telemetry, its tracing part: which provider and what share of requests. One in the root namespace
+ * (istio-system) applies mesh-wide, one elsewhere to its namespace, one with a selector to the matching
+ * workloads; the more specific overrides the fields it sets.
+ */
+export const TelemetrySpecSchema = z.strictObject({
+  selector: z.strictObject({ matchLabels: labels }).optional(),
+  tracing: z
+    .array(
+      z.strictObject({
+        providers: z
+          .array(z.strictObject({ name: z.string().min(1) }))
+          .max(1, 'expected at most one provider (a proxy sends its spans to one place)')
+          .optional(),
+        randomSamplingPercentage: z.number().min(0).max(100).optional(),
+        disableSpanReporting: z.boolean().optional(),
+      }),
+    )
+    .max(1, 'expected one tracing entry (per-mode entries are outside the supported subset)')
+    .optional(),
 });
 
 /** Every supported kind with its API group and spec schema. */
@@ -374,6 +428,7 @@ export const KINDS = {
   HealthCheck: { group: 'strait', spec: HealthCheckSpecSchema },
   RateLimit: { group: 'strait', spec: RateLimitSpecSchema },
   MeshConfig: { group: 'strait', spec: MeshConfigSpecSchema },
+  Telemetry: { group: 'telemetry', spec: TelemetrySpecSchema },
 } as const;
 
 export type Kind = keyof typeof KINDS;
@@ -392,6 +447,7 @@ export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpecSchema>;
 export type HealthCheckSpec = z.infer<typeof HealthCheckSpecSchema>;
 export type RateLimitSpec = z.infer<typeof RateLimitSpecSchema>;
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpecSchema>;
+export type TelemetrySpec = z.infer<typeof TelemetrySpecSchema>;
 
 export interface SpecOf {
   Gateway: GatewaySpec;
@@ -403,6 +459,7 @@ export interface SpecOf {
   HealthCheck: HealthCheckSpec;
   RateLimit: RateLimitSpec;
   MeshConfig: MeshConfigSpec;
+  Telemetry: TelemetrySpec;
 }
 
 /** Where a resource came from: a file (or an API request) and its 1-based document number. */

@@ -7,14 +7,13 @@ import type { PlainResource } from '../resource-api.ts';
 import { formatPath } from '../validate.ts';
 import { findComplexityProblem } from './complexity.ts';
 import {
-  ISTIO_API_VERSIONS,
+  API_VERSIONS_BY_GROUP,
   KIND_NAMES,
   KINDS,
   type Kind,
   MetadataSchema,
   type Origin,
   type Resource,
-  STRAIT_API_VERSION,
 } from './schemas.ts';
 
 /** One problem in the configuration. */
@@ -159,8 +158,7 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
   }
   const kind = kindText as Kind;
   const withKind = { ...base, kind };
-  const expectedVersions: readonly string[] =
-    KINDS[kind].group === 'istio' ? ISTIO_API_VERSIONS : [STRAIT_API_VERSION];
+  const expectedVersions: readonly string[] = API_VERSIONS_BY_GROUP[KINDS[kind].group];
   if (typeof value.apiVersion !== 'string' || !expectedVersions.includes(value.apiVersion)) {
     issues.push({
       ...withKind,

@@ -3,13 +3,12 @@
 // with a reason. Label values follow Kubernetes: API group, version and plural resource name.
 import { Errors } from '@strait/api';
 import {
+  API_VERSIONS_BY_GROUP,
   type ConfigIssue,
-  ISTIO_API_VERSIONS,
   KIND_NAMES,
   KINDS,
   type Kind,
   type Resource,
-  STRAIT_API_VERSION,
 } from '@strait/api/resources';
 import type { ConfigStore } from '../config/store.ts';
 import type { ControlPlaneTelemetry } from './metrics.ts';
@@ -31,8 +30,8 @@ interface ResourceLabels {
 /** `networking.istio.io/v1` + VirtualService -> {group: networking.istio.io, version: v1, resource: virtualservices}. */
 function labelsOf(kind: string | undefined, apiVersion: string | undefined): ResourceLabels {
   const known = kind !== undefined && (KIND_NAMES as string[]).includes(kind) ? (kind as Kind) : undefined;
-  const preferred = known && KINDS[known].group === 'istio' ? ISTIO_API_VERSIONS[0] : STRAIT_API_VERSION;
-  const [group, version] = (apiVersion ?? (known ? preferred : '/')).split('/');
+  const preferred = known ? API_VERSIONS_BY_GROUP[KINDS[known].group][0] : undefined;
+  const [group, version] = (apiVersion ?? preferred ?? '/').split('/');
   const lower = (kind ?? 'unknown').toLowerCase();
   const resource = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
   return { group: group || 'unknown', version: version || 'unknown', resource };

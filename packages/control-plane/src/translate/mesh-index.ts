@@ -40,6 +40,7 @@ export interface MeshIndex {
   gateways: Resource<'Gateway'>[];
   rateLimits: Resource<'RateLimit'>[];
   sidecars: Resource<'Sidecar'>[];
+  telemetries: Resource<'Telemetry'>[];
 }
 
 /** Labels a proxy carries, for Gateway selectors and Sidecar workload selectors. */
@@ -182,6 +183,7 @@ export function indexMesh(state: MeshState): MeshIndex {
     gateways: ofKind(resources, 'Gateway'),
     rateLimits: ofKind(resources, 'RateLimit'),
     sidecars: ofKind(resources, 'Sidecar'),
+    telemetries: ofKind(resources, 'Telemetry'),
   };
 }
 

@@ -24,6 +24,7 @@ import {
 } from './mesh-index.ts';
 import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
 import { meshMode, type SidecarScope, scopeOf } from './scope.ts';
+import { TelemetrySettingsCache } from './telemetry.ts';
 
 type ListenerInput = SnapshotInput['listeners'][number];
 type VirtualHostInput = ListenerInput['virtualHosts'][number];
@@ -53,7 +54,7 @@ export function snapshotFor(
   const content: Omit<SnapshotInput, 'version'> = {
     listeners,
     clusters: clusters.list(),
-    telemetry: { accessLog: index.mesh.accessLog ?? true },
+    telemetry: shared.telemetry.for(node),
   };
   if (egress) content.egress = egress;
   return { version: snapshotVersion(content), ...content };
@@ -64,7 +65,6 @@ interface SidecarOutbound {
   listener: ListenerInput;
   /** Sorted by name, like `ClusterSet.list()`. */
   clusters: ClusterInput[];
-  telemetry: SnapshotInput['telemetry'];
   egress: NonNullable<SnapshotInput['egress']>;
   /** Every workload in the registry: the callers a sidecar may label by name. */
   peers: KnownPeer[];
@@ -73,10 +73,13 @@ interface SidecarOutbound {
 /** Per-push memo of the translation that sidecars share; build a new one whenever the index changes. */
 export class SharedTranslation {
   readonly index: MeshIndex;
+  /** Telemetry settings may differ by workload (a Telemetry's selector), so they are kept apart. */
+  readonly telemetry: TelemetrySettingsCache;
   readonly #sidecars = new Map<string, SidecarOutbound>();
 
   constructor(index: MeshIndex) {
     this.index = index;
+    this.telemetry = new TelemetrySettingsCache(index);
   }
 
   sidecarOutbound(node: NodeInfo, scope: SidecarScope): SidecarOutbound {
@@ -91,7 +94,6 @@ export class SharedTranslation {
       part = {
         listener,
         clusters: clusters.list(),
-        telemetry: { accessLog: this.index.mesh.accessLog ?? true },
         egress: { mode: scope.mode, allow: allowList(this.index, scope) },
         peers: knownPeers(this.index),
       };
@@ -107,7 +109,7 @@ function sidecarSnapshot(index: MeshIndex, node: NodeInfo, shared: SharedTransla
   const content = {
     listeners: [inbound.listener, outbound.listener],
     clusters: mergeByName(outbound.clusters, inbound.clusters),
-    telemetry: outbound.telemetry,
+    telemetry: shared.telemetry.for(node),
     egress: outbound.egress,
     peers: outbound.peers,
   };

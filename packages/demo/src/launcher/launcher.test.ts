@@ -10,7 +10,13 @@ import { parseAllDocuments } from 'yaml';
 import { LocalPlan, offsetPlan, Pods, proxyIds } from '../topology.ts';
 import { followLogs } from './follow.ts';
 import { listenAddresses, proxyLaunches } from './mesh.ts';
-import { MeshDir, meshFiles, pointExternalApiAt, prepareConfigDir } from './mesh-config.ts';
+import {
+  DemoTracingProvider,
+  MeshDir,
+  meshFiles,
+  pointExternalApiAt,
+  prepareConfigDir,
+} from './mesh-config.ts';
 import { findPrometheus, preparePrometheus, prometheusConfig } from './prometheus.ts';
 
 const dirs: string[] = [];
@@ -63,7 +69,7 @@ describe('proxy command lines', () => {
 describe('config directory', () => {
   it('copies the mesh files without the canary sample, pointing the external API at the plan', () => {
     const dir = tempDir();
-    const written = prepareConfigDir(dir, '127.0.109.2');
+    const written = prepareConfigDir(dir, '127.0.109.2', '127.0.109.1');
     expect(written).toEqual(meshFiles());
     expect(written).not.toContain('canary.yaml');
     expect(readdirSync(dir).sort()).toEqual([...written].sort());
@@ -74,6 +80,17 @@ describe('config directory', () => {
       readFileSync(join(MeshDir, 'service-b.yaml'), 'utf8'),
     );
     expect(readFileSync(join(dir, 'external.yaml'), 'utf8')).toMatch(/^# The one external host/);
+    // Spans go to the control plane at the plan's address (compose reaches it by name).
+    const mesh = parseAllDocuments(readFileSync(join(dir, 'mesh.yaml'), 'utf8'))[0]?.toJS();
+    const provider = mesh.spec.extensionProviders.find(
+      (p: { name: string }) => p.name === DemoTracingProvider,
+    );
+    expect(provider.opentelemetry).toEqual({
+      service: '127.0.109.1',
+      port: 15010,
+      http: { path: '/v1/traces' },
+    });
+    expect(readFileSync(join(MeshDir, 'mesh.yaml'), 'utf8')).toContain('service: control-plane');
   });
 
   it('leaves other ServiceEntries alone and reports YAML errors with the file name', () => {

@@ -231,7 +231,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   }
 
   mkdirSync(logDir, { recursive: true });
-  prepareConfigDir(configDir, plan.externalApi);
+  prepareConfigDir(configDir, plan.externalApi, plan.controlPlane);
 
   const launch = (spec: ProcessSpec): ManagedProcess => {
     const p = new ManagedProcess({ cwd: RepoRoot, ...spec }, logDir);
