@@ -39,6 +39,11 @@ export const Errors = {
   NOT_FOUND: { code: 'STRAIT_NOT_FOUND', status: 404, message: 'not found' },
   BAD_REQUEST: { code: 'STRAIT_BAD_REQUEST', status: 400, message: 'bad request' },
   PAYLOAD_TOO_LARGE: { code: 'STRAIT_PAYLOAD_TOO_LARGE', status: 413, message: 'request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    code: 'STRAIT_UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    message: 'unsupported content type',
+  },
   PERSIST_FAILED: {
     code: 'STRAIT_PERSIST_FAILED',
     status: 500,

@@ -16,6 +16,7 @@ import { Registry } from './registry/registry.ts';
 import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
 import { createMonitoringServer } from './telemetry/monitoring.ts';
 import { countValidations } from './telemetry/validation-metrics.ts';
+import { TraceStore } from './traces/store.ts';
 import { DiscoveryService } from './xds/discovery.ts';
 
 export interface ControlPlaneOptions {
@@ -72,6 +73,8 @@ export class ControlPlane {
   readonly registry: Registry;
   readonly telemetry = new ControlPlaneTelemetry();
   readonly discovery: DiscoveryService;
+  /** Spans the proxies export (OTLP on the API port), for the console and `straitctl traces`. */
+  readonly traces = new TraceStore();
   #api: Server | undefined;
   #monitoring: Server | undefined;
   #console: MeshConsole | undefined;
@@ -118,6 +121,7 @@ export class ControlPlane {
     this.#api = createApiServer({
       store: this.store,
       discovery: this.discovery,
+      traces: this.traces,
       token: this.options.token,
       logger: this.logger,
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),

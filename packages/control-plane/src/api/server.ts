@@ -1,5 +1,5 @@
 // The control plane's main HTTP server (15010): discovery stream and ACKs, the resource API,
-// proxy status and per-proxy snapshots.
+// proxy status and per-proxy snapshots, and the trace API (OTLP in, traces out).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   ApiPaths,
@@ -13,6 +13,8 @@ import {
 import { issuesError, type Kind, plainResource, resolveKind } from '@strait/api/resources';
 import type { Logger } from 'pino';
 import type { ConfigStore, ResourceRef } from '../config/store.ts';
+import { handleTraces } from '../traces/routes.ts';
+import type { TraceStore } from '../traces/store.ts';
 import type { DiscoveryService } from '../xds/discovery.ts';
 import { documentsOf } from './documents.ts';
 import {
@@ -29,6 +31,8 @@ import { OffThreadParser } from './off-thread-parser.ts';
 export interface ApiServerOptions {
   store: ConfigStore;
   discovery: DiscoveryService;
+  /** Where POST /v1/traces puts spans, and GET /v1/traces reads them. */
+  traces: TraceStore;
   token: string | undefined;
   logger: Logger;
   /** How long a client may take to send a whole request (head and body). Default 30 s. */
@@ -101,6 +105,7 @@ async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse):
     sendJson(res, 200, snapshot);
     return;
   }
+  if (await handleTraces(o.traces, req, res, url, path)) return;
   if (path === ApiPaths.resources || path.startsWith(`${ApiPaths.resources}/`)) {
     await resources(
       o,
