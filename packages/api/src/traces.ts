@@ -101,3 +101,40 @@ export interface TraceDetail {
 export function tracePath(traceId: string): string {
   return `${ApiPaths.traces}/${encodeURIComponent(traceId)}`;
 }
+
+/** One line of a trace's waterfall: a span at its depth in the tree, placed on the trace's time line. */
+export interface WaterfallRow {
+  span: TraceSpan;
+  /** 0 for a root; a span whose parent is missing is drawn as a root. */
+  depth: number;
+  /** Milliseconds from the trace's first start to this span's start. */
+  offsetMs: number;
+}
+
+/**
+ * A trace's spans in tree order (each parent before its children, siblings by start time), as straitctl
+ * and the console draw them; the trace's total duration is returned for scaling.
+ */
+export function waterfall(detail: TraceDetail): { rows: WaterfallRow[]; totalMs: number } {
+  const spans = [...detail.spans].sort((a, b) => a.startMs - b.startMs);
+  const ids = new Set(spans.map((s) => s.spanId));
+  const children = new Map<string, TraceSpan[]>();
+  const roots: TraceSpan[] = [];
+  for (const span of spans) {
+    if (span.parentSpanId === '' || !ids.has(span.parentSpanId)) roots.push(span);
+    else {
+      const list = children.get(span.parentSpanId) ?? [];
+      list.push(span);
+      children.set(span.parentSpanId, list);
+    }
+  }
+  const start = spans[0]?.startMs ?? 0;
+  const end = spans.reduce((max, s) => Math.max(max, s.startMs + s.durationMs), start);
+  const rows: WaterfallRow[] = [];
+  const visit = (span: TraceSpan, depth: number): void => {
+    rows.push({ span, depth, offsetMs: span.startMs - start });
+    for (const child of children.get(span.spanId) ?? []) visit(child, depth + 1);
+  };
+  for (const root of roots) visit(root, 0);
+  return { rows, totalMs: end - start };
+}

@@ -6,6 +6,7 @@ import { analyze } from './commands/analyze.ts';
 import { apply, remove, removeOne } from './commands/apply.ts';
 import { get } from './commands/get.ts';
 import { proxyConfig, proxyStatus } from './commands/proxy.ts';
+import { type TracesOptions, traces } from './commands/traces.ts';
 import type { Io } from './output.ts';
 
 export const DEFAULT_SERVER = `http://127.0.0.1:${Ports.discovery}`;
@@ -77,6 +78,17 @@ export async function run(
     .option('-o, --output <format>', 'json')
     .action(async (what: string, proxy: string, o: { output?: string }) => {
       code = await proxyConfig(client(), io, what, proxy, o.output);
+    });
+  program
+    .command('traces')
+    .description('recent traces, and one drawn as a waterfall (the newest, or --id)')
+    .option('--service <name>', 'only traces through this service (service-a, or service-a.default)')
+    .option('--id <traceId>', 'draw this trace')
+    .option('--min-duration <ms>', 'only traces at least this long')
+    .option('--limit <n>', 'how many traces to list (default 10)')
+    .option('-o, --output <format>', 'json')
+    .action(async (o: TracesOptions) => {
+      code = await traces(client(), io, o);
     });
   program
     .command('analyze')
