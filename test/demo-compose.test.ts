@@ -77,6 +77,7 @@ describe('compose.yaml mirrors the topology', () => {
       'traffic',
       'prometheus',
       'grafana',
+      'jaeger',
     ].sort();
     expect(Object.keys(services).sort()).toEqual(expected);
   });
@@ -181,13 +182,17 @@ describe('compose.yaml mirrors the topology', () => {
       `127.0.0.1:${ControlPlane.consolePort}:${ControlPlane.consolePort}`,
     ]);
     const publishing = Object.keys(services).filter((n) => published(n).length > 0);
-    expect(publishing.sort()).toEqual([ControlPlane.name, 'grafana', Ingress.workload, 'prometheus'].sort());
+    expect(publishing.sort()).toEqual(
+      [ControlPlane.name, 'grafana', 'jaeger', Ingress.workload, 'prometheus'].sort(),
+    );
+    expect(published('jaeger')).toEqual(['127.0.0.1:16686:16686']);
     for (const [name, port] of [
       ['STRAIT_INGRESS_HOST_PORT', Ingress.port],
       ['STRAIT_PROMETHEUS_HOST_PORT', PrometheusPort],
       ['STRAIT_GRAFANA_HOST_PORT', GrafanaPort],
       ['STRAIT_CONTROL_PLANE_HOST_PORT', ControlPlane.discoveryPort],
       ['STRAIT_CONSOLE_HOST_PORT', ControlPlane.consolePort],
+      ['STRAIT_JAEGER_HOST_PORT', 16686],
     ] as const) {
       expect(composeText).toContain(`"127.0.0.1:${setting(name, String(port))}:${port}"`);
     }
@@ -205,9 +210,11 @@ describe('compose.yaml mirrors the topology', () => {
     expect(composeText).toContain(`NODE_IMAGE: ${setting('NODE_IMAGE', 'node:24-bookworm-slim')}`);
     expect(composeText).toMatch(/image: \$\{PROMETHEUS_IMAGE:-prom\/prometheus:[^}]+\}/);
     expect(composeText).toMatch(/image: \$\{GRAFANA_IMAGE:-grafana\/grafana:[^}]+\}/);
+    expect(composeText).toMatch(/image: \$\{JAEGER_IMAGE:-jaegertracing\/all-in-one:[^}]+\}/);
     expect(service('grafana').profiles).toEqual(['grafana']);
+    expect(service('jaeger').profiles).toEqual(['jaeger']);
     const profiled = Object.keys(services).filter((n) => service(n).profiles !== undefined);
-    expect(profiled).toEqual(['grafana']);
+    expect(profiled.sort()).toEqual(['grafana', 'jaeger']);
   });
 
   it('checks health without starting Node (a check runs every few seconds in every container)', () => {
@@ -221,7 +228,7 @@ describe('compose.yaml mirrors the topology', () => {
 
   it('comes up in order: health checks everywhere and depends_on naming real services', () => {
     for (const [name, s] of Object.entries(services)) {
-      if (name !== 'traffic' && name !== 'grafana')
+      if (name !== 'traffic' && name !== 'grafana' && name !== 'jaeger')
         expect(s.healthcheck, `${name} has a health check`).toBeDefined();
       for (const [dep, spec] of Object.entries(s.depends_on ?? {})) {
         expect(services[dep], `${name} depends on ${dep}`).toBeDefined();

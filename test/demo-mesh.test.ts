@@ -1,5 +1,5 @@
 // The demo mesh end to end, started by the same launcher as `npm start` but on test addresses
-// (127.0.105.x … 127.0.109.x): the chain, the 90/10 split, the canary, egress denial, Prometheus
+// (127.0.105.x … 127.0.109.x): the chain and its trace, the 90/10 split, the canary, egress denial, Prometheus
 // scraping every shipped dashboard's queries, the control plane killed, service-b v1's app killed.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -10,6 +10,7 @@ import { IstioPilotQueries } from '../packages/demo/src/dashboards/istio-pilot-q
 import { type Mesh, RepoRoot, startMesh } from '../packages/demo/src/launcher/mesh.ts';
 import { findPrometheus } from '../packages/demo/src/launcher/prometheus.ts';
 import { offsetPlan, podAddress, proxyIds } from '../packages/demo/src/topology.ts';
+import { expectChainTrace } from './support/chain-trace.ts';
 import {
   type ChainAnswer,
   expectCanaryApplied,
@@ -112,6 +113,10 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     // The ingress balances between both service-a pods.
     const pods = new Set((await send(mesh.ingressUrl, 20)).map((r) => (r.body as ChainAnswer).pod));
     expect([...pods].sort()).toEqual(['service-a-v1-1', 'service-a-v1-2']);
+  }, 60_000);
+
+  it('traces one request through every hop: one tree of server and client spans, each child within its parent', async () => {
+    await expectChainTrace(mesh.controlPlaneUrl, mesh.ingressUrl);
   }, 60_000);
 
   it('splits service-b 90/10 between v1 and v2 (v2 share 0.10 ± 0.05 over 400 requests)', async () => {

@@ -99,7 +99,7 @@ describe('mesh service app', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
-  it('sends absolute-form requests to its HTTP proxy and passes on x-request-id and traceparent', async () => {
+  it('sends absolute-form requests to its HTTP proxy and passes on x-request-id and the trace headers', async () => {
     const seen: IncomingMessage[] = [];
     const proxy = createServer((req, res) => {
       seen.push(req);
@@ -112,7 +112,10 @@ describe('mesh service app', () => {
       upstreamUrl: 'http://service-b/',
       httpProxy: `http://${proxyAddress}`,
     });
-    const res = await fetch(a.url, { headers: { 'x-request-id': 'req-1', traceparent: '00-abc-def-01' } });
+    const b3 = { b3: 'abc-def-1', 'x-b3-traceid': 'abc', 'x-b3-spanid': 'def', 'x-b3-sampled': '1' };
+    const res = await fetch(a.url, {
+      headers: { 'x-request-id': 'req-1', traceparent: '00-abc-def-01', tracestate: 'v=1', ...b3, other: 'x' },
+    });
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(1);
     expect(seen[0]?.method).toBe('GET');
@@ -120,6 +123,8 @@ describe('mesh service app', () => {
     expect(seen[0]?.headers.host).toBe('service-b');
     expect(seen[0]?.headers['x-request-id']).toBe('req-1');
     expect(seen[0]?.headers.traceparent).toBe('00-abc-def-01');
+    expect(seen[0]?.headers).toMatchObject({ tracestate: 'v=1', ...b3 });
+    expect(seen[0]?.headers.other).toBeUndefined();
   });
 
   it('parses Via lists', () => {

@@ -46,8 +46,22 @@ export function meshServiceOptionsFromEnv(service: string, env: Env): MeshServic
   };
 }
 
-/** Headers an app must copy from its request to its outbound call, as Istio asks of apps. */
-const PROPAGATED = ['x-request-id', 'traceparent', 'tracestate'];
+/**
+ * Headers an app must copy from its request to its outbound call, as Istio asks of apps: the request id and
+ * the trace context in both formats the proxies read (W3C, and B3 single and multi), so the proxies' spans
+ * on either side of the app join one trace.
+ */
+export const PROPAGATED = [
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+  'b3',
+  'x-b3-traceid',
+  'x-b3-spanid',
+  'x-b3-parentspanid',
+  'x-b3-sampled',
+  'x-b3-flags',
+];
 
 export function viaList(header: string | string[] | undefined): string[] {
   const joined = Array.isArray(header) ? header.join(',') : (header ?? '');
