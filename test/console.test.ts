@@ -28,6 +28,7 @@ import { ManagedProcess } from '../packages/demo/src/launcher/processes.ts';
 import { findPrometheus, preparePrometheus } from '../packages/demo/src/launcher/prometheus.ts';
 import { waitUntil } from '../packages/demo/src/launcher/wait.ts';
 import { offsetPlan, podAddress } from '../packages/demo/src/topology.ts';
+import { traceOf } from './support/chain-trace.ts';
 
 const plan = offsetPlan(150);
 const inCi = process.env.CI === 'true';
@@ -74,6 +75,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     () => `${what}${last ? ` (last: ${String(last)})` : ''}`,
     250,
   );
+}
+
+/** The little of the DOM the waterfall test reads (the test itself is compiled without DOM types). */
+interface WaterfallItem {
+  dataset: Record<string, string | undefined>;
+  querySelector(selector: string): WaterfallItem | null;
+  getBoundingClientRect(): { left: number; right: number };
 }
 
 const consoleState = (): Promise<ConsoleState | undefined> =>
@@ -283,6 +291,68 @@ describe.skipIf(!runs)('the console on a real mesh', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.detail h2').textContent()).toContain('→');
   }, 30_000);
+
+  it('draws a trace as a waterfall, each span on its hop, children inside their parents', async () => {
+    currentTest = 'traces';
+    const requestId = `console-trace-${Date.now()}`;
+    const res = await fetch(mesh.ingressUrl, { headers: { 'x-request-id': requestId } });
+    expect(res.status).toBe(200);
+    await res.text();
+    // Once every proxy has exported its spans (about once a second), the trace is listed; open it from there.
+    const { traceId } = await traceOf(mesh.controlPlaneUrl, requestId, 12);
+    await page.goto(`${mesh.consoleUrl}#/traces`);
+    await page.locator('#trace-service').fill('istio-egressgateway');
+    const row = page.locator('tbody tr', { has: page.locator(`a[href="#/traces/${traceId}"]`) });
+    await until('the trace in the list', async () => ((await row.count()) > 0 ? true : undefined));
+    expect(await row.locator('td').nth(3).textContent()).toBe('12');
+    await row.locator('a').click();
+    await expect.poll(() => page.evaluate('location.hash')).toBe(`#/traces/${traceId}`);
+    const rows = page.locator('ol.waterfall > li');
+    await until('the waterfall', async () => ((await rows.count()) === 12 ? true : undefined));
+    const drawn = await rows.evaluateAll((lis) =>
+      (lis as unknown as WaterfallItem[]).map((li) => {
+        const b = (li.querySelector('.wf-bar') as WaterfallItem).getBoundingClientRect();
+        const t = (li.querySelector('.wf-track') as WaterfallItem).getBoundingClientRect();
+        return {
+          span: li.dataset.span ?? '',
+          parent: li.dataset.parent ?? '',
+          service: li.dataset.service ?? '',
+          kind: li.dataset.kind ?? '',
+          left: b.left - t.left,
+          right: b.right - t.left,
+          label: (li.querySelector('.wf-label') as WaterfallItem).getBoundingClientRect().left,
+        };
+      }),
+    );
+    // Every hop is there, with its server span and its client span(s), in the order the request crossed them.
+    expect(drawn.map((d) => `${d.service}:${d.kind}`)).toEqual([
+      'istio-ingressgateway:server',
+      'istio-ingressgateway:client',
+      'service-a:server',
+      'service-a:client',
+      'service-a:server',
+      'service-a:client',
+      'service-b:server',
+      'service-b:client',
+      'service-b:server',
+      'service-b:client',
+      'istio-egressgateway:server',
+      'istio-egressgateway:client',
+    ]);
+    const byId = new Map(drawn.map((d) => [d.span, d]));
+    for (const d of drawn.slice(1)) {
+      const parent = byId.get(d.parent);
+      expect(parent, `${d.service} ${d.kind} has its parent drawn`).toBeDefined();
+      const p = parent as (typeof drawn)[number];
+      // Indented under its parent, and its bar inside the parent's (a pixel of rounding allowed).
+      expect(d.label).toBeGreaterThanOrEqual(p.label);
+      expect(d.left).toBeGreaterThanOrEqual(p.left - 1);
+      expect(d.right).toBeLessThanOrEqual(p.right + 1);
+    }
+    // A span opens to show Envoy's tags, the request id among them.
+    await rows.first().locator('summary').click();
+    await expect.poll(() => rows.first().locator('.wf-attrs').textContent()).toContain(requestId);
+  }, 60_000);
 
   it.skipIf(!inCi && !findPrometheus())(
     `reads the same edges from a real Prometheus (--prometheus)${inCi || findPrometheus() ? '' : ' (skipped: apt-get install prometheus)'}`,

@@ -4,7 +4,7 @@
 // request while the drop counter rises. Spans arrive as OTLP/HTTP JSON at a collector the test runs.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { OtlpExportRequest, OtlpSpan } from '@strait/api';
+import { HEALTH_CHECK_USER_AGENT, type OtlpExportRequest, type OtlpSpan } from '@strait/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyUnderTest, startProxy, waitFor } from './support/processes.ts';
 import { cluster, listener, route, snapshot } from './support/snapshots.ts';
@@ -215,12 +215,18 @@ describe('tracing through a proxy', () => {
     expect(spansOf('unsampled-1')).toEqual([]);
   });
 
+  it('starts no trace for a health check, as Envoy does not', async () => {
+    expect(await send(traced, { 'x-request-id': 'hc-1', 'user-agent': HEALTH_CHECK_USER_AGENT })).toBe(200);
+    expect(seen.get('hc-1')?.[0]?.traceparent).toBeUndefined();
+  });
+
   it('gives no spans at 0 %, and adds no trace headers', async () => {
     for (let i = 0; i < 20; i++) expect(await send(unsampled, { 'x-request-id': `zero-${i}` })).toBe(200);
     // A request sampled after these, through the same collector, arrives: the zero ones would have by then.
     expect(await send(traced, { 'x-request-id': 'marker-1' })).toBe(200);
     await spansFor('marker-1', 2);
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(spansOf('hc-1')).toEqual([]);
     for (let i = 0; i < 20; i++) {
       expect(spansOf(`zero-${i}`)).toEqual([]);
       expect(seen.get(`zero-${i}`)?.[0]?.traceparent).toBeUndefined();

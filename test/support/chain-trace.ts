@@ -13,7 +13,11 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 /** The trace whose spans carry this x-request-id, once every proxy has exported its part. */
-async function traceOf(controlPlaneUrl: string, requestId: string, spans: number): Promise<TraceDetail> {
+export async function traceOf(
+  controlPlaneUrl: string,
+  requestId: string,
+  spans: number,
+): Promise<TraceDetail> {
   return waitFor(
     `the trace of ${requestId} with ${spans} spans`,
     async () => {

@@ -4,6 +4,14 @@ import type { RouteRow } from './proxy-config.ts';
 import type { ProxyStatus } from './resource-api.ts';
 
 export type { RouteRow } from './proxy-config.ts';
+export {
+  type TraceDetail,
+  type TraceList,
+  type TraceSpan,
+  type TraceSummary,
+  type WaterfallRow,
+  waterfall,
+} from './traces.ts';
 
 /** Paths of the console server's API; everything else it serves is the page itself. */
 export const ConsolePaths = {
@@ -13,6 +21,8 @@ export const ConsolePaths = {
   events: '/api/events',
   /** GET /api/proxies/<id>: one proxy's ProxyDetail. */
   proxy: '/api/proxies/',
+  /** GET: recent traces (a TraceList; `?service=&minDurationMs=&limit=`); `/api/traces/<id>`: a TraceDetail. */
+  traces: '/api/traces',
 } as const;
 
 /** How an edge or node is doing: no traffic, all good, some 5xx, many 5xx (or no healthy endpoint). */

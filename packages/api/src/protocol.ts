@@ -8,5 +8,11 @@ export const HEARTBEAT_DEAD_AFTER_MS = 15000;
 /** Header a client-side proxy uses to tell the server-side proxy who it is (Istio's peer metadata). */
 export const PEER_METADATA_HEADER = 'x-strait-peer';
 
+/**
+ * The User-Agent of a proxy's active health checks. Like Envoy, which never traces a health check, a proxy
+ * starts no trace for a request carrying it (the checks would otherwise crowd out real traces).
+ */
+export const HEALTH_CHECK_USER_AGENT = 'strait-health-check';
+
 /** The three things a proxy can be. */
 export const NODE_ROLES = ['ingress', 'sidecar', 'egress'] as const;

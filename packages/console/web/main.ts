@@ -1,5 +1,5 @@
-// The console page: a header with the pages (graph, proxies, config, egress) and the link's state, a
-// hash router (#/graph, #/proxies/<id>, …) and the live stream that feeds every page.
+// The console page: a header with the pages (graph, proxies, config, egress, traces) and the link's state,
+// a hash router (#/graph, #/proxies/<id>, #/traces/<id>, …) and the live stream that feeds every page.
 import type { ConsoleState } from '@strait/api/console';
 import { h, replace } from './dom.ts';
 import { clock } from './format.ts';
@@ -9,13 +9,15 @@ import { EgressPage } from './views/egress.ts';
 import { GraphPage } from './views/graph.ts';
 import { ProxiesPage } from './views/proxies.ts';
 import { ProxyPage } from './views/proxy.ts';
+import { TracesPage } from './views/traces.ts';
 
 const graph = new GraphPage();
 const proxies = new ProxiesPage();
 const proxy = new ProxyPage();
 const config = new ConfigPage();
 const egress = new EgressPage();
-const pages = { graph, proxies, proxy, config, egress };
+const traces = new TracesPage();
+const pages = { graph, proxies, proxy, config, egress, traces };
 type PageName = keyof typeof pages;
 
 const NAV: [PageName, string][] = [
@@ -23,6 +25,7 @@ const NAV: [PageName, string][] = [
   ['proxies', 'Proxies'],
   ['config', 'Config'],
   ['egress', 'Egress'],
+  ['traces', 'Traces'],
 ];
 
 const linkStatus = h(
@@ -63,6 +66,7 @@ function route(): void {
   }
   document.title = `${name === 'proxy' ? decodeURIComponent(rest.join('/')) : (NAV.find(([n]) => n === name)?.[1] ?? '')} · Strait console`;
   if (name === 'proxy') proxy.show(decodeURIComponent(rest.join('/')));
+  if (name === 'traces') traces.show(rest[0] ? decodeURIComponent(rest[0]) : undefined);
   if (name === 'graph') graph.shown();
   if (current) render(current);
 }
@@ -74,6 +78,7 @@ function render(state: ConsoleState): void {
   config.update(state);
   egress.update(state);
   if (!proxy.el.hidden) proxy.refresh(state);
+  if (!traces.el.hidden) traces.refresh();
 }
 
 function setLink(state: LinkState): void {

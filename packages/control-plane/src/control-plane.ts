@@ -148,6 +148,7 @@ export class ControlPlane {
           resources: () => this.store.resources,
         },
         history: this.#consoleHistory,
+        traces: this.traces,
         prometheusUrl: this.options.prometheusUrl,
         windowSeconds: this.options.consoleWindowSeconds,
         tickMs: this.options.consoleTickMs,

@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { TraceStore } from '../traces/store.ts';
 import type { ConfigHistory } from './config-history.ts';
 import { PrometheusReader } from './prometheus-reader.ts';
 import { ScrapeReader } from './scrape-reader.ts';
@@ -14,6 +15,8 @@ import { ConsoleService, type MeshStatusSource } from './service.ts';
 export interface ConsoleOptions {
   status: MeshStatusSource;
   history: ConfigHistory;
+  /** Spans the proxies exported, for the Traces page. */
+  traces?: TraceStore | undefined;
   /** Read traffic from this Prometheus; without it (or while it is down) from the proxies directly. */
   prometheusUrl?: string | undefined;
   /** Rate window. Default 30 s. */
@@ -46,6 +49,7 @@ export function createConsole(o: ConsoleOptions): MeshConsole {
   });
   const server = createConsoleServer({
     service,
+    traces: o.traces,
     assetsDir: o.assetsDir ?? consoleAssetsDir(),
     token: o.token,
     logger: o.logger,

@@ -8,10 +8,14 @@ import { extname, join, normalize } from 'node:path';
 import { ConsolePaths, Errors, StraitError } from '@strait/api';
 import type { Logger } from 'pino';
 import { authorized, sendError, sendJson } from '../api/http-util.ts';
+import { queryOf } from '../traces/routes.ts';
+import type { TraceStore } from '../traces/store.ts';
 import type { ConsoleService } from './service.ts';
 
 export interface ConsoleServerOptions {
   service: ConsoleService;
+  /** The control plane's spans, for the Traces page. */
+  traces: TraceStore | undefined;
   /** The built page: index.html, console.js, console.css. */
   assetsDir: string;
   token: string | undefined;
@@ -71,6 +75,18 @@ async function handle(o: ConsoleServerOptions, req: IncomingMessage, res: Server
     const detail = id ? await o.service.proxyDetail(id) : undefined;
     if (!detail) throw new StraitError(Errors.NOT_FOUND, `no proxy "${id}"`);
     sendJson(res, 200, detail);
+    return;
+  }
+  if (path === ConsolePaths.traces) {
+    sendJson(res, 200, { traces: o.traces?.list(queryOf(url)) ?? [] });
+    return;
+  }
+  if (path.startsWith(`${ConsolePaths.traces}/`)) {
+    const id = decodeURIComponent(path.slice(ConsolePaths.traces.length + 1));
+    const trace = o.traces?.get(id);
+    if (!trace)
+      throw new StraitError(Errors.NOT_FOUND, `no trace "${id.slice(0, 64)}" (it may have been evicted)`);
+    sendJson(res, 200, trace);
     return;
   }
   if (path.startsWith('/api/')) throw new StraitError(Errors.NOT_FOUND, path);

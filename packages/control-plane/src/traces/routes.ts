@@ -58,7 +58,8 @@ export async function handleTraces(
   return false;
 }
 
-function queryOf(url: URL): TraceQuery {
+/** The list query of a trace API request (`service`, `minDurationMs`, `limit`), checked. */
+export function queryOf(url: URL): TraceQuery {
   const query: TraceQuery = {};
   const service = url.searchParams.get('service');
   if (service) query.service = service;

@@ -2,7 +2,7 @@
 // GET of the check path; results drive the host's HealthState. Probes go over a dedicated keep-alive
 // undici Client per host (not the traffic pool), as Envoy does: a check never queues behind traffic
 // held back by maxConnections, and does not count toward circuit breakers.
-import type { HealthCheck } from '@strait/api';
+import { HEALTH_CHECK_USER_AGENT, type HealthCheck } from '@strait/api';
 import { Client } from '../upstream/undici.ts';
 import type { HealthState, ProbeResult } from './state.ts';
 
@@ -148,7 +148,11 @@ export class HttpProber implements Prober {
       const res = await client.request({
         method: 'GET',
         path: this.#config.path,
-        headers: { host: this.#authority ?? target.key, 'user-agent': 'strait-health-check', accept: '*/*' },
+        headers: {
+          host: this.#authority ?? target.key,
+          'user-agent': HEALTH_CHECK_USER_AGENT,
+          accept: '*/*',
+        },
         signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,

@@ -1,6 +1,7 @@
 // One request's way through a listener (Envoy's stream and its stream info): the downstream exchange, what
 // routing decided, and the facts the access log and metrics read once it finishes, reported exactly once.
 import { randomUUID } from 'node:crypto';
+import { HEALTH_CHECK_USER_AGENT } from '@strait/api';
 import type { DownstreamExchange } from '../codec/types.ts';
 import type { CompiledRoute } from '../router/compiled-route.ts';
 import { type RequestTrace, traceRequest } from '../tracing/request-trace.ts';
@@ -57,7 +58,7 @@ export class Stream implements StreamRecord {
     this.requestId = rid !== undefined && rid.length > 0 && rid.length <= 200 ? rid : randomUUID();
     const tracing = ctx.tracing;
     this.trace =
-      tracing === undefined
+      tracing === undefined || exchange.headers.get('user-agent') === HEALTH_CHECK_USER_AGENT
         ? undefined
         : traceRequest(exchange.headers, this.requestId, tracing, this.#start);
   }
