@@ -65,7 +65,7 @@ describe('decodeExport', () => {
     expect(s.traceId).toBe(T1);
     expect(s.kind).toBe('server');
     expect(s.service).toBe('service-a.default');
-    expect(s.startMs).toBeCloseTo(1764430000123.456789, 3);
+    expect(s.startMs).toBeCloseTo(1764430000123.457, 3);
     expect(s.durationMs).toBeCloseTo(2, 6);
     expect(s.error).toBe(true);
     expect(s.attributes).toEqual({ 'http.status_code': '503', retries: '2' });

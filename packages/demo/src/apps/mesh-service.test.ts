@@ -114,7 +114,13 @@ describe('mesh service app', () => {
     });
     const b3 = { b3: 'abc-def-1', 'x-b3-traceid': 'abc', 'x-b3-spanid': 'def', 'x-b3-sampled': '1' };
     const res = await fetch(a.url, {
-      headers: { 'x-request-id': 'req-1', traceparent: '00-abc-def-01', tracestate: 'v=1', ...b3, other: 'x' },
+      headers: {
+        'x-request-id': 'req-1',
+        traceparent: '00-abc-def-01',
+        tracestate: 'v=1',
+        ...b3,
+        other: 'x',
+      },
     });
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(1);

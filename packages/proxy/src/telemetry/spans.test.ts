@@ -87,7 +87,7 @@ describe('spansOf', () => {
     expect(a?.status?.code).toBe(OtlpStatusCode.error);
     expect(attrs(a ?? {}).error).toBe('true');
     expect(b?.status?.code).toBe(OtlpStatusCode.unset);
-    expect(attrs(b ?? {})['upstream_address']).toBe('127.0.2.2:15006');
+    expect(attrs(b ?? {}).upstream_address).toBe('127.0.2.2:15006');
     // Children lie within their parent.
     for (const client of [a, b]) {
       expect(BigInt(client?.startTimeUnixNano ?? 0)).toBeGreaterThanOrEqual(
