@@ -23,14 +23,16 @@ import {
   type Target,
   type TargetContext,
   type TargetKey,
+  TRACING_TARGETS,
 } from './lib/targets.ts';
 import { findTools, missingMessage, missingTools, type Tools } from './lib/tools.ts';
 
 const USAGE = `usage: npm run bench [-- options]
   --quick              short run (1 round, short windows, fewer convergence changes; about 3 minutes)
   --rounds N           rounds of interleaved measurements and of cold starts (default 3, quick 1)
-  --only a,b           targets: direct,nginx,haproxy,floor,floor-llhttp,strait,chain-direct,chain-strait,
-                       strait-workers-1,strait-workers-2 (all by default)
+  --only a,b           targets: direct,nginx,haproxy,floor,floor-llhttp,strait,strait-tracing-1,
+                       strait-tracing-100,chain-direct,chain-strait,strait-workers-1,strait-workers-2
+                       (all by default)
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
   --no-cold-start      skip the cold-start part (a fresh demo mesh, then 300 req/s at once)
@@ -272,7 +274,9 @@ async function main(): Promise<void> {
   const straitReady = part === 'convergence' || proxyAvailable(repoRoot);
   if (!straitReady) {
     process.stderr.write('bench: packages/proxy/src/main.ts does not exist yet: Strait rows are skipped\n');
-    targets = targets.filter((t) => t.key !== 'strait' && t.key !== 'chain-strait');
+    targets = targets.filter(
+      (t) => t.key !== 'strait' && !TRACING_TARGETS.includes(t.key) && t.key !== 'chain-strait',
+    );
   }
   const runColdStart =
     straitReady && (part === 'cold-start' || (part === 'all' && !values['no-cold-start'] && !only));

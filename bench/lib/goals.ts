@@ -134,9 +134,23 @@ export function checkGoals(
       chain?.rps,
     ),
   );
+  goals.push(tracingGoal(summaries));
   if (coldStart) goals.push(coldStartGoal(coldStart));
   goals.push(...convergenceGoals(convergence));
   return goals;
+}
+
+/** Issue 16's target: tracing at 1 % costs at most 3 % more CPU per request than the same hop without it. */
+export function tracingGoal(summaries: TargetSummary[]): Goal {
+  const cpu = (key: string) => summaries.find((s) => s.key === key)?.cpuPer1000 ?? Number.NaN;
+  const off = cpu('strait');
+  const extra = (key: string) => 100 * (cpu(key) / off - 1);
+  const all = extra('strait-tracing-100');
+  return judge(
+    { name: 'tracing at 1 %: extra CPU per request vs off', kind: 'max', limit: 3, unit: ' %', digits: 1 },
+    extra('strait-tracing-1'),
+    Number.isFinite(all) ? ` (at 100 %: ${fmt(all, 1)} %)` : '',
+  );
 }
 
 /** Issue 5's and issue 13's targets, from the run with 1000 simulated proxies. */

@@ -20,6 +20,8 @@ export type TargetKey =
   | 'floor'
   | 'floor-llhttp'
   | 'strait'
+  | 'strait-tracing-1'
+  | 'strait-tracing-100'
   | 'chain-direct'
   | 'chain-strait'
   | 'strait-workers-1'
@@ -27,6 +29,9 @@ export type TargetKey =
 
 /** The gateway scaling rows: an ingress gateway with --workers 1 and with --workers 2. */
 export const WORKER_TARGETS: TargetKey[] = ['strait-workers-1', 'strait-workers-2'];
+
+/** Issue 16's rows: the same hop with tracing at 1 % and at 100 % (the plain hop is tracing off). */
+export const TRACING_TARGETS: TargetKey[] = ['strait-tracing-1', 'strait-tracing-100'];
 
 /** Rows measured unless --only names others (the scaling rows too: issue 5 asks for the scaling measured). */
 export const DEFAULT_TARGETS: TargetKey[] = [
@@ -36,6 +41,7 @@ export const DEFAULT_TARGETS: TargetKey[] = [
   'floor',
   'floor-llhttp',
   'strait',
+  ...TRACING_TARGETS,
   'chain-direct',
   'chain-strait',
   ...WORKER_TARGETS,
@@ -49,6 +55,8 @@ export const ADDR = {
   straitHop: { host: '127.0.120.4', port: Ports.sidecarInbound },
   floor: { host: '127.0.120.5', port: 8080 },
   floorLlhttp: { host: '127.0.120.6', port: 8080 },
+  straitTracing1: { host: '127.0.120.7', port: Ports.sidecarInbound },
+  straitTracing100: { host: '127.0.120.8', port: Ports.sidecarInbound },
   ingress: { host: '127.0.120.10', port: Ports.gateway },
   podA: '127.0.120.11',
   podB: '127.0.120.12',
@@ -122,6 +130,58 @@ function gatewayWithWorkers(key: TargetKey, workers: number, listen: Address): T
   };
 }
 
+/**
+ * One sidecar hop in front of the upstream (inbound listener, metrics and access log on). With a sampling
+ * percentage it also traces, exporting OTLP/HTTP to the upstream app, which takes the POSTs like any
+ * request: what the spans cost the proxy is in its own CPU.
+ */
+function sidecarHop(
+  key: TargetKey,
+  label: string,
+  name: string,
+  listen: Address,
+  tracingPercent?: number,
+): Target {
+  const snapshot = sidecarSnapshot({
+    appAddress: ADDR.upstream.host,
+    appPort: ADDR.upstream.port,
+    appWorkload: 'bench-hop',
+  });
+  if (tracingPercent !== undefined)
+    snapshot.telemetry = {
+      accessLog: true,
+      tracing: {
+        provider: 'bench',
+        samplingPercentage: tracingPercent,
+        collector: { host: ADDR.upstream.host, port: ADDR.upstream.port, path: '/v1/traces' },
+      },
+    };
+  return {
+    key,
+    label,
+    url: url(listen),
+    baseline: 'direct',
+    start: async (ctx) => [
+      await startProxy(
+        ctx.repoRoot,
+        ctx.workDir,
+        {
+          name,
+          role: 'sidecar',
+          address: listen.host,
+          workload: 'bench-hop',
+          service: 'bench-hop',
+          appAddress: ADDR.upstream.host,
+          appPort: ADDR.upstream.port,
+          snapshot,
+        },
+        ctx.proxyLaunch,
+        ctx.proxyNodeArgs,
+      ),
+    ],
+  };
+}
+
 /** A minimal Node proxy from bench/apps in front of the upstream: what Node itself costs per hop. */
 function floorProxy(key: TargetKey, label: string, script: string, listen: Address): Target {
   return {
@@ -181,34 +241,21 @@ export const TARGETS: Target[] = [
     'llhttp-floor.mjs',
     ADDR.floorLlhttp,
   ),
-  {
-    key: 'strait',
-    label: 'Strait sidecar (1 hop)',
-    url: url(ADDR.straitHop),
-    baseline: 'direct',
-    start: async (ctx) => [
-      await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: 'strait-hop',
-          role: 'sidecar',
-          address: ADDR.straitHop.host,
-          workload: 'bench-hop',
-          service: 'bench-hop',
-          appAddress: ADDR.upstream.host,
-          appPort: ADDR.upstream.port,
-          snapshot: sidecarSnapshot({
-            appAddress: ADDR.upstream.host,
-            appPort: ADDR.upstream.port,
-            appWorkload: 'bench-hop',
-          }),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      ),
-    ],
-  },
+  sidecarHop('strait', 'Strait sidecar (1 hop)', 'strait-hop', ADDR.straitHop),
+  sidecarHop(
+    'strait-tracing-1',
+    'Strait sidecar (1 hop), tracing 1 %',
+    'strait-hop-tracing-1',
+    ADDR.straitTracing1,
+    1,
+  ),
+  sidecarHop(
+    'strait-tracing-100',
+    'Strait sidecar (1 hop), tracing 100 %',
+    'strait-hop-tracing-100',
+    ADDR.straitTracing100,
+    100,
+  ),
   {
     key: 'chain-direct',
     label: 'apps A→B direct',
