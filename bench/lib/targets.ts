@@ -7,6 +7,7 @@ import { type Started, start, waitForHttp } from './processes.ts';
 import {
   ingressSnapshot,
   type ProxyLaunch,
+  type ProxySpec,
   SERVICE_B_DOMAINS,
   sidecarSnapshot,
   startProxy,
@@ -100,34 +101,33 @@ async function startBinary(
   return [proc];
 }
 
-/** An ingress gateway routing every request to the upstream, run as `strait-proxy --workers N`. */
-function gatewayWithWorkers(key: TargetKey, workers: number, listen: Address): Target {
+/** One Strait proxy in front of the upstream, measured against the direct path. */
+function singleProxy(key: TargetKey, label: string, listen: Address, spec: ProxySpec): Target {
   return {
     key,
-    label: `Strait ingress gateway --workers ${workers}`,
+    label,
     url: url(listen),
     baseline: 'direct',
     start: async (ctx) => [
-      await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: `gateway-workers-${workers}`,
-          role: 'ingress',
-          address: listen.host,
-          workload: 'istio-ingressgateway',
-          workers,
-          snapshot: ingressSnapshot({
-            address: ADDR.upstream.host,
-            port: ADDR.upstream.port,
-            workload: 'bench-upstream',
-          }),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      ),
+      await startProxy(ctx.repoRoot, ctx.workDir, spec, ctx.proxyLaunch, ctx.proxyNodeArgs),
     ],
   };
+}
+
+/** An ingress gateway routing every request to the upstream, run as `strait-proxy --workers N`. */
+function gatewayWithWorkers(key: TargetKey, workers: number, listen: Address): Target {
+  return singleProxy(key, `Strait ingress gateway --workers ${workers}`, listen, {
+    name: `gateway-workers-${workers}`,
+    role: 'ingress',
+    address: listen.host,
+    workload: 'istio-ingressgateway',
+    workers,
+    snapshot: ingressSnapshot({
+      address: ADDR.upstream.host,
+      port: ADDR.upstream.port,
+      workload: 'bench-upstream',
+    }),
+  });
 }
 
 /**
@@ -156,30 +156,16 @@ function sidecarHop(
         collector: { host: ADDR.upstream.host, port: ADDR.upstream.port, path: '/v1/traces' },
       },
     };
-  return {
-    key,
-    label,
-    url: url(listen),
-    baseline: 'direct',
-    start: async (ctx) => [
-      await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name,
-          role: 'sidecar',
-          address: listen.host,
-          workload: 'bench-hop',
-          service: 'bench-hop',
-          appAddress: ADDR.upstream.host,
-          appPort: ADDR.upstream.port,
-          snapshot,
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      ),
-    ],
-  };
+  return singleProxy(key, label, listen, {
+    name,
+    role: 'sidecar',
+    address: listen.host,
+    workload: 'bench-hop',
+    service: 'bench-hop',
+    appAddress: ADDR.upstream.host,
+    appPort: ADDR.upstream.port,
+    snapshot,
+  });
 }
 
 /** A minimal Node proxy from bench/apps in front of the upstream: what Node itself costs per hop. */

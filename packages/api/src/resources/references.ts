@@ -4,6 +4,7 @@ import { type ErrorSpec, Errors } from '../errors.ts';
 import { canonicalHost, hostPatternCovers, refNamespace, stripNamespace } from './hosts.ts';
 import type { Kind, Resource } from './schemas.ts';
 import { checkTracingReferences } from './tracing-references.ts';
+import { repeatedNames } from './unique.ts';
 import { type ConfigIssue, loadTexts, resourceKey } from './validate.ts';
 
 /** Resources of one kind, typed. */
@@ -142,18 +143,13 @@ export function checkReferences(resources: readonly Resource[]): ConfigIssue[] {
           );
       }
     });
-    const names = new Set<string>();
-    (vs.spec.http ?? []).forEach((http, i) => {
-      if (!http.name) return;
-      if (names.has(http.name))
-        at(
-          vs,
-          `spec.http[${i}].name`,
-          `expected a unique route name; "${http.name}" is used twice`,
-          Errors.CONFIG_INVALID,
-        );
-      names.add(http.name);
-    });
+    for (const { index, name } of repeatedNames(vs.spec.http ?? [], (http) => http.name))
+      at(
+        vs,
+        `spec.http[${index}].name`,
+        `expected a unique route name; "${name}" is used twice`,
+        Errors.CONFIG_INVALID,
+      );
   }
 
   const known = configuredHosts(resources);

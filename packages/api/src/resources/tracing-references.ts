@@ -3,23 +3,23 @@
 // namespace has at most one Telemetry without a selector (which one would apply is otherwise a guess).
 import { type ErrorSpec, Errors } from '../errors.ts';
 import type { Resource } from './schemas.ts';
+import { repeatedNames } from './unique.ts';
 
 /** Reports one problem at a resource's field. */
 export type IssueAt = (r: Resource, path: string, message: string, error?: ErrorSpec) => void;
 
 export function checkTracingReferences(resources: readonly Resource[], at: IssueAt): void {
   const mesh = resources.find((r): r is Resource<'MeshConfig'> => r.kind === 'MeshConfig');
-  const providers = new Set<string>();
-  (mesh?.spec.extensionProviders ?? []).forEach((provider, i) => {
-    if (mesh && providers.has(provider.name))
+  const list = mesh?.spec.extensionProviders ?? [];
+  const providers = new Set(list.map((p) => p.name));
+  for (const { index, name } of repeatedNames(list, (p) => p.name))
+    if (mesh)
       at(
         mesh,
-        `spec.extensionProviders[${i}].name`,
-        `expected a unique provider name; "${provider.name}" is defined twice`,
+        `spec.extensionProviders[${index}].name`,
+        `expected a unique provider name; "${name}" is defined twice`,
         Errors.CONFIG_INVALID,
       );
-    providers.add(provider.name);
-  });
   const known = providers.size > 0 ? [...providers].join(', ') : 'none are defined';
   const defaultTracing = mesh?.spec.defaultProviders?.tracing?.[0];
   if (mesh && defaultTracing !== undefined && !providers.has(defaultTracing))

@@ -27,6 +27,13 @@ spec:
 ${spec}
 `;
 
+/** Every request traced to the `otel` provider, mesh-wide. */
+const MESH_WIDE_100 = telemetry(
+  'mesh',
+  'istio-system',
+  '  tracing: [{ providers: [{ name: otel }], randomSamplingPercentage: 100 }]',
+);
+
 function indexOf(yaml: string) {
   const { resources, issues } = validateAll(new Map([['t.yaml', yaml]]));
   expect(issues).toEqual([]);
@@ -49,11 +56,7 @@ describe('tracingFor', () => {
   it('lets the more specific Telemetry override the fields it sets', () => {
     const yaml =
       MESH +
-      telemetry(
-        'mesh',
-        'istio-system',
-        '  tracing: [{ providers: [{ name: otel }], randomSamplingPercentage: 100 }]',
-      ) +
+      MESH_WIDE_100 +
       telemetry('ns', 'default', '  tracing: [{ randomSamplingPercentage: 10 }]') +
       telemetry(
         'b',
@@ -79,13 +82,7 @@ describe('tracingFor', () => {
   });
 
   it('reaches every proxy in its snapshot', () => {
-    const yaml =
-      MESH +
-      telemetry(
-        'mesh',
-        'istio-system',
-        '  tracing: [{ providers: [{ name: otel }], randomSamplingPercentage: 100 }]',
-      );
+    const yaml = MESH + MESH_WIDE_100;
     const { resources } = validateAll(new Map([['t.yaml', yaml]]));
     for (const n of MESH_NODES) {
       const snapshot = translate({ resources, proxies: MESH_NODES }, n);
