@@ -34,19 +34,32 @@ function status(error: boolean, message: string): OtlpSpan['status'] {
   return error ? { code: OtlpStatusCode.error, message } : { code: OtlpStatusCode.unset };
 }
 
+/** The tags that name the proxy, the same on every span it reports: built once per node. */
+const nodeTags = new WeakMap<NodeIdentity, OtlpKeyValue[]>();
+
+function tagsOf(node: NodeIdentity): OtlpKeyValue[] {
+  let tags = nodeTags.get(node);
+  if (!tags) {
+    tags = [
+      attr('node_id', node.id),
+      attr('component', 'proxy'),
+      attr('istio.canonical_service', node.app),
+      attr('istio.canonical_revision', node.version),
+      attr('istio.namespace', node.namespace),
+      attr('istio.mesh_id', MESH_ID),
+    ];
+    nodeTags.set(node, tags);
+  }
+  return tags;
+}
+
 /** The spans of one finished, traced request (server span first). */
 export function spansOf(r: StreamRecord, trace: RequestTrace, node: NodeIdentity): OtlpSpan[] {
-  const url = `http://${r.authority}${r.path}`;
   const common = [
-    attr('node_id', node.id),
+    ...tagsOf(node),
     attr('guid:x-request-id', r.requestId),
     attr('http.method', r.method),
-    attr('http.url', url),
-    attr('component', 'proxy'),
-    attr('istio.canonical_service', node.app),
-    attr('istio.canonical_revision', node.version),
-    attr('istio.namespace', node.namespace),
-    attr('istio.mesh_id', MESH_ID),
+    attr('http.url', `http://${r.authority}${r.path}`),
   ];
   const error = isError(r.status, r.flag);
   const server: OtlpSpan = {
