@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Errors, PASSTHROUGH_CLUSTER, PEER_METADATA_HEADER, type PeerInfo, ResponseFlags } from '@strait/api';
+import { headerValuesOf, normalizeTarget } from '@strait/api/routing';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -16,7 +17,6 @@ import {
 } from '../egress/index.ts';
 import { applyHeaderOps, decideFault, decideMirror } from '../filters/index.ts';
 import type { CompiledRoute } from '../router/index.ts';
-import { normalizeTarget } from '../router/path-normalization.ts';
 import { labelsFor, type RequestSeries, type TcpSeries } from '../telemetry/index.ts';
 import { answerAndClose, openTunnel, relayUpgrade, type TunnelStats } from '../tunnel/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
@@ -230,7 +230,7 @@ export class HttpListener {
       authority: t.authority,
       path: t.path,
       method: req.method ?? 'GET',
-      headers: req.headers,
+      headers: headerValuesOf(req.headers),
     });
     if (match) return { ...t, route: match.route, clusterName: '', originalDestination: undefined };
     // Not a mesh service nor a registered external host: only ALLOW_ANY lets it out, directly.
@@ -251,7 +251,7 @@ export class HttpListener {
           authority: t.authority,
           path: t.path,
           method: req.method ?? 'GET',
-          headers: req.headers,
+          headers: headerValuesOf(req.headers),
         })
       : undefined;
     return {
@@ -494,7 +494,7 @@ export class HttpListener {
         authority: `${host}:${port}`,
         path: '/',
         method: 'CONNECT',
-        headers: req.headers,
+        headers: headerValuesOf(req.headers),
       });
       const cluster = match?.route.action ? this.#ctx.clusters.get(match.route.pickCluster()) : undefined;
       if (cluster?.config.forwardProxy) {

@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Route, RouteMatch, VirtualHost } from '@strait/api';
 import { StraitError } from '@strait/api';
+import { headerValuesOf } from '@strait/api/routing';
 import { describe, expect, it } from 'vitest';
 import { RouteTable } from './route-table.ts';
 
@@ -14,7 +15,7 @@ function vhost(name: string, domains: string[], routes: Route[] = [route(name)])
 }
 
 function req(authority: string, path = '/', method = 'GET', headers: IncomingHttpHeaders = {}) {
-  return { authority, path, method, headers };
+  return { authority, path, method, headers: headerValuesOf(headers) };
 }
 
 /** Which route name the table picks, or undefined. */
