@@ -8,6 +8,7 @@ export * from './errors.ts';
 export * from './metrics.ts';
 export * from './peer.ts';
 export * from './ports.ts';
+export * from './proxy-admin.ts';
 export * from './proxy-config.ts';
 export * from './resource-api.ts';
 export * from './resource-types.ts';

@@ -228,6 +228,8 @@ export const NodeInfoSchema = z.strictObject({
   ports: z.record(z.string(), port).optional(),
   /** Where this proxy serves /stats/prometheus (host:port), for Prometheus discovery. */
   statsAddress: z.string().optional(),
+  /** Where this proxy's admin port listens (host:port): /clusters, /config_dump. Loopback only by default. */
+  adminAddress: z.string().optional(),
 });
 
 /** A workload the control plane knows, as source_* metric labels name it. */

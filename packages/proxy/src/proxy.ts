@@ -263,6 +263,7 @@ export function nodeInfoOf(o: ProxyOptions): NodeInfo {
     appPort: o.appPort,
     ports,
     statsAddress: `${o.statsAddress}:${o.statsPort}`,
+    adminAddress: `${o.adminAddress}:${o.adminPort}`,
   };
 }
 
