@@ -111,6 +111,30 @@ export function schemaPlace(root: z.ZodType, rootPattern: string, path: readonly
   return { schema, pattern: pattern === '' ? '(root)' : pattern };
 }
 
+/**
+ * Every object a schema holds, by pattern (`spec`, `spec.http[]`, `spec.http[].match[].headers.*`), with the
+ * fields it accepts, in schema order: what docs/configuration.md's field tables are made from.
+ */
+export function schemaObjects(root: z.ZodType, rootPattern: string): { pattern: string; fields: string[] }[] {
+  const out: { pattern: string; fields: string[] }[] = [];
+  const visit = (schema: z.ZodType | undefined, pattern: string): void => {
+    const s = unwrap(schema);
+    if (!s) return;
+    const def = defOf(s);
+    if (def.element) visit(def.element, `${pattern}[]`);
+    else if (def.valueType) visit(def.valueType, `${pattern}.*`);
+    else if (def.options) for (const option of def.options) visit(option, pattern);
+    if (!def.shape) return;
+    const fields = Object.keys(def.shape);
+    const seen = out.find((o) => o.pattern === pattern);
+    if (seen) seen.fields.push(...fields.filter((f) => !seen.fields.includes(f)));
+    else out.push({ pattern, fields });
+    for (const field of fields) visit(def.shape[field], `${pattern}.${field}`);
+  };
+  visit(root, rootPattern);
+  return out;
+}
+
 /** The field names an object schema (or any option of a union of them) accepts. */
 export function fieldsOf(schema: z.ZodType | undefined): string[] {
   if (!schema) return [];
