@@ -2,7 +2,7 @@
 // with every dependency inside, so the program runs without TypeScript and its package installs on its own.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 export interface NodeBundle {
   /** The program's entry module (a .ts file). */
@@ -12,6 +12,8 @@ export interface NodeBundle {
   outdir: string;
   /** Split modules only some runs need into chunks loaded on first use (the proxy's YAML parser). */
   splitting?: boolean;
+  /** esbuild plugins of the program's own (the proxy loads node:http through require()). */
+  plugins?: Plugin[];
 }
 
 /**
@@ -29,6 +31,7 @@ export async function bundleNodeProgram(o: NodeBundle): Promise<string> {
     splitting: o.splitting ?? false,
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
+    plugins: o.plugins ?? [],
     platform: 'node',
     format: 'esm',
     target: 'node24',
