@@ -1,4 +1,4 @@
-// The snapshot: everything one proxy needs, as the control plane pushes it (DESIGN §4).
+// The snapshot: everything one proxy needs, as the control plane pushes it (docs/architecture.md, "The snapshot").
 // Schemas are zod so the same source gives the TypeScript types and the validator.
 import { z } from 'zod';
 import { NODE_ROLES } from './protocol.ts';
