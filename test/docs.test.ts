@@ -26,6 +26,7 @@ const PROGRAMS: { name: string; script: string; args: string[] }[] = [
     'get',
     'proxy-status',
     'proxy-config',
+    'traces',
     'analyze',
     'describe request',
     'describe pod',

@@ -1,5 +1,5 @@
 // Istio's own field names for every object of the resources Strait reads, so that an Istio field Strait does
-// not support yet is told apart from a typo. Taken from Istio's networking API reference (v1); the keys are
+// not support yet is told apart from a typo. Taken from Istio's networking and telemetry API references (v1); the keys are
 // schema paths as fieldPathPattern writes them: arrays as `[]`, map values as `*`.
 
 /** Kubernetes' ObjectMeta, as an Istio resource's `metadata` may carry it. */
@@ -206,10 +206,52 @@ export const ISTIO_FIELDS: Record<string, Record<string, readonly string[]>> = {
       'defaultDestinationRuleExportTo',
       'defaultVirtualServiceExportTo',
       'extensionProviders',
+      'defaultProviders',
       'meshMTLS',
     ],
     'spec.outboundTrafficPolicy': ['mode', 'egressProxy'],
     'spec.pathNormalization': ['normalization'],
+    'spec.extensionProviders[]': [
+      'name',
+      'envoyExtAuthzHttp',
+      'envoyExtAuthzGrpc',
+      'zipkin',
+      'datadog',
+      'stackdriver',
+      'skywalking',
+      'opentelemetry',
+      'prometheus',
+      'envoyFileAccessLog',
+      'envoyHttpAls',
+      'envoyTcpAls',
+      'envoyOtelAls',
+    ],
+    'spec.extensionProviders[].opentelemetry': [
+      'service',
+      'port',
+      'maxTagLength',
+      'http',
+      'grpc',
+      'resourceDetectors',
+      'dynatraceSampler',
+    ],
+    'spec.extensionProviders[].opentelemetry.http': ['path', 'timeout', 'headers'],
+    'spec.defaultProviders': ['tracing', 'metrics', 'accessLogging'],
+  },
+  // Istio's Telemetry (telemetry.istio.io/v1), its tracing part.
+  Telemetry: {
+    spec: ['selector', 'targetRef', 'targetRefs', 'tracing', 'metrics', 'accessLogging'],
+    'spec.selector': ['matchLabels'],
+    'spec.tracing[]': [
+      'match',
+      'providers',
+      'randomSamplingPercentage',
+      'disableSpanReporting',
+      'customTags',
+      'useRequestIdForTraceSampling',
+      'enableIstioTags',
+    ],
+    'spec.tracing[].providers[]': ['name'],
   },
 };
 
@@ -231,7 +273,6 @@ export const ISTIO_KINDS_NOT_SUPPORTED = [
   'RequestAuthentication',
   'EnvoyFilter',
   'ProxyConfig',
-  'Telemetry',
   'WasmPlugin',
   'WorkloadGroup',
 ] as const;

@@ -65,14 +65,14 @@ describe('Telemetry and tracing providers', () => {
     ).toContain('apiVersion: expected telemetry.istio.io/v1 or telemetry.istio.io/v1alpha1 for Telemetry');
     const grpc = MESH.replace('http: { path: /v1/traces, timeout: 5s }', 'grpc: {}');
     expect(lines({ 'mesh.yaml': grpc })).toEqual([
-      'mesh.yaml: document 1 (MeshConfig mesh): spec.extensionProviders[0].opentelemetry.grpc: unknown field (outside the supported subset)',
+      'mesh.yaml: document 1 (MeshConfig mesh): spec.extensionProviders[0].opentelemetry.grpc: "grpc" is an Istio field that Strait does not support yet; supported here: service, port, http',
     ]);
     const custom = TELEMETRY.replace(
       'randomSamplingPercentage: 100',
       'randomSamplingPercentage: 100\n      customTags: {}',
     );
     expect(lines({ 'mesh.yaml': MESH, 't.yaml': custom })[0]).toContain(
-      'spec.tracing[0].customTags: unknown field',
+      'spec.tracing[0].customTags: "customTags" is an Istio field that Strait does not support yet',
     );
   });
 
