@@ -11,7 +11,7 @@ import {
 } from '@strait/api';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { Agent, request } from 'undici';
+import { Agent } from '../upstream/undici.ts';
 
 export interface SpanExporterOptions {
   registry: Registry;
@@ -40,7 +40,8 @@ export class SpanExporter {
   readonly #exported: Counter;
   readonly #dropped: Counter<'reason'>;
   readonly #agent = new Agent({ connections: 2, keepAliveTimeout: 4000 });
-  #url: string | undefined;
+  /** The collector: origin (`http://host:port`) and path; undefined when there is none. */
+  #target: { origin: string; path: string } | undefined;
   #queue: OtlpSpan[] = [];
   #inFlight: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -70,12 +71,12 @@ export class SpanExporter {
   /** Points the exporter at a collector (from the snapshot); undefined stops exporting. */
   configure(tracing: TracingSettings | undefined): void {
     const c = tracing?.collector;
-    if (c === undefined) this.#url = undefined;
+    if (c === undefined) this.#target = undefined;
     else {
       const ipv6 = c.host.includes(':') && !c.host.startsWith('[');
-      this.#url = `http://${ipv6 ? `[${c.host}]` : c.host}:${c.port}${c.path}`;
+      this.#target = { origin: `http://${ipv6 ? `[${c.host}]` : c.host}:${c.port}`, path: c.path };
     }
-    if (this.#url === undefined && this.#queue.length > 0)
+    if (this.#target === undefined && this.#queue.length > 0)
       this.#drop(this.#queue.splice(0).length, 'no_collector');
   }
 
@@ -127,20 +128,20 @@ export class SpanExporter {
 
   #exportBatch(): void {
     if (this.#inFlight || this.#queue.length === 0) return;
-    const url = this.#url;
+    const target = this.#target;
     const batch = this.#queue.splice(0, this.#batchSize);
-    if (url === undefined) {
+    if (target === undefined) {
       this.#drop(batch.length, 'no_collector');
       return;
     }
-    this.#inFlight = this.#send(url, batch).finally(() => {
+    this.#inFlight = this.#send(target, batch).finally(() => {
       this.#inFlight = undefined;
       if (this.#queue.length > 0)
         this.#flushSoon(this.#queue.length >= this.#batchSize ? 0 : this.#intervalMs);
     });
   }
 
-  async #send(url: string, spans: OtlpSpan[]): Promise<void> {
+  async #send(target: { origin: string; path: string }, spans: OtlpSpan[]): Promise<void> {
     const body: OtlpExportRequest = {
       resourceSpans: [
         {
@@ -150,9 +151,10 @@ export class SpanExporter {
       ],
     };
     try {
-      const res = await request(url, {
+      const res = await this.#agent.request({
+        origin: target.origin,
+        path: target.path,
         method: 'POST',
-        dispatcher: this.#agent,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.#timeoutMs),
@@ -169,7 +171,8 @@ export class SpanExporter {
       const now = Date.now();
       if (now - this.#lastWarning >= 60_000) {
         this.#lastWarning = now;
-        this.#logger.warn({ err, collector: url, spans: spans.length }, 'span export failed; spans dropped');
+        const collector = `${target.origin}${target.path}`;
+        this.#logger.warn({ err, collector, spans: spans.length }, 'span export failed; spans dropped');
       }
     }
   }
