@@ -21,7 +21,6 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nextBackoffMs } from './backoff.ts';
 import { DiscoveryClient, type DiscoveryClientOptions, type DiscoveryStatus } from './client.ts';
-import { LineSplitter } from './lines.ts';
 
 const HOST = '127.0.103.1';
 const node: NodeInfo = {
@@ -471,21 +470,5 @@ describe('nextBackoffMs', () => {
     expect(nextBackoffMs(1000, policy, () => 1)).toBe(10_000);
     expect(nextBackoffMs(5, policy, () => 0)).toBe(0);
     expect(nextBackoffMs(2, policy, () => 0.5)).toBe(400);
-  });
-});
-
-describe('LineSplitter', () => {
-  it('joins lines split across chunks, including split UTF-8 characters', () => {
-    const splitter = new LineSplitter(1000);
-    const bytes = Buffer.from('{"a":"é"}\n{"b":1}\n{"c"');
-    expect(splitter.push(bytes.subarray(0, 8))).toEqual([]);
-    expect(splitter.push(bytes.subarray(8, 12))).toEqual(['{"a":"é"}']);
-    expect(splitter.push(bytes.subarray(12))).toEqual(['{"b":1}']);
-    expect(splitter.push(Buffer.from(':2}\n'))).toEqual(['{"c":2}']);
-  });
-
-  it('refuses a line over the limit', () => {
-    const splitter = new LineSplitter(10);
-    expect(() => splitter.push(Buffer.from('x'.repeat(20)))).toThrow(/longer than 10/);
   });
 });

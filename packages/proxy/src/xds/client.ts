@@ -11,13 +11,14 @@ import {
   describeIssues,
   HEARTBEAT_DEAD_AFTER_MS,
   issuesOf,
+  LineSplitter,
   type NodeInfo,
   type Snapshot,
 } from '@strait/api';
 import type pino from 'pino';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
-import { LineSplitter } from './lines.ts';
+
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
 
 export interface DiscoveryStatus {

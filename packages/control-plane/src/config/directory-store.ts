@@ -1,58 +1,51 @@
-// The configuration store: the last good set of resources, loaded from the config directory, changed by
-// the resource API (validated whole, persisted atomically) or by direct edits to the files (watched).
-import { readdir, readFile } from 'node:fs/promises';
+// The directory store (the default, for `npm start`): the configuration is every YAML file in one
+// directory, changed by the resource API (validated whole, persisted atomically, other documents and their
+// comments kept) or by direct edits to the files (watched). A resource's resourceVersion is a hash of it.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type ApplyResult, canonicalJson, Errors, StraitError } from '@strait/api';
 import {
   type ConfigIssue,
-  checkReferences,
   issuesError,
   type Kind,
-  plainResource,
   type RawDocument,
   type Resource,
+  resourceContent,
   resourceKey,
   validateAll,
-  validateDocument,
 } from '@strait/api/resources';
 import { Document, parseAllDocuments } from 'yaml';
 import { Emitter } from '../events/emitter.ts';
+import { type Planned, type PlannedChange, planApply, planDelete } from './changes.ts';
 import { isTempName, removeFileDurably, resourceFileName, writeFileAtomic } from './persist.ts';
+import type { ChangeSource, ConfigStore, ConfigStoreEvents, ResourceRef, StoreHealth } from './types.ts';
+import { watchConfigDir } from './watch.ts';
 
-export interface ResourceRef {
-  kind: Kind;
-  name: string;
-  namespace?: string;
+export interface DirectoryStoreOptions {
+  /** Follow direct edits of the files. Default true. */
+  watch?: boolean;
+  /** Told when re-reading the directory after an edit failed (it keeps serving what it has). */
+  onReadError?: (err: unknown) => void;
 }
 
-/** Where a change came from: the resource API, an edit in the config directory, or the first load. */
-export type ChangeSource = 'api' | 'file' | 'startup';
-
-/** The store's events. Only the store emits them; others subscribe with `store.on`. */
-export interface ConfigStoreEvents {
-  /** A new configuration was committed: `resources` is all of it, `submitted` what the change validated. */
-  change: {
-    source: ChangeSource;
-    at: number;
-    resources: readonly Resource[];
-    submitted: readonly Resource[];
-  };
-  /** A change was refused whole; `issues` says why (each names its file, document and field). */
-  rejected: { source: ChangeSource; issues: readonly ConfigIssue[] };
-}
-
-export class ConfigStore {
+export class DirectoryStore implements ConfigStore {
   readonly dir: string;
+  readonly description: string;
+  readonly #options: DirectoryStoreOptions;
   #files = new Map<string, string>();
   #resources: Resource[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #lastChange = Date.now();
+  #stopWatch: (() => void) | undefined;
   readonly #events = new Emitter<ConfigStoreEvents>();
 
-  constructor(dir: string) {
+  constructor(dir: string, options: DirectoryStoreOptions = {}) {
     this.dir = dir;
+    this.description = `directory ${dir}`;
+    this.#options = options;
   }
 
-  /** Subscribes to `change` or `rejected`; returns the function that unsubscribes. */
   on<E extends keyof ConfigStoreEvents>(
     event: E,
     listener: (payload: ConfigStoreEvents[E]) => void,
@@ -64,9 +57,17 @@ export class ConfigStore {
     return this.#resources;
   }
 
-  /** When the configuration last changed (ms since epoch), for convergence times. */
   get lastChange(): number {
     return this.#lastChange;
+  }
+
+  /** Loads the directory (throws, with every issue, if it is not valid) and watches it. */
+  async open(): Promise<void> {
+    await this.load();
+    if (this.#options.watch === false || this.#stopWatch) return;
+    this.#stopWatch = watchConfigDir(this.dir, () => {
+      this.reload().catch((err: unknown) => this.#options.onReadError?.(err));
+    });
   }
 
   /** Loads the directory; throws (with every issue) if it is not valid. */
@@ -80,14 +81,29 @@ export class ConfigStore {
     this.#commit('startup', files, resources, resources);
   }
 
-  /** Resources of a kind (all kinds when absent), optionally one by name. */
   find(kind?: Kind, name?: string, namespace?: string): Resource[] {
-    return this.#resources.filter(
-      (r) =>
-        (kind === undefined || r.kind === kind) &&
-        (name === undefined || r.metadata.name === name) &&
-        (namespace === undefined || r.metadata.namespace === namespace),
-    );
+    return findResources(this.#resources, kind, name, namespace);
+  }
+
+  health(): StoreHealth {
+    return { store: this.description, healthy: true };
+  }
+
+  /** Kept as `.strait-secret-<name>` in the directory, mode 0600 (the loader and watcher skip dot files). */
+  async keepSecret(name: string, create: () => string): Promise<string> {
+    const file = join(this.dir, `.strait-secret-${name}`);
+    try {
+      await writeFile(file, create(), { flag: 'wx', mode: 0o600 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    return readFile(file, 'utf8');
+  }
+
+  async close(): Promise<void> {
+    this.#stopWatch?.();
+    this.#stopWatch = undefined;
+    await this.#queue;
   }
 
   /** Re-reads the directory (after a direct edit). Returns the issues if the new content was refused. */
@@ -105,90 +121,44 @@ export class ConfigStore {
     });
   }
 
-  /**
-   * Creates or replaces resources. All or nothing: any problem refuses the whole request, including
-   * `parseIssues` (documents of the request that did not even parse), which refuse it at once.
-   */
   apply(docs: readonly RawDocument[], parseIssues: readonly ConfigIssue[] = []): Promise<ApplyResult[]> {
-    return this.#serial(async () => {
-      if (parseIssues.length > 0) return this.#refuse([...parseIssues]);
-      const submitted: Resource[] = [];
-      const issues: ConfigIssue[] = [];
-      for (const doc of docs) {
-        const result = validateDocument(doc);
-        issues.push(...result.issues);
-        if (result.resource) submitted.push(result.resource);
-      }
-      if (issues.length === 0 && submitted.length === 0)
-        throw new StraitError(Errors.BAD_REQUEST, 'no resources in the request');
-      if (issues.length === 0) issues.push(...duplicatesIn(submitted));
-      if (issues.length > 0) return this.#refuse(issues);
-
-      const byKey = new Map(this.#resources.map((r) => [resourceKey(r), r]));
-      const results: ApplyResult[] = [];
-      const candidate = [...this.#resources];
-      const edits = new Map<string, FileEdit>();
-      for (const resource of submitted) {
-        const key = resourceKey(resource);
-        const existing = byKey.get(key);
-        const ref = {
-          kind: resource.kind,
-          name: resource.metadata.name,
-          namespace: resource.metadata.namespace,
-        };
-        if (!existing) {
-          candidate.push(resource);
-          const file = this.#fileFor(resource);
-          editFor(edits, file).appended.push(resource);
-          results.push({ ...ref, action: 'created' });
-          continue;
-        }
-        const same = canonicalJson(plainResource(existing)) === canonicalJson(plainResource(resource));
-        results.push({ ...ref, action: same ? 'unchanged' : 'configured' });
-        if (same) continue;
-        candidate[candidate.indexOf(existing)] = resource;
-        editFor(edits, existing.origin.file).replaced.set(key, resource);
-      }
-      const refIssues = checkReferences(candidate);
-      if (refIssues.length > 0) return this.#refuse(refIssues);
-      if (edits.size > 0) await this.#persist(edits, submitted);
-      return results;
-    });
+    return this.#serial(() => this.#write(planApply(this.#resources, docs, parseIssues)));
   }
 
-  /** Deletes resources. All or nothing: a missing resource or a reference left dangling refuses it. */
   delete(refs: readonly ResourceRef[]): Promise<ApplyResult[]> {
-    return this.#serial(async () => {
-      const results: ApplyResult[] = [];
-      const missing: string[] = [];
-      const removed = new Set<Resource>();
-      const edits = new Map<string, FileEdit>();
-      for (const ref of refs) {
-        const namespace = ref.namespace ?? 'default';
-        const found = this.#resources.find(
-          (r) => r.kind === ref.kind && r.metadata.name === ref.name && r.metadata.namespace === namespace,
-        );
-        if (!found) {
-          missing.push(`${ref.kind} "${ref.name}" in namespace ${namespace}`);
-          continue;
-        }
-        if (removed.has(found)) continue;
-        removed.add(found);
-        editFor(edits, found.origin.file).removed.add(resourceKey(found));
-        results.push({ kind: found.kind, name: found.metadata.name, namespace, action: 'deleted' });
-      }
-      if (missing.length > 0) throw new StraitError(Errors.NOT_FOUND, `no ${missing.join(', no ')}`);
-      const candidate = this.#resources.filter((r) => !removed.has(r));
-      const refIssues = checkReferences(candidate);
-      if (refIssues.length > 0) return this.#refuse(refIssues);
-      if (edits.size > 0) await this.#persist(edits, []);
-      return results;
+    return this.#serial(() => this.#write(planDelete(this.#resources, refs)));
+  }
+
+  async #write(planned: Planned): Promise<ApplyResult[]> {
+    if ('issues' in planned) {
+      this.#events.emit('rejected', { source: 'api', issues: planned.issues });
+      throw issuesError(planned.issues);
+    }
+    const { plan } = planned;
+    const edits = this.#editsFor(plan);
+    if (edits.size > 0) await this.#persist(edits, plan.submitted);
+    const byKey = new Map(this.#resources.map((r) => [resourceKey(r), r]));
+    return plan.results.map((result) => {
+      const version = byKey.get(resourceKey({ kind: result.kind, metadata: result }))?.metadata
+        .resourceVersion;
+      return result.action === 'deleted' || version === undefined
+        ? result
+        : { ...result, resourceVersion: version };
     });
   }
 
-  #refuse(issues: ConfigIssue[]): never {
-    this.#events.emit('rejected', { source: 'api', issues });
-    throw issuesError(issues);
+  /** Which file each created, changed or deleted resource goes to. */
+  #editsFor(plan: PlannedChange): Map<string, FileEdit> {
+    const edits = new Map<string, FileEdit>();
+    const byKey = new Map(this.#resources.map((r) => [resourceKey(r), r]));
+    for (const resource of plan.upserts) {
+      const existing = byKey.get(resourceKey(resource));
+      if (existing) editFor(edits, existing.origin.file).replaced.set(resourceKey(resource), resource);
+      else editFor(edits, this.#fileFor(resource)).appended.push(resource);
+    }
+    for (const resource of plan.removals)
+      editFor(edits, resource.origin.file).removed.add(resourceKey(resource));
+    return edits;
   }
 
   #fileFor(resource: Resource): string {
@@ -234,9 +204,9 @@ export class ConfigStore {
     submitted: readonly Resource[],
   ): void {
     this.#files = files;
-    this.#resources = resources;
+    this.#resources = resources.map(withContentVersion);
     this.#lastChange = Date.now();
-    this.#events.emit('change', { source, at: this.#lastChange, resources, submitted });
+    this.#events.emit('change', { source, at: this.#lastChange, resources: this.#resources, submitted });
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -244,6 +214,30 @@ export class ConfigStore {
     this.#queue = run.catch(() => {});
     return run;
   }
+}
+
+/** Resources of a kind (all kinds when absent), optionally one by name and namespace. */
+export function findResources(
+  resources: readonly Resource[],
+  kind?: Kind,
+  name?: string,
+  namespace?: string,
+): Resource[] {
+  return resources.filter(
+    (r) =>
+      (kind === undefined || r.kind === kind) &&
+      (name === undefined || r.metadata.name === name) &&
+      (namespace === undefined || r.metadata.namespace === namespace),
+  );
+}
+
+/** A directory has no revisions: a resource's version is a hash of its content, the same after a restart. */
+function withContentVersion(r: Resource): Resource {
+  const hash = createHash('sha256')
+    .update(canonicalJson(resourceContent(r)))
+    .digest('hex')
+    .slice(0, 16);
+  return { ...r, metadata: { ...r.metadata, resourceVersion: hash } };
 }
 
 interface FileEdit {
@@ -279,25 +273,25 @@ function applyEdit(text: string | undefined, edit: FileEdit, current: Resource[]
       const key = keyOfRaw(value);
       if (key !== undefined && edit.removed.has(key)) continue;
       const replacement = key === undefined ? undefined : edit.replaced.get(key);
-      parts.push(replacement ? new Document(plainResource(replacement)).toString() : doc.toString());
+      parts.push(replacement ? new Document(resourceContent(replacement)).toString() : doc.toString());
     }
   } else {
     // A file holding lists is rewritten from its resources.
     for (const r of current) {
       const key = resourceKey(r);
       if (edit.removed.has(key)) continue;
-      parts.push(new Document(plainResource(edit.replaced.get(key) ?? r)).toString());
+      parts.push(new Document(resourceContent(edit.replaced.get(key) ?? r)).toString());
     }
   }
-  for (const r of edit.appended) parts.push(new Document(plainResource(r)).toString());
+  for (const r of edit.appended) parts.push(new Document(resourceContent(r)).toString());
   if (parts.length === 0) return undefined;
   return parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('---\n');
 }
 
 /** The resources of `next` that are new or differ from `previous` (what an edit of the files changed). */
 function changedResources(previous: readonly Resource[], next: readonly Resource[]): Resource[] {
-  const before = new Map(previous.map((r) => [resourceKey(r), canonicalJson(plainResource(r))]));
-  return next.filter((r) => before.get(resourceKey(r)) !== canonicalJson(plainResource(r)));
+  const before = new Map(previous.map((r) => [resourceKey(r), canonicalJson(resourceContent(r))]));
+  return next.filter((r) => before.get(resourceKey(r)) !== canonicalJson(resourceContent(r)));
 }
 
 function keyOfRaw(value: Record<string, unknown>): string | undefined {
@@ -305,25 +299,6 @@ function keyOfRaw(value: Record<string, unknown>): string | undefined {
   if (typeof value.kind !== 'string' || typeof metadata?.name !== 'string') return undefined;
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : 'default';
   return resourceKey({ kind: value.kind, metadata: { name: metadata.name, namespace } });
-}
-
-function duplicatesIn(resources: Resource[]): ConfigIssue[] {
-  const seen = new Set<string>();
-  const issues: ConfigIssue[] = [];
-  for (const r of resources) {
-    const key = resourceKey(r);
-    if (seen.has(key))
-      issues.push({
-        error: Errors.CONFIG_INVALID,
-        origin: r.origin,
-        kind: r.kind,
-        name: r.metadata.name,
-        path: 'metadata.name',
-        message: `expected a unique name; ${r.kind} "${r.metadata.name}" appears twice in the request`,
-      });
-    seen.add(key);
-  }
-  return issues;
 }
 
 /** Every *.yaml / *.yml file directly in the directory (temp and hidden files skipped). */
