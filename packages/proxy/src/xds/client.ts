@@ -1,6 +1,7 @@
-// The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to the control plane,
-// applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
-// reconnects with jittered backoff when the stream drops, telling the control plane what it still holds.
+// The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to a control-plane
+// replica, applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
+// when the stream drops fails over to the next replica with jittered backoff, telling it what it still
+// holds (so an unchanged config is ACKed again without being applied again).
 import {
   type AckMessage,
   ApiPaths,
@@ -13,11 +14,13 @@ import {
   issuesOf,
   LineSplitter,
   type NodeInfo,
+  REPLICA_HEADER,
   type Snapshot,
 } from '@strait/api';
 import type pino from 'pino';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
+import { ControlPlaneEndpoints, type ControlPlaneTarget } from './endpoints.ts';
 
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
 
@@ -33,6 +36,10 @@ export interface DiscoveryStatus {
   connectedSince?: number;
   /** How many times a stream was lost and a new one attempted. */
   reconnects: number;
+  /** The control-plane URL of the open stream (with the address it resolved to, when that differs). */
+  controlPlane?: string;
+  /** The replica serving the open stream, as it names itself. */
+  replica?: string;
 }
 
 /** Counters of the connection to the control plane, as Envoy keeps them for its `xds-grpc` cluster. */
@@ -48,8 +55,11 @@ export interface DiscoveryCounters {
 }
 
 export interface DiscoveryClientOptions {
-  /** The control plane's base URL, e.g. http://127.0.0.1:15010 (a trailing slash is fine). */
-  url: string;
+  /**
+   * The control-plane replicas' base URLs, e.g. http://127.0.0.1:15010 (a trailing slash is fine); a name
+   * that resolves to several addresses counts as that many replicas.
+   */
+  urls: readonly string[];
   node: NodeInfo;
   /** Installs a snapshot. Must be all-or-nothing: if it throws, the old config must still be in force. */
   apply: (snapshot: Snapshot) => Promise<void> | void;
@@ -81,7 +91,9 @@ interface StreamOutcome {
 
 export class DiscoveryClient {
   readonly #opts: DiscoveryClientOptions;
-  readonly #base: string;
+  readonly #endpoints: ControlPlaneEndpoints;
+  /** The replica of the current (or last) stream; ACKs go there. */
+  #target: ControlPlaneTarget | undefined;
   readonly #agent: Agent;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #deadAfterMs: number;
@@ -107,7 +119,7 @@ export class DiscoveryClient {
 
   constructor(opts: DiscoveryClientOptions) {
     this.#opts = opts;
-    this.#base = opts.url.replace(/\/+$/, '');
+    this.#endpoints = new ControlPlaneEndpoints(opts.urls.map((u) => u.replace(/\/+$/, '')));
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
@@ -184,9 +196,11 @@ export class DiscoveryClient {
     this.#update({ connected: false, stale: this.#everConnected || this.#status.version !== undefined });
   }
 
-  /** Opens one stream and reads it until it ends, fails or goes silent. */
+  /** Opens one stream, to the next replica in turn, and reads it until it ends, fails or goes silent. */
   async #streamOnce(): Promise<StreamOutcome> {
-    const log = this.#opts.logger;
+    const target = await this.#endpoints.next();
+    this.#target = target;
+    const log = this.#opts.logger.child({ controlPlane: describeTarget(target) });
     const abort = new AbortController();
     this.#streamAbort = abort;
     const outcome: StreamOutcome = { healthy: false };
@@ -223,8 +237,15 @@ export class DiscoveryClient {
       this.#counters.streamsOpened += 1;
       lastActivity = Date.now();
       this.#everConnected = true;
-      this.#update({ connected: true, stale: false, connectedSince: Date.now() });
-      log.info({ url: this.#base }, 'discovery stream open');
+      const replica = headerText(res.headers[REPLICA_HEADER]);
+      this.#update({
+        connected: true,
+        stale: false,
+        connectedSince: Date.now(),
+        controlPlane: describeTarget(target),
+        ...(replica ? { replica } : {}),
+      });
+      log.info({ replica }, 'discovery stream open');
       const splitter = new LineSplitter(this.#maxMessageBytes);
       for await (const chunk of res.body) {
         lastActivity = Date.now();
@@ -338,12 +359,6 @@ export class DiscoveryClient {
     await this.#sendAck(nack);
   }
 
-  /** Origin and path of one of the control plane's endpoints (the URL may carry a path prefix). */
-  #target(endpoint: string): { origin: string; path: string } {
-    const url = new URL(`${this.#base}${endpoint}`);
-    return { origin: url.origin, path: `${url.pathname}${url.search}` };
-  }
-
   /**
    * Posts an ACK/NACK, again after a short wait when it got no answer (the control plane waits for it before
    * its next push). A failure is logged, not thrown: the stream itself shows whether the peer lives.
@@ -369,13 +384,15 @@ export class DiscoveryClient {
     }
   }
 
-  /** POSTs JSON to one of the control plane's endpoints, counting the bytes sent. */
+  /** POSTs JSON to one of the current replica's endpoints, counting the bytes sent. */
   #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
     this.#counters.bytesSent += Buffer.byteLength(body);
+    const target = this.#target as ControlPlaneTarget;
     return this.#agent.request({
-      ...this.#target(endpoint),
+      origin: target.origin,
+      path: `${target.basePath}${endpoint}`,
       method: 'POST',
-      headers: this.#headers(),
+      headers: { ...this.#headers(), host: target.host },
       body,
       headersTimeout: this.#requestTimeoutMs,
       ...options,
@@ -404,7 +421,11 @@ export class DiscoveryClient {
 
   #update(change: Partial<DiscoveryStatus>): void {
     const next = { ...this.#status, ...change };
-    if (!next.connected) delete next.connectedSince;
+    if (!next.connected) {
+      delete next.connectedSince;
+      delete next.controlPlane;
+      delete next.replica;
+    }
     const before = this.#status;
     const same =
       before.connected === next.connected &&
@@ -412,7 +433,9 @@ export class DiscoveryClient {
       before.version === next.version &&
       before.lastNack === next.lastNack &&
       before.connectedSince === next.connectedSince &&
-      before.reconnects === next.reconnects;
+      before.reconnects === next.reconnects &&
+      before.controlPlane === next.controlPlane &&
+      before.replica === next.replica;
     this.#status = next;
     if (same) return;
     for (const fn of this.#listeners) {
@@ -423,6 +446,16 @@ export class DiscoveryClient {
       }
     }
   }
+}
+
+/** `http://control-plane:15010 (172.20.0.5)` for a resolved name, else the URL alone. */
+function describeTarget(target: ControlPlaneTarget): string {
+  const url = new URL(target.url);
+  return target.origin === url.origin ? target.url : `${target.url} (${new URL(target.origin).hostname})`;
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function errorText(err: unknown): string {
