@@ -166,10 +166,12 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
   }
 
   onEvents(events: readonly WatchEvent[]): void {
+    // One transaction's events share a revision: skip only what this view already held before them.
+    const known = this.#known;
     let changed = false;
     for (const { type, kv } of events) {
-      if (kv.modRevision <= this.#known) continue;
-      this.#known = kv.modRevision;
+      if (kv.modRevision <= known) continue;
+      this.#known = Math.max(this.#known, kv.modRevision);
       if (type === 'DELETE') this.#stored.delete(kv.key);
       else this.#stored.set(kv.key, kv);
       changed = true;

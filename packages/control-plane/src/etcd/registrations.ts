@@ -108,10 +108,12 @@ export class EtcdRegistrations implements SharedRegistrations, MirrorHandler {
   }
 
   onEvents(events: readonly WatchEvent[]): void {
+    // A lease's expiry deletes all its keys at one revision: skip only what was known before this batch.
+    const known = this.#known;
     let changed = false;
     for (const { type, kv } of events) {
-      if (kv.modRevision <= this.#known) continue;
-      this.#known = kv.modRevision;
+      if (kv.modRevision <= known) continue;
+      this.#known = Math.max(this.#known, kv.modRevision);
       const id = kv.key.slice(this.prefix.length);
       if (type === 'DELETE') {
         changed = this.#all.delete(id) || changed;

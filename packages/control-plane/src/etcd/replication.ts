@@ -42,6 +42,8 @@ export interface EtcdReplicationOptions {
   /** Written to etcd when it holds no configuration yet. */
   seedDir?: string;
   onRelist?: () => void;
+  /** Wait before resuming a broken watch (jittered). Default 200 ms. */
+  watchRetryMs?: number;
   logger: Logger;
 }
 
@@ -79,6 +81,7 @@ export class EtcdReplication {
       prefix,
       logger,
       ...(options.onRelist ? { onRelist: options.onRelist } : {}),
+      ...(options.watchRetryMs !== undefined ? { retryMs: options.watchRetryMs } : {}),
     });
     this.#lease = new ReplicaLease({
       client: this.client,
