@@ -206,6 +206,7 @@ describe('DiscoveryClient', () => {
       },
       logger: pino({ level: 'silent' }),
       backoff: { initialMs: 20, maxMs: 100 },
+      firstReplica: () => 0,
     });
     twoReplicas.onStatus((st) => statuses.push(st));
     cleanups.push(() => twoReplicas.stop());

@@ -69,6 +69,8 @@ export interface DiscoveryClientOptions {
   /** The snapshot already running (from a bootstrap file); makes the client "stale" until it connects. */
   initial?: Snapshot;
   backoff?: { initialMs: number; maxMs: number };
+  /** Where among the replicas the first stream goes (0 ≤ n < 1 picks the replica). Default random. */
+  firstReplica?: () => number;
   /** Silence on the stream after which it is taken as dead. Default HEARTBEAT_DEAD_AFTER_MS. */
   heartbeatDeadAfterMs?: number;
   /** Timeout for opening the stream and for each ACK/NACK post. Default 10 s. */
@@ -119,7 +121,11 @@ export class DiscoveryClient {
 
   constructor(opts: DiscoveryClientOptions) {
     this.#opts = opts;
-    this.#endpoints = new ControlPlaneEndpoints(opts.urls.map((u) => u.replace(/\/+$/, '')));
+    this.#endpoints = new ControlPlaneEndpoints(
+      opts.urls.map((u) => u.replace(/\/+$/, '')),
+      undefined,
+      opts.firstReplica,
+    );
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;

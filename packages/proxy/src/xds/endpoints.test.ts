@@ -12,6 +12,7 @@ describe('ControlPlaneEndpoints', () => {
         lookups.push(name);
         return ['10.0.0.1', '10.0.0.2', '10.0.0.1'];
       },
+      () => 0,
     );
     const seen = [];
     for (let i = 0; i < 4; i++) seen.push(await endpoints.next());
@@ -25,6 +26,18 @@ describe('ControlPlaneEndpoints', () => {
     expect(seen[0]?.host).toBe('control-plane:15010');
     expect(seen[2]?.basePath).toBe('/prefix');
     expect(lookups).toEqual(['control-plane', 'control-plane']);
+  });
+
+  it('starts at a random replica, so that proxies given the same list spread over them', async () => {
+    const urls = ['http://127.0.0.7:15010', 'http://127.0.0.8:15010'];
+    const resolve = async () => [];
+    expect((await new ControlPlaneEndpoints(urls, resolve, () => 0.2).next()).url).toBe(urls[0]);
+    const second = new ControlPlaneEndpoints(urls, resolve, () => 0.7);
+    expect([(await second.next()).url, (await second.next()).url, (await second.next()).url]).toEqual([
+      urls[1],
+      urls[0],
+      urls[1],
+    ]);
   });
 
   it('skips a name that does not resolve, and falls back to the URL itself when nothing does', async () => {
