@@ -2,6 +2,7 @@
 // replica, applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
 // when the stream drops fails over to the next replica with jittered backoff, telling it what it still
 // holds (so an unchanged config is ACKed again without being applied again).
+import { createHash } from 'node:crypto';
 import {
   type AckMessage,
   ApiPaths,
@@ -69,7 +70,10 @@ export interface DiscoveryClientOptions {
   /** The snapshot already running (from a bootstrap file); makes the client "stale" until it connects. */
   initial?: Snapshot;
   backoff?: { initialMs: number; maxMs: number };
-  /** Where among the replicas the first stream goes (0 ≤ n < 1 picks the replica). Default random. */
+  /**
+   * Where among the replicas the first stream goes (0 ≤ n < 1 picks the replica). Default: from a hash of
+   * the node id, so proxies spread over the replicas and each one always starts at the same replica.
+   */
   firstReplica?: () => number;
   /** Silence on the stream after which it is taken as dead. Default HEARTBEAT_DEAD_AFTER_MS. */
   heartbeatDeadAfterMs?: number;
@@ -124,7 +128,7 @@ export class DiscoveryClient {
     this.#endpoints = new ControlPlaneEndpoints(
       opts.urls.map((u) => u.replace(/\/+$/, '')),
       undefined,
-      opts.firstReplica,
+      opts.firstReplica ?? (() => fractionOf(opts.node.id)),
     );
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
@@ -458,6 +462,11 @@ export class DiscoveryClient {
 function describeTarget(target: ControlPlaneTarget): string {
   const url = new URL(target.url);
   return target.origin === url.origin ? target.url : `${target.url} (${new URL(target.origin).hostname})`;
+}
+
+/** A stable number in [0, 1) from a text (the first four bytes of its SHA-256). */
+function fractionOf(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

@@ -28,7 +28,7 @@ describe('ControlPlaneEndpoints', () => {
     expect(lookups).toEqual(['control-plane', 'control-plane']);
   });
 
-  it('starts at a random replica, so that proxies given the same list spread over them', async () => {
+  it('starts at the replica it is told (proxies spread over them), then goes round', async () => {
     const urls = ['http://127.0.0.7:15010', 'http://127.0.0.8:15010'];
     const resolve = async () => [];
     expect((await new ControlPlaneEndpoints(urls, resolve, () => 0.2).next()).url).toBe(urls[0]);

@@ -1,7 +1,8 @@
 // The control-plane replicas a proxy may stream from: every URL of --control-plane, and every address a
 // name resolves to (a compose service name with two replicas behind it is two replicas). Taken in turn, so
-// a proxy whose replica failed moves to another; names are resolved again at the start of every round. The
-// first pick is random, so that proxies given the same list spread over the replicas.
+// a proxy whose replica failed moves to another; names are resolved again at the start of every round. Where
+// the first pick falls is the caller's (the discovery client derives it from the node id, so that proxies
+// given the same list spread over the replicas).
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
@@ -44,25 +45,25 @@ export function parseControlPlaneUrls(text: string): string[] {
 export class ControlPlaneEndpoints {
   readonly urls: readonly string[];
   readonly #resolve: Resolve;
-  readonly #random: () => number;
+  readonly #start: () => number;
   #round: ControlPlaneTarget[] = [];
   #next = 0;
   /** The last target handed out, so that a failover never picks it again first. */
   #last: string | undefined;
 
-  constructor(urls: readonly string[], resolve: Resolve = resolveAll, random: () => number = Math.random) {
+  constructor(urls: readonly string[], resolve: Resolve = resolveAll, start: () => number = Math.random) {
     if (urls.length === 0) throw new Error('no control-plane URL');
     this.urls = urls;
     this.#resolve = resolve;
-    this.#random = random;
+    this.#start = start;
   }
 
   /** The next replica to try. A name that does not resolve is skipped for this round (and tried next round). */
   async next(): Promise<ControlPlaneTarget> {
     if (this.#next >= this.#round.length) {
       this.#round = await this.#resolveRound();
-      // The very first pick is random (spreading proxies); later rounds start from the top.
-      this.#next = this.#last === undefined ? Math.floor(this.#random() * this.#round.length) : 0;
+      // The very first pick falls where `start` says (spreading proxies); later rounds start from the top.
+      this.#next = this.#last === undefined ? Math.floor(this.#start() * this.#round.length) : 0;
       // A new round starts after the one that just failed, when there is another to try.
       if (this.#round.length > 1 && this.#round[0]?.origin === this.#last) this.#next = 1;
     }
