@@ -7,7 +7,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ProxyStatus, ProxyStatusList } from '../packages/api/src/index.ts';
+import { mergeProxyStatuses, type ProxyStatus, type ProxyStatusList } from '../packages/api/src/index.ts';
 
 export const REPO = new URL('../', import.meta.url).pathname;
 const CONTROL_PLANE_MAIN = join(REPO, 'packages/control-plane/src/main.ts');
@@ -312,12 +312,7 @@ export async function startMesh(offset: number, options: MeshOptions = {}): Prom
         }),
       );
       if (lists.every((list) => list === undefined)) throw new Error('no control-plane replica answered');
-      const byId = new Map<string, ProxyStatus>();
-      for (const p of lists.flatMap((list) => list ?? [])) {
-        const seen = byId.get(p.id);
-        if (!seen || (!seen.connected && p.connected)) byId.set(p.id, p);
-      }
-      return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+      return mergeProxyStatuses(lists.map((list) => list ?? []));
     },
     straitctl: async (...args: string[]) => {
       const run = promisify(execFile);

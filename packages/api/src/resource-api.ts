@@ -125,6 +125,20 @@ export interface ProxyStatusList {
   proxies: ProxyStatus[];
 }
 
+/**
+ * One row per proxy from several control-plane replicas' lists (each reports the proxies connected to it):
+ * where two report the same proxy (one it left, one it moved to), the one it is connected to wins.
+ */
+export function mergeProxyStatuses(lists: readonly (readonly ProxyStatus[])[]): ProxyStatus[] {
+  const byId = new Map<string, ProxyStatus>();
+  for (const list of lists)
+    for (const p of list) {
+      const seen = byId.get(p.id);
+      if (!seen || (!seen.connected && p.connected)) byId.set(p.id, p);
+    }
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
 /** A write refused because a resource is no longer at the resourceVersion the writer read. */
 export interface VersionConflict {
   kind: string;

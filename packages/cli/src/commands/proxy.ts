@@ -2,7 +2,7 @@
 // proxies connected to it), and one proxy's routes, clusters and endpoints as the control plane computed them.
 import {
   ApiPaths,
-  type ProxyStatus,
+  mergeProxyStatuses,
   type ProxyStatusList,
   routeRows,
   type Snapshot,
@@ -19,7 +19,7 @@ export async function proxyStatus(
   const { answers, unreachable } = await client.requestAll(ApiPaths.proxies);
   for (const server of unreachable)
     io.err(`Warning: no answer from ${server}; proxies connected to it are not listed.\n`);
-  const proxies = mergeProxyStatus(answers.map((a) => (a.body as ProxyStatusList).proxies));
+  const proxies = mergeProxyStatuses(answers.map((a) => (a.body as ProxyStatusList).proxies));
   if (output === 'json') {
     io.out(`${JSON.stringify(proxies, null, 2)}\n`);
     return 0;
@@ -45,20 +45,6 @@ export async function proxyStatus(
     io.out(`\n${p.id} rejected ${nack.version}${which ? ` (${which})` : ''}: ${nack.error}\n`);
   }
   return 0;
-}
-
-/**
- * One row per proxy from every replica's list: where two replicas report the same proxy (one it left, one it
- * moved to), the one it is connected to wins.
- */
-export function mergeProxyStatus(lists: readonly (readonly ProxyStatus[])[]): ProxyStatus[] {
-  const byId = new Map<string, ProxyStatus>();
-  for (const list of lists)
-    for (const p of list) {
-      const seen = byId.get(p.id);
-      if (!seen || (!seen.connected && p.connected)) byId.set(p.id, p);
-    }
-  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
 export async function proxyConfig(

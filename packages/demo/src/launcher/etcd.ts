@@ -17,8 +17,9 @@ export function etcdInstalled(): boolean {
 export interface EtcdClusterOptions {
   /** One loopback address per member, e.g. 127.0.170.1 .. 127.0.170.3. */
   hosts: readonly string[];
-  /** Data directories go under it, logs too (`etcd-<n>.log`). */
+  /** Data directories go under it, logs too (`etcd-<n>.log`) unless `logDir` says otherwise. */
   dir: string;
+  logDir?: string;
   clientPort?: number;
   peerPort?: number;
   /** Raft timing (ms); a little slower than etcd's default so that a busy machine does not flap leaders. */
@@ -27,7 +28,7 @@ export interface EtcdClusterOptions {
 }
 
 export class EtcdCluster {
-  readonly #o: Required<EtcdClusterOptions>;
+  readonly #o: Required<Omit<EtcdClusterOptions, 'logDir'>> & { logDir?: string };
   readonly #members: (ManagedProcess | undefined)[];
 
   constructor(options: EtcdClusterOptions) {
@@ -93,7 +94,7 @@ export class EtcdCluster {
         // Debian's etcd 3.4 on arm64 needs this to start at all; elsewhere it changes nothing.
         env: { ETCD_UNSUPPORTED_ARCH: process.arch === 'arm64' ? 'arm64' : '' },
       },
-      this.#o.dir,
+      this.#o.logDir ?? this.#o.dir,
     );
     this.#members[i] = member;
     return member;
