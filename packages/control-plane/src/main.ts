@@ -12,7 +12,8 @@ const USAGE = `usage: strait-control-plane (--config-dir DIR | --store etcd://HO
   [--console-port 20001 | --no-console] [--prometheus URL]
   [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--request-timeout-ms 30000]
   [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
-  --store          etcd://...: replicas share the configuration, registrations and leadership through etcd
+  --store          etcd://...: replicas share the configuration, registrations and leadership through etcd;
+                   "directory" (the default): the config directory is the store
                    (a config directory given too is written to etcd when it holds no configuration yet)
   --replica-id     this replica's name among replicas (default <hostname>-<pid>)
   --lease-ttl-seconds  how long a dead replica's proxies stay registered unless they move to another replica
@@ -69,10 +70,12 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const configDir = (values['config-dir'] as string | undefined) ?? env.STRAIT_CONFIG_DIR;
-  const store = (values.store as string | undefined) ?? env.STRAIT_STORE;
+  const storeText = (values.store as string | undefined) ?? env.STRAIT_STORE;
+  // "directory" (or nothing) is the config directory itself.
+  const store = storeText === 'directory' ? undefined : storeText || undefined;
   if (!configDir && !store) fail(`--config-dir or --store is required\n${USAGE}`);
   if (store && !store.startsWith('etcd://'))
-    fail(`--store expects etcd://host:port[,host:port...][/prefix], got "${store}"`);
+    fail(`--store expects etcd://host:port[,host:port...][/prefix] or directory, got "${store}"`);
   const replicaId = (values['replica-id'] as string | undefined) ?? env.STRAIT_REPLICA_ID;
   const ttlText = (values['lease-ttl-seconds'] as string | undefined) ?? env.STRAIT_LEASE_TTL_SECONDS;
   const leaseTtlSeconds = ttlText === undefined ? 10 : Number(ttlText);
