@@ -27,6 +27,10 @@ export interface LoadResult {
   sendLagMs: { p50: number; p99: number; max: number };
   /** Median latency (ms) of the requests due in each second of the measured window: shows stalls. */
   perSecondP50Ms: number[];
+  /** The same seconds' p99 (ms); older result files lack it. */
+  perSecondP99Ms?: number[];
+  /** Requests due in each second that failed or never finished within the timeout. */
+  perSecondFailed?: number[];
   /** Measured window start/end as Date.now() values, for matching with CPU samples. */
   windowStart: number;
   windowEnd: number;
@@ -156,11 +160,16 @@ const fromSend = Array.from(latencies, (v, i) => v - (sendLags[i] as number))
   .sort((a, b) => a - b);
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 const perSecondP50Ms: number[] = [];
+const perSecondP99Ms: number[] = [];
+const perSecondFailed: number[] = [];
 for (let from = 0; from < measuredCount; from += rate) {
-  const second = Array.from(latencies.subarray(from, Math.min(measuredCount, from + rate)))
+  const due = latencies.subarray(from, Math.min(measuredCount, from + rate));
+  const second = Array.from(due)
     .filter((v) => !Number.isNaN(v))
     .sort((a, b) => a - b);
   perSecondP50Ms.push(round(percentileOfSorted(second, 50)));
+  perSecondP99Ms.push(round(percentileOfSorted(second, 99)));
+  perSecondFailed.push(due.length - second.length);
 }
 const result: LoadResult = {
   url: target.href,
@@ -186,6 +195,8 @@ const result: LoadResult = {
     max: round(lags.at(-1) ?? Number.NaN),
   },
   perSecondP50Ms,
+  perSecondP99Ms,
+  perSecondFailed,
   windowStart,
   windowEnd,
 };

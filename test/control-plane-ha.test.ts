@@ -135,7 +135,7 @@ describe.skipIf(skipWithoutEtcd)(`control-plane replicas on etcd (${etcdSkipReas
       rows.splice(0, rows.length, ...(await waitUntilSynced(mesh)));
     }
     console.info(
-      `apply through A -> SYNCED on B, 20 changes (${took.map((t) => t.toFixed(0)).join(" ")}): p50 ${percentile(took, 50).toFixed(0)} ms, p99 ${percentile(took, 99).toFixed(0)} ms`,
+      `apply through A -> SYNCED on B, 20 changes (${took.map((t) => t.toFixed(0)).join(' ')}): p50 ${percentile(took, 50).toFixed(0)} ms, p99 ${percentile(took, 99).toFixed(0)} ms`,
     );
     expect(percentile(took, 99)).toBeLessThan(1000);
   }, 90_000);

@@ -1,7 +1,7 @@
 // The production bundle (packages/proxy/scripts/build.ts): built fresh into a temporary folder, started as
 // its own process with TypeScript support switched off, it proxies a request, logs it and drains on SIGTERM.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -17,10 +17,12 @@ let upstream: TestUpstream;
 let proxy: ReturnType<typeof spawn>;
 let output = '';
 let exited: Promise<number | null>;
+let bundleText = '';
 
 beforeAll(async () => {
   upstream = await startUpstream('app', '127.0.110.1');
   const bundle = await buildProxy(outdir);
+  bundleText = readFileSync(bundle, 'utf8');
   const file = writeSnapshot(
     snapshot(
       [listener('inbound', 15006, [route('default', 'inbound|8080||')])],
@@ -57,6 +59,11 @@ afterAll(async () => {
 });
 
 describe('bundled strait-proxy', () => {
+  it('loads node:http through require, so Node does not compile its own undici at start-up', () => {
+    expect(bundleText).toContain('require("node:http")');
+    expect(bundleText).not.toMatch(/from\s*"node:https?"/);
+  });
+
   it('proxies a request and counts it', async () => {
     const res = await request(`http://${POD}:15006/hello`, { headers: { 'x-request-id': 'bundle-1' } });
     expect(res.statusCode).toBe(200);
@@ -64,6 +71,19 @@ describe('bundled strait-proxy', () => {
     expect(upstream.seen.at(-1)?.headers['x-request-id']).toBe('bundle-1');
     const metrics = await (await request(`http://${POD}:15090/stats/prometheus`)).body.text();
     expect(metrics).toMatch(/istio_requests_total\{[^}]*response_code="200"[^}]*\} 1/);
+  });
+
+  it('warms its request path before it opens its listeners, and the warm-up is neither counted nor logged', () => {
+    const lines = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    const warm = lines.findIndex((l) => l.msg === 'warm-up done');
+    const applied = lines.findIndex((l) => l.msg === 'snapshot applied');
+    expect(warm).toBeGreaterThanOrEqual(0);
+    expect(lines[warm].requests).toBeGreaterThan(0);
+    expect(applied).toBeGreaterThan(warm);
+    expect(lines.filter((l) => l.log === 'access' && l.authority === 'warmup.strait.local')).toEqual([]);
   });
 
   it('writes the access line and exits cleanly on SIGTERM', async () => {

@@ -1,7 +1,10 @@
 // Turns the rounds into medians and ratios, checks them against the issue's targets, and renders the
 // Markdown tables printed at the end of `npm run bench` (also saved as bench/results/latest.md).
 import type { EndpointResult } from '../xds-sim.ts';
+import type { ColdStartResult } from './cold-start.ts';
+import { coldStartSection } from './cold-start-report.ts';
 import type { ConvergenceResult } from './convergence.ts';
+import { CONVERGENCE_GOAL, CONVERGENCE_GOALS, fmt, type Goal, goalsTable } from './goals.ts';
 import type { Settings, TargetRound } from './measure.ts';
 import { median, ratio } from './stats.ts';
 import type { Target, TargetKey } from './targets.ts';
@@ -58,15 +61,10 @@ export interface Environment {
   settings: Settings;
 }
 
-export interface Goal {
-  name: string;
-  goal: string;
-  measured: string;
-  met: boolean | undefined;
-}
-
 /** A difference in MB as words: "3.1 MB more" or "1.8 MB less". */
 const moreOrLess = (mb: number): string => `${fmt(Math.abs(mb), 1)} MB ${mb < 0 ? 'less' : 'more'}`;
+/** A difference with its sign: "+0.120" or "-0.040". */
+const signed = (value: number, digits: number): string => `${value >= 0 ? '+' : ''}${fmt(value, digits)}`;
 const max = (values: number[]): number => (values.length > 0 ? Math.max(...values) : Number.NaN);
 
 export function summarize(targets: Target[], rounds: TargetRound[]): TargetSummary[] {
@@ -120,120 +118,12 @@ export function summarize(targets: Target[], rounds: TargetRound[]): TargetSumma
   });
 }
 
-const fmt = (value: number, digits = 2, suffix = ''): string =>
-  Number.isFinite(value) ? `${value.toFixed(digits)}${suffix}` : '–';
-
-/** The name of issue 5's convergence target in the goals table. */
-export const CONVERGENCE_GOAL = '1000 proxies ACK a change, p99';
-/** Issue 13's targets for pushes that grow with the change. */
-export const PUSH_SIZE_GOAL = 'a weight change to 1000 proxies streams';
-export const PUSH_P99_GOAL = 'a weight change to 1000 proxies, p99';
-export const ENDPOINT_GOAL = 'a new endpoint reaches only the proxies that call its service';
-const CONVERGENCE_GOALS = [CONVERGENCE_GOAL, PUSH_SIZE_GOAL, PUSH_P99_GOAL, ENDPOINT_GOAL];
-
-export function checkGoals(summaries: TargetSummary[], convergence: ConvergenceResult[]): Goal[] {
-  const hop = summaries.find((s) => s.key === 'strait');
-  const goals: Goal[] = [];
-  const add = (
-    name: string,
-    goal: string,
-    value: number | undefined,
-    shown: string,
-    pass: (v: number) => boolean,
-  ) =>
-    goals.push({
-      name,
-      goal,
-      measured: value !== undefined && Number.isFinite(value) ? shown : 'not measured',
-      met: value !== undefined && Number.isFinite(value) ? pass(value) : undefined,
-    });
-  add(
-    'one hop throughput vs nginx',
-    '≥ 0.60×',
-    hop?.rpsVsNginx,
-    `${fmt(hop?.rpsVsNginx ?? Number.NaN)}×`,
-    (v) => v >= 0.6,
-  );
-  add(
-    'sidecar CPU at 1000 req/s',
-    '≤ 0.15 vCPU',
-    hop?.vcpuPerProxy,
-    `${fmt(hop?.vcpuPerProxy ?? Number.NaN, 3)} vCPU`,
-    (v) => v <= 0.15,
-  );
-  add(
-    'sidecar peak RSS at 1000 req/s',
-    '≤ 80 MB',
-    hop?.peakRssMbPerProxy,
-    `${fmt(hop?.peakRssMbPerProxy ?? Number.NaN, 1)} MB (private ${fmt(hop?.peakAnonMbPerProxy ?? Number.NaN, 1)} MB)`,
-    (v) => v <= 80,
-  );
-  add(
-    'added latency p50, one hop',
-    '≤ 0.3 ms',
-    hop?.addedP50,
-    `${fmt(hop?.addedP50 ?? Number.NaN, 3)} ms`,
-    (v) => v <= 0.3,
-  );
-  add(
-    'added latency p99, one hop',
-    '≤ 1 ms',
-    hop?.addedP99,
-    `${fmt(hop?.addedP99 ?? Number.NaN, 3)} ms`,
-    (v) => v <= 1,
-  );
-  // A p99 difference only means something when the direct path's own p99 is quiet; on a busy machine
-  // its tail is other processes' scheduling, and the difference can even come out negative.
-  const direct = summaries.find((s) => s.key === 'direct');
-  const last = goals.at(-1);
-  if (last && direct && Number.isFinite(direct.p99) && direct.p99 > 5 && last.met !== undefined) {
-    last.measured += ` (unreliable: direct p99 itself was ${fmt(direct.p99, 1)} ms)`;
-    last.met = undefined;
-  }
-  const thousand = convergence.find((c) => c.proxies === 1000 && c.status === 'measured');
-  add(
-    CONVERGENCE_GOAL,
-    '≤ 1000 ms',
-    thousand?.p99Ms,
-    `${fmt(thousand?.p99Ms ?? Number.NaN, 0)} ms`,
-    (v) => v <= 1000,
-  );
-  add(
-    PUSH_SIZE_GOAL,
-    '≤ 10 MiB',
-    thousand?.mibPerChange,
-    `${fmt(thousand?.mibPerChange ?? Number.NaN, 2)} MiB`,
-    (v) => v <= 10,
-  );
-  add(
-    PUSH_P99_GOAL,
-    '≤ 250 ms',
-    thousand?.p99Ms,
-    `${fmt(thousand?.p99Ms ?? Number.NaN, 0)} ms`,
-    (v) => v <= 250,
-  );
-  const e = thousand?.endpoint;
-  // 1 when exactly the callers were reached, with endpoints only; 0 otherwise.
-  const exact = e
-    ? Number(e.reached === e.callers && e.reachedCallers === e.callers && e.endpointsOnly)
-    : undefined;
-  add(
-    ENDPOINT_GOAL,
-    'only the callers, endpoints only',
-    exact,
-    e
-      ? `${e.reached} reached, ${e.reachedCallers} of ${e.callers} callers, ${e.endpointsOnly ? 'endpoints only' : 'more than endpoints'}`
-      : '',
-    (v) => v === 1,
-  );
-  return goals;
-}
-
 export function renderMarkdown(
   env: Environment,
   summaries: TargetSummary[],
   goals: Goal[],
   convergence: ConvergenceResult[],
+  coldStart?: ColdStartResult,
 ): string {
   const s = env.settings;
   const lines: string[] = [];
@@ -277,27 +167,34 @@ export function renderMarkdown(
       );
     }
   }
-  const floor = summaries.find((t) => t.key === 'floor');
-  const hop = summaries.find((t) => t.key === 'strait');
-  if (floor && hop) {
-    lines.push(
-      '',
-      `Strait's hop next to the bare node:http + undici floor in this run: CPU per request ×${fmt(ratio(hop.cpuPer1000, floor.cpuPer1000))}, ` +
-        `idle RSS ${moreOrLess(hop.idleRssMbPerProxy - floor.idleRssMbPerProxy)}, peak RSS ${moreOrLess(hop.peakRssMbPerProxy - floor.peakRssMbPerProxy)}, ` +
-        `throughput ×${fmt(ratio(hop.rps, floor.rps))}.`,
-    );
-  }
+  lines.push(...floorComparison(summaries));
   lines.push(...scalingSection(env, summaries));
+  if (coldStart) lines.push('', ...coldStartSection(coldStart, env.proxyRuns));
   lines.push('', ...convergenceSection(convergence));
-  lines.push('', '## Targets (issues 5 and 13)', '');
-  lines.push('| what | goal | measured | met |', '|---|---|---|---|');
-  for (const g of goals) {
-    lines.push(
-      `| ${g.name} | ${g.goal} | ${g.measured} | ${g.met === undefined ? '–' : g.met ? 'yes' : 'no'} |`,
-    );
-  }
+  lines.push('', '## Targets (issue 10; convergence: issues 5 and 13)', '', ...goalsTable(goals));
   lines.push('');
   return lines.join('\n');
+}
+
+/** Strait's hop next to each Node floor measured in the run: what Strait adds over what Node itself costs. */
+function floorComparison(summaries: TargetSummary[]): string[] {
+  const hop = summaries.find((t) => t.key === 'strait');
+  if (!hop) return [];
+  const lines: string[] = [];
+  for (const [key, name] of [
+    ['floor', 'the node:http + undici floor'],
+    ['floor-llhttp', 'the node:net + llhttp floor (the lowest a Node proxy gets)'],
+  ] as const) {
+    const floor = summaries.find((t) => t.key === key);
+    if (!floor) continue;
+    lines.push(
+      '',
+      `Strait's hop next to ${name} in this run: CPU per request ×${fmt(ratio(hop.cpuPer1000, floor.cpuPer1000))}, ` +
+        `idle RSS ${moreOrLess(hop.idleRssMbPerProxy - floor.idleRssMbPerProxy)}, peak RSS ${moreOrLess(hop.peakRssMbPerProxy - floor.peakRssMbPerProxy)}, ` +
+        `throughput ×${fmt(ratio(hop.rps, floor.rps))}, added p50 ${signed(hop.addedP50 - floor.addedP50, 3)} ms.`,
+    );
+  }
+  return lines;
 }
 
 /** The convergence heading and table, shared by the full report and a --convergence-only one. */
@@ -352,7 +249,7 @@ export function renderConvergenceMarkdown(
     lines.push(
       '',
       `Target (issue ${goal.name === CONVERGENCE_GOAL ? 5 : 13}): ${goal.name} ${goal.goal}: ${goal.measured}` +
-        `${goal.met === undefined ? '' : goal.met ? ' (met)' : ' (not met)'}.`,
+        `${goal.met === undefined ? '' : goal.met ? ' (met)' : ` (not met${goal.missedBy ? `, ${goal.missedBy}` : ''})`}.`,
     );
   lines.push('');
   return lines.join('\n');

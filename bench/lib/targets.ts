@@ -18,6 +18,7 @@ export type TargetKey =
   | 'nginx'
   | 'haproxy'
   | 'floor'
+  | 'floor-llhttp'
   | 'strait'
   | 'chain-direct'
   | 'chain-strait'
@@ -33,6 +34,7 @@ export const DEFAULT_TARGETS: TargetKey[] = [
   'nginx',
   'haproxy',
   'floor',
+  'floor-llhttp',
   'strait',
   'chain-direct',
   'chain-strait',
@@ -46,6 +48,7 @@ export const ADDR = {
   haproxy: { host: '127.0.120.3', port: 8080 },
   straitHop: { host: '127.0.120.4', port: Ports.sidecarInbound },
   floor: { host: '127.0.120.5', port: 8080 },
+  floorLlhttp: { host: '127.0.120.6', port: 8080 },
   ingress: { host: '127.0.120.10', port: Ports.gateway },
   podA: '127.0.120.11',
   podB: '127.0.120.12',
@@ -119,6 +122,30 @@ function gatewayWithWorkers(key: TargetKey, workers: number, listen: Address): T
   };
 }
 
+/** A minimal Node proxy from bench/apps in front of the upstream: what Node itself costs per hop. */
+function floorProxy(key: TargetKey, label: string, script: string, listen: Address): Target {
+  return {
+    key,
+    label,
+    url: url(listen),
+    baseline: 'direct',
+    start: (ctx) =>
+      startBinary(
+        ctx,
+        script.replace(/\.mjs$/, ''),
+        [
+          process.execPath,
+          `${ctx.repoRoot}/bench/apps/${script}`,
+          '--listen',
+          `${listen.host}:${listen.port}`,
+          '--upstream',
+          `http://${ADDR.upstream.host}:${ADDR.upstream.port}`,
+        ],
+        listen,
+      ),
+  };
+}
+
 export const TARGETS: Target[] = [
   { key: 'direct', label: 'direct', url: url(ADDR.upstream), baseline: undefined, start: async () => [] },
   {
@@ -147,26 +174,13 @@ export const TARGETS: Target[] = [
         ADDR.haproxy,
       ),
   },
-  {
-    key: 'floor',
-    label: 'bare node:http + undici proxy (floor)',
-    url: url(ADDR.floor),
-    baseline: 'direct',
-    start: (ctx) =>
-      startBinary(
-        ctx,
-        'bare-proxy',
-        [
-          process.execPath,
-          `${ctx.repoRoot}/bench/apps/bare-proxy.mjs`,
-          '--listen',
-          `${ADDR.floor.host}:${ADDR.floor.port}`,
-          '--upstream',
-          `http://${ADDR.upstream.host}:${ADDR.upstream.port}`,
-        ],
-        ADDR.floor,
-      ),
-  },
+  floorProxy('floor', 'bare node:http + undici proxy (floor)', 'bare-proxy.mjs', ADDR.floor),
+  floorProxy(
+    'floor-llhttp',
+    'bare node:net + llhttp proxy (lowest floor)',
+    'llhttp-floor.mjs',
+    ADDR.floorLlhttp,
+  ),
   {
     key: 'strait',
     label: 'Strait sidecar (1 hop)',

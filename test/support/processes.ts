@@ -89,7 +89,9 @@ export async function startProxy(opts: {
   const args = ['--role', opts.role, '--address', opts.address, '--log-level', 'warn', ...(opts.args ?? [])];
   if (opts.snapshot) args.push('--bootstrap', writeSnapshot(opts.snapshot));
   if (opts.role === 'sidecar' && !args.includes('--workload')) args.push('--workload', 'test-workload');
-  const proc = spawnNode(PROXY_MAIN, args, opts.env);
+  // Tests start dozens of proxies: the warm-up (a start-up speed feature with tests of its own) would add
+  // up to its deadline to each on a busy machine, so it is off unless a test sets it.
+  const proc = spawnNode(PROXY_MAIN, args, { STRAIT_WARMUP_REQUESTS: '0', ...opts.env });
   if (opts.waitReady !== false) {
     try {
       await waitFor('proxy ready', async () => {

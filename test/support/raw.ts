@@ -49,3 +49,36 @@ export function readUntil(socket: Socket, pattern: RegExp, timeoutMs = 5000): Pr
     socket.on('data', onData);
   });
 }
+
+/** What a raw probe got back, and whether the proxy closed the connection (rather than the wait running out). */
+export interface ProbeResult {
+  text: string;
+  closed: boolean;
+}
+
+/** Sends raw bytes, keeps the connection open, and reports what came back and whether the other side closed. */
+export function rawProbe(
+  address: string,
+  port: number,
+  bytes: string | string[],
+  waitMs = 1500,
+): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port });
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+    });
+    socket.on('error', () => {});
+    const settle = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed });
+    };
+    const timer = setTimeout(() => settle(false), waitMs);
+    // A FIN or a reset from the proxy both end the probe as closed.
+    socket.on('end', () => settle(true));
+    socket.on('close', () => settle(true));
+    for (const part of Array.isArray(bytes) ? bytes : [bytes]) socket.write(part, 'latin1');
+  });
+}

@@ -1,71 +1,18 @@
 // Discovery resources: a snapshot split the way Envoy's xDS splits configuration — listeners apart from their
 // route tables (LDS/RDS), clusters apart from their endpoints (CDS/EDS) — plus the proxy-wide egress policy,
 // telemetry settings and known peers. Each resource has a content-hash version, so a push carries only what
-// changed.
+// changed. Plain functions, no schema library: a proxy loads this module; the schemas are in
+// discovery-schemas.ts.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { RESOURCE_TYPES, type ResourceType } from './resource-types.ts';
+import type { DiscoveryResource, DiscoveryResourceRef, ResourceVersion } from './discovery-schemas.ts';
 import {
-  ClusterSchema,
-  EgressPolicySchema,
-  EndpointSchema,
-  KnownPeerSchema,
-  ListenerSchema,
-  type SnapshotInput,
-  TelemetrySettingsSchema,
-  VirtualHostSchema,
-} from './snapshot.ts';
-
-/** The names of the proxy-wide resources (there is one of each). */
-export const EGRESS_RESOURCE_NAME = 'egress';
-export const TELEMETRY_RESOURCE_NAME = 'telemetry';
-export const PEERS_RESOURCE_NAME = 'peers';
-
-/** A listener without its virtual hosts; its route table is the `routes` resource of the same name. */
-export const ListenerResourceSchema = ListenerSchema.omit({ virtualHosts: true });
-/** A listener's route table (Envoy's RouteConfiguration), named after its listener. */
-export const RoutesResourceSchema = z.strictObject({
-  name: z.string().min(1),
-  virtualHosts: z.array(VirtualHostSchema),
-});
-/** A cluster without its endpoints; they are the `endpoints` resource of the same name. */
-export const ClusterResourceSchema = ClusterSchema.omit({ endpoints: true });
-/** A cluster's endpoints (Envoy's ClusterLoadAssignment). */
-export const EndpointsResourceSchema = z.strictObject({
-  cluster: z.string().min(1),
-  endpoints: z.array(EndpointSchema),
-});
-
-/** The workloads that may call a sidecar (the snapshot's `peers`). */
-export const PeersResourceSchema = z.strictObject({ peers: z.array(KnownPeerSchema) });
-
-/** How a proxy validates each resource it receives, before assembling them into a snapshot. */
-export const RESOURCE_SCHEMAS = {
-  listener: ListenerResourceSchema,
-  routes: RoutesResourceSchema,
-  cluster: ClusterResourceSchema,
-  endpoints: EndpointsResourceSchema,
-  egress: EgressPolicySchema,
-  telemetry: TelemetrySettingsSchema,
-  peers: PeersResourceSchema,
-} as const satisfies Record<ResourceType, z.ZodType>;
-
-const ResourceTypeSchema = z.enum(RESOURCE_TYPES);
-
-/** Names one resource. */
-export const DiscoveryResourceRefSchema = z.strictObject({
-  type: ResourceTypeSchema,
-  name: z.string().min(1),
-});
-export type DiscoveryResourceRef = z.infer<typeof DiscoveryResourceRefSchema>;
-
-/** One resource's version, as a proxy reports what it holds when it reconnects. */
-export const ResourceVersionSchema = DiscoveryResourceRefSchema.extend({ version: z.string().min(1) });
-export type ResourceVersion = z.infer<typeof ResourceVersionSchema>;
-
-/** One resource as the stream carries it; `resource` is checked against RESOURCE_SCHEMAS[type]. */
-export const DiscoveryResourceSchema = ResourceVersionSchema.extend({ resource: z.unknown() });
-export type DiscoveryResource = z.infer<typeof DiscoveryResourceSchema>;
+  EGRESS_RESOURCE_NAME,
+  PEERS_RESOURCE_NAME,
+  RESOURCE_TYPES,
+  type ResourceType,
+  TELEMETRY_RESOURCE_NAME,
+} from './resource-types.ts';
+import type { SnapshotInput } from './snapshot.ts';
 
 /** One key per resource (`type/name`; a type never holds a slash). */
 export function discoveryKey(ref: { type: ResourceType; name: string }): string {

@@ -94,6 +94,8 @@ export const Errors = {
     message: 'request header fields too large',
   },
   REQUEST_TIMEOUT: { code: 'STRAIT_REQUEST_TIMEOUT', status: 408, message: 'request timeout' },
+  INTERNAL: { code: 'STRAIT_INTERNAL', status: 500, message: 'internal error' },
+  URL_TOO_LONG: { code: 'STRAIT_URL_TOO_LONG', status: 414, message: 'request target too long' },
   DOWNSTREAM_DISCONNECT: {
     code: 'STRAIT_DOWNSTREAM_DISCONNECT',
     status: 499,

@@ -23,3 +23,8 @@ export const XDS_METRIC_TYPE = {
   peers: 'lds',
 } as const satisfies Record<ResourceType, string>;
 export type XdsMetricType = (typeof XDS_METRIC_TYPE)[ResourceType];
+
+/** The names of the proxy-wide resources (there is one of each). */
+export const EGRESS_RESOURCE_NAME = 'egress';
+export const TELEMETRY_RESOURCE_NAME = 'telemetry';
+export const PEERS_RESOURCE_NAME = 'peers';

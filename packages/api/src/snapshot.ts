@@ -1,6 +1,7 @@
 // The snapshot: everything one proxy needs, as the control plane pushes it (DESIGN §4).
 // Schemas are zod so the same source gives the TypeScript types and the validator.
 import { z } from 'zod';
+import { NODE_ROLES } from './protocol.ts';
 
 const port = z.number().int().min(1).max(65535);
 const percent = z.number().min(0).max(100);
@@ -106,6 +107,27 @@ export const VirtualHostSchema = z.strictObject({
  */
 export const PathNormalizationSchema = z.enum(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
 
+/** The codec's limits for one listener; each absent one takes the proxy's default (Envoy's answers). */
+export const ListenerLimitsSchema = z.strictObject({
+  /** Request head (line and fields), bytes; over it 431. Default 60 KiB. */
+  maxHeaderBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .optional(),
+  /** Fields in a request head; over it 431. Default 100. */
+  maxHeaderCount: z.number().int().min(1).optional(),
+  /** Request target, bytes; over it 414. Default 16 KiB. */
+  maxUrlBytes: z.number().int().min(16).optional(),
+  /** Time for a request head to arrive; over it 408. Default: --headers-timeout-ms (10 s). */
+  headerTimeoutMs: z.number().int().min(1).optional(),
+  /** Keep-alive idle time between requests before the connection closes. Default 30 s. */
+  idleTimeoutMs: z.number().int().min(1).optional(),
+  /** Requests on one connection before it closes after the last response; 0, the default: no limit. */
+  maxRequestsPerConnection: z.number().int().min(0).optional(),
+});
+
 /**
  * A listener. `kind` says what it does with a request:
  * gateway — the ingress front door (origin-form requests, routed by Host);
@@ -123,6 +145,7 @@ export const ListenerSchema = z.strictObject({
   pathNormalization: PathNormalizationSchema.default('BASE'),
   /** Open connections this listener accepts; over it, a new one gets 503 and is closed. Default: from the fd limit. */
   maxConnections: z.number().int().min(1).optional(),
+  limits: ListenerLimitsSchema.optional(),
 });
 
 export const EndpointSchema = z.strictObject({
@@ -210,7 +233,7 @@ export const TelemetrySettingsSchema = z.strictObject({
   accessLog: z.boolean().default(true),
 });
 
-export const NodeRoleSchema = z.enum(['ingress', 'sidecar', 'egress']);
+export const NodeRoleSchema = z.enum(NODE_ROLES);
 
 /** Who a proxy is: sent when it connects, echoed in its snapshot, used for metric labels. */
 export const NodeInfoSchema = z.strictObject({
@@ -266,6 +289,7 @@ export type Route = z.infer<typeof RouteSchema>;
 export type VirtualHost = z.infer<typeof VirtualHostSchema>;
 export type Listener = z.infer<typeof ListenerSchema>;
 export type PathNormalization = z.infer<typeof PathNormalizationSchema>;
+export type ListenerLimits = z.infer<typeof ListenerLimitsSchema>;
 export type KnownPeer = z.infer<typeof KnownPeerSchema>;
 export type ListenerKind = Listener['kind'];
 export type Endpoint = z.infer<typeof EndpointSchema>;

@@ -1,7 +1,9 @@
-// Turning untrusted input into a typed snapshot, with errors that name the field path.
+// Turning untrusted input into a typed snapshot, with errors that name the field path. The check runs the
+// compiled form of the zod schema (compiled-validation.ts), so this module loads no schema library.
 import type { z } from 'zod';
+import { snapshotShapeIssues } from './compiled-validation.ts';
 import { Errors, StraitError } from './errors.ts';
-import { type Snapshot, SnapshotSchema } from './snapshot.ts';
+import type { Snapshot } from './snapshot.ts';
 
 /** One problem found in an input: where (a dotted path like `clusters[0].endpoints[1].port`) and what. */
 export interface FieldIssue {
@@ -44,10 +46,13 @@ export function parseSnapshot(input: unknown, source?: string): Snapshot {
 export function checkSnapshot(
   input: unknown,
 ): { snapshot: Snapshot; issues: [] } | { snapshot: undefined; issues: FieldIssue[] } {
-  const result = SnapshotSchema.safeParse(input);
-  if (!result.success) return { snapshot: undefined, issues: issuesOf(result.error) };
-  const issues = clusterReferenceIssues(result.data);
-  return issues.length > 0 ? { snapshot: undefined, issues } : { snapshot: result.data, issues: [] };
+  // The compiled check fills in defaults in place: work on a copy, as zod's parse returns a new object.
+  const copy = structuredClone(input);
+  const shape = snapshotShapeIssues(copy);
+  if (shape.length > 0) return { snapshot: undefined, issues: shape };
+  const snapshot = copy as Snapshot;
+  const issues = clusterReferenceIssues(snapshot);
+  return issues.length > 0 ? { snapshot: undefined, issues } : { snapshot, issues: [] };
 }
 
 /** Routes and mirrors must name clusters that exist. */

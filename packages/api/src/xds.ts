@@ -6,7 +6,7 @@ import {
   DiscoveryResourceRefSchema,
   DiscoveryResourceSchema,
   ResourceVersionSchema,
-} from './discovery-resources.ts';
+} from './discovery-schemas.ts';
 import type { RejectedResource } from './resource-api.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
 import { NodeInfoSchema } from './snapshot.ts';
@@ -74,10 +74,3 @@ export const AckMessageSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type AckMessage = z.infer<typeof AckMessageSchema>;
-
-/** Heartbeat period on the stream; a peer silent for 3 periods is taken as dead. */
-export const HEARTBEAT_INTERVAL_MS = 5000;
-export const HEARTBEAT_DEAD_AFTER_MS = 15000;
-
-/** Header a client-side proxy uses to tell the server-side proxy who it is (Istio's peer metadata). */
-export const PEER_METADATA_HEADER = 'x-strait-peer';

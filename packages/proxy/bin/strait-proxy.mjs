@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The strait-proxy command: runs the built bundle (dist/strait-proxy.mjs, `npm run build -w @strait/proxy`)
 // when it exists and is newer than the sources, else the TypeScript sources. STRAIT_PROXY_SOURCE=1 forces sources.
+// V8's compiled code is cached on disk (Node's compile cache, NODE_COMPILE_CACHE or the temp folder; off with
+// NODE_DISABLE_COMPILE_CACHE=1), so every start after the first skips compiling the bundle.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { enableCompileCache, flushCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const bundle = fileURLToPath(new URL('../dist/strait-proxy.mjs', import.meta.url));
@@ -28,5 +31,8 @@ function bundleIsCurrent() {
   return false;
 }
 
+enableCompileCache();
 if (process.env.STRAIT_PROXY_SOURCE !== '1' && bundleIsCurrent()) await import(bundle);
 else await import('../src/main.ts');
+// Written now rather than at exit, so proxies started while this one runs find it.
+flushCompileCache();

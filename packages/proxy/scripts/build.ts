@@ -5,11 +5,29 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const BUNDLE_NAME = 'strait-proxy.mjs';
+
+/**
+ * `import … from 'node:http'` in an ES module makes Node read every export of node:http, and its lazy
+ * WebSocket getter then compiles Node's own copy of undici: about 0.1 s of CPU at every start, for code the
+ * proxy never runs. Through require() only the exports used are read, so the bundle loads node:http that way.
+ */
+const nodeHttpThroughRequire: Plugin = {
+  name: 'node-http-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.kind === 'import-statement' ? { path: args.path, namespace: 'required-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'required-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 /** Bundles src/main.ts into `outdir`; returns the bundle's path. */
 export async function buildProxy(outdir = join(packageDir, 'dist')): Promise<string> {
@@ -23,6 +41,7 @@ export async function buildProxy(outdir = join(packageDir, 'dist')): Promise<str
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
+    plugins: [nodeHttpThroughRequire],
     platform: 'node',
     format: 'esm',
     target: 'node24',

@@ -1,6 +1,5 @@
 // The proxy process: owns the listeners, clusters, telemetry and admin, and applies snapshots
 // all-or-nothing (Envoy's subscription contract: accept and echo, or reject and keep the last good).
-import type { Server } from 'node:http';
 import {
   Errors,
   encodePeer,
@@ -13,27 +12,21 @@ import {
 } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
-import { defaultMaxConnections } from './config/limits.ts';
+import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
 import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
-import { HttpListener } from './listener/http-listener.ts';
+import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
-import { createListenerServer } from './listener/server.ts';
 import { RouteTable } from './router/index.ts';
-import { AccessLog, ProxyTelemetry } from './telemetry/index.ts';
+import { AccessLog, ProxyTelemetry, TelemetryObserver } from './telemetry/index.ts';
 import { ClusterManager } from './upstream/index.ts';
+import { warmUp } from './warmup/warmup.ts';
 import type { DiscoveryClient } from './xds/client.ts';
 
 /** This build's version, for istio_build{tag}. */
 export const STRAIT_VERSION = '0.1.0';
-
-interface RunningListener {
-  handler: HttpListener;
-  server: Server;
-  port: number;
-}
 
 export class StraitProxy {
   readonly options: ProxyOptions;
@@ -42,9 +35,13 @@ export class StraitProxy {
   readonly node: NodeInfo;
   snapshot: Snapshot | undefined;
   discovery: DiscoveryClient | undefined;
-  readonly #listeners = new Map<string, RunningListener>();
+  readonly telemetry: ProxyTelemetry;
+  readonly #accessLog: AccessLog;
+  readonly #listeners = new Map<string, ProxyListener>();
   #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
   #applying: Promise<void> = Promise.resolve();
+  /** The warm-up, started once; listeners open only after it (readiness means ready at speed). */
+  #warmedUp: Promise<void> | undefined;
 
   constructor(options: ProxyOptions, logger?: Logger) {
     this.options = options;
@@ -65,11 +62,16 @@ export class StraitProxy {
         circuitOpen: (cluster, breaker) => telemetry.circuitOpen(cluster.name, breaker),
       },
     });
+    this.telemetry = telemetry;
+    this.#accessLog = accessLog;
+    const observer = new TelemetryObserver(telemetry, accessLog, {
+      node: identity,
+      peers: () => this.ctx.peers,
+    });
     this.ctx = {
       node: identity,
       logger: this.logger,
-      telemetry,
-      accessLog,
+      observer,
       clusters,
       egress: new EgressPolicyChecker(undefined),
       egressMode: 'REGISTRY_ONLY',
@@ -78,8 +80,9 @@ export class StraitProxy {
     };
   }
 
-  /** Starts the admin servers; listeners come with the first snapshot. */
+  /** Starts the admin servers and the warm-up; listeners come with the first snapshot. */
   async start(): Promise<void> {
+    this.#warmUp();
     this.#admin = await startAdminServers({
       ...adminBindings(this.options),
       ctx: {
@@ -93,8 +96,8 @@ export class StraitProxy {
           return true;
         },
         drain: () => this.drain(),
-        metrics: () => this.ctx.telemetry.metrics(),
-        metricsContentType: this.ctx.telemetry.contentType,
+        metrics: () => this.telemetry.metrics(),
+        metricsContentType: this.telemetry.contentType,
         serverInfo: () => ({
           node: this.node,
           version: this.snapshot?.version,
@@ -102,10 +105,6 @@ export class StraitProxy {
         }),
       },
     });
-  }
-
-  get telemetry(): ProxyTelemetry {
-    return this.ctx.telemetry;
   }
 
   get adminPorts(): { admin: number; stats: number; ready: number } | undefined {
@@ -119,12 +118,30 @@ export class StraitProxy {
     return run;
   }
 
+  /** Warms the request path once (while a control plane is still being reached); never fails the proxy. */
+  #warmUp(): Promise<void> {
+    this.#warmedUp ??=
+      this.options.warmupRequests <= 0
+        ? Promise.resolve()
+        : warmUp(this.options.role, {
+            node: this.ctx.node,
+            logger: this.logger,
+            version: STRAIT_VERSION,
+            requests: this.options.warmupRequests,
+          }).then(
+            ({ requests, ms }) => this.logger.info({ requests, ms: Math.round(ms) }, 'warm-up done'),
+            (err: unknown) => this.logger.warn({ err }, 'warm-up failed; serving without it'),
+          );
+    return this.#warmedUp;
+  }
+
   async #apply(snapshot: Snapshot): Promise<void> {
+    await this.#warmUp();
     // 1. Compile everything that can fail, touching nothing live.
     const compiled = new Map<string, ListenerConfig>();
     const connectionCap = defaultMaxConnections(snapshot.listeners.length);
     snapshot.listeners.forEach((listener, i) => {
-      const previous = this.#listeners.get(listener.name)?.handler.config;
+      const previous = this.#listeners.get(listener.name)?.config;
       // An unchanged bucket is kept, so a config push does not refill it.
       const keepLimiter = listener.rateLimit && previous?.limiter?.sameBucket(listener.rateLimit);
       compiled.set(listener.name, {
@@ -139,6 +156,7 @@ export class StraitProxy {
             ? new TokenBucketLimiter(listener.rateLimit)
             : undefined,
         maxConnections: listener.maxConnections ?? connectionCap,
+        limits: codecLimits(listener.limits, this.options.headersTimeoutMs),
       });
     });
     const egress = new EgressPolicyChecker(snapshot.egress);
@@ -148,7 +166,7 @@ export class StraitProxy {
     ClusterManager.validate(clusters);
 
     // 2. Bind listeners that are new or moved; on failure close what was bound and give up.
-    const bound: [string, RunningListener][] = [];
+    const bound: [string, ProxyListener][] = [];
     try {
       for (const [name, config] of compiled) {
         const running = this.#listeners.get(name);
@@ -156,7 +174,7 @@ export class StraitProxy {
         bound.push([name, await this.#bind(config)]);
       }
     } catch (err) {
-      await Promise.all(bound.map(([, r]) => closeServer(r.server)));
+      for (const [, listener] of bound) listener.close();
       throw new StraitError(Errors.SNAPSHOT_APPLY_FAILED, (err as Error).message, { cause: err });
     }
 
@@ -165,45 +183,38 @@ export class StraitProxy {
     this.ctx.egress = egress;
     this.ctx.egressMode = snapshot.egress?.mode ?? 'REGISTRY_ONLY';
     this.ctx.peers = knownPeers(snapshot.peers ?? []);
-    this.ctx.accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
-    const retired: RunningListener[] = [];
+    this.#accessLog.setEnabled(this.options.accessLog && snapshot.telemetry.accessLog);
+    const retired: ProxyListener[] = [];
     for (const [name, running] of this.#listeners) {
       const config = compiled.get(name);
       if (!config || config.listener.port !== running.port) {
         retired.push(running);
         this.#listeners.delete(name);
-      } else running.handler.config = config;
+      } else running.config = config;
     }
     for (const [name, running] of bound) this.#listeners.set(name, running);
     this.snapshot = snapshot;
-    this.ctx.telemetry.configApplied(snapshot.version);
-    this.ctx.telemetry.retainClusters(clusters.map((c) => c.name));
-    this.ctx.telemetry.setEgressAllowList((snapshot.egress?.allow ?? []).map((r) => r.host));
-    await Promise.all(retired.map((r) => closeServer(r.server)));
+    this.telemetry.configApplied(snapshot.version);
+    this.telemetry.retainClusters(clusters.map((c) => c.name));
+    this.telemetry.setEgressAllowList((snapshot.egress?.allow ?? []).map((r) => r.host));
+    await Promise.all(retired.map((r) => r.drain()));
     this.logger.info(
       { version: snapshot.version, listeners: [...this.#listeners.keys()] },
       'snapshot applied',
     );
   }
 
-  async #bind(config: ListenerConfig): Promise<RunningListener> {
-    const handler = new HttpListener(this.ctx, config);
-    const server = createListenerServer(handler, { headersTimeoutMs: this.options.headersTimeoutMs });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+  async #bind(config: ListenerConfig): Promise<ProxyListener> {
+    const listener = new ProxyListener(this.ctx, config);
+    await listener.listen({
+      // A sidecar's outbound listener is the app's HTTP proxy; it may bind elsewhere (e.g. 127.0.0.1 in a pod).
+      host: config.listener.kind === 'outbound' ? this.options.outboundAddress : this.options.address,
+      port: config.listener.port,
       // A --workers worker binds its own socket (exclusive: not through the cluster primary) next to its
       // siblings' (reusePort): the kernel spreads new connections over them.
-      const shared = this.options.workers > 1;
-      // A sidecar's outbound listener is the app's HTTP proxy; it may bind elsewhere (e.g. 127.0.0.1 in a pod).
-      const host = config.listener.kind === 'outbound' ? this.options.outboundAddress : this.options.address;
-      const listen = { host, port: config.listener.port };
-      server.listen(shared ? { ...listen, exclusive: true, reusePort: true } : listen, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
+      reusePort: this.options.workers > 1,
     });
-    server.on('error', (err) => this.logger.error({ err, listener: config.listener.name }, 'listener error'));
-    return { handler, server, port: config.listener.port };
+    return listener;
   }
 
   /** Stops accepting, lets in-flight requests finish (up to the drain timeout). */
@@ -211,13 +222,10 @@ export class StraitProxy {
     if (this.ctx.draining) return;
     this.ctx.draining = true;
     this.logger.info('draining');
-    const closing = [...this.#listeners.values()].map((r) => {
-      r.server.closeIdleConnections();
-      return closeServer(r.server);
-    });
+    const closing = [...this.#listeners.values()].map((l) => l.drain());
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.drainTimeoutMs).unref());
     await Promise.race([Promise.all(closing), timeout]);
-    for (const r of this.#listeners.values()) r.server.closeAllConnections();
+    for (const l of this.#listeners.values()) l.close();
   }
 
   async stop(): Promise<void> {
@@ -225,13 +233,9 @@ export class StraitProxy {
     await this.discovery?.stop();
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
     await Promise.race([this.ctx.clusters.close(), timeout]);
-    await this.ctx.accessLog.close();
+    await this.#accessLog.close();
     await this.#admin?.close();
   }
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 const passthrough: Snapshot['clusters'][number] = {

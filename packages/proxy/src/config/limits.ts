@@ -1,6 +1,21 @@
-// Default connection caps from the process's open-file limit, so that a flood of idle connections can never
-// take the descriptors that upstream connections, admin and readiness need.
+// A listener's limits: the codec's (header bytes and count, URL, timeouts, requests per connection) with
+// Envoy-like defaults, and the connection cap from the process's open-file limit, so that a flood of idle
+// connections can never take the descriptors that upstream connections, admin and readiness need.
 import { readFileSync } from 'node:fs';
+import type { ListenerLimits } from '@strait/api';
+import type { CodecLimits } from '../codec/types.ts';
+
+/** The codec's limits for a listener: the snapshot's where it sets them, else the defaults. */
+export function codecLimits(limits: ListenerLimits | undefined, headerTimeoutMs: number): CodecLimits {
+  return {
+    maxHeaderBytes: limits?.maxHeaderBytes ?? 60 * 1024,
+    maxHeaderCount: limits?.maxHeaderCount ?? 100,
+    maxUrlBytes: limits?.maxUrlBytes ?? 16 * 1024,
+    headerTimeoutMs: limits?.headerTimeoutMs ?? headerTimeoutMs,
+    idleTimeoutMs: limits?.idleTimeoutMs ?? 30_000,
+    maxRequestsPerConnection: limits?.maxRequestsPerConnection ?? 0,
+  };
+}
 
 /** The soft limit on open files (Linux's /proc/self/limits), or undefined where it cannot be read. */
 export function openFileLimit(limitsText?: string): number | undefined {

@@ -1,6 +1,13 @@
-// Tests flag and environment parsing of strait-proxy, in particular --workers / STRAIT_WORKERS and --outbound-address.
+// Tests flag and environment parsing of strait-proxy, in particular --workers / STRAIT_WORKERS, --outbound-address
+// and --warmup-requests.
 import { describe, expect, it } from 'vitest';
-import { MAX_WORKERS, type ProxyOptions, parseOptions, UsageError } from './options.ts';
+import {
+  DEFAULT_WARMUP_REQUESTS,
+  MAX_WORKERS,
+  type ProxyOptions,
+  parseOptions,
+  UsageError,
+} from './options.ts';
 
 const base = ['--role', 'ingress', '--bootstrap', 'snapshot.json'];
 
@@ -52,6 +59,20 @@ describe('--outbound-address', () => {
   it('refuses what is not an IP address', () => {
     expect(() => parse(['--outbound-address', 'localhost'])).toThrow(
       '--outbound-address: expected an IP address, got "localhost"',
+    );
+  });
+});
+
+describe('--warmup-requests', () => {
+  it('defaults to the warm-up the proxy ships with, and takes the flag or STRAIT_WARMUP_REQUESTS', () => {
+    expect(parse([]).warmupRequests).toBe(DEFAULT_WARMUP_REQUESTS);
+    expect(parse(['--warmup-requests', '0']).warmupRequests).toBe(0);
+    expect(parse([], { STRAIT_WARMUP_REQUESTS: '250' }).warmupRequests).toBe(250);
+  });
+
+  it.each(['-1', '1.5', 'many', ''])('refuses "%s"', (raw) => {
+    expect(() => parse([`--warmup-requests=${raw}`])).toThrow(
+      `--warmup-requests: expected a whole number (0 or more), got "${raw}"`,
     );
   });
 });

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type NodeRole, NodeRoleSchema, Ports } from '@strait/api';
+import { NODE_ROLES, type NodeRole, Ports } from '@strait/api';
 import { parseControlPlaneUrls } from '../xds/endpoints.ts';
 
 export interface ProxyOptions {
@@ -36,7 +36,12 @@ export interface ProxyOptions {
   drainTimeoutMs: number;
   /** Processes serving the data listeners; 1 is the plain single process, N > 1 a primary and N workers. */
   workers: number;
+  /** Requests sent through the proxy's own path before its listeners open (warm-up/warmup.ts); 0 = none. */
+  warmupRequests: number;
 }
+
+/** Warm-up requests by default: enough for V8 to have optimised the request path (see warmup/warmup.ts). */
+export const DEFAULT_WARMUP_REQUESTS = 1000;
 
 /** Most --workers accepted: far above any core count this proxy is meant for, low enough to catch typos. */
 export const MAX_WORKERS = 64;
@@ -66,6 +71,7 @@ const FLAGS = {
   'headers-timeout-ms': { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
   workers: { type: 'string' },
+  'warmup-requests': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +84,7 @@ export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--contr
   --admin-address IP  --stats-address IP  --admin-port N  --stats-port N  --ready-port N
   --token T  --[no-]access-log  --log-level LEVEL  --headers-timeout-ms N  --drain-timeout-ms N
   --workers N (default 1; for gateways: N processes share the data listeners, one admin/stats/discovery)
+  --warmup-requests N (default ${DEFAULT_WARMUP_REQUESTS}; sent through the proxy's own path on loopback before its listeners open, 0 = none)
 Every flag can also be set as STRAIT_<FLAG> (e.g. STRAIT_CONTROL_PLANE).`;
 
 /** A usage problem: main prints it with USAGE and exits 2. */
@@ -100,6 +107,14 @@ function positive(flag: string, raw: string | undefined, fallback: number): numb
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`--${flag}: expected a positive number, got "${raw}"`);
+  return n;
+}
+
+function count(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new UsageError(`--${flag}: expected a whole number (0 or more), got "${raw}"`);
   return n;
 }
 
@@ -132,9 +147,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   };
 
   const roleRaw = get('role');
-  const role = NodeRoleSchema.safeParse(roleRaw);
-  if (!role.success)
+  if (!NODE_ROLES.includes(roleRaw as NodeRole))
     throw new UsageError(`--role: expected ingress, sidecar or egress, got "${roleRaw ?? ''}"`);
+  const role = { data: roleRaw as NodeRole };
   const controlPlaneText = get('control-plane');
   const bootstrap = get('bootstrap');
   if (!controlPlaneText && !bootstrap)
@@ -191,6 +206,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     headersTimeoutMs: positive('headers-timeout-ms', get('headers-timeout-ms'), 10_000),
     drainTimeoutMs: positive('drain-timeout-ms', get('drain-timeout-ms'), 15_000),
     workers: workerCount(get('workers')),
+    warmupRequests: count('warmup-requests', get('warmup-requests'), DEFAULT_WARMUP_REQUESTS),
   };
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseForwardTarget } from './target.ts';
 
 const parse = (method: string, url: string, headers: IncomingHttpHeaders = {}) =>
-  parseForwardTarget({ method, url, headers });
+  parseForwardTarget({ method, url, host: headers.host });
 
 function refused(method: string, url: string, headers: IncomingHttpHeaders = {}) {
   const r = parse(method, url, headers);

@@ -1,6 +1,5 @@
 // Works out where a forward-proxy request wants to go: absolute-form `http://…`, CONNECT `host:port`,
 // or origin-form with the Host header. Refuses anything ambiguous (Host naming a different target).
-import type { IncomingHttpHeaders } from 'node:http';
 import { echo, formatAuthority, type HostKind, parseAuthority } from './host.ts';
 
 export type ForwardTarget = {
@@ -33,7 +32,8 @@ export type ForwardTargetResult = ForwardTarget | ForwardTargetError;
 export interface ForwardRequest {
   method: string;
   url: string;
-  headers: IncomingHttpHeaders;
+  /** The Host header, if any. */
+  host: string | undefined;
 }
 
 const HTTP_PORT = 80;
@@ -50,7 +50,7 @@ function bad(host: string, reason: string, port?: number): ForwardTargetError {
 /** Parses a forward-proxy request's target. Never throws. */
 export function parseForwardTarget(req: ForwardRequest): ForwardTargetResult {
   const url = req.url ?? '';
-  const hostHeader = req.headers.host;
+  const hostHeader = req.host;
   if (req.method.toUpperCase() === 'CONNECT') return connectTarget(url, hostHeader);
   if (url.startsWith('/')) return originFormTarget(url, hostHeader);
   const scheme = SCHEME.exec(url);

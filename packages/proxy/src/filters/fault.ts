@@ -1,5 +1,8 @@
-// Fault injection: decides, per request, whether to delay and/or abort it (Istio's HTTPFaultInjection).
-import type { Fault } from '@strait/api';
+// Fault injection (Istio's HTTPFaultInjection): decides, per request, whether to delay and/or abort it, and
+// the filter that does so, delay first, then abort (Envoy's order: one request may get both).
+import { type Fault, ResponseFlags } from '@strait/api';
+import type { Stream } from '../listener/stream.ts';
+import type { FilterResult, HttpFilter } from './types.ts';
 
 /** What the fault filter does to one request: wait `delayMs` first, then answer `abortStatus` if set. */
 export interface FaultDecision {
@@ -37,3 +40,26 @@ export function decideMirror(
 ): boolean {
   return mirror !== undefined && happens(mirror.percentage, random);
 }
+
+function abortReply(status: number): FilterResult {
+  return { status, flag: ResponseFlags.FAULT_ABORT, body: 'fault filter abort\n' };
+}
+
+export const faultFilter: HttpFilter = {
+  name: 'fault',
+  onRequest(stream: Stream): FilterResult | Promise<FilterResult> {
+    const fault = stream.route?.fault;
+    if (fault === undefined) return undefined;
+    const decision = decideFault(fault);
+    if (decision.delayMs > 0) {
+      stream.faultDelayed = true;
+      return new Promise((resolve) =>
+        setTimeout(
+          () => resolve(decision.abortStatus === undefined ? undefined : abortReply(decision.abortStatus)),
+          decision.delayMs,
+        ),
+      );
+    }
+    return decision.abortStatus === undefined ? undefined : abortReply(decision.abortStatus);
+  },
+};

@@ -1,8 +1,9 @@
-// Header manipulation (Istio's headers.request/response set/add/remove), compiled once, applied per request.
+// Header manipulation (Istio's headers.request/response set/add/remove): compiled once, applied per request
+// to the raw field list going upstream (request side) or downstream (response side).
 import { Errors, type HeaderOps, StraitError } from '@strait/api';
-
-/** A plain header object as Node and undici use them: lower-case names, one string or several. */
-export type HeaderObject = Record<string, string | string[] | undefined>;
+import { removeField, setField } from '../codec/headers.ts';
+import type { Stream } from '../listener/stream.ts';
+import type { FilterResult, HttpFilter } from './types.ts';
 
 /** HeaderOps checked and lower-cased once; parallel name/value arrays so applying allocates nothing extra. */
 export interface CompiledHeaderOps {
@@ -57,34 +58,27 @@ export function compileHeaderOps(ops: HeaderOps | undefined): CompiledHeaderOps 
 }
 
 /**
- * Applies compiled operations to a header object in place: first remove, then set (replacing any
- * value), then add (appending).
- *
- * Appending follows RFC 9110 §5.3: several field lines with one name mean the same as one line with
- * the values joined by ", ", so an existing string value is comma-joined (`"a, b"`), which keeps the
- * object's values strings as most code expects. The exception is `set-cookie`, which cannot be joined:
- * it becomes (or stays) an array. An existing array value is appended to.
+ * Applies compiled operations to a raw field list ([name, value, ...]) in place: first remove, then set
+ * (replacing every value), then add. An added value is a field line of its own: RFC 9110 §5.3 reads several
+ * lines with one name as the values joined by ", ", and set-cookie, which cannot be joined, stays apart.
  */
-export function applyHeaderOps(headers: HeaderObject, ops: CompiledHeaderOps): void {
+export function applyHeaderOps(raw: string[], ops: CompiledHeaderOps): void {
   const { remove, setNames, setValues, addNames, addValues } = ops;
-  for (let i = 0; i < remove.length; i++) {
-    delete headers[remove[i] as string];
-  }
-  for (let i = 0; i < setNames.length; i++) {
-    headers[setNames[i] as string] = setValues[i] as string;
-  }
-  for (let i = 0; i < addNames.length; i++) {
-    const name = addNames[i] as string;
-    const value = addValues[i] as string;
-    const existing = headers[name];
-    if (existing === undefined) {
-      headers[name] = name === 'set-cookie' ? [value] : value;
-    } else if (Array.isArray(existing)) {
-      existing.push(value);
-    } else if (name === 'set-cookie') {
-      headers[name] = [existing, value];
-    } else {
-      headers[name] = `${existing}, ${value}`;
-    }
-  }
+  for (let i = 0; i < remove.length; i++) removeField(raw, remove[i] as string);
+  for (let i = 0; i < setNames.length; i++) setField(raw, setNames[i] as string, setValues[i] as string);
+  for (let i = 0; i < addNames.length; i++) raw.push(addNames[i] as string, addValues[i] as string);
 }
+
+/** The route's request and response header operations. */
+export const headerOpsFilter: HttpFilter = {
+  name: 'header_ops',
+  onRequest(stream: Stream): FilterResult {
+    const ops = stream.route?.requestHeaderOps;
+    if (ops) applyHeaderOps(stream.upstreamRaw, ops);
+    return undefined;
+  },
+  onResponseHead(stream: Stream, raw: string[]): void {
+    const ops = stream.route?.responseHeaderOps;
+    if (ops) applyHeaderOps(raw, ops);
+  },
+};

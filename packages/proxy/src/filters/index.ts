@@ -1,4 +1,7 @@
-// The proxy's HTTP filter building blocks: local rate limit, fault injection, mirroring decision, header ops.
-export { decideFault, decideMirror, type FaultDecision } from './fault.ts';
-export { applyHeaderOps, type CompiledHeaderOps, compileHeaderOps, type HeaderObject } from './header-ops.ts';
-export { TokenBucketLimiter } from './rate-limit.ts';
+// The HTTP filters: one contract, one file each, run in order by the chain; the router is the terminal one.
+export { FilterChain } from './chain.ts';
+export { directResponseFilter } from './direct-response.ts';
+export { decideFault, decideMirror, type FaultDecision, faultFilter } from './fault.ts';
+export { applyHeaderOps, type CompiledHeaderOps, compileHeaderOps, headerOpsFilter } from './header-ops.ts';
+export { rateLimitFilter, TokenBucketLimiter } from './rate-limit.ts';
+export type { FilterResult, HttpFilter } from './types.ts';

@@ -1,5 +1,9 @@
-// Local rate limiting: a token bucket refilled lazily from the clock (no timers), one per route or listener.
-import type { TokenBucket } from '@strait/api';
+// Local rate limiting: a token bucket refilled lazily from the clock (no timers), one per route or listener,
+// and the filter that answers 429 RL when the listener's or the route's bucket is empty.
+import { Errors, ResponseFlags, type TokenBucket } from '@strait/api';
+import type { Stream } from '../listener/stream.ts';
+import { replyFor } from '../router/local-reply.ts';
+import type { FilterResult, HttpFilter } from './types.ts';
 
 /**
  * A token bucket that starts full. Tokens come back in whole fill intervals: after `n` complete
@@ -65,3 +69,23 @@ export class TokenBucketLimiter {
     this.#tokens = Math.min(refilled, maxTokens);
   }
 }
+
+const LIMITED = replyFor(Errors.RATE_LIMITED, ResponseFlags.RATE_LIMITED, 'local_rate_limited\n');
+
+/** The local rate limit filter: the listener's bucket first, then the route's. */
+export const rateLimitFilter: HttpFilter = {
+  name: 'local_ratelimit',
+  onRequest(stream: Stream): FilterResult {
+    const listener = stream.config.listener.name;
+    if (stream.config.limiter && !stream.config.limiter.tryTake()) {
+      stream.ctx.observer.rateLimited(listener, '-');
+      return LIMITED;
+    }
+    const route = stream.route;
+    if (route?.rateLimiter && !route.rateLimiter.tryTake()) {
+      stream.ctx.observer.rateLimited(listener, route.name);
+      return LIMITED;
+    }
+    return undefined;
+  },
+};

@@ -1,11 +1,12 @@
-// What every listener shares: who this proxy is, its telemetry, and the live configuration it routes by.
+// What every listener shares: who this proxy is, the live configuration it routes by, and the observer
+// that telemetry implements (the request path reports through it and never imports telemetry).
 import type { Listener, PeerInfo } from '@strait/api';
 import type { Logger } from 'pino';
+import type { CodecLimits } from '../codec/types.ts';
 import type { EgressPolicyChecker } from '../egress/index.ts';
-import type { TokenBucketLimiter } from '../filters/index.ts';
-import type { RouteTable } from '../router/index.ts';
-import type { AccessLog, ProxyTelemetry } from '../telemetry/index.ts';
-import type { ClusterManager } from '../upstream/index.ts';
+import type { TokenBucketLimiter } from '../filters/rate-limit.ts';
+import type { RouteTable } from '../router/route-table.ts';
+import type { ClusterManager, Host, UpstreamCluster } from '../upstream/index.ts';
 
 /** This proxy's identity, resolved once. */
 export interface NodeIdentity {
@@ -28,14 +29,64 @@ export interface ListenerConfig {
   limiter: TokenBucketLimiter | undefined;
   /** Open connections the listener takes before it answers new ones with 503 (this process's share). */
   maxConnections: number;
+  limits: CodecLimits;
+}
+
+/** One finished request as telemetry reads it (Envoy's stream info). */
+export interface StreamRecord {
+  readonly config: ListenerConfig;
+  /** Epoch ms of the first byte, and the duration in ms. */
+  readonly startTime: number;
+  readonly durationMs: number;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly requestId: string;
+  readonly userAgent: string | undefined;
+  readonly remoteAddress: string;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly status: number;
+  /** Envoy's response flag, "-" for none. */
+  readonly flag: string;
+  readonly routeName: string;
+  readonly clusterName: string;
+  readonly cluster: UpstreamCluster | undefined;
+  readonly host: Host | undefined;
+  /** The known caller (`namespace/workload`, inbound listeners); "" when unknown. */
+  readonly peerKey: string;
+  /** A tunnel (CONNECT, upgrade): its bytes count as TCP. */
+  readonly tunnel: boolean;
+}
+
+/** Byte counts of a tunnel's life. */
+export interface TunnelTotals {
+  opened: boolean;
+  sentBytes: number;
+  receivedBytes: number;
+}
+
+/** How telemetry hears about the request path. */
+export interface RequestObserver {
+  /** A request finished (answered, failed or broken off): the metrics and the access log. */
+  requestDone(record: StreamRecord): void;
+  /** A tunnel opened (counted at once); `tunnelClosed` adds its bytes and logs it. */
+  tunnelOpened(record: StreamRecord): void;
+  tunnelClosed(record: StreamRecord, totals: TunnelTotals): void;
+  /** A request the codec refused before any routing (limits, malformed input). */
+  refused(config: ListenerConfig, remoteAddress: string, status: number, code: string): void;
+  rateLimited(listener: string, route: string): void;
+  egressAllowed(host: string): void;
+  egressDenied(reason: string, host: string): void;
+  connectionsChanged(listener: string, delta: 1 | -1): void;
+  connectionOverflow(listener: string): void;
 }
 
 /** Everything that lives across snapshots, plus the current egress policy. */
 export interface ProxyContext {
   node: NodeIdentity;
   logger: Logger;
-  telemetry: ProxyTelemetry;
-  accessLog: AccessLog;
+  observer: RequestObserver;
   clusters: ClusterManager;
   egress: EgressPolicyChecker;
   egressMode: 'REGISTRY_ONLY' | 'ALLOW_ANY';

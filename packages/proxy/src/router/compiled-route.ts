@@ -1,5 +1,4 @@
 // One route made ready for the hot path: its match compiled, its weighted pick, rewrite, limiter and header ops.
-import type { IncomingHttpHeaders } from 'node:http';
 import type {
   DirectResponse,
   Fault,
@@ -10,6 +9,7 @@ import type {
   StringMatch,
   TokenBucket,
 } from '@strait/api';
+import type { HeaderLookup } from '../codec/headers.ts';
 import { type CompiledHeaderOps, compileHeaderOps } from '../filters/header-ops.ts';
 import { TokenBucketLimiter } from '../filters/rate-limit.ts';
 import { findQueryParam } from './query.ts';
@@ -22,7 +22,7 @@ export interface RouteRequest {
   /** Origin-form target: the path including any `?query`. */
   path: string;
   method: string;
-  headers: IncomingHttpHeaders;
+  headers: HeaderLookup;
 }
 
 // Where a header matcher reads its value: a real header, or one of the HTTP/2-style pseudo-headers.
@@ -265,7 +265,7 @@ function compileHeaderMatcher(h: HeaderMatch, where: string): HeaderMatcher {
  * missing (Istio's `withoutHeaders` meaning).
  */
 function headerMatches(hm: HeaderMatcher, req: RouteRequest): boolean {
-  let value: string | string[] | undefined;
+  let value: string | undefined;
   switch (hm.source) {
     case FROM_AUTHORITY:
       value = req.authority === '' ? undefined : req.authority;
@@ -277,11 +277,11 @@ function headerMatches(hm: HeaderMatcher, req: RouteRequest): boolean {
       value = req.method;
       break;
     default:
-      value = req.headers[hm.name];
+      value = req.headers.value(hm.name);
   }
   let ok: boolean;
   if (value === undefined) ok = false;
   else if (hm.match === undefined) ok = true;
-  else ok = hm.match.test(typeof value === 'string' ? value : value.join(', '));
+  else ok = hm.match.test(value);
   return ok !== hm.invert;
 }

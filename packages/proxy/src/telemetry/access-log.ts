@@ -29,6 +29,8 @@ export interface AccessLogEntry {
   user_agent?: string | undefined;
   downstream_remote_address?: string | undefined;
   route_name?: string | undefined;
+  /** Why the proxy answered as it did, when it refused a request itself (e.g. header_timeout). */
+  response_code_details?: string | undefined;
 }
 
 export interface AccessLogOptions {
@@ -135,7 +137,7 @@ function text(value: string | undefined): string {
 /** The line for one entry: the access tag first, then Envoy's fields in a fixed order. */
 export function formatLine(e: AccessLogEntry): string {
   const start = typeof e.start_time === 'number' ? isoTime(e.start_time) : e.start_time.toISOString();
-  return `{"log":"access","start_time":"${start}","method":${JSON.stringify(e.method)},"path":${JSON.stringify(e.path)},"protocol":${JSON.stringify(e.protocol)},"response_code":${number(e.response_code)},"response_flags":${JSON.stringify(e.response_flags)},"bytes_received":${number(e.bytes_received)},"bytes_sent":${number(e.bytes_sent)},"duration":${number(Math.round(e.duration))},"upstream_host":${text(e.upstream_host)},"upstream_cluster":${text(e.upstream_cluster)},"x_request_id":${text(e.x_request_id)},"authority":${text(e.authority)},"user_agent":${text(e.user_agent)},"downstream_remote_address":${text(e.downstream_remote_address)},"route_name":${text(e.route_name)}}\n`;
+  return `{"log":"access","start_time":"${start}","method":${JSON.stringify(e.method)},"path":${JSON.stringify(e.path)},"protocol":${JSON.stringify(e.protocol)},"response_code":${number(e.response_code)},"response_flags":${JSON.stringify(e.response_flags)},"bytes_received":${number(e.bytes_received)},"bytes_sent":${number(e.bytes_sent)},"duration":${number(Math.round(e.duration))},"upstream_host":${text(e.upstream_host)},"upstream_cluster":${text(e.upstream_cluster)},"x_request_id":${text(e.x_request_id)},"authority":${text(e.authority)},"user_agent":${text(e.user_agent)},"downstream_remote_address":${text(e.downstream_remote_address)},"route_name":${text(e.route_name)}${e.response_code_details === undefined ? '' : `,"response_code_details":${text(e.response_code_details)}`}}\n`;
 }
 
 /** A number as JSON writes it (NaN and infinities become null). */

@@ -1,22 +1,10 @@
-// The proxy's Prometheus registry: Istio's standard request/TCP metrics with a cached hot-path API, plus
-// Strait's proxy health metrics (endpoints, health checks, egress, config state). Declared once, here.
-import {
-  DurationBucketsMs,
-  IstioMetrics,
-  IstioRequestLabels,
-  IstioTcpLabels,
-  ProxyMetrics,
-  SizeBuckets,
-} from '@strait/api';
+// The proxy's Prometheus registry: Istio's standard traffic metrics (istio-metrics.ts) and Strait's proxy
+// health metrics (endpoints, health checks, egress, connections, config state), declared once, here.
+import { IstioMetrics, ProxyMetrics } from '@strait/api';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { CellCounter, CellHistogram, type CounterCell, type HistogramCell } from './cells.ts';
 import { HostLabeler } from './host-label.ts';
-import {
-  completeRequestLabels,
-  completeTcpLabels,
-  type RequestSeriesLabels,
-  type TcpSeriesLabels,
-} from './labels.ts';
+import { IstioTrafficMetrics, type RequestSeries, type TcpSeries } from './istio-metrics.ts';
+import type { RequestSeriesLabels, TcpSeriesLabels } from './labels.ts';
 
 export interface ProxyTelemetryOptions {
   /** The proxy's build version, for istio_build{tag}. */
@@ -42,140 +30,10 @@ export interface ConfigStatusLike {
   lastNack?: { nonce: string; at: number } | undefined;
 }
 
-interface RequestChildren {
-  requests: CounterCell;
-  duration: HistogramCell;
-  requestBytes: HistogramCell;
-  responseBytes: HistogramCell;
-}
-
-const CODE_INDEX = IstioRequestLabels.indexOf('response_code');
-const FLAGS_INDEX = IstioRequestLabels.indexOf('response_flags');
-/** Distinct (code, flags) pairs one series caches; beyond it lookups still work, just uncached. */
-const MAX_OUTCOMES_PER_SERIES = 512;
-
-/** One request series: fixed labels, with prom-client children cached per (code, flags). */
-export class RequestSeries {
-  readonly labels: Readonly<RequestSeriesLabels>;
-  readonly #telemetry: ProxyTelemetry;
-  readonly #values: string[];
-  readonly #byCode = new Map<number, Map<string, RequestChildren>>();
-  #outcomes = 0;
-  #lastCode = -1;
-  #lastFlags = '';
-  #last: RequestChildren | undefined;
-
-  constructor(telemetry: ProxyTelemetry, labels: RequestSeriesLabels) {
-    this.#telemetry = telemetry;
-    this.labels = Object.freeze({ ...labels });
-    // The label values in Istio's order, with slots for the two outcome labels.
-    this.#values = IstioRequestLabels.map((name) =>
-      name === 'response_code' || name === 'response_flags' ? '' : labels[name],
-    );
-  }
-
-  /** Records one finished request. `flags` is Envoy's response flags ("-" for none). */
-  record(code: number, flags: string, durationMs: number, requestBytes: number, responseBytes: number): void {
-    const children = this.#children(code, flags);
-    children.requests.inc();
-    children.duration.observe(durationMs);
-    children.requestBytes.observe(requestBytes);
-    children.responseBytes.observe(responseBytes);
-  }
-
-  #children(code: number, flags: string): RequestChildren {
-    if (code === this.#lastCode && flags === this.#lastFlags && this.#last) return this.#last;
-    let byFlags = this.#byCode.get(code);
-    let children = byFlags?.get(flags);
-    if (!children) {
-      const values = this.#values.slice();
-      values[CODE_INDEX] = String(code);
-      values[FLAGS_INDEX] = flags;
-      children = this.#telemetry.requestChildren(values);
-      if (this.#outcomes < MAX_OUTCOMES_PER_SERIES) {
-        this.#outcomes += 1;
-        if (!byFlags) {
-          byFlags = new Map();
-          this.#byCode.set(code, byFlags);
-        }
-        byFlags.set(flags, children);
-      }
-    }
-    this.#lastCode = code;
-    this.#lastFlags = flags;
-    this.#last = children;
-    return children;
-  }
-}
-
-/** One TCP series (a CONNECT tunnel or upgraded connection's labels), children resolved up front. */
-export class TcpSeries {
-  readonly labels: Readonly<TcpSeriesLabels>;
-  readonly #opened: CounterCell;
-  readonly #closed: CounterCell;
-  readonly #sent: CounterCell;
-  readonly #received: CounterCell;
-
-  constructor(telemetry: ProxyTelemetry, labels: TcpSeriesLabels) {
-    this.labels = Object.freeze({ ...labels });
-    const values = IstioTcpLabels.map((name) => labels[name]);
-    const children = telemetry.tcpChildren(values);
-    this.#opened = children.opened;
-    this.#closed = children.closed;
-    this.#sent = children.sent;
-    this.#received = children.received;
-  }
-
-  opened(): void {
-    this.#opened.inc();
-  }
-  closed(): void {
-    this.#closed.inc();
-  }
-  /** Bytes sent to the downstream client (Istio: sent by the destination side of the connection). */
-  sent(bytes: number): void {
-    if (bytes > 0) this.#sent.inc(bytes);
-  }
-  /** Bytes received from the downstream client. */
-  received(bytes: number): void {
-    if (bytes > 0) this.#received.inc(bytes);
-  }
-}
-
-/** A Map that forgets its oldest entry when full. Evicting only costs a re-lookup later. */
-class BoundedCache<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
-  set(key: string, value: V): void {
-    if (this.#map.size >= this.#max) {
-      const oldest = this.#map.keys().next();
-      if (!oldest.done) this.#map.delete(oldest.value);
-    }
-    this.#map.set(key, value);
-  }
-  get size(): number {
-    return this.#map.size;
-  }
-}
-
-const KEY_SEPARATOR = '\u0001';
-
 export class ProxyTelemetry {
   readonly registry = new Registry();
-  readonly #requests: CellCounter;
-  readonly #duration: CellHistogram;
-  readonly #requestBytes: CellHistogram;
-  readonly #responseBytes: CellHistogram;
-  readonly #tcpSent: CellCounter;
-  readonly #tcpReceived: CellCounter;
-  readonly #tcpOpened: CellCounter;
-  readonly #tcpClosed: CellCounter;
+  /** Istio's request and TCP metrics (the hot path records through their series). */
+  readonly traffic: IstioTrafficMetrics;
   readonly #healthyEndpoints: Gauge<string>;
   readonly #endpoints: Gauge<string>;
   readonly #outlierEjections: Counter<string>;
@@ -192,8 +50,6 @@ export class ProxyTelemetry {
   readonly #connectionsOverflow: Counter<string>;
   /** Reads how many access-log lines were dropped so far (the log counts; the scrape reads). */
   #accessLogDropped: () => number = () => 0;
-  readonly #requestSeries: BoundedCache<RequestSeries>;
-  readonly #tcpSeries: BoundedCache<TcpSeries>;
   readonly #hosts: HostLabeler;
   readonly #clusters = new Set<string>();
   #currentVersion: string | undefined;
@@ -201,63 +57,7 @@ export class ProxyTelemetry {
 
   constructor(opts: ProxyTelemetryOptions) {
     const registers = [this.registry];
-    const requestLabels = [...IstioRequestLabels];
-    const tcpLabels = [...IstioTcpLabels];
-    this.#requests = new CellCounter({
-      name: IstioMetrics.requestsTotal,
-      help: 'Requests handled by this proxy (Istio standard metric).',
-      labelNames: requestLabels,
-    });
-    this.#duration = new CellHistogram({
-      name: IstioMetrics.requestDuration,
-      help: 'Request duration in milliseconds, from first byte received to last byte sent (Istio standard metric).',
-      labelNames: requestLabels,
-      buckets: DurationBucketsMs,
-    });
-    this.#requestBytes = new CellHistogram({
-      name: IstioMetrics.requestBytes,
-      help: 'Request body size in bytes (Istio standard metric).',
-      labelNames: requestLabels,
-      buckets: SizeBuckets,
-    });
-    this.#responseBytes = new CellHistogram({
-      name: IstioMetrics.responseBytes,
-      help: 'Response body size in bytes (Istio standard metric).',
-      labelNames: requestLabels,
-      buckets: SizeBuckets,
-    });
-    this.#tcpSent = new CellCounter({
-      name: IstioMetrics.tcpSentBytes,
-      help: 'Bytes sent to the downstream side of TCP connections and tunnels (Istio standard metric).',
-      labelNames: tcpLabels,
-    });
-    this.#tcpReceived = new CellCounter({
-      name: IstioMetrics.tcpReceivedBytes,
-      help: 'Bytes received from the downstream side of TCP connections and tunnels (Istio standard metric).',
-      labelNames: tcpLabels,
-    });
-    this.#tcpOpened = new CellCounter({
-      name: IstioMetrics.tcpConnectionsOpened,
-      help: 'TCP connections and tunnels opened (Istio standard metric).',
-      labelNames: tcpLabels,
-    });
-    this.#tcpClosed = new CellCounter({
-      name: IstioMetrics.tcpConnectionsClosed,
-      help: 'TCP connections and tunnels closed (Istio standard metric).',
-      labelNames: tcpLabels,
-    });
-    // The hot-path metrics keep their own cells; the registry only reads them when scraped.
-    for (const metric of [
-      this.#requests,
-      this.#duration,
-      this.#requestBytes,
-      this.#responseBytes,
-      this.#tcpSent,
-      this.#tcpReceived,
-      this.#tcpOpened,
-      this.#tcpClosed,
-    ])
-      this.registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+    this.traffic = new IstioTrafficMetrics(this.registry, opts.maxCachedSeries ?? 10_000);
     const build = new Gauge({
       name: IstioMetrics.build,
       help: 'Build of this Strait component; always 1.',
@@ -370,77 +170,25 @@ export class ProxyTelemetry {
     });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
-    const maxSeries = opts.maxCachedSeries ?? 10_000;
-    this.#requestSeries = new BoundedCache(maxSeries);
-    this.#tcpSeries = new BoundedCache(maxSeries);
     this.#hosts = new HostLabeler(opts.maxOtherEgressHosts ?? 50);
   }
 
-  // ---- Istio request and TCP metrics ----
+  // ---- Istio request and TCP metrics (see istio-metrics.ts) ----
 
-  /**
-   * The series for a (route, cluster, peer) combination; missing labels become "unknown". Cached by the
-   * label values, so calling it per request costs one key join and one Map lookup.
-   */
   requestSeries(labels: Partial<RequestSeriesLabels>): RequestSeries {
-    const complete = completeRequestLabels(labels);
-    const key = Object.values(complete).join(KEY_SEPARATOR);
-    return this.requestSeriesByKey(key, () => complete);
+    return this.traffic.requestSeries(labels);
   }
 
-  /**
-   * Like requestSeries, for callers with a cheaper key of their own (e.g. `${routeId}|${clusterName}|${peer}`):
-   * `build` runs only on a cache miss. The key must determine the labels; keys share requestSeries's cache.
-   */
   requestSeriesByKey(key: string, build: () => Partial<RequestSeriesLabels>): RequestSeries {
-    let series = this.#requestSeries.get(key);
-    if (!series) {
-      series = new RequestSeries(this, completeRequestLabels(build()));
-      this.#requestSeries.set(key, series);
-    }
-    return series;
+    return this.traffic.requestSeriesByKey(key, build);
   }
 
-  /** The TCP series for a label set; accepts a request label set too (extra labels are ignored). */
   tcpSeries(labels: Partial<TcpSeriesLabels>): TcpSeries {
-    const complete = completeTcpLabels(labels);
-    const key = Object.values(complete).join(KEY_SEPARATOR);
-    let series = this.#tcpSeries.get(key);
-    if (!series) {
-      series = new TcpSeries(this, complete);
-      this.#tcpSeries.set(key, series);
-    }
-    return series;
+    return this.traffic.tcpSeries(labels);
   }
 
-  /** @internal Resolves the four request children for positional label values (used by RequestSeries). */
-  requestChildren(values: string[]): RequestChildren {
-    return {
-      requests: this.#requests.cell(values),
-      duration: this.#duration.cell(values),
-      requestBytes: this.#requestBytes.cell(values),
-      responseBytes: this.#responseBytes.cell(values),
-    };
-  }
-
-  /** @internal Resolves the four TCP children for positional label values (used by TcpSeries). */
-  tcpChildren(values: string[]): {
-    opened: CounterCell;
-    closed: CounterCell;
-    sent: CounterCell;
-    received: CounterCell;
-  } {
-    return {
-      opened: this.#tcpOpened.cell(values),
-      closed: this.#tcpClosed.cell(values),
-      sent: this.#tcpSent.cell(values),
-      received: this.#tcpReceived.cell(values),
-    };
-  }
-
-  /** How many series the lookup caches hold (for tests and the admin page). */
   get cachedSeries(): { request: number; tcp: number } {
-    return { request: this.#requestSeries.size, tcp: this.#tcpSeries.size };
+    return this.traffic.cachedSeries;
   }
 
   // ---- Proxy health ----

@@ -57,7 +57,7 @@ async function startProxy(target: { address: string; port: number }): Promise<Pr
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = value;
     headers['x-relayed-by'] = 'strait-test';
     relayUpgrade(
-      req,
+      req.method ?? 'GET',
       socket,
       head,
       { ...target, headers, path: req.url ?? '/' },
@@ -232,7 +232,7 @@ describe('relayUpgrade', () => {
   it('answers 400 instead of throwing when the headers are invalid', async () => {
     const server = createServer();
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      relayUpgrade(req, socket, head, {
+      relayUpgrade(req.method ?? 'GET', socket, head, {
         address: DEAD_ADDRESS,
         port: 9,
         path: '/',

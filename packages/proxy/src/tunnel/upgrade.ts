@@ -61,11 +61,11 @@ function responseHead(res: IncomingMessage, status: number, dropHopByHop: boolea
 }
 
 /**
- * Relays an upgrade request. `req`, `client` and `head` come from the server's 'upgrade' event;
- * `target` says where and what to send. Never throws; the hooks report the outcome.
+ * Relays an upgrade request: `method` is the request's, `client` and `head` the socket and the bytes after
+ * the request head; `target` says where and what to send. Never throws; the hooks report the outcome.
  */
 export function relayUpgrade(
-  req: IncomingMessage,
+  method: string,
   client: Socket,
   head: Buffer,
   target: UpgradeTarget,
@@ -89,7 +89,7 @@ export function relayUpgrade(
     proxyReq = httpRequest({
       host: target.address,
       port: target.port,
-      method: req.method ?? 'GET',
+      method,
       path: target.path,
       headers: target.headers,
       agent: false,

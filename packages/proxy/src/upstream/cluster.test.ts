@@ -3,6 +3,7 @@
 import { type Cluster, ClusterSchema as Schema, type SnapshotInput } from '@strait/api';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lookupOf } from '../codec/headers.ts';
 import type { HealthCheckTarget, Prober } from '../health/active.ts';
 import type { ProbeResult } from '../health/state.ts';
 import { UpstreamCluster } from './cluster.ts';
@@ -11,7 +12,7 @@ import { cookieValue } from './hash-key.ts';
 import type { BreakerName, ChooseContext } from './types.ts';
 
 const logger = pino({ level: 'silent' });
-const ctx: ChooseContext = { headers: {}, sourceIp: '127.0.0.1' };
+const ctx: ChooseContext = { headers: lookupOf({}), sourceIp: '127.0.0.1' };
 
 function cluster(
   input: Partial<SnapshotInput['clusters'][number]> & { endpoints?: unknown[] } = {},
@@ -81,21 +82,29 @@ describe('choose()', () => {
 
   it('CONSISTENT_HASH keys by header, cookie or source IP', () => {
     const byHeader = make(cluster({ lbPolicy: 'CONSISTENT_HASH', hashPolicy: { header: 'X-User' } }));
-    const first = byHeader.choose({ headers: { 'x-user': 'alice' }, sourceIp: '1.1.1.1' });
+    const first = byHeader.choose({ headers: lookupOf({ 'x-user': 'alice' }), sourceIp: '1.1.1.1' });
     for (let i = 0; i < 20; i++) {
-      expect(byHeader.choose({ headers: { 'x-user': 'alice' }, sourceIp: `10.0.0.${i}` })).toBe(first);
+      expect(byHeader.choose({ headers: lookupOf({ 'x-user': 'alice' }), sourceIp: `10.0.0.${i}` })).toBe(
+        first,
+      );
     }
     const byCookie = make(cluster({ lbPolicy: 'CONSISTENT_HASH', hashPolicy: { cookie: 'session' } }));
-    const s = byCookie.choose({ headers: { cookie: 'a=1; session=xyz' }, sourceIp: '1.1.1.1' });
+    const s = byCookie.choose({ headers: lookupOf({ cookie: 'a=1; session=xyz' }), sourceIp: '1.1.1.1' });
     for (let i = 0; i < 20; i++) {
-      expect(byCookie.choose({ headers: { cookie: `session=xyz; b=${i}` }, sourceIp: '2.2.2.2' })).toBe(s);
+      expect(
+        byCookie.choose({ headers: lookupOf({ cookie: `session=xyz; b=${i}` }), sourceIp: '2.2.2.2' }),
+      ).toBe(s);
     }
     const byIp = make(cluster({ lbPolicy: 'CONSISTENT_HASH', hashPolicy: { sourceIp: true } }));
-    const ip = byIp.choose({ headers: {}, sourceIp: '10.1.2.3' });
-    for (let i = 0; i < 20; i++) expect(byIp.choose({ headers: {}, sourceIp: '10.1.2.3' })).toBe(ip);
+    const ip = byIp.choose({ headers: lookupOf({}), sourceIp: '10.1.2.3' });
+    for (let i = 0; i < 20; i++)
+      expect(byIp.choose({ headers: lookupOf({}), sourceIp: '10.1.2.3' })).toBe(ip);
     // Different keys spread over several hosts.
     const spread = new Set(
-      Array.from({ length: 50 }, (_, i) => byIp.choose({ headers: {}, sourceIp: `10.9.0.${i}` })?.key),
+      Array.from(
+        { length: 50 },
+        (_, i) => byIp.choose({ headers: lookupOf({}), sourceIp: `10.9.0.${i}` })?.key,
+      ),
     );
     expect(spread.size).toBeGreaterThan(2);
   });

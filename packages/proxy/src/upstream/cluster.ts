@@ -7,12 +7,12 @@ import { type Outcome, OutlierDetector } from '../health/outlier.ts';
 import type { ProbeResult } from '../health/state.ts';
 import { createLoadBalancer } from '../lb/registry.ts';
 import type { LoadBalancer } from '../lb/types.ts';
+import { CircuitBreakerState } from './breakers.ts';
 import { hashKeyOf } from './hash-key.ts';
 import { Host, hostKey, type PoolSettings, poolSettingsOf, samePoolSettings } from './host.ts';
-import type { BreakerName, ChooseContext, ClusterEvents, ClusterStatus, HostStatus } from './types.ts';
+import type { ChooseContext, ClusterEvents, ClusterStatus, HostStatus } from './types.ts';
 
-/** Envoy's circuit breaker defaults (max_connections/pending/requests). */
-export const DEFAULT_BREAKER_LIMIT = 1024;
+export { DEFAULT_BREAKER_LIMIT } from './breakers.ts';
 /** ORIGINAL_DST: at most this many destinations keep a Pool; least recently used go first. */
 export const ORIGINAL_DST_MAX_HOSTS = 256;
 /** ORIGINAL_DST: a destination unused this long has its Pool closed. */
@@ -45,10 +45,8 @@ export class UpstreamCluster {
   #checker: ActiveHealthChecker<Host> | undefined;
   #checkerKey = '';
   #started = false;
-  #requests = 0;
-  #retries = 0;
+  readonly #breakers: CircuitBreakerState;
   #panics = 0;
-  readonly #opens: Record<BreakerName, number> = { max_requests: 0, max_pending_requests: 0, max_retries: 0 };
   /** ORIGINAL_DST hosts by key, least recently used first. */
   readonly #originalDst = new Map<string, Host>();
   #originalDstTimer: NodeJS.Timeout | undefined;
@@ -62,6 +60,7 @@ export class UpstreamCluster {
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
     this.#prober = opts.prober;
+    this.#breakers = new CircuitBreakerState((breaker) => this.#events.circuitOpen?.(this, breaker));
     this.#lb = createLoadBalancer(config.lbPolicy ?? 'ROUND_ROBIN', { random: this.#random });
     this.#setHosts(config.endpoints, undefined);
     this.#syncOutlier(undefined);
@@ -126,32 +125,20 @@ export class UpstreamCluster {
 
   /** Circuit breakers for a new request; false means refuse it with 503 UO. Pair with releaseRequest(). */
   acquireRequest(): boolean {
-    const limits = this.config.circuitBreakers;
-    if (this.#requests >= (limits?.maxRequests ?? DEFAULT_BREAKER_LIMIT)) return this.#open('max_requests');
-    const maxConnections = limits?.maxConnections ?? DEFAULT_BREAKER_LIMIT;
-    const pending = this.#requests - maxConnections;
-    if (pending >= 0 && pending >= (limits?.maxPendingRequests ?? DEFAULT_BREAKER_LIMIT)) {
-      return this.#open('max_pending_requests');
-    }
-    this.#requests++;
-    return true;
+    return this.#breakers.acquireRequest(this.config.circuitBreakers);
   }
 
   releaseRequest(): void {
-    if (this.#requests > 0) this.#requests--;
+    this.#breakers.releaseRequest();
   }
 
   /** Circuit breaker for a retry; false means do not retry (503 UO if nothing else). Pair with releaseRetry(). */
   acquireRetry(): boolean {
-    if (this.#retries >= (this.config.circuitBreakers?.maxRetries ?? DEFAULT_BREAKER_LIMIT)) {
-      return this.#open('max_retries');
-    }
-    this.#retries++;
-    return true;
+    return this.#breakers.acquireRetry(this.config.circuitBreakers);
   }
 
   releaseRetry(): void {
-    if (this.#retries > 0) this.#retries--;
+    this.#breakers.releaseRetry();
   }
 
   /** How an attempt on `host` ended; feeds outlier detection. */
@@ -194,9 +181,9 @@ export class UpstreamCluster {
       type: this.config.type ?? 'STATIC',
       lbPolicy: this.config.lbPolicy ?? 'ROUND_ROBIN',
       hosts: this.hosts.map((h) => hostStatus(h, now)),
-      activeRequests: this.#requests,
-      activeRetries: this.#retries,
-      circuitOpens: { ...this.#opens },
+      activeRequests: this.#breakers.requests,
+      activeRetries: this.#breakers.retries,
+      circuitOpens: { ...this.#breakers.opens },
       panics: this.#panics,
     };
     if (this.config.service !== undefined) status.service = this.config.service;
@@ -220,12 +207,6 @@ export class UpstreamCluster {
     this.#eligible = [];
     this.#originalDst.clear();
     await Promise.all([checker?.stop(), ...this.#closing]);
-  }
-
-  #open(breaker: BreakerName): false {
-    this.#opens[breaker]++;
-    this.#events.circuitOpen?.(this, breaker);
-    return false;
   }
 
   /** Healthy hosts; the same array as last time when nothing changed, so the ring hash keeps its ring. */

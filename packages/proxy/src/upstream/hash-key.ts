@@ -1,10 +1,10 @@
 // Computes a request's consistent-hash key from the cluster's hash policy (header, cookie or source IP).
-import type { IncomingHttpHeaders } from 'node:http';
 import type { HashPolicy } from '@strait/api';
+import type { HeaderLookup } from '../codec/headers.ts';
 
 export function hashKeyOf(
   policy: HashPolicy | undefined,
-  headers: IncomingHttpHeaders,
+  headers: HeaderLookup,
   sourceIp: string,
 ): string | undefined {
   if (policy === undefined) return undefined;
@@ -13,9 +13,8 @@ export function hashKeyOf(
   return sourceIp === '' ? undefined : sourceIp;
 }
 
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  if (Array.isArray(value)) return value.length > 0 ? value.join(',') : undefined;
+function headerValue(headers: HeaderLookup, name: string): string | undefined {
+  const value = headers.value(name);
   return value === undefined || value === '' ? undefined : value;
 }
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ClusterSchema } from '@strait/api';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lookupOf } from '../codec/headers.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import type { Host } from './host.ts';
 
@@ -74,7 +75,10 @@ describe('active health check over loopback', () => {
       const flakyHost = cluster.hosts.find((h) => h.port === flakyPort) as Host;
       const chosen = () =>
         new Set(
-          Array.from({ length: 10 }, () => cluster.choose({ headers: {}, sourceIp: '127.0.0.1' })?.port),
+          Array.from(
+            { length: 10 },
+            () => cluster.choose({ headers: lookupOf({}), sourceIp: '127.0.0.1' })?.port,
+          ),
         );
 
       await until(() => flakyHost.activeHealth.status === 'healthy', 'first successful check');
@@ -96,9 +100,24 @@ describe('active health check over loopback', () => {
       expect(good.hosts.every((h) => h === 'service-b')).toBe(true);
 
       // The traffic pool reaches the same server.
-      const res = await flakyHost.pool.request({ method: 'GET', path: '/', headers: { host: 'service-b' } });
-      expect(res.statusCode).toBe(200);
-      await res.body.dump();
+      const status = await new Promise<number>((resolve, reject) =>
+        flakyHost.pool.acquire((got) => {
+          if ('failure' in got) return reject(got.error);
+          let seen = 0;
+          got.connection.send(
+            { method: 'GET', path: '/', raw: ['host', 'service-b'], hasBody: false, length: undefined },
+            {
+              onHead: (s) => {
+                seen = s;
+              },
+              onData: () => true,
+              onEnd: () => resolve(seen),
+              onError: (_failure, _before, err) => reject(err),
+            },
+          );
+        }),
+      );
+      expect(status).toBe(200);
     } finally {
       await manager.close();
     }

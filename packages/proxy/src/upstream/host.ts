@@ -1,17 +1,12 @@
-// One upstream endpoint as the proxy sees it: its undici Pool, weight, in-flight count and health
-// (active check state, outlier state, and the control plane's own verdict).
+// One upstream endpoint as the proxy sees it: its pool of keep-alive connections, weight, in-flight count
+// and health (active check state, outlier state, and the control plane's own verdict).
 import { isIP } from 'node:net';
 import type { Cluster, Endpoint } from '@strait/api';
 import { OutlierState } from '../health/outlier.ts';
 import { HealthState } from '../health/state.ts';
-import { Pool } from './undici.ts';
+import { ConnectionPool, type PoolSettings } from './pool.ts';
 
-/** The cluster settings that shape a host's Pool; a change to any of them means new Pools. */
-export interface PoolSettings {
-  connectTimeoutMs: number;
-  idleTimeoutMs: number;
-  maxConnections: number | undefined;
-}
+export type { PoolSettings } from './pool.ts';
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 4000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
@@ -37,21 +32,6 @@ export function hostKey(address: string, port: number): string {
   return `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
 }
 
-/**
- * A keep-alive pool to one origin. The idle timeout is enforced even when the server advertises a longer
- * Keep-Alive, so a connection is never reused after the app (Node: 5 s) may have closed it.
- */
-export function createPool(origin: string, settings: PoolSettings): Pool {
-  return new Pool(origin, {
-    pipelining: 1,
-    keepAliveTimeout: settings.idleTimeoutMs,
-    keepAliveMaxTimeout: settings.idleTimeoutMs,
-    keepAliveTimeoutThreshold: Math.min(1000, Math.floor(settings.idleTimeoutMs / 4)),
-    connectTimeout: settings.connectTimeoutMs,
-    connections: settings.maxConnections ?? null,
-  });
-}
-
 export class Host {
   /** `address:port` (IPv6 bracketed). */
   readonly key: string;
@@ -61,7 +41,7 @@ export class Host {
   weight: number;
   /** Requests in flight; the caller counts them (beginRequest/endRequest), LEAST_REQUEST reads them. */
   activeRequests = 0;
-  pool: Pool;
+  pool: ConnectionPool;
   /** Active health check state ('unchecked' counts as healthy). */
   readonly activeHealth = new HealthState();
   /** Passive (outlier detection) state. */
@@ -76,7 +56,7 @@ export class Host {
     this.endpoint = endpoint;
     this.weight = endpoint.weight ?? 1;
     this.#now = now;
-    this.pool = createPool(this.origin, settings);
+    this.pool = new ConnectionPool(endpoint.address, endpoint.port, settings);
   }
 
   get address(): string {
@@ -112,19 +92,16 @@ export class Host {
     this.weight = endpoint.weight ?? 1;
   }
 
-  /** Swaps in a Pool with new settings; the old one finishes its in-flight requests, then closes. */
+  /** New pool settings; connections in use finish their requests, then follow them. */
   replacePool(settings: PoolSettings): void {
     const old = this.pool;
-    this.pool = createPool(this.origin, settings);
-    closeGracefully(old);
+    this.pool = new ConnectionPool(this.endpoint.address, this.endpoint.port, settings);
+    old.close();
   }
 
-  /** Graceful close: in-flight requests finish. */
+  /** Closes idle connections now; those in use close once their response is done. */
   close(): Promise<void> {
-    return closeGracefully(this.pool);
+    this.pool.close();
+    return Promise.resolve();
   }
-}
-
-function closeGracefully(pool: Pool): Promise<void> {
-  return pool.close().catch(() => {});
 }

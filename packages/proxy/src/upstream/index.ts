@@ -12,8 +12,11 @@ export {
   type UpstreamClusterOptions,
 } from './cluster.ts';
 export { ClusterManager, type ClusterManagerOptions } from './cluster-manager.ts';
+export type { RequestHead, ResponseHandler, UpstreamFailure } from './connection.ts';
+export { UpstreamConnection } from './connection.ts';
 export { cookieValue, hashKeyOf } from './hash-key.ts';
-export { createPool, Host, hostKey, type PoolSettings, poolSettingsOf } from './host.ts';
+export { Host, hostKey, type PoolSettings, poolSettingsOf } from './host.ts';
+export { type Acquired, ConnectionPool, type Connector, plainConnector } from './pool.ts';
 export type {
   BreakerName,
   ChooseContext,

@@ -1,14 +1,14 @@
 // Shared shapes of the upstream side: what choose() gets, the events the cluster manager emits (the
 // proxy wires them into metrics) and the status the admin /clusters page shows.
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Cluster } from '@strait/api';
+import type { HeaderLookup } from '../codec/headers.ts';
 import type { ProbeResult } from '../health/state.ts';
 import type { UpstreamCluster } from './cluster.ts';
 import type { Host } from './host.ts';
 
 /** Per-request input to UpstreamCluster.choose(). */
 export interface ChooseContext {
-  headers: IncomingHttpHeaders;
+  headers: HeaderLookup;
   sourceIp: string;
   /** ORIGINAL_DST clusters: where the request was going. */
   originalDestination?: { address: string; port: number };

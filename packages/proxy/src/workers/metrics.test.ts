@@ -4,7 +4,7 @@ import { IstioMetrics, ProxyMetrics } from '@strait/api';
 import { describe, expect, it } from 'vitest';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import { mergeMetrics, PRIMARY_METRICS, workerMetrics } from './metrics.ts';
-import { restartDelayMs } from './primary.ts';
+import { restartDelayMs } from './timing.ts';
 
 /** A worker's registry after some traffic, as the primary receives it (JSON over the IPC channel). */
 async function workerAfter(requests: number, durationMs: number): Promise<unknown> {

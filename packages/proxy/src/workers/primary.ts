@@ -10,25 +10,15 @@ import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
 import { isStarted, type MetricsJson, Requester, type WorkerCommand, WorkerError } from './ipc.ts';
 import { mergeMetrics } from './metrics.ts';
+import {
+  APPLY_TIMEOUT_MS,
+  DRAIN_GRACE_MS,
+  QUERY_TIMEOUT_MS,
+  restartDelayMs,
+  STABLE_AFTER_MS,
+  START_TIMEOUT_MS,
+} from './timing.ts';
 import { WORKER_INDEX_ENV } from './worker.ts';
-
-/** How long a worker may take to start (load the code, open its IPC channel). */
-const START_TIMEOUT_MS = 30_000;
-/** How long a worker may take to apply a snapshot (compile it, bind new listeners). */
-const APPLY_TIMEOUT_MS = 15_000;
-/** How long a worker may take to answer a question (clusters, metrics, log level). */
-const QUERY_TIMEOUT_MS = 5_000;
-/** Added to --drain-timeout-ms for closing pools and flushing the access log before a worker must be gone. */
-const DRAIN_GRACE_MS = 5_000;
-/** Re-fork back-off: first delay, cap, and how long a worker must live for its crash count to reset. */
-const RESTART_INITIAL_MS = 100;
-const RESTART_MAX_MS = 10_000;
-const STABLE_AFTER_MS = 10_000;
-
-/** The wait before re-forking a worker that died, after `crashes` short-lived runs in a row (1, 2, ...). */
-export function restartDelayMs(crashes: number): number {
-  return Math.min(RESTART_MAX_MS, RESTART_INITIAL_MS * 2 ** Math.min(Math.max(crashes - 1, 0), 20));
-}
 
 /** One of the N worker positions; its process changes when a worker dies and is re-forked. */
 interface Slot {
@@ -140,18 +130,16 @@ export class WorkerPrimary {
     return this.#slots.map((s) => ({
       index: s.index,
       pid: s.worker?.process.pid,
-      state: !s.worker
-        ? this.#draining
-          ? 'stopped'
-          : 'restarting'
-        : !s.started
-          ? 'starting'
-          : s.version === undefined
-            ? 'waiting for config'
-            : 'serving',
+      state: this.#stateOf(s),
       version: s.version,
       restarts: s.restarts,
     }));
+  }
+
+  #stateOf(s: Slot): string {
+    if (!s.worker) return this.#draining ? 'stopped' : 'restarting';
+    if (!s.started) return 'starting';
+    return s.version === undefined ? 'waiting for config' : 'serving';
   }
 
   /**

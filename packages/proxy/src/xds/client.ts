@@ -7,83 +7,22 @@ import {
   type AckMessage,
   ApiPaths,
   type DeltaMessage,
-  DeltaMessageSchema,
-  DiscoveryMessageSchema,
+  type DiscoveryMessage,
   type DiscoveryRequest,
+  deltaMessageIssues,
   describeIssues,
+  discoveryMessageIssues,
   HEARTBEAT_DEAD_AFTER_MS,
-  issuesOf,
   LineSplitter,
-  type NodeInfo,
   REPLICA_HEADER,
-  type Snapshot,
 } from '@strait/api';
-import type pino from 'pino';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
 import { ControlPlaneEndpoints, type ControlPlaneTarget } from './endpoints.ts';
-
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
+import type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
 
-export interface DiscoveryStatus {
-  /** A stream is open (the control plane answered 200). */
-  connected: boolean;
-  /** Serving a config that may be out of date: not connected, but some config is (or was) in use. */
-  stale: boolean;
-  /** The version of the last snapshot applied (or the bootstrap's), if any. */
-  version: string | undefined;
-  lastNack?: { nonce: string; error: string; at: number };
-  /** When the current stream opened (epoch ms). */
-  connectedSince?: number;
-  /** How many times a stream was lost and a new one attempted. */
-  reconnects: number;
-  /** The control-plane URL of the open stream (with the address it resolved to, when that differs). */
-  controlPlane?: string;
-  /** The replica serving the open stream, as it names itself. */
-  replica?: string;
-}
-
-/** Counters of the connection to the control plane, as Envoy keeps them for its `xds-grpc` cluster. */
-export interface DiscoveryCounters {
-  /** Streams opened (the control plane answered 200). */
-  streamsOpened: number;
-  /** Attempts that failed to open a stream. */
-  connectFailures: number;
-  /** Bytes read from streams. */
-  bytesReceived: number;
-  /** Bytes of stream requests and ACK/NACK posts sent. */
-  bytesSent: number;
-}
-
-export interface DiscoveryClientOptions {
-  /**
-   * The control-plane replicas' base URLs, e.g. http://127.0.0.1:15010 (a trailing slash is fine); a name
-   * that resolves to several addresses counts as that many replicas.
-   */
-  urls: readonly string[];
-  node: NodeInfo;
-  /** Installs a snapshot. Must be all-or-nothing: if it throws, the old config must still be in force. */
-  apply: (snapshot: Snapshot) => Promise<void> | void;
-  logger: pino.Logger;
-  /** Bearer token for the control plane. */
-  token?: string;
-  /** The snapshot already running (from a bootstrap file); makes the client "stale" until it connects. */
-  initial?: Snapshot;
-  backoff?: { initialMs: number; maxMs: number };
-  /**
-   * Where among the replicas the first stream goes (0 ≤ n < 1 picks the replica). Default: from a hash of
-   * the node id, so proxies spread over the replicas and each one always starts at the same replica.
-   */
-  firstReplica?: () => number;
-  /** Silence on the stream after which it is taken as dead. Default HEARTBEAT_DEAD_AFTER_MS. */
-  heartbeatDeadAfterMs?: number;
-  /** Timeout for opening the stream and for each ACK/NACK post. Default 10 s. */
-  requestTimeoutMs?: number;
-  /** Largest accepted message line, in bytes. Default 64 MiB. */
-  maxMessageBytes?: number;
-  /** Delays between attempts of an ACK/NACK post that got no answer. Default 200 and 1000 ms. */
-  ackRetryDelaysMs?: readonly number[];
-}
+export type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
 
 type StatusListener = (status: DiscoveryStatus) => void;
 
@@ -296,9 +235,9 @@ export class DiscoveryClient {
       // Without a nonce there is nothing to NACK; a garbled stream is dropped and reopened.
       throw new Error(`discovery stream sent a line that is not JSON: ${line.slice(0, 80)}`);
     }
-    const message = DiscoveryMessageSchema.safeParse(value);
-    if (message.success) {
-      if (message.data.type === 'delta') await this.#handleDelta(message.data);
+    if (discoveryMessageIssues(value).length === 0) {
+      const message = value as DiscoveryMessage;
+      if (message.type === 'delta') await this.#handleDelta(message);
       return;
     }
     const head = value as { type?: unknown; nonce?: unknown } | null;
@@ -306,8 +245,8 @@ export class DiscoveryClient {
       throw new Error('discovery stream sent a message that is not an object');
     if (head.type === 'delta' && typeof head.nonce === 'string' && head.nonce !== '') {
       // A delta this proxy cannot read is refused like one it cannot apply.
-      const issues = DeltaMessageSchema.safeParse(value).error;
-      const error = `the delta is malformed: ${issues ? describeIssues(issuesOf(issues)) : 'unreadable'}`;
+      const issues = deltaMessageIssues(value);
+      const error = `the delta is malformed: ${issues.length > 0 ? describeIssues(issues) : 'unreadable'}`;
       await this.#refuse(head.nonce, 'unknown', { error, rejected: [] });
       return;
     }

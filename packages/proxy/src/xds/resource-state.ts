@@ -9,10 +9,9 @@ import {
   type DiscoveryResourceRef,
   describeIssues,
   discoveryKey,
-  issuesOf,
-  RESOURCE_SCHEMAS,
   type RejectedResource,
   type ResourceVersion,
+  resourceIssues,
   type Snapshot,
   splitSnapshot,
   versionOfResources,
@@ -64,9 +63,9 @@ export class ResourceState {
     for (const ref of delta.removed) next.delete(discoveryKey(ref));
     const rejected: RejectedResource[] = [];
     for (const r of delta.resources) {
-      const checked = RESOURCE_SCHEMAS[r.type].safeParse(r.resource);
-      if (!checked.success) {
-        rejected.push({ type: r.type, name: r.name, error: describeIssues(issuesOf(checked.error)) });
+      const issues = resourceIssues(r.type, r.resource);
+      if (issues.length > 0) {
+        rejected.push({ type: r.type, name: r.name, error: describeIssues(issues) });
         continue;
       }
       next.set(discoveryKey(r), r);
