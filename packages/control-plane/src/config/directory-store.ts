@@ -8,7 +8,6 @@ import { type ApplyResult, canonicalJson, Errors, StraitError } from '@strait/ap
 import {
   type ConfigIssue,
   issuesError,
-  type Kind,
   type RawDocument,
   type Resource,
   resourceContent,
@@ -16,10 +15,10 @@ import {
   validateAll,
 } from '@strait/api/resources';
 import { Document, parseAllDocuments } from 'yaml';
-import { Emitter } from '../events/emitter.ts';
 import { type Planned, type PlannedChange, planApply, planDelete } from './changes.ts';
 import { isTempName, removeFileDurably, resourceFileName, writeFileAtomic } from './persist.ts';
-import type { ChangeSource, ConfigStore, ConfigStoreEvents, ResourceRef, StoreHealth } from './types.ts';
+import { ServedConfig } from './served.ts';
+import type { ChangeSource, ConfigStore, ResourceRef, StoreHealth } from './types.ts';
 import { watchConfigDir } from './watch.ts';
 
 export interface DirectoryStoreOptions {
@@ -29,36 +28,18 @@ export interface DirectoryStoreOptions {
   onReadError?: (err: unknown) => void;
 }
 
-export class DirectoryStore implements ConfigStore {
+export class DirectoryStore extends ServedConfig implements ConfigStore {
   readonly dir: string;
   readonly description: string;
   readonly #options: DirectoryStoreOptions;
   #files = new Map<string, string>();
-  #resources: Resource[] = [];
-  #queue: Promise<unknown> = Promise.resolve();
-  #lastChange = Date.now();
   #stopWatch: (() => void) | undefined;
-  readonly #events = new Emitter<ConfigStoreEvents>();
 
   constructor(dir: string, options: DirectoryStoreOptions = {}) {
+    super();
     this.dir = dir;
     this.description = `directory ${dir}`;
     this.#options = options;
-  }
-
-  on<E extends keyof ConfigStoreEvents>(
-    event: E,
-    listener: (payload: ConfigStoreEvents[E]) => void,
-  ): () => void {
-    return this.#events.on(event, listener);
-  }
-
-  get resources(): readonly Resource[] {
-    return this.#resources;
-  }
-
-  get lastChange(): number {
-    return this.#lastChange;
   }
 
   /** Loads the directory (throws, with every issue, if it is not valid) and watches it. */
@@ -75,14 +56,10 @@ export class DirectoryStore implements ConfigStore {
     const files = await readConfigDir(this.dir);
     const { resources, issues } = validateAll(files);
     if (issues.length > 0) {
-      this.#events.emit('rejected', { source: 'startup', issues });
+      this.events.emit('rejected', { source: 'startup', issues });
       throw issuesError(issues);
     }
     this.#commit('startup', files, resources, resources);
-  }
-
-  find(kind?: Kind, name?: string, namespace?: string): Resource[] {
-    return findResources(this.#resources, kind, name, namespace);
   }
 
   health(): StoreHealth {
@@ -103,41 +80,41 @@ export class DirectoryStore implements ConfigStore {
   async close(): Promise<void> {
     this.#stopWatch?.();
     this.#stopWatch = undefined;
-    await this.#queue;
+    await this.idle();
   }
 
   /** Re-reads the directory (after a direct edit). Returns the issues if the new content was refused. */
   reload(): Promise<ConfigIssue[]> {
-    return this.#serial(async () => {
+    return this.serial(async () => {
       const files = await readConfigDir(this.dir);
       if (sameFiles(files, this.#files)) return [];
       const { resources, issues } = validateAll(files);
       if (issues.length > 0) {
-        this.#events.emit('rejected', { source: 'file', issues });
+        this.events.emit('rejected', { source: 'file', issues });
         return issues;
       }
-      this.#commit('file', files, resources, changedResources(this.#resources, resources));
+      this.#commit('file', files, resources, changedResources(this.served, resources));
       return [];
     });
   }
 
   apply(docs: readonly RawDocument[], parseIssues: readonly ConfigIssue[] = []): Promise<ApplyResult[]> {
-    return this.#serial(() => this.#write(planApply(this.#resources, docs, parseIssues)));
+    return this.serial(() => this.#write(planApply(this.served, docs, parseIssues)));
   }
 
   delete(refs: readonly ResourceRef[]): Promise<ApplyResult[]> {
-    return this.#serial(() => this.#write(planDelete(this.#resources, refs)));
+    return this.serial(() => this.#write(planDelete(this.served, refs)));
   }
 
   async #write(planned: Planned): Promise<ApplyResult[]> {
     if ('issues' in planned) {
-      this.#events.emit('rejected', { source: 'api', issues: planned.issues });
+      this.events.emit('rejected', { source: 'api', issues: planned.issues });
       throw issuesError(planned.issues);
     }
     const { plan } = planned;
     const edits = this.#editsFor(plan);
     if (edits.size > 0) await this.#persist(edits, plan.submitted);
-    const byKey = new Map(this.#resources.map((r) => [resourceKey(r), r]));
+    const byKey = new Map(this.served.map((r) => [resourceKey(r), r]));
     return plan.results.map((result) => {
       const version = byKey.get(resourceKey({ kind: result.kind, metadata: result }))?.metadata
         .resourceVersion;
@@ -150,7 +127,7 @@ export class DirectoryStore implements ConfigStore {
   /** Which file each created, changed or deleted resource goes to. */
   #editsFor(plan: PlannedChange): Map<string, FileEdit> {
     const edits = new Map<string, FileEdit>();
-    const byKey = new Map(this.#resources.map((r) => [resourceKey(r), r]));
+    const byKey = new Map(this.served.map((r) => [resourceKey(r), r]));
     for (const resource of plan.upserts) {
       const existing = byKey.get(resourceKey(resource));
       if (existing) editFor(edits, existing.origin.file).replaced.set(resourceKey(resource), resource);
@@ -173,7 +150,7 @@ export class DirectoryStore implements ConfigStore {
       const text = applyEdit(
         files.get(file),
         edit,
-        this.#resources.filter((r) => r.origin.file === file),
+        this.served.filter((r) => r.origin.file === file),
       );
       if (text === undefined) {
         files.delete(file);
@@ -204,32 +181,13 @@ export class DirectoryStore implements ConfigStore {
     submitted: readonly Resource[],
   ): void {
     this.#files = files;
-    this.#resources = resources.map(withContentVersion);
-    this.#lastChange = Date.now();
-    this.#events.emit('change', { source, at: this.#lastChange, resources: this.#resources, submitted });
-  }
-
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
+    this.served = resources.map(withContentVersion);
+    this.changedAt = Date.now();
+    this.events.emit('change', { source, at: this.changedAt, resources: this.served, submitted });
   }
 }
 
 /** Resources of a kind (all kinds when absent), optionally one by name and namespace. */
-export function findResources(
-  resources: readonly Resource[],
-  kind?: Kind,
-  name?: string,
-  namespace?: string,
-): Resource[] {
-  return resources.filter(
-    (r) =>
-      (kind === undefined || r.kind === kind) &&
-      (name === undefined || r.metadata.name === name) &&
-      (namespace === undefined || r.metadata.namespace === namespace),
-  );
-}
 
 /** A directory has no revisions: a resource's version is a hash of its content, the same after a restart. */
 function withContentVersion(r: Resource): Resource {

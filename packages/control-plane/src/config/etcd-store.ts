@@ -10,7 +10,6 @@ import {
   type ConfigIssue,
   checkReferences,
   issuesError,
-  type Kind,
   type RawDocument,
   type Resource,
   resourceContent,
@@ -29,11 +28,11 @@ import {
   type TxnOp,
   type WatchEvent,
 } from '../etcd/client.ts';
-import type { MirrorHandler } from '../etcd/mirror.ts';
-import { Emitter } from '../events/emitter.ts';
+import { type MirrorHandler, newestRevision, unseen } from '../etcd/mirror.ts';
 import { type Planned, type PlannedChange, planApply, planDelete } from './changes.ts';
-import { findResources, readConfigDir } from './directory-store.ts';
-import type { ChangeSource, ConfigStore, ConfigStoreEvents, ResourceRef, StoreHealth } from './types.ts';
+import { readConfigDir } from './directory-store.ts';
+import { ServedConfig } from './served.ts';
+import type { ChangeSource, ConfigStore, ResourceRef, StoreHealth } from './types.ts';
 
 export interface EtcdStoreOptions {
   client: EtcdClient;
@@ -68,47 +67,29 @@ interface Generation {
   at: number;
 }
 
-export class EtcdStore implements ConfigStore, MirrorHandler {
+export class EtcdStore extends ServedConfig implements ConfigStore, MirrorHandler {
   readonly description: string;
   readonly prefix: string;
   readonly #o: EtcdStoreOptions;
   readonly #resourcePrefix: string;
   readonly #generationKey: string;
-  readonly #events = new Emitter<ConfigStoreEvents>();
   /** The keys under the prefix as of #known. */
   #stored = new Map<string, KeyValue>();
   /** Every change up to this revision is in #stored. */
   #known = 0;
-  #resources: Resource[] = [];
   /** The revision of each key #resources was made from (to tell whether a new state differs). */
   #servedRevisions = new Map<string, number>();
   /** Validated resources by key and revision, so unchanged keys are not validated again. */
   readonly #parsed = new Map<string, { modRevision: number; resource?: Resource; issues: ConfigIssue[] }>();
   #refusedAt = 0;
-  #lastChange = Date.now();
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: EtcdStoreOptions) {
+    super();
     this.#o = options;
     this.description = options.description;
     this.prefix = options.prefix;
     this.#resourcePrefix = `${options.prefix}resources/`;
     this.#generationKey = `${options.prefix}generation`;
-  }
-
-  on<E extends keyof ConfigStoreEvents>(
-    event: E,
-    listener: (payload: ConfigStoreEvents[E]) => void,
-  ): () => void {
-    return this.#events.on(event, listener);
-  }
-
-  get resources(): readonly Resource[] {
-    return this.#resources;
-  }
-
-  get lastChange(): number {
-    return this.#lastChange;
   }
 
   /** Starts following etcd; writes the seed directory's configuration if etcd holds none yet. */
@@ -119,12 +100,8 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
   }
 
   async close(): Promise<void> {
-    await this.#queue;
+    await this.idle();
     await this.#o.stop();
-  }
-
-  find(kind?: Kind, name?: string, namespace?: string): Resource[] {
-    return findResources(this.#resources, kind, name, namespace);
   }
 
   health(): StoreHealth {
@@ -149,11 +126,11 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
   }
 
   apply(docs: readonly RawDocument[], parseIssues: readonly ConfigIssue[] = []): Promise<ApplyResult[]> {
-    return this.#serial(() => this.#write(() => planApply(this.#resources, docs, parseIssues)));
+    return this.serial(() => this.#write(() => planApply(this.served, docs, parseIssues)));
   }
 
   delete(refs: readonly ResourceRef[]): Promise<ApplyResult[]> {
-    return this.#serial(() => this.#write(() => planDelete(this.#resources, refs)));
+    return this.serial(() => this.#write(() => planDelete(this.served, refs)));
   }
 
   // ---- following etcd (MirrorHandler)
@@ -166,17 +143,14 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
   }
 
   onEvents(events: readonly WatchEvent[]): void {
-    // One transaction's events share a revision: skip only what this view already held before them.
-    const known = this.#known;
-    let changed = false;
-    for (const { type, kv } of events) {
-      if (kv.modRevision <= known) continue;
-      this.#known = Math.max(this.#known, kv.modRevision);
+    const fresh = unseen(events, this.#known);
+    if (fresh.length === 0) return;
+    this.#known = newestRevision(fresh, this.#known);
+    for (const { type, kv } of fresh) {
       if (type === 'DELETE') this.#stored.delete(kv.key);
       else this.#stored.set(kv.key, kv);
-      changed = true;
     }
-    if (changed) this.#derive('store');
+    this.#derive('store');
   }
 
   // ---- writing
@@ -191,7 +165,7 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
     for (let attempt = 0; Date.now() < deadline || attempt === 0; attempt++) {
       const planned = plan();
       if ('issues' in planned) {
-        this.#events.emit('rejected', { source: 'api', issues: planned.issues });
+        this.events.emit('rejected', { source: 'api', issues: planned.issues });
         throw issuesError(planned.issues);
       }
       const change = planned.plan;
@@ -271,7 +245,7 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
   }
 
   #answer(change: PlannedChange, revision: number | undefined): ApplyResult[] {
-    const byKey = new Map(this.#resources.map((r) => [resourceKey(r), r]));
+    const byKey = new Map(this.served.map((r) => [resourceKey(r), r]));
     return change.results.map((result) => {
       if (result.action === 'deleted') return result;
       const version =
@@ -353,21 +327,21 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
         { revision: this.#known },
         'etcd holds an invalid configuration; keeping the last good one',
       );
-      this.#events.emit('rejected', { source, issues });
+      this.events.emit('rejected', { source, issues });
       return;
     }
     const changed = resources.filter(
       (r) => this.#servedRevisions.get(this.#keyOf(r)) !== revisions.get(this.#keyOf(r)),
     );
-    this.#resources = resources;
+    this.served = resources;
     this.#servedRevisions = revisions;
     const generation = this.#generation();
     // A change made through another replica counts from when it was made there (for convergence times).
     const at = Date.now();
-    this.#lastChange = source === 'store' && generation && generation.at <= at ? generation.at : at;
-    this.#events.emit('change', {
+    this.changedAt = source === 'store' && generation && generation.at <= at ? generation.at : at;
+    this.events.emit('change', {
       source,
-      at: this.#lastChange,
+      at: this.changedAt,
       resources,
       submitted: submitted ?? changed,
     });
@@ -430,12 +404,6 @@ export class EtcdStore implements ConfigStore, MirrorHandler {
   /** The generation key's revision in this view; 0 while it does not exist. */
   #generationRevision(): number {
     return this.#stored.get(this.#generationKey)?.modRevision ?? 0;
-  }
-
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(task, task);
-    this.#queue = run.catch(() => {});
-    return run;
   }
 }
 

@@ -3,7 +3,7 @@
 // the whole mesh (compacting etcd's history); everything else, signing included, every replica does.
 import type { Logger } from 'pino';
 import type { EtcdClient, KeyValue, WatchEvent } from './client.ts';
-import type { MirrorHandler } from './mirror.ts';
+import { type MirrorHandler, newestRevision, unseen } from './mirror.ts';
 
 export interface ElectionOptions {
   client: EtcdClient;
@@ -44,11 +44,10 @@ export class LeaderElection implements MirrorHandler {
   }
 
   onEvents(events: readonly WatchEvent[]): void {
-    for (const { type, kv } of events) {
-      if (kv.key !== this.prefix || kv.modRevision <= this.#known) continue;
-      this.#known = kv.modRevision;
-      this.#setLeader(type === 'DELETE' ? undefined : kv.value);
-    }
+    const fresh = unseen(events, this.#known).filter((e) => e.kv.key === this.prefix);
+    this.#known = newestRevision(fresh, this.#known);
+    const last = fresh.at(-1);
+    if (last) this.#setLeader(last.type === 'DELETE' ? undefined : last.kv.value);
   }
 
   /** Tries to lead when nobody does (called on every lease tick). */

@@ -150,6 +150,20 @@ export class EtcdMirror {
   }
 }
 
+/**
+ * The events a view has not applied yet: those after revision `known` (what it last listed, committed itself
+ * or was handed). Every event of one transaction, or of one lease's expiry, shares a revision, so the check is
+ * against what was known before the batch, never against the batch's own events.
+ */
+export function unseen(events: readonly WatchEvent[], known: number): WatchEvent[] {
+  return events.filter((e) => e.kv.modRevision > known);
+}
+
+/** The newest revision among `events`, or `known` when it is newer. */
+export function newestRevision(events: readonly WatchEvent[], known: number): number {
+  return events.reduce((newest, e) => Math.max(newest, e.kv.modRevision), known);
+}
+
 /** Grows with each failure in a row up to 10×, with full jitter. */
 function jitter(baseMs: number, failures: number): number {
   return baseMs * Math.min(10, failures) * (0.5 + Math.random());

@@ -5,7 +5,7 @@ import { type NodeInfo, NodeInfoSchema } from '@strait/api';
 import type { Logger } from 'pino';
 import type { SharedRegistration, SharedRegistrations } from '../registry/shared.ts';
 import type { EtcdClient, KeyValue, WatchEvent } from './client.ts';
-import type { MirrorHandler } from './mirror.ts';
+import { type MirrorHandler, newestRevision, unseen } from './mirror.ts';
 
 export interface EtcdRegistrationsOptions {
   client: EtcdClient;
@@ -108,12 +108,10 @@ export class EtcdRegistrations implements SharedRegistrations, MirrorHandler {
   }
 
   onEvents(events: readonly WatchEvent[]): void {
-    // A lease's expiry deletes all its keys at one revision: skip only what was known before this batch.
-    const known = this.#known;
+    const fresh = unseen(events, this.#known);
+    this.#known = newestRevision(fresh, this.#known);
     let changed = false;
-    for (const { type, kv } of events) {
-      if (kv.modRevision <= known) continue;
-      this.#known = Math.max(this.#known, kv.modRevision);
+    for (const { type, kv } of fresh) {
       const id = kv.key.slice(this.prefix.length);
       if (type === 'DELETE') {
         changed = this.#all.delete(id) || changed;
