@@ -1,7 +1,7 @@
 // The etcd store with a real three-member etcd (127.0.171.0/24) and two replicas in this process: a change
 // through one is served by the other with etcd's revision as its resourceVersion, concurrent writes with the
-// version they read never lose an update, registrations are shared, a compacted watch lists again, and the
-// CA's place holds one secret for all replicas.
+// version they read never lose an update, registrations are shared and leave with a dead replica's lease, a
+// compacted watch lists again, and the CA's place holds one secret for all replicas.
 import { parseDocuments } from '@strait/api/resources';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,30 @@ describe.skipIf(skipWithoutEtcd)(`the etcd store (${etcdSkipReason})`, () => {
     b.registrations.withdraw('shared-proxy');
     await waitFor('the registration to go', () => !a.registrations.all().has('shared-proxy'));
   });
+
+  it("drops a dead replica's registrations with its lease, unless the proxy registered through another", async () => {
+    const d = replica('replica-d');
+    await d.store.open();
+    const stays = { id: 'moves-to-b', role: 'sidecar' as const, workload: 'w', namespace: 'default' };
+    const goes = { id: 'stays-on-d', role: 'sidecar' as const, workload: 'w', namespace: 'default' };
+    d.registrations.publish(stays);
+    d.registrations.publish(goes);
+    await waitFor('replica B to know both', () =>
+      ['moves-to-b', 'stays-on-d'].every((id) => b.registrations.all().get(id)?.replica === 'replica-d'),
+    );
+    // Replica D stops renewing its lease (as if it died); one of its proxies re-registers through B.
+    await d.store.close();
+    b.registrations.publish(stays);
+    await waitFor(
+      "the lease's expiry to remove the other",
+      () => !b.registrations.all().has('stays-on-d'),
+      10_000,
+    );
+    expect(b.registrations.all().get('moves-to-b')?.replica).toBe('replica-b');
+    expect(a.registrations.all().has('stays-on-d')).toBe(false);
+    b.registrations.release('moves-to-b');
+    b.registrations.withdraw('moves-to-b');
+  }, 30_000);
 
   it('elects one leader', async () => {
     await waitFor(

@@ -220,8 +220,9 @@ export async function measureConvergence(
   }
   const results: ConvergenceResult[] = [];
   for (const run of runs) {
-    // A fresh control plane and config directory per size, so one run cannot warm the next.
-    const configDir = join(workDir, `cp-config-${run.proxies}`);
+    // A fresh control plane and config directory per size and replica count, so one run can neither warm
+    // the next nor leave it its changes and Sidecars.
+    const configDir = join(workDir, `cp-config-${run.proxies}-${run.replicas ?? 1}`);
     mkdirSync(configDir, { recursive: true });
     writeFileSync(join(configDir, 'service-b.yaml'), `${BASE_CONFIG}---\n${splitFor(90, 10)}`);
     writeFileSync(join(workDir, 'change-50-50.yaml'), splitFor(50, 50));
