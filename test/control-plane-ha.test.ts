@@ -212,8 +212,12 @@ describe.skipIf(skipWithoutEtcd)(`control-plane replicas on etcd (${etcdSkipReas
       expect(refused.status).toBe(503);
       expect(refused.body.error.code).toBe('STRAIT_STORE_UNAVAILABLE');
       expect(refused.body.error.message).toContain(`etcd http://${BLOCK}.1:2379,http://${BLOCK}.2:2379`);
-      const metrics = (await get(`http://${mesh.layout.controlPlanes[0]}:15014/metrics`)).text;
-      expect(metrics).toMatch(/^strait_config_store_up\{store="etcd [^"]+"\} 0$/m);
+      // The replica's own health follows within a lease tick or two (each tick asks etcd, and waits for it).
+      await waitFor('the store to be reported down', async () =>
+        /^strait_config_store_up\{store="etcd [^"]+"\} 0$/m.test(
+          (await get(`http://${mesh.layout.controlPlanes[0]}:15014/metrics`)).text,
+        ),
+      );
       expect((await readSplit(0)).weights).toBe((await readSplit(1)).weights);
       etcd.cluster.startMember(0);
       await etcd.cluster.waitHealthy();

@@ -2,7 +2,6 @@
 // replica, applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
 // when the stream drops fails over to the next replica with jittered backoff, telling it what it still
 // holds (so an unchanged config is ACKed again without being applied again).
-import { createHash } from 'node:crypto';
 import {
   type AckMessage,
   ApiPaths,
@@ -18,7 +17,7 @@ import {
 } from '@strait/api';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
-import { ControlPlaneEndpoints, type ControlPlaneTarget } from './endpoints.ts';
+import { ControlPlaneEndpoints, type ControlPlaneTarget, describeTarget, placeOf } from './endpoints.ts';
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
 import type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
 
@@ -64,11 +63,8 @@ export class DiscoveryClient {
 
   constructor(opts: DiscoveryClientOptions) {
     this.#opts = opts;
-    this.#endpoints = new ControlPlaneEndpoints(
-      opts.urls.map((u) => u.replace(/\/+$/, '')),
-      undefined,
-      opts.firstReplica ?? (() => fractionOf(opts.node.id)),
-    );
+    const first = opts.firstReplica ?? (() => placeOf(opts.node.id));
+    this.#endpoints = new ControlPlaneEndpoints(opts.urls, undefined, first);
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
@@ -375,16 +371,10 @@ export class DiscoveryClient {
       delete next.controlPlane;
       delete next.replica;
     }
-    const before = this.#status;
-    const same =
-      before.connected === next.connected &&
-      before.stale === next.stale &&
-      before.version === next.version &&
-      before.lastNack === next.lastNack &&
-      before.connectedSince === next.connectedSince &&
-      before.reconnects === next.reconnects &&
-      before.controlPlane === next.controlPlane &&
-      before.replica === next.replica;
+    const before = this.#status as unknown as Record<string, unknown>;
+    const after = next as unknown as Record<string, unknown>;
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    const same = [...keys].every((k) => before[k] === after[k]);
     this.#status = next;
     if (same) return;
     for (const fn of this.#listeners) {
@@ -395,17 +385,6 @@ export class DiscoveryClient {
       }
     }
   }
-}
-
-/** `http://control-plane:15010 (172.20.0.5)` for a resolved name, else the URL alone. */
-function describeTarget(target: ControlPlaneTarget): string {
-  const url = new URL(target.url);
-  return target.origin === url.origin ? target.url : `${target.url} (${new URL(target.origin).hostname})`;
-}
-
-/** A stable number in [0, 1) from a text (the first four bytes of its SHA-256). */
-function fractionOf(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

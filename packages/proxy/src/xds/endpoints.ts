@@ -3,6 +3,7 @@
 // a proxy whose replica failed moves to another; names are resolved again at the start of every round. Where
 // the first pick falls is the caller's (the discovery client derives it from the node id, so that proxies
 // given the same list spread over the replicas).
+import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
@@ -53,7 +54,7 @@ export class ControlPlaneEndpoints {
 
   constructor(urls: readonly string[], resolve: Resolve = resolveAll, start: () => number = Math.random) {
     if (urls.length === 0) throw new Error('no control-plane URL');
-    this.urls = urls;
+    this.urls = urls.map((u) => u.replace(/\/+$/, ''));
     this.#resolve = resolve;
     this.#start = start;
   }
@@ -103,4 +104,15 @@ export class ControlPlaneEndpoints {
       return { url: u, origin: url.origin, host: url.host, basePath: url.pathname.replace(/\/+$/, '') };
     });
   }
+}
+
+/** `http://control-plane:15010 (172.20.0.5)` for a resolved name, else the URL alone (for logs and status). */
+export function describeTarget(target: ControlPlaneTarget): string {
+  const url = new URL(target.url);
+  return target.origin === url.origin ? target.url : `${target.url} (${new URL(target.origin).hostname})`;
+}
+
+/** A stable place in [0, 1) for a proxy id (the first four bytes of its SHA-256): where its first pick falls. */
+export function placeOf(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0) / 2 ** 32;
 }
