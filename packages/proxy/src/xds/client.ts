@@ -1,7 +1,7 @@
-// The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to a control-plane
-// replica, applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
-// when the stream drops fails over to the next replica with jittered backoff, telling it what it still
-// holds (so an unchanged config is ACKed again without being applied again).
+// The proxy's side of the discovery protocol (docs/architecture.md, "The push protocol"): holds one long-lived
+// stream to a control-plane replica, applies each delta all-or-nothing, answers ACK/NACK per delta naming the
+// resources at fault, and when the stream drops fails over to the next replica with jittered backoff, telling
+// it what it still holds (so an unchanged config is ACKed again without being applied again).
 import {
   type AckMessage,
   ApiPaths,
