@@ -54,6 +54,16 @@ export const Errors = {
     status: 500,
     message: 'configuration could not be written',
   },
+  CONFLICT: {
+    code: 'STRAIT_CONFLICT',
+    status: 409,
+    message: 'the resource changed since it was read',
+  },
+  STORE_UNAVAILABLE: {
+    code: 'STRAIT_STORE_UNAVAILABLE',
+    status: 503,
+    message: 'the configuration store is unavailable',
+  },
   // Data plane (the response flag is Envoy's)
   NO_ROUTE: { code: 'STRAIT_NO_ROUTE', status: 404, message: 'no route matched' },
   NO_HEALTHY_UPSTREAM: { code: 'STRAIT_NO_HEALTHY_UPSTREAM', status: 503, message: 'no healthy upstream' },

@@ -1,19 +1,26 @@
-// The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR [--address A]
-// [--port 15010] [--monitoring-port 15014] [--console-port 20001] [--prometheus URL].
+// The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR | --store etcd://...
+// [--replica-id NAME] [--address A] [--port 15010] [--monitoring-port 15014] [--console-port 20001] [--prometheus URL].
 // STRAIT_TOKEN (env) protects writes, snapshot reads and the console.
 import { parseArgs } from 'node:util';
 import { Ports, StraitError } from '@strait/api';
 import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 
-const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
+const USAGE = `usage: strait-control-plane (--config-dir DIR | --store etcd://HOST:2379,HOST:2379[/PREFIX] [--config-dir SEED])
+  [--replica-id NAME] [--lease-ttl-seconds 10]
+  [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
   [--console-port 20001 | --no-console] [--prometheus URL]
   [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--request-timeout-ms 30000]
   [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
+  --store          etcd://...: replicas share the configuration, registrations and leadership through etcd;
+                   "directory" (the default): the config directory is the store
+                   (a config directory given too is written to etcd when it holds no configuration yet)
+  --replica-id     this replica's name among replicas (default <hostname>-<pid>)
+  --lease-ttl-seconds  how long a dead replica's proxies stay registered unless they move to another replica
   --console-port   the mesh console (graph, proxies, config, egress) in a browser
   --prometheus     where the console reads traffic (e.g. http://127.0.0.1:9090); without it the control
                    plane reads every proxy's /stats/prometheus itself
-env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
+env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_STORE, STRAIT_REPLICA_ID, STRAIT_LEASE_TTL_SECONDS, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
   STRAIT_PROMETHEUS, STRAIT_REQUEST_TIMEOUT_MS, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
@@ -34,6 +41,9 @@ async function main(): Promise<void> {
     ({ values } = parseArgs({
       options: {
         'config-dir': { type: 'string' },
+        store: { type: 'string' },
+        'replica-id': { type: 'string' },
+        'lease-ttl-seconds': { type: 'string' },
         address: { type: 'string' },
         port: { type: 'string' },
         'monitoring-port': { type: 'string' },
@@ -60,7 +70,17 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const configDir = (values['config-dir'] as string | undefined) ?? env.STRAIT_CONFIG_DIR;
-  if (!configDir) fail(`--config-dir is required\n${USAGE}`);
+  const storeText = (values.store as string | undefined) ?? env.STRAIT_STORE;
+  // "directory" (or nothing) is the config directory itself.
+  const store = storeText === 'directory' ? undefined : storeText || undefined;
+  if (!configDir && !store) fail(`--config-dir or --store is required\n${USAGE}`);
+  if (store && !store.startsWith('etcd://'))
+    fail(`--store expects etcd://host:port[,host:port...][/prefix] or directory, got "${store}"`);
+  const replicaId = (values['replica-id'] as string | undefined) ?? env.STRAIT_REPLICA_ID;
+  const ttlText = (values['lease-ttl-seconds'] as string | undefined) ?? env.STRAIT_LEASE_TTL_SECONDS;
+  const leaseTtlSeconds = ttlText === undefined ? 10 : Number(ttlText);
+  if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 2)
+    fail(`--lease-ttl-seconds expects whole seconds, at least 2, got "${ttlText}"`);
   const graceText = (values['grace-ms'] as string | undefined) ?? env.STRAIT_GRACE_MS;
   const graceMs = graceText === undefined ? 10_000 : Number(graceText);
   if (!Number.isFinite(graceMs) || graceMs < 0) fail(`--grace-ms expects milliseconds, got "${graceText}"`);
@@ -93,7 +113,9 @@ async function main(): Promise<void> {
   const stateFile = values['no-state'] ? false : ((values['state-file'] as string | undefined) ?? undefined);
   const advertise = (values['advertise-address'] as string | undefined) ?? env.STRAIT_ADVERTISE_ADDRESS;
   const cp = new ControlPlane({
-    configDir,
+    ...(configDir ? { configDir } : {}),
+    ...(store ? { store, leaseTtlSeconds } : {}),
+    ...(replicaId ? { replicaId } : {}),
     address: (values.address as string | undefined) ?? env.STRAIT_ADDRESS ?? '127.0.0.1',
     port: portOf((values.port as string | undefined) ?? env.STRAIT_PORT, Ports.discovery, '--port'),
     monitoringPort: portOf(

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   if (options.bootstrap) await proxy.apply(await readBootstrap(options.bootstrap));
   if (options.controlPlane) {
     const discovery = new DiscoveryClient({
-      url: options.controlPlane,
+      urls: options.controlPlane,
       node: proxy.node,
       apply: (snapshot) => proxy.apply(snapshot),
       logger: proxy.logger.child({ component: 'xds' }),

@@ -6,13 +6,14 @@ import {
   type ApplyResponse,
   Errors,
   type ProxyStatusList,
+  REPLICA_HEADER,
   type ResourceList,
   SOURCE_HEADER,
   StraitError,
 } from '@strait/api';
 import { issuesError, type Kind, plainResource, resolveKind } from '@strait/api/resources';
 import type { Logger } from 'pino';
-import type { ConfigStore, ResourceRef } from '../config/store.ts';
+import type { ConfigStore, ResourceRef } from '../config/types.ts';
 import { handleTraces } from '../traces/routes.ts';
 import type { TraceStore } from '../traces/store.ts';
 import type { DiscoveryService } from '../xds/discovery.ts';
@@ -33,6 +34,8 @@ export interface ApiServerOptions {
   discovery: DiscoveryService;
   /** Where POST /v1/traces puts spans, and GET /v1/traces reads them. */
   traces: TraceStore;
+  /** This replica's name, sent with every answer. */
+  replica: string;
   token: string | undefined;
   logger: Logger;
   /** How long a client may take to send a whole request (head and body). Default 30 s. */
@@ -62,6 +65,7 @@ export function createApiServer(options: ApiServerOptions): Server {
       keepAliveTimeout: 65_000,
     },
     (req, res) => {
+      res.setHeader(REPLICA_HEADER, o.replica);
       handle(o, req, res).catch((err: unknown) => {
         if (!(err instanceof StraitError) || err.status >= 500) o.logger.error({ err }, 'request failed');
         sendError(res, err);
@@ -88,7 +92,8 @@ async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if ((path === ApiPaths.ready || path === '/healthz') && method === 'GET') {
-    sendJson(res, 200, { ready: true });
+    // Ready while it serves proxies; a store that cannot take writes is reported, not fatal.
+    sendJson(res, 200, { ready: true, replica: o.replica, store: o.store.health() });
     return;
   }
   if (path === ApiPaths.proxies && method === 'GET') {
@@ -179,12 +184,14 @@ async function resources(
   if (method === 'DELETE') {
     requireAuth(req, o.token);
     let refs: ResourceRef[];
+    const precondition = url.searchParams.get('resourceVersion') ?? undefined;
     if (parts.length === 2) {
       refs = [
         {
           kind: kindOf(parts[0] as string),
           name: decodeURIComponent(parts[1] as string),
           ...(namespace ? { namespace } : {}),
+          ...(precondition ? { resourceVersion: precondition } : {}),
         },
       ];
     } else if (parts.length === 0) {
@@ -228,7 +235,13 @@ function refsFromBody(text: string, req: IncomingMessage): ResourceRef[] {
         `${doc.origin.file}: document ${doc.origin.document}: expected a known kind and metadata.name`,
       );
     const ns = value?.metadata?.namespace;
-    refs.push({ kind, name, ...(typeof ns === 'string' ? { namespace: ns } : {}) });
+    const version = (value?.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+    refs.push({
+      kind,
+      name,
+      ...(typeof ns === 'string' ? { namespace: ns } : {}),
+      ...(typeof version === 'string' ? { resourceVersion: version } : {}),
+    });
   }
   if (refs.length === 0) throw new StraitError(Errors.BAD_REQUEST, 'no resources in the request');
   return refs;
