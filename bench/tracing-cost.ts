@@ -4,21 +4,21 @@
 // hop's total CPU per request (the bench's "CPU s / 1000 req"), this gives tracing's share of a request's
 // CPU without the noise a busy machine puts into whole-proxy runs.
 import { randomUUID } from 'node:crypto';
+import { encodePeer, peerOfNode } from '@strait/api';
 import { HeaderList } from '../packages/proxy/src/codec/headers.ts';
 import type { NodeIdentity, StreamRecord } from '../packages/proxy/src/listener/context.ts';
 import { spansOf } from '../packages/proxy/src/telemetry/spans.ts';
 import { traceRequest } from '../packages/proxy/src/tracing/request-trace.ts';
 
 const N = 200_000;
+// The identity a sidecar of service-a v1 has, made the way the proxy makes it.
+const peer = peerOfNode({ workload: 'service-a-v1', service: 'service-a', version: 'v1' });
 const node: NodeIdentity = {
   id: 'service-a-v1-1',
   role: 'sidecar',
-  workload: 'service-a-v1',
-  namespace: 'default',
-  app: 'service-a',
-  version: 'v1',
-  peerHeader: '',
-  via: '',
+  ...peer,
+  peerHeader: encodePeer(peer),
+  via: '1.1 service-a-v1-1 (strait-sidecar)',
 };
 const ids = Array.from({ length: 1024 }, () => randomUUID());
 const raw = [
