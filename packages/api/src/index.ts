@@ -7,6 +7,7 @@ export * from './console.ts';
 export * from './discovery-resources.ts';
 export * from './discovery-schemas.ts';
 export * from './errors.ts';
+export * from './identity.ts';
 export * from './metrics.ts';
 export * from './peer.ts';
 export * from './ports.ts';

@@ -1,13 +1,15 @@
 // The control plane assembled: config store and watcher, registry, discovery, the API server (15010),
 // the monitoring server (15014) and the mesh console (20001). `start()` listens; `stop()` closes all.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Ports } from '@strait/api';
 import { formatIssue } from '@strait/api/resources';
 import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
+import { type MeshIdentity, type MeshIdentityOptions, startMeshIdentity } from './ca/mesh-identity.ts';
+import { tlsOrPlain } from './ca/tls-or-plain.ts';
 import { ConfigStore } from './config/store.ts';
 import { watchConfigDir } from './config/watch.ts';
 import { ConfigHistory } from './console/config-history.ts';
@@ -24,7 +26,13 @@ export interface ControlPlaneOptions {
   /** 0 picks a free port. */
   port?: number;
   monitoringPort?: number;
+  /** The API token: resource writes, snapshot reads, the console (and discovery without `identity`). */
   token?: string | undefined;
+  /**
+   * The mesh's CA and join token: proxies get certificates and discovery needs one (the command always
+   * sets this). Absent: discovery takes the API token, as before (tests of other parts use this).
+   */
+  identity?: MeshIdentityOptions;
   /** How long a disconnected proxy stays an endpoint. Default 10 s. */
   graceMs?: number;
   /** Push debounce. Default 100 ms. */
@@ -73,6 +81,9 @@ export class ControlPlane {
   readonly telemetry = new ControlPlaneTelemetry();
   readonly discovery: DiscoveryService;
   #api: Server | undefined;
+  /** The API port's listener when it takes TLS and plain HTTP both. */
+  #apiPort: NetServer | undefined;
+  #identity: MeshIdentity | undefined;
   #monitoring: Server | undefined;
   #console: MeshConsole | undefined;
   readonly #consoleHistory: ConfigHistory | undefined;
@@ -115,10 +126,20 @@ export class ControlPlane {
     const restored = await this.registry.restore();
     if (restored > 0) this.logger.info({ restored }, 'registrations restored from the last run');
     const address = this.options.address ?? '127.0.0.1';
+    if (this.options.identity) {
+      const t = this.telemetry;
+      this.#identity = await startMeshIdentity(
+        this.options.identity,
+        { csr: () => t.csrs.inc(), issued: () => t.certsIssued.inc() },
+        this.logger,
+      );
+      t.rootExpiry.set(this.#identity.ca.rootExpiresAt / 1000);
+    }
     this.#api = createApiServer({
       store: this.store,
       discovery: this.discovery,
       token: this.options.token,
+      identity: this.#identity,
       logger: this.logger,
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
     });
@@ -127,7 +148,13 @@ export class ControlPlane {
       connectedNodes: () => this.discovery.connectedNodes(),
       selfTarget: () => this.#selfTarget(),
     });
-    const port = await listen(this.#api, address, this.options.port ?? Ports.discovery);
+    const identity = this.#identity;
+    if (identity) {
+      const port = tlsOrPlain(this.#api, identity.serving.options);
+      identity.serving.onRenew((options) => port.setSecureContext(options));
+      this.#apiPort = port.server;
+    }
+    const port = await listen(this.#apiPort ?? this.#api, address, this.options.port ?? Ports.discovery);
     const monitoringPort = await listen(
       this.#monitoring,
       address,
@@ -184,16 +211,25 @@ export class ControlPlane {
     this.telemetry.setResourceCounts(counts);
   }
 
+  /** The join token (and the file it is in) when the control plane runs the mesh's CA. */
+  get joinToken(): { token: string; file: string | undefined } | undefined {
+    return this.#identity
+      ? { token: this.#identity.joinToken, file: this.#identity.joinTokenFile }
+      : undefined;
+  }
+
   async stop(): Promise<void> {
     this.#stopWatch?.();
     this.discovery.close();
     this.#console?.service.close();
+    this.#identity?.serving.close();
+    this.#apiPort?.close();
     await Promise.all([close(this.#api), close(this.#monitoring), close(this.#console?.server)]);
     await this.registry.close();
   }
 }
 
-function listen(server: Server, address: string, port: number): Promise<number> {
+function listen(server: NetServer, address: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {

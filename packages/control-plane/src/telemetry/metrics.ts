@@ -33,6 +33,9 @@ export class ControlPlaneTelemetry {
   readonly validationFailed: Counter<'group' | 'version' | 'resource' | 'reason'>;
   readonly validationFailures: Counter<'source'>;
   readonly resources: Gauge<'kind'>;
+  readonly csrs: Counter;
+  readonly certsIssued: Counter;
+  readonly rootExpiry: Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -158,6 +161,21 @@ export class ControlPlaneTelemetry {
       name: M.resources,
       help: 'Configuration resources currently served, by kind.',
       labelNames: ['kind'],
+      registers,
+    });
+    this.csrs = new Counter({
+      name: M.caCsrCount,
+      help: 'Certificate signing requests the CA received.',
+      registers,
+    });
+    this.certsIssued = new Counter({
+      name: M.caIssued,
+      help: 'Certificates the CA issued.',
+      registers,
+    });
+    this.rootExpiry = new Gauge({
+      name: M.caRootExpiry,
+      help: "When the CA's root certificate expires, seconds since the epoch.",
       registers,
     });
     const build = new Gauge({

@@ -145,11 +145,17 @@ export class DiscoveryService {
   }
 
   /** POST /v1/discovery: validates the request, registers the node and keeps the response open as the stream. */
-  openStream(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  openStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    authorize?: (node: NodeInfo) => void,
+  ): void {
     const parsed = DiscoveryRequestSchema.safeParse(body);
     if (!parsed.success)
       throw new StraitError(Errors.BAD_REQUEST, describeIssues(issuesOf(parsed.error), 'discovery request'));
     const { node, resources: held } = parsed.data;
+    authorize?.(node);
     const previous = this.#proxies.get(node.id);
     if (previous?.session) {
       if (previous.node.address !== node.address)
@@ -244,14 +250,18 @@ export class DiscoveryService {
     session.close();
   }
 
-  /** POST /v1/discovery/ack. `current` is false for a nonce that is no longer current (ignored). */
-  receiveAck(body: unknown): { current: boolean } {
+  /**
+   * POST /v1/discovery/ack. `current` is false for a nonce that is no longer current (ignored). `authorize`
+   * checks the caller may speak for the proxy.
+   */
+  receiveAck(body: unknown, authorize?: (node: NodeInfo) => void): { current: boolean } {
     const parsed = AckMessageSchema.safeParse(body);
     if (!parsed.success)
       throw new StraitError(Errors.BAD_REQUEST, describeIssues(issuesOf(parsed.error), 'discovery ack'));
     const ack = parsed.data;
     const session = this.#proxies.get(ack.nodeId)?.session;
     if (!session) throw new StraitError(Errors.NOT_FOUND, `no proxy "${ack.nodeId}" is connected`);
+    authorize?.(session.node);
     return session.answer(ack);
   }
 

@@ -3,15 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HeadVerdict, isParseError, Llhttp } from './llhttp.ts';
-import {
-  cuts,
-  type ExpectedMessage,
-  type Message,
-  request,
-  response,
-  seed,
-  split,
-} from './testing.ts';
+import { cuts, type ExpectedMessage, type Message, request, response, seed, split } from './testing.ts';
 
 /** Feeds the parts to one parser and returns the messages it handed over, or the first error's code. */
 function parse(

@@ -5,8 +5,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isParseError, Llhttp } from './llhttp.ts';
-import { type Message, request, seed } from './testing.ts';
 import { ServerConnection } from './server-connection.ts';
+import { type Message, request, seed } from './testing.ts';
 import type { CodecLimits, DownstreamExchange, ExchangeHandler } from './types.ts';
 
 const LIMITS: CodecLimits = {

@@ -12,6 +12,7 @@ import {
   discoveryMessageIssues,
   HEARTBEAT_DEAD_AFTER_MS,
 } from '@strait/api';
+import { secureUrl } from '../identity/workload-identity.ts';
 import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
 import { LineSplitter } from './lines.ts';
@@ -32,8 +33,10 @@ interface StreamOutcome {
 
 export class DiscoveryClient {
   readonly #opts: DiscoveryClientOptions;
-  readonly #base: string;
-  readonly #agent: Agent;
+  #base: string;
+  #agent: Agent;
+  /** The certificate generation the agent presents (0: plain HTTP). */
+  #agentGeneration = 0;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #deadAfterMs: number;
   readonly #requestTimeoutMs: number;
@@ -106,6 +109,7 @@ export class DiscoveryClient {
   /** Closes the stream, stops reconnecting and releases the agent's connections. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#opts.identity?.stop();
     this.#streamAbort?.abort();
     this.#sleepAbort?.abort();
     await this.#loop;
@@ -156,6 +160,10 @@ export class DiscoveryClient {
     );
     watchdog.unref();
     try {
+      if (this.#opts.identity) {
+        await this.#opts.identity.ensure();
+        this.#presentCurrentCertificate();
+      }
       const request: DiscoveryRequest = { node: this.#opts.node };
       if (this.#state.version !== undefined) {
         request.version = this.#state.version;
@@ -320,8 +328,29 @@ export class DiscoveryClient {
     }
   }
 
+  /**
+   * With a mesh identity, new requests go over TLS presenting the newest certificate: after a rotation the
+   * agent is replaced, and the old one closes once its requests (the open stream, say) are done.
+   */
+  #presentCurrentCertificate(): void {
+    const identity = this.#opts.identity;
+    const current = identity?.current;
+    if (!identity || !current || current.generation === this.#agentGeneration) return;
+    const old = this.#agent;
+    this.#agent = new Agent({
+      connections: 4,
+      keepAliveTimeout: 4_000,
+      connectTimeout: this.#requestTimeoutMs,
+      connect: identity.controlPlaneTls(current),
+    });
+    this.#agentGeneration = current.generation;
+    this.#base = secureUrl(this.#base);
+    old.close().catch(() => undefined);
+  }
+
   /** POSTs JSON to one of the control plane's endpoints, counting the bytes sent. */
   #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
+    this.#presentCurrentCertificate();
     this.#counters.bytesSent += Buffer.byteLength(body);
     return this.#agent.request({
       ...this.#target(endpoint),
