@@ -187,6 +187,16 @@ export function layout(offset: number): MeshLayout {
   };
 }
 
+/** The files where a control plane started with `--config-dir DIR` keeps its API and join tokens. */
+export function tokenFiles(configDir: string): { api: string; join: string } {
+  return { api: join(configDir, '.strait', 'api-token'), join: join(configDir, '.strait', 'join-token') };
+}
+
+/** `Authorization` for the control plane's resource API, with the token it wrote in its config dir. */
+export async function apiAuth(configDir: string): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${(await readFile(tokenFiles(configDir).api, 'utf8')).trim()}` };
+}
+
 export interface Mesh {
   layout: MeshLayout;
   configDir: string;
@@ -264,7 +274,7 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
       const run = promisify(execFile);
       try {
         const { stdout, stderr } = await run(process.execPath, [CLI_MAIN, ...args], {
-          env: { ...process.env, STRAIT_SERVER: server },
+          env: { ...process.env, STRAIT_SERVER: server, STRAIT_TOKEN_FILE: tokenFiles(configDir).api },
         });
         return { code: 0, stdout, stderr };
       } catch (err) {
@@ -288,7 +298,15 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
   };
   await mesh.startControlPlane();
 
-  const common = ['--control-plane', server, '--no-access-log', '--log-level', 'warn'];
+  const common = [
+    '--control-plane',
+    server,
+    '--join-token-file',
+    tokenFiles(configDir).join,
+    '--no-access-log',
+    '--log-level',
+    'warn',
+  ];
   const sidecar = (id: string, service: string, version: string, address: string) =>
     spawnNode(id, PROXY_MAIN, [
       '--role',

@@ -145,7 +145,10 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     await expectCanaryApplied(mesh.controlPlaneUrl, mesh.ingressUrl, async () => {
       const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/yaml' },
+        headers: {
+          'content-type': 'application/yaml',
+          authorization: `Bearer ${readFileSync(mesh.apiTokenFile, 'utf8').trim()}`,
+        },
         body: readFileSync(join(RepoRoot, 'packages/demo/mesh/canary.yaml'), 'utf8'),
       });
       expect(res.status, await res.clone().text()).toBe(200);

@@ -52,6 +52,8 @@ export interface ControlPlaneOptions {
   advertiseAddress?: string;
   /** How long a client may take to send a whole API request. Default 30 s. */
   requestTimeoutMs?: number;
+  /** The console's token; default `token`; false: the console is open (its port is loopback by default). */
+  consoleToken?: string | false;
   /** Serve the mesh console on this port (0 picks a free one); absent: no console. */
   consolePort?: number;
   /** The console's built page (packages/console/dist). */
@@ -175,7 +177,8 @@ export class ControlPlane {
         windowSeconds: this.options.consoleWindowSeconds,
         tickMs: this.options.consoleTickMs,
         assetsDir: this.options.consoleAssetsDir,
-        token: this.options.token,
+        token:
+          this.options.consoleToken === false ? undefined : (this.options.consoleToken ?? this.options.token),
         logger: this.logger,
       });
       bound.consolePort = await listen(this.#console.server, address, this.options.consolePort);

@@ -140,6 +140,8 @@ async function main(): Promise<void> {
       '--monitoring-port',
     ),
     token,
+    // A token made here guards the API; the console asks for one only when the operator set STRAIT_TOKEN.
+    consoleToken: env.STRAIT_TOKEN ? env.STRAIT_TOKEN : false,
     identity: {
       stateDir: secretsDir,
       trustDomain: flag('trust-domain', 'STRAIT_TRUST_DOMAIN') ?? DEFAULT_TRUST_DOMAIN,

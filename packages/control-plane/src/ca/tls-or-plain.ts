@@ -36,5 +36,7 @@ export function tlsOrPlain(http: HttpServer, options: SecureContextOptions): Tls
       }
     });
   });
+  // The HTTP server never listens itself; this starts its request- and header-timeout checks.
+  server.on('listening', () => http.emit('listening'));
   return { server, setSecureContext: (next) => tls.setSecureContext(next) };
 }

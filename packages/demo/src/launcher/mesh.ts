@@ -51,6 +51,8 @@ export interface MeshOptions {
   readyTimeoutMs?: number;
   /** Aborting stops whatever has started and makes startMesh reject. */
   signal?: AbortSignal;
+  /** Where the control plane keeps its API token; default <configDir>/.strait/api-token (`npm start`: straitctl's file). */
+  apiTokenFile?: string;
   /** Progress messages (default: none). */
   progress?: (message: string) => void;
 }
@@ -67,6 +69,10 @@ export interface Mesh {
   consoleUrl: string;
   /** Set when Prometheus was started. */
   prometheusUrl: string | undefined;
+  /** The control plane's API token file (resource writes, snapshot reads). */
+  apiTokenFile: string;
+  /** The mesh join token file the proxies are given. */
+  joinTokenFile: string;
   processes: Map<string, ManagedProcess>;
   /** The process by name (e.g. "service-b-v1-1-app", "control-plane"); throws if unknown. */
   process(name: string): ManagedProcess;
@@ -83,8 +89,19 @@ export interface ProxyLaunch {
 }
 
 /** The command line of every proxy in the plan: the ingress, the egress gateway and one sidecar per pod. */
-export function proxyLaunches(plan: AddressPlan, controlPlaneUrl: string): ProxyLaunch[] {
-  const common = ['--control-plane', controlPlaneUrl, '--namespace', 'default'];
+export function proxyLaunches(
+  plan: AddressPlan,
+  controlPlaneUrl: string,
+  joinTokenFile: string,
+): ProxyLaunch[] {
+  const common = [
+    '--control-plane',
+    controlPlaneUrl,
+    '--namespace',
+    'default',
+    '--join-token-file',
+    joinTokenFile,
+  ];
   const gateway = (g: typeof Ingress, address: string): ProxyLaunch => ({
     id: g.id,
     name: g.workload,
@@ -205,6 +222,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const stateDir = options.stateDir ?? join(RepoRoot, '.tmp/demo');
   const logDir = options.logDir ?? join(RepoRoot, '.tmp/logs');
   const configDir = join(stateDir, 'config');
+  const apiTokenFile = options.apiTokenFile ?? join(configDir, '.strait', 'api-token');
+  const joinTokenFile = join(configDir, '.strait', 'join-token');
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const progress = options.progress ?? (() => {});
   const controlPlaneUrl = `http://${plan.controlPlane}:${ControlPlane.discoveryPort}`;
@@ -258,6 +277,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     monitoringUrl,
     consoleUrl,
     prometheusUrl: undefined,
+    apiTokenFile,
+    joinTokenFile,
     processes,
     process(name) {
       const p = processes.get(name);
@@ -300,6 +321,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         String(ControlPlane.monitoringPort),
         '--console-port',
         String(ControlPlane.consolePort),
+        '--token-file',
+        apiTokenFile,
+        '--join-token-file',
+        joinTokenFile,
         // Prometheus starts once the mesh is up; until it answers the console reads the proxies itself.
         ...(prometheusBinary ? ['--prometheus', `http://${plan.prometheus}:${PrometheusPort}`] : []),
       ],
@@ -331,7 +356,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     );
     progress('control plane up');
 
-    const proxies = proxyLaunches(plan, controlPlaneUrl);
+    const proxies = proxyLaunches(plan, controlPlaneUrl, joinTokenFile);
     for (const proxy of proxies) {
       launch({
         name: proxy.name,
