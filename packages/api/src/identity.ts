@@ -13,6 +13,9 @@ export const CONTROL_PLANE_IDENTITY = {
   serviceAccount: 'control-plane',
 } as const;
 
+/** Istio's label on endpoints that have a sidecar: auto mTLS sends mutual TLS only to those. */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
 /** Who a workload is: Istio's namespace and service account. */
 export interface WorkloadIdentity {
   trustDomain: string;

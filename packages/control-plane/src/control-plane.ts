@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Ports } from '@strait/api';
+import { DEFAULT_TRUST_DOMAIN, Ports } from '@strait/api';
 import { formatIssue } from '@strait/api/resources';
 import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
@@ -108,6 +108,9 @@ export class ControlPlane {
       debounceMs: options.debounceMs ?? 100,
       warmupMs: options.warmupMs ?? 3000,
       pushConcurrency: options.pushConcurrency ?? 100,
+      ...(options.identity
+        ? { security: { trustDomain: options.identity.trustDomain ?? DEFAULT_TRUST_DOMAIN } }
+        : {}),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
     });

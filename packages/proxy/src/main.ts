@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
+import { meshTls } from './identity/mesh-tls.ts';
 import { ProxyWorkloadIdentity } from './identity/workload-identity.ts';
 import { StraitProxy } from './proxy.ts';
 import { registerDiscoveryStats } from './telemetry/discovery-stats.ts';
@@ -87,7 +88,7 @@ function meshIdentity(
 ): ProxyWorkloadIdentity | undefined {
   const { joinToken, joinTokenFile, controlPlane } = options;
   if ((!joinToken && !joinTokenFile) || !controlPlane) return undefined;
-  return new ProxyWorkloadIdentity({
+  const identity = new ProxyWorkloadIdentity({
     url: controlPlane,
     node: proxy.node,
     trustDomain: options.trustDomain,
@@ -95,6 +96,9 @@ function meshIdentity(
     joinToken: async () => joinToken ?? (await readFile(joinTokenFile as string, 'utf8')).trim(),
     logger: proxy.logger.child({ component: 'identity' }),
   });
+  // Listeners and upstream pools take each new certificate for their next connections.
+  identity.onRotate((credentials) => meshTls.update(credentials));
+  return identity;
 }
 
 main().catch((err: unknown) => {

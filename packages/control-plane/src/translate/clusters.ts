@@ -13,6 +13,7 @@ import {
 } from '@strait/api';
 import { canonicalHost, durationMs, type Resource, type TrafficPolicy } from '@strait/api/resources';
 import { egressGatewayEndpoints, labelsMatch, type MeshIndex } from './mesh-index.ts';
+import { egressGatewayTls, meshServiceTls } from './security.ts';
 
 type ClusterInput = SnapshotInput['clusters'][number];
 
@@ -71,6 +72,8 @@ export class ClusterSet {
       service: host,
       endpoints: endpoints.map(copyEndpoint),
     };
+    const tls = meshServiceTls(this.#index, host, this.#index.serviceNamespaces.get(host) ?? 'default');
+    if (tls) cluster.tls = tls;
     applyTrafficPolicy(cluster, mergePolicies(dr?.spec.trafficPolicy, subsetSpec?.trafficPolicy));
     const hc = this.#index.healthChecks.get(host);
     if (hc) cluster.healthCheck = healthCheckOf(hc);
@@ -96,6 +99,8 @@ export class ClusterSet {
         endpoints: egressGatewayEndpoints(this.#index),
         forwardProxy: true,
       };
+      const tls = egressGatewayTls(this.#index);
+      if (tls) cluster.tls = tls;
     } else if (entry.spec.endpoints && entry.spec.endpoints.length > 0 && entry.spec.resolution !== 'NONE') {
       const sePort = entry.spec.ports.find((p) => p.number === port) ?? entry.spec.ports[0];
       const endpoints = entry.spec.endpoints

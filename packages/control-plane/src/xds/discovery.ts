@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type { ConfigStore } from '../config/store.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ControlPlaneTelemetry } from '../telemetry/metrics.ts';
+import type { MeshSecurity } from '../translate/mesh-index.ts';
 import type { VersionedSnapshot } from '../translate/snapshot.ts';
 import { SnapshotCache } from './cache.ts';
 import { PushMetrics } from './push-metrics.ts';
@@ -45,6 +46,8 @@ export interface DiscoveryOptions {
   warmupMs?: number;
   /** Writes in flight at once (istiod's PILOT_PUSH_THROTTLE); the others queue. Default 100. */
   pushConcurrency?: number;
+  /** Set when the control plane runs the mesh's CA: snapshots then make every mesh hop mutual TLS. */
+  security?: MeshSecurity | undefined;
 }
 
 /** A proxy the control plane knows: its description, its sync ledger and its stream, if connected. */
@@ -77,6 +80,7 @@ export class DiscoveryService {
     this.#cache = new SnapshotCache({
       resources: () => options.store.resources,
       proxies: () => options.registry.nodes(),
+      security: options.security,
       metrics: this.#metrics,
       logger: options.logger,
     });

@@ -28,10 +28,15 @@ export function peerSpiffeIds(cert: PeerCertificate | undefined): string[] {
  * A `checkServerIdentity` that accepts a server whose certificate holds `expected` as its SPIFFE ID, the
  * way Envoy checks `match_subject_alt_names` instead of the host name (mesh peers are named by identity).
  */
-export function expectSpiffeId(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
+export function expectSpiffeId(
+  expected: string | readonly string[],
+): (host: string, cert: PeerCertificate) => Error | undefined {
+  const wanted = typeof expected === 'string' ? [expected] : expected;
   return (_host, cert) => {
     const ids = peerSpiffeIds(cert);
-    if (ids.includes(expected)) return undefined;
-    return new Error(`peer identity ${ids.join(', ') || '(none)'} is not the expected ${expected}`);
+    if (ids.some((id) => wanted.includes(id))) return undefined;
+    return new Error(
+      `peer identity ${ids.join(', ') || '(none)'} is not the expected ${wanted.join(' or ')}`,
+    );
   };
 }
