@@ -12,7 +12,7 @@ import { encodePeer } from '../packages/api/src/index.ts';
 import { CertificateAuthority } from '../packages/control-plane/src/ca/authority.ts';
 import { loadRoot } from '../packages/control-plane/src/ca/root.ts';
 import { makeKeyAndCsr } from '../packages/proxy/src/identity/csr.ts';
-import { get, type Mesh, startMesh, tokenFiles } from './control-plane-support.ts';
+import { apiAuth, get, type Mesh, startMesh, tokenFiles, waitUntilSynced } from './control-plane-support.ts';
 
 let mesh: Mesh;
 let scratch: string;
@@ -157,4 +157,34 @@ describe('mutual TLS between proxies', () => {
     expect(Date.parse(new X509Certificate(expired.cert).validTo)).toBeLessThan(Date.now());
     await expect(tlsGet(b, expired, trust)).rejects.toThrow();
   });
+
+  it('PeerAuthentication: mesh-wide STRICT refuses plain text; a workload port DISABLEd takes it, and clients send it plain', async () => {
+    const apply = async (yaml: string) => {
+      const res = await fetch(`${mesh.server}/v1/resources`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/yaml', ...(await apiAuth(mesh.configDir)) },
+        body: yaml,
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+      await new Promise((r) => setTimeout(r, 300));
+      await waitUntilSynced(mesh);
+    };
+    const b = mesh.layout.serviceB1;
+    const plain = () => get(`http://${b}:15006/`, {}, 3000);
+    expect((await plain()).status).toBe(200);
+    await apply(
+      'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: STRICT } }\n',
+    );
+    await expect(plain()).rejects.toThrow();
+    for (let i = 0; i < 5; i++) expect((await mesh.front()).status).toBe(200);
+    await apply(
+      "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: service-b, namespace: default }\nspec:\n  selector: { matchLabels: { app: service-b } }\n  portLevelMtls: { '8080': { mode: DISABLE } }\n",
+    );
+    expect((await plain()).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await mesh.front()).status).toBe(200);
+    const stats = (await get(`http://${b}:15090/stats/prometheus`)).text;
+    expect(stats).toMatch(
+      /istio_requests_total\{[^}]*reporter="destination"[^}]*source_workload="service-a-v1"[^}]*connection_security_policy="none"/,
+    );
+  }, 60_000);
 });

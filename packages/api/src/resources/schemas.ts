@@ -11,6 +11,7 @@ export const ISTIO_API_VERSIONS = [
   'networking.istio.io/v1beta1',
   'networking.istio.io/v1alpha3',
 ] as const;
+export const ISTIO_SECURITY_API_VERSIONS = ['security.istio.io/v1', 'security.istio.io/v1beta1'] as const;
 export const STRAIT_API_VERSION = 'strait.dev/v1alpha1';
 
 const duration = z.string().regex(DURATION_PATTERN, 'expected a duration like 100ms, 2s or 1m');
@@ -182,6 +183,17 @@ export const VirtualServiceSpecSchema = z.strictObject({
 
 // ---- DestinationRule
 
+/**
+ * Istio's ClientTLSSettings: ISTIO_MUTUAL (the mesh's certificates), SIMPLE (originate TLS to an external
+ * host, checked by `sni` or `subjectAltNames` against the system's roots) or DISABLE. MUTUAL with files of
+ * client certificates is outside the subset.
+ */
+const ClientTlsSchema = z.strictObject({
+  mode: z.enum(['DISABLE', 'SIMPLE', 'ISTIO_MUTUAL']),
+  sni: z.string().min(1).optional(),
+  subjectAltNames: z.array(z.string().min(1)).optional(),
+});
+
 const TrafficPolicySchema = z.strictObject({
   loadBalancer: z
     .strictObject({
@@ -233,6 +245,11 @@ const TrafficPolicySchema = z.strictObject({
       baseEjectionTime: duration.optional(),
       maxEjectionPercent: z.number().int().min(0).max(100).optional(),
     })
+    .optional(),
+  tls: ClientTlsSchema.optional(),
+  /** Settings for one port of the host; only `tls` is supported per port. */
+  portLevelSettings: z
+    .array(z.strictObject({ port: z.strictObject({ number: port }), tls: ClientTlsSchema.optional() }))
     .optional(),
 });
 
@@ -363,6 +380,27 @@ export const MeshConfigSpecSchema = z.strictObject({
   accessLog: z.boolean().optional(),
 });
 
+// ---- PeerAuthentication (security.istio.io)
+
+const MtlsModeSchema = z.strictObject({ mode: z.enum(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']) });
+
+/**
+ * How workloads take connections: without a selector it covers its namespace (the mesh, in the root
+ * namespace istio-system); with one, the workloads it selects, where portLevelMtls may set a port's mode.
+ */
+export const PeerAuthenticationSpecSchema = z
+  .strictObject({
+    selector: z.strictObject({ matchLabels: labels }).optional(),
+    mtls: MtlsModeSchema.optional(),
+    portLevelMtls: z
+      .record(z.string().regex(/^[1-9][0-9]{0,4}$/, 'expected a port number'), MtlsModeSchema)
+      .optional(),
+  })
+  .refine((pa) => pa.portLevelMtls === undefined || pa.selector !== undefined, {
+    message: 'portLevelMtls needs a selector (as in Istio)',
+    path: ['portLevelMtls'],
+  });
+
 /** Every supported kind with its API group and spec schema. */
 export const KINDS = {
   Gateway: { group: 'istio', spec: GatewaySpecSchema },
@@ -371,12 +409,21 @@ export const KINDS = {
   ServiceEntry: { group: 'istio', spec: ServiceEntrySpecSchema },
   Sidecar: { group: 'istio', spec: SidecarSpecSchema },
   WorkloadEntry: { group: 'istio', spec: WorkloadEntrySpecSchema },
+  PeerAuthentication: { group: 'istio-security', spec: PeerAuthenticationSpecSchema },
   HealthCheck: { group: 'strait', spec: HealthCheckSpecSchema },
   RateLimit: { group: 'strait', spec: RateLimitSpecSchema },
   MeshConfig: { group: 'strait', spec: MeshConfigSpecSchema },
 } as const;
 
 export type Kind = keyof typeof KINDS;
+
+/** The apiVersions a kind accepts, the preferred first. */
+export function apiVersionsOf(kind: Kind): readonly string[] {
+  const group = KINDS[kind].group;
+  if (group === 'istio') return ISTIO_API_VERSIONS;
+  if (group === 'istio-security') return ISTIO_SECURITY_API_VERSIONS;
+  return [STRAIT_API_VERSION];
+}
 export const KIND_NAMES = Object.keys(KINDS) as Kind[];
 
 export type Metadata = z.infer<typeof MetadataSchema>;
@@ -389,6 +436,8 @@ export type TrafficPolicy = z.infer<typeof TrafficPolicySchema>;
 export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpecSchema>;
 export type SidecarSpec = z.infer<typeof SidecarSpecSchema>;
 export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpecSchema>;
+export type PeerAuthenticationSpec = z.infer<typeof PeerAuthenticationSpecSchema>;
+export type ClientTls = z.infer<typeof ClientTlsSchema>;
 export type HealthCheckSpec = z.infer<typeof HealthCheckSpecSchema>;
 export type RateLimitSpec = z.infer<typeof RateLimitSpecSchema>;
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpecSchema>;
@@ -400,6 +449,7 @@ export interface SpecOf {
   ServiceEntry: ServiceEntrySpec;
   Sidecar: SidecarSpec;
   WorkloadEntry: WorkloadEntrySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
   HealthCheck: HealthCheckSpec;
   RateLimit: RateLimitSpec;
   MeshConfig: MeshConfigSpec;

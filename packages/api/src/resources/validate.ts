@@ -7,14 +7,13 @@ import type { PlainResource } from '../resource-api.ts';
 import { formatPath } from '../validate.ts';
 import { findComplexityProblem } from './complexity.ts';
 import {
-  ISTIO_API_VERSIONS,
+  apiVersionsOf,
   KIND_NAMES,
   KINDS,
   type Kind,
   MetadataSchema,
   type Origin,
   type Resource,
-  STRAIT_API_VERSION,
 } from './schemas.ts';
 
 /** One problem in the configuration. */
@@ -112,6 +111,7 @@ const SHORT_NAMES: Record<string, Kind> = {
   we: 'WorkloadEntry',
   hc: 'HealthCheck',
   rl: 'RateLimit',
+  pa: 'PeerAuthentication',
 };
 
 /** Finds a kind by its name (any case), a plural such as `virtualservices`, or istioctl's short name (`vs`). */
@@ -159,8 +159,7 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
   }
   const kind = kindText as Kind;
   const withKind = { ...base, kind };
-  const expectedVersions: readonly string[] =
-    KINDS[kind].group === 'istio' ? ISTIO_API_VERSIONS : [STRAIT_API_VERSION];
+  const expectedVersions = apiVersionsOf(kind);
   if (typeof value.apiVersion !== 'string' || !expectedVersions.includes(value.apiVersion)) {
     issues.push({
       ...withKind,

@@ -3,10 +3,9 @@
 // with a reason. Label values follow Kubernetes: API group, version and plural resource name.
 import { Errors } from '@strait/api';
 import {
+  apiVersionsOf,
   type ConfigIssue,
-  ISTIO_API_VERSIONS,
   KIND_NAMES,
-  KINDS,
   type Kind,
   type Resource,
   STRAIT_API_VERSION,
@@ -31,7 +30,7 @@ interface ResourceLabels {
 /** `networking.istio.io/v1` + VirtualService -> {group: networking.istio.io, version: v1, resource: virtualservices}. */
 function labelsOf(kind: string | undefined, apiVersion: string | undefined): ResourceLabels {
   const known = kind !== undefined && (KIND_NAMES as string[]).includes(kind) ? (kind as Kind) : undefined;
-  const preferred = known && KINDS[known].group === 'istio' ? ISTIO_API_VERSIONS[0] : STRAIT_API_VERSION;
+  const preferred = (known ? apiVersionsOf(known)[0] : undefined) ?? STRAIT_API_VERSION;
   const [group, version] = (apiVersion ?? (known ? preferred : '/')).split('/');
   const lower = (kind ?? 'unknown').toLowerCase();
   const resource = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;

@@ -9,6 +9,7 @@ import {
   refNamespace,
   stripNamespace,
 } from '@strait/api/resources';
+import { peerAuthenticationMode } from './security.ts';
 
 /** What translation needs to know about the world. */
 export interface MeshState {
@@ -47,6 +48,7 @@ export interface MeshIndex {
   gateways: Resource<'Gateway'>[];
   rateLimits: Resource<'RateLimit'>[];
   sidecars: Resource<'Sidecar'>[];
+  peerAuthentications: Resource<'PeerAuthentication'>[];
   security: MeshSecurity | undefined;
 }
 
@@ -79,12 +81,12 @@ function sortEndpoints(endpoints: Endpoint[]): Endpoint[] {
 }
 
 /** The endpoint a sidecar registers for its service: the pod address at the sidecar's inbound port. */
-export function sidecarEndpoint(node: NodeInfo, security?: MeshSecurity): Endpoint {
+export function sidecarEndpoint(node: NodeInfo, security?: MeshSecurity, acceptsMtls = true): Endpoint {
   const endpoint: Endpoint = {
     address: node.address ?? '127.0.0.1',
     port: node.ports?.inbound ?? Ports.sidecarInbound,
     weight: 1,
-    labels: withTlsMode(proxyLabels(node), security),
+    labels: withTlsMode(proxyLabels(node), acceptsMtls ? security : undefined),
     health: 'HEALTHY',
     workload: node.workload,
     namespace: node.namespace ?? 'default',
@@ -95,6 +97,7 @@ export function sidecarEndpoint(node: NodeInfo, security?: MeshSecurity): Endpoi
 export function indexMesh(state: MeshState): MeshIndex {
   const { resources } = state;
   const mesh = ofKind(resources, 'MeshConfig')[0]?.spec ?? {};
+  const peerAuthentications = ofKind(resources, 'PeerAuthentication');
   const services = new Map<string, Endpoint[]>();
   const serviceNamespaces = new Map<string, string>();
   const addEndpoint = (host: string, endpoint: Endpoint | undefined, namespace: string) => {
@@ -107,7 +110,9 @@ export function indexMesh(state: MeshState): MeshIndex {
   for (const node of state.proxies) {
     if (node.role !== 'sidecar' || !node.service) continue;
     const ns = node.namespace ?? 'default';
-    addEndpoint(canonicalHost(node.service, ns), sidecarEndpoint(node, state.security), ns);
+    // Auto mTLS: clients send mutual TLS only to workloads whose PeerAuthentication does not DISABLE it.
+    const mtls = peerAuthenticationMode(peerAuthentications, node, node.appPort ?? Ports.app) !== 'DISABLE';
+    addEndpoint(canonicalHost(node.service, ns), sidecarEndpoint(node, state.security, mtls), ns);
   }
   const workloadEntries = ofKind(resources, 'WorkloadEntry');
   for (const we of workloadEntries) {
@@ -199,6 +204,7 @@ export function indexMesh(state: MeshState): MeshIndex {
     gateways: ofKind(resources, 'Gateway'),
     rateLimits: ofKind(resources, 'RateLimit'),
     sidecars: ofKind(resources, 'Sidecar'),
+    peerAuthentications,
   };
 }
 
@@ -258,7 +264,12 @@ export function egressGatewayEndpoints(index: MeshIndex): Endpoint[] {
         address: p.address ?? '127.0.0.1',
         port: p.ports?.egress ?? Ports.egress,
         weight: 1,
-        labels: withTlsMode(proxyLabels(p), index.security),
+        labels: withTlsMode(
+          proxyLabels(p),
+          peerAuthenticationMode(index.peerAuthentications, p, p.ports?.egress ?? Ports.egress) === 'DISABLE'
+            ? undefined
+            : index.security,
+        ),
         health: 'HEALTHY' as const,
         workload: p.workload,
         namespace: p.namespace ?? 'default',

@@ -63,6 +63,7 @@ export class Host {
   /** Last time a request chose this host (epoch ms); used to idle out ORIGINAL_DST hosts. */
   lastUsed = 0;
   readonly #now: () => number;
+  #settings: PoolSettings;
 
   constructor(endpoint: Endpoint, settings: PoolSettings, now: () => number = Date.now) {
     this.key = hostKey(endpoint.address, endpoint.port);
@@ -70,6 +71,7 @@ export class Host {
     this.endpoint = endpoint;
     this.weight = endpoint.weight ?? 1;
     this.#now = now;
+    this.#settings = settings;
     this.tlsConnect = tlsConnectorFor(endpoint, settings);
     this.pool = new ConnectionPool(endpoint.address, endpoint.port, settings, this.tlsConnect);
   }
@@ -103,13 +105,18 @@ export class Host {
 
   /** Takes new weight/labels/health from the control plane; address and port are the same. */
   updateEndpoint(endpoint: Endpoint): void {
+    const wasTls = this.tlsConnect !== undefined;
     this.endpoint = endpoint;
     this.weight = endpoint.weight ?? 1;
+    // The endpoint started or stopped taking mesh mTLS (its PeerAuthentication changed): new connections.
+    if (wasTls !== (tlsConnectorFor(endpoint, this.#settings) !== undefined))
+      this.replacePool(this.#settings);
   }
 
   /** New pool settings; connections in use finish their requests, then follow them. */
   replacePool(settings: PoolSettings): void {
     const old = this.pool;
+    this.#settings = settings;
     this.tlsConnect = tlsConnectorFor(this.endpoint, settings);
     this.pool = new ConnectionPool(this.endpoint.address, this.endpoint.port, settings, this.tlsConnect);
     old.close();
