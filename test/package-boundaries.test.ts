@@ -50,7 +50,8 @@ function packageOf(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
 }
 
-const isTest = (file: string) => file.endsWith('.test.ts');
+/** Tests, and `testing.ts`: a module's test helpers beside it, which only tests may import (checked below). */
+const isTest = (file: string) => file.endsWith('.test.ts') || file.endsWith('/testing.ts');
 const where = (file: string) => relative(ROOT, file);
 
 describe('package boundaries', () => {
@@ -75,6 +76,19 @@ describe('package boundaries', () => {
           const subpath = `.${spec.slice(name.length)}`;
           if (!Object.hasOwn(api.json.exports ?? {}, subpath))
             problems.push(`${where(file)} imports ${spec}, which ${api.json.name}'s exports do not list`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('only tests import the test helpers (testing.ts), so no dev tool reaches a bundle', () => {
+    const problems: string[] = [];
+    for (const pkg of packages) {
+      for (const file of pkg.files.filter((f) => !isTest(f))) {
+        for (const spec of importsOf(file)) {
+          if (spec.startsWith('.') && spec.endsWith('/testing.ts'))
+            problems.push(`${where(file)} imports ${spec}`);
         }
       }
     }

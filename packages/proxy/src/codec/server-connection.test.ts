@@ -90,17 +90,7 @@ describe('request body back-pressure', () => {
     const size = 64 * 1024 * 1024;
     client.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
     const chunk = Buffer.alloc(256 * 1024);
-    let sent = 0;
-    // Write until the client's socket stays full: the server stopped reading.
-    while (sent < size) {
-      sent += chunk.length;
-      if (client.write(chunk)) continue;
-      const drained = await Promise.race([
-        new Promise<boolean>((r) => client.once('drain', () => r(true))),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
-      ]);
-      if (!drained) break;
-    }
+    let sent = await pushUntilStalled(client, size);
     expect(sent).toBeLessThan(size / 4);
     expect(exchange?.bodyBytes ?? 0).toBeLessThan(1024 * 1024);
     full = false;
@@ -118,22 +108,6 @@ describe('request body back-pressure', () => {
 });
 
 describe('bodies that wait', () => {
-  /** Writes up to `size` body bytes until the socket stays full for 500 ms; returns how many went. */
-  async function pushUntilStalled(client: Socket, size: number): Promise<number> {
-    const chunk = Buffer.alloc(256 * 1024);
-    let sent = 0;
-    while (sent < size) {
-      sent += chunk.length;
-      if (client.write(chunk)) continue;
-      const drained = await Promise.race([
-        new Promise<boolean>((r) => client.once('drain', () => r(true))),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
-      ]);
-      if (!drained) break;
-    }
-    return sent;
-  }
-
   it('a pipelined request’s body is not buffered without bound while the one ahead is answered', async () => {
     const exchanges: DownstreamExchange[] = [];
     const client = await serve({ onRequest: (e) => exchanges.push(e) });
@@ -333,3 +307,19 @@ describe('Expect: 100-continue', () => {
     expect(out).toMatch(/HTTP\/1\.1 200 OK\r\ncontent-length: 0\r\n\r\n$/);
   });
 });
+
+/** Writes up to `size` body bytes until the socket stays full for 500 ms (the server stopped reading); returns how many went. */
+async function pushUntilStalled(client: Socket, size: number): Promise<number> {
+  const chunk = Buffer.alloc(256 * 1024);
+  let sent = 0;
+  while (sent < size) {
+    sent += chunk.length;
+    if (client.write(chunk)) continue;
+    const drained = await Promise.race([
+      new Promise<boolean>((r) => client.once('drain', () => r(true))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
+    ]);
+    if (!drained) break;
+  }
+  return sent;
+}
