@@ -118,6 +118,19 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     await expectSplit(mesh.ingressUrl, 0.1, 0.05);
   }, 120_000);
 
+  it("refuses a plain-text request straight to a sidecar's inbound port (the demo's mesh-wide STRICT mTLS)", async () => {
+    const refused = await new Promise<string>((resolve) => {
+      const req = httpRequest(
+        { host: podAddress(plan, 'service-b-v1-1'), port: 15006, path: '/', timeout: 5000 },
+        (res) => resolve(`answered ${res.statusCode}`),
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err) => resolve(`refused: ${err.message}`));
+      req.end();
+    });
+    expect(refused).toMatch(/^refused: (socket hang up|read ECONNRESET)/);
+  });
+
   it('refuses an unlisted external host with 403 and counts the denial', async () => {
     const b1 = podAddress(plan, 'service-b-v1-1');
     const before = await metricSum(b1, 'strait_egress_denied_total');
