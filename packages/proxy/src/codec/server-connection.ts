@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { verifiedPrincipal } from '../identity/credentials.ts';
 import { HeaderList } from './headers.ts';
 import { HeadVerdict, isParseError, Llhttp, type ParsedHead, type ParseError } from './llhttp.ts';
 import { type ExchangeConnection, HOLD_LIMIT, ServerExchange } from './server-exchange.ts';
@@ -77,7 +78,7 @@ export class ServerConnection implements ExchangeConnection {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
-    this.peerPrincipal = socket instanceof TLSSocket ? principalOf(socket) : '';
+    this.peerPrincipal = socket instanceof TLSSocket ? verifiedPrincipal(socket) : '';
     this.#limits = limits;
     this.#handler = handler;
     this.#onClosed = onClosed;
@@ -394,12 +395,4 @@ export class ServerConnection implements ExchangeConnection {
     this.#mustClose = true;
     if (this.phase === 'idle' || (this.phase === 'head' && this.#queue.length === 0)) this.#closeSoon();
   }
-}
-
-/** The one URI SAN of a verified client certificate (a mesh peer's SPIFFE ID), or ''. */
-function principalOf(socket: TLSSocket): string {
-  if (!socket.authorized) return '';
-  const san = socket.getPeerCertificate().subjectaltname ?? '';
-  const uri = san.split(', ').find((n) => n.startsWith('URI:'));
-  return uri ? uri.slice(4) : '';
 }

@@ -1,6 +1,6 @@
 // What a proxy's mesh identity is at one moment: its key, certificate chain and trust bundle, and the TLS
 // options that present them and check a peer's SPIFFE ID.
-import type { PeerCertificate } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 
 export interface MeshCredentials {
   keyPem: string;
@@ -22,6 +22,11 @@ export function peerSpiffeIds(cert: PeerCertificate | undefined): string[] {
     .split(', ')
     .filter((n) => n.startsWith('URI:'))
     .map((n) => n.slice(4));
+}
+
+/** The SPIFFE ID of a peer whose certificate verified against the mesh's roots, or ''. */
+export function verifiedPrincipal(socket: TLSSocket): string {
+  return socket.authorized ? (peerSpiffeIds(socket.getPeerCertificate())[0] ?? '') : '';
 }
 
 /**

@@ -5,13 +5,13 @@
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { MeshCredentials } from './credentials.ts';
 
-type Listener = (options: SecureContextOptions) => void;
+type ContextListener = (options: SecureContextOptions) => void;
 
 export class MeshTls {
   #credentials: MeshCredentials | undefined;
   #server: SecureContextOptions | undefined;
   #client: SecureContext | undefined;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Set<ContextListener>();
 
   /** True once the proxy holds a certificate. */
   get ready(): boolean {
@@ -51,7 +51,7 @@ export class MeshTls {
   }
 
   /** Calls `fn` with the server settings of every later certificate; returns the unsubscribe. */
-  onUpdate(fn: Listener): () => void {
+  onUpdate(fn: ContextListener): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
   }

@@ -12,9 +12,8 @@ import {
   discoveryMessageIssues,
   HEARTBEAT_DEAD_AFTER_MS,
 } from '@strait/api';
-import { secureUrl } from '../identity/workload-identity.ts';
-import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
+import { ControlPlaneAgent } from './control-plane-agent.ts';
 import { LineSplitter } from './lines.ts';
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
 import type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
@@ -33,10 +32,7 @@ interface StreamOutcome {
 
 export class DiscoveryClient {
   readonly #opts: DiscoveryClientOptions;
-  #base: string;
-  #agent: Agent;
-  /** The certificate generation the agent presents (0: plain HTTP). */
-  #agentGeneration = 0;
+  readonly #cp: ControlPlaneAgent;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #deadAfterMs: number;
   readonly #requestTimeoutMs: number;
@@ -61,17 +57,11 @@ export class DiscoveryClient {
 
   constructor(opts: DiscoveryClientOptions) {
     this.#opts = opts;
-    this.#base = opts.url.replace(/\/+$/, '');
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.#maxMessageBytes = opts.maxMessageBytes ?? 64 * 1024 * 1024;
-    // A dedicated agent: the stream's connection never competes with upstream traffic pools.
-    this.#agent = new Agent({
-      connections: 4,
-      keepAliveTimeout: 4_000,
-      connectTimeout: this.#requestTimeoutMs,
-    });
+    this.#cp = new ControlPlaneAgent(opts.url, this.#requestTimeoutMs, opts.identity);
     this.#state = opts.initial ? ResourceState.fromSnapshot(opts.initial) : new ResourceState();
     this.#status = {
       connected: false,
@@ -113,7 +103,7 @@ export class DiscoveryClient {
     this.#streamAbort?.abort();
     this.#sleepAbort?.abort();
     await this.#loop;
-    await this.#agent.close().catch(() => undefined);
+    await this.#cp.close();
   }
 
   async #run(): Promise<void> {
@@ -160,10 +150,7 @@ export class DiscoveryClient {
     );
     watchdog.unref();
     try {
-      if (this.#opts.identity) {
-        await this.#opts.identity.ensure();
-        this.#presentCurrentCertificate();
-      }
+      await this.#opts.identity?.ensure();
       const request: DiscoveryRequest = { node: this.#opts.node };
       if (this.#state.version !== undefined) {
         request.version = this.#state.version;
@@ -183,7 +170,7 @@ export class DiscoveryClient {
       lastActivity = Date.now();
       this.#everConnected = true;
       this.#update({ connected: true, stale: false, connectedSince: Date.now() });
-      log.info({ url: this.#base }, 'discovery stream open');
+      log.info({ url: this.#cp.base }, 'discovery stream open');
       const splitter = new LineSplitter(this.#maxMessageBytes);
       for await (const chunk of res.body) {
         lastActivity = Date.now();
@@ -299,7 +286,7 @@ export class DiscoveryClient {
 
   /** Origin and path of one of the control plane's endpoints (the URL may carry a path prefix). */
   #target(endpoint: string): { origin: string; path: string } {
-    const url = new URL(`${this.#base}${endpoint}`);
+    const url = new URL(`${this.#cp.base}${endpoint}`);
     return { origin: url.origin, path: `${url.pathname}${url.search}` };
   }
 
@@ -328,31 +315,10 @@ export class DiscoveryClient {
     }
   }
 
-  /**
-   * With a mesh identity, new requests go over TLS presenting the newest certificate: after a rotation the
-   * agent is replaced, and the old one closes once its requests (the open stream, say) are done.
-   */
-  #presentCurrentCertificate(): void {
-    const identity = this.#opts.identity;
-    const current = identity?.current;
-    if (!identity || !current || current.generation === this.#agentGeneration) return;
-    const old = this.#agent;
-    this.#agent = new Agent({
-      connections: 4,
-      keepAliveTimeout: 4_000,
-      connectTimeout: this.#requestTimeoutMs,
-      connect: identity.controlPlaneTls(current),
-    });
-    this.#agentGeneration = current.generation;
-    this.#base = secureUrl(this.#base);
-    old.close().catch(() => undefined);
-  }
-
   /** POSTs JSON to one of the control plane's endpoints, counting the bytes sent. */
   #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
-    this.#presentCurrentCertificate();
     this.#counters.bytesSent += Buffer.byteLength(body);
-    return this.#agent.request({
+    return this.#cp.agent.request({
       ...this.#target(endpoint),
       method: 'POST',
       headers: this.#headers(),
