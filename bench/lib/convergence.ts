@@ -11,6 +11,7 @@ import { type Started, start, stop, track, waitForHttp } from './processes.ts';
 import { median } from './stats.ts';
 
 export const CONTROL_PLANE_MAIN = 'packages/control-plane/src/main.ts';
+const CONTROL_PLANE_PLAIN = 'bench/apps/control-plane-plain.ts';
 const CP = { host: '127.0.121.1', port: 15010, monitoringPort: 15014 };
 
 export interface ConvergenceResult {
@@ -212,7 +213,8 @@ export async function measureConvergence(
         command: process.execPath,
         args: [
           ...controlPlaneNodeArgs(run),
-          join(repoRoot, CONTROL_PLANE_MAIN),
+          // Embedded without its CA: the simulated proxies speak plain discovery (bench/apps/control-plane-plain.ts).
+          join(repoRoot, CONTROL_PLANE_PLAIN),
           '--config-dir',
           configDir,
           '--address',
