@@ -112,6 +112,17 @@ describe.skipIf(!readiness.ready)('docker/Dockerfile', () => {
           expect(help.stderr).not.toMatch(/running the sources/);
         });
 
+        it('runs straitctl as a command on PATH, from its bundle (its own dependencies are inside it)', async () => {
+          expect((await runIn(build.tag, ['which', 'straitctl'])).stdout.trim()).toBe(
+            '/usr/local/bin/straitctl',
+          );
+          expect((await runIn(build.tag, ['straitctl', '--help'])).stdout).toMatch(/describe/);
+          const analyzed = await runIn(build.tag, ['straitctl', 'analyze', '-f', '/var/lib/strait/config']);
+          expect(analyzed.stdout).toMatch(/No validation issues found/);
+          const modules = (await runIn(build.tag, ['ls', 'node_modules'])).stdout.split('\n');
+          for (const bundled of ['commander', 'cli-table3']) expect(modules).not.toContain(bundled);
+        });
+
         it('starts the control plane on the demo mesh, with the external API resolved by DNS', async () => {
           const shipped = readdirSync(join(RepoRoot, 'packages/demo/mesh')).filter(
             (f) => f !== 'canary.yaml',

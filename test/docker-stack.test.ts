@@ -198,7 +198,7 @@ describe.skipIf(!readiness.ready)(
 
     it('moves service-b to 50/50 with straitctl apply run in the control-plane container (0.5 ± 0.1 over 400)', async () => {
       await expectCanaryApplied(controlPlaneUrl, ingressUrl, async () => {
-        const cli = ['node', 'packages/cli/src/main.ts', 'apply', '-f', 'packages/demo/mesh/canary.yaml'];
+        const cli = ['straitctl', 'apply', '-f', 'packages/demo/mesh/canary.yaml'];
         expect(await project.run(['exec', '-T', 'control-plane', ...cli], 60_000)).toMatch(/service-b/);
       });
     }, 120_000);

@@ -28,6 +28,11 @@ export const Errors = {
     status: 400,
     message: 'field is outside the supported subset',
   },
+  CONFIG_UNKNOWN_FIELD: {
+    code: 'STRAIT_CONFIG_UNKNOWN_FIELD',
+    status: 400,
+    message: 'unknown field',
+  },
   CONFIG_TOO_COMPLEX: {
     code: 'STRAIT_CONFIG_TOO_COMPLEX',
     status: 400,

@@ -13,6 +13,7 @@ export * from './metrics.ts';
 export * from './peer.ts';
 export * from './ports.ts';
 export * from './protocol.ts';
+export * from './proxy-admin.ts';
 export * from './proxy-config.ts';
 export * from './resource-api.ts';
 export * from './resource-types.ts';

@@ -1,4 +1,4 @@
-// The ports of DESIGN §2 (Istio's own numbers), the proxy's admin paths, and the names and numbers that
+// The ports of docs/architecture.md (Istio's own numbers), the proxy's admin paths, and the names and numbers that
 // translation and the proxies both rely on.
 
 export const Ports = {

@@ -96,6 +96,8 @@ export interface ProxyStatus {
   version?: string;
   address?: string;
   statsAddress?: string;
+  /** The proxy's admin port (host:port), as it reported it; often reachable from its own host only. */
+  adminAddress?: string;
   connected: boolean;
   connectedSince?: string;
   /** The version the control plane wants this proxy to run. */

@@ -1,4 +1,4 @@
-// The snapshot: everything one proxy needs, as the control plane pushes it (DESIGN §4).
+// The snapshot: everything one proxy needs, as the control plane pushes it (docs/architecture.md, "The snapshot").
 // Schemas are zod so the same source gives the TypeScript types and the validator.
 import { z } from 'zod';
 import { NODE_ROLES } from './protocol.ts';
@@ -283,6 +283,8 @@ export const NodeInfoSchema = z.strictObject({
   ports: z.record(z.string(), port).optional(),
   /** Where this proxy serves /stats/prometheus (host:port), for Prometheus discovery. */
   statsAddress: z.string().optional(),
+  /** Where this proxy's admin port listens (host:port): /clusters, /config_dump. Loopback only by default. */
+  adminAddress: z.string().optional(),
 });
 
 /** A workload the control plane knows, as source_* metric labels name it. */

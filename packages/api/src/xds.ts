@@ -1,4 +1,4 @@
-// The discovery protocol between control plane and proxies (DESIGN §5), over plain HTTP: a proxy POSTs a
+// The discovery protocol between control plane and proxies (docs/architecture.md, "The push protocol"), over plain HTTP: a proxy POSTs a
 // DiscoveryRequest to ApiPaths.discovery and reads newline-delimited DiscoveryMessages back; it answers each
 // delta with an ACK or NACK (an AckMessage) on POST ApiPaths.ack. Both ends check messages with these schemas.
 import { z } from 'zod';

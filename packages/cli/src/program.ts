@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ControlPlaneClient } from './client.ts';
 import { analyze } from './commands/analyze.ts';
 import { apply, remove, removeOne } from './commands/apply.ts';
+import { describePodCommand, describeRequestCommand } from './commands/describe.ts';
 import { get } from './commands/get.ts';
 import { proxyConfig, proxyStatus } from './commands/proxy.ts';
 import { resolveToken } from './credentials.ts';
@@ -81,6 +82,39 @@ export async function run(
     .option('-o, --output <format>', 'json')
     .action(async (what: string, proxy: string, o: { output?: string }) => {
       code = await proxyConfig(client(), io, what, proxy, o.output);
+    });
+  const describe = program
+    .command('describe')
+    .description('why a request goes where it goes (request), or who reaches a pod and how much (pod)');
+  describe
+    .command('request')
+    .description(
+      "explain a request from one proxy's config: listener, route, near misses, endpoints, outcome",
+    )
+    .argument('<url>', 'the request, e.g. http://service-b/path')
+    .requiredOption('--from <proxy>', 'proxy id that sends (a sidecar) or receives (a gateway) the request')
+    .option('-H, --header <header>', '"name: value" (repeatable)', files)
+    .option('-X, --method <method>', 'request method', 'GET')
+    .option(
+      '--listener <name>',
+      "listener name or port (default: the proxy role's: outbound, gateway, egress)",
+    )
+    .option('-o, --output <format>', 'json')
+    .action(
+      async (
+        url: string,
+        o: { from: string; header?: string[]; method?: string; listener?: string; output?: string },
+      ) => {
+        code = await describeRequestCommand(client(), io, o.from, url, o);
+      },
+    );
+  describe
+    .command('pod')
+    .description('which proxies route to a pod, and with which share of their traffic')
+    .argument('<pod>', 'proxy id of the pod, e.g. service-b-v1-1')
+    .option('-o, --output <format>', 'json')
+    .action(async (pod: string, o: { output?: string }) => {
+      code = await describePodCommand(client(), io, pod, o.output);
     });
   program
     .command('analyze')

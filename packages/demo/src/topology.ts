@@ -98,8 +98,8 @@ export function proxyIds(): string[] {
 }
 
 /**
- * Where each part listens. The ports are fixed (DESIGN §2); only addresses change, so that tests
- * can run the same mesh on addresses of their own while `npm start` runs on the DESIGN ones.
+ * Where each part listens. The ports are fixed (docs/architecture.md, "Ports"); only addresses change, so that tests
+ * can run the same mesh on addresses of their own while `npm start` runs on the documented ones.
  */
 export interface AddressPlan {
   controlPlane: string;
@@ -111,7 +111,7 @@ export interface AddressPlan {
   pods: Record<string, string>;
 }
 
-/** DESIGN §2's local addresses, used by `npm start`. */
+/** The local addresses `npm start` uses (docs/architecture.md, "Ports"). */
 export const LocalPlan: AddressPlan = {
   controlPlane: '127.0.0.1',
   ingress: '127.0.0.1',

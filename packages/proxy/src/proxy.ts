@@ -267,6 +267,7 @@ export function nodeInfoOf(o: ProxyOptions): NodeInfo {
     appPort: o.appPort,
     ports,
     statsAddress: `${o.statsAddress}:${o.statsPort}`,
+    adminAddress: `${o.adminAddress}:${o.adminPort}`,
   };
 }
 

@@ -238,7 +238,7 @@ spec:
     expect(lines[0]).toContain('spec.http[0].timeout: expected a duration like 100ms, 2s or 1m');
   });
 
-  it('refuses an unknown field as outside the supported subset', () => {
+  it('says an Istio field Strait does not support yet is one, naming what is supported there', () => {
     const text = `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: b }
@@ -250,18 +250,101 @@ spec:
 `;
     const { first, lines } = oneIssue({ 'b.yaml': text });
     expect(first?.error).toBe(Errors.CONFIG_UNSUPPORTED);
-    expect(lines[0]).toBe(
-      'b.yaml: document 1 (VirtualService b): spec.http[0].corsPolicy: unknown field (outside the supported subset)',
+    expect(lines[0]).toMatch(
+      /^b\.yaml: document 1 \(VirtualService b\): spec\.http\[0\]\.corsPolicy: "corsPolicy" is an Istio field that Strait does not support yet; supported here: name, match, route, /,
+    );
+  });
+
+  it('says "did you mean" for a typo one or two edits from a supported field, at any depth', () => {
+    const vs = (route: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: b }
+spec:
+  hosts: [service-b]
+  http:
+    - ${route}
+`;
+    const cases: [string, string, string][] = [
+      [
+        'route: [{ destination: { host: service-b }, weigth: 100 }]',
+        'spec.http[0].route[0].weigth',
+        'weight',
+      ],
+      [
+        'route: [{ destination: { host: service-b, subet: v1 } }]',
+        'spec.http[0].route[0].destination.subet',
+        'subset',
+      ],
+      ['route: [{ destination: { host: b } }]\n      timeuot: 1s', 'spec.http[0].timeuot', 'timeout'],
+      [
+        'route: [{ destination: { host: b } }]\n      match: [{ headers: { x-user: { exakt: a } } }]',
+        'spec.http[0].match[0].headers.x-user.exakt',
+        'exact',
+      ],
+      [
+        'route: [{ destination: { host: b } }]\n      retries: { attempts: 2, retryon: 5xx }',
+        'spec.http[0].retries.retryon',
+        'retryOn',
+      ],
+    ];
+    for (const [route, path, suggestion] of cases) {
+      const { first, lines } = oneIssue({ 'b.yaml': vs(route) });
+      expect(first?.error, route).toBe(Errors.CONFIG_UNKNOWN_FIELD);
+      expect(lines[0]).toBe(
+        `b.yaml: document 1 (VirtualService b): ${path}: unknown field; did you mean "${suggestion}"?`,
+      );
+    }
+    const dr = BASE_DR.replace(
+      'host: service-b',
+      'host: service-b\n  trafficPolicy: { outlierDetection: { consecutive5xxError: 3 } }',
+    );
+    expect(oneIssue({ 'd.yaml': dr }).lines[0]).toContain(
+      'spec.trafficPolicy.outlierDetection.consecutive5xxError: unknown field; did you mean "consecutive5xxErrors"?',
+    );
+    expect(
+      oneIssue({
+        'm.yaml': BASE_DR.replace('metadata: { name: b }', 'metadata: { name: b, lables: { a: b } }'),
+      }).lines[0],
+    ).toContain('metadata.lables: unknown field; did you mean "labels"?');
+  });
+
+  it('tells a typo of an unsupported Istio field, and a name that is neither, from both', () => {
+    const text = (field: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: b }
+spec:
+  hosts: [service-b]
+  ${field}: []
+`;
+    expect(oneIssue({ 'b.yaml': text('exportTo') }).lines[0]).toContain(
+      'spec.exportTo: "exportTo" is an Istio field that Strait does not support yet; supported here: hosts, gateways, http',
+    );
+    const istioTypo = oneIssue({ 'b.yaml': text('exportTooo') });
+    expect(istioTypo.first?.error).toBe(Errors.CONFIG_UNKNOWN_FIELD);
+    expect(istioTypo.lines[0]).toContain(
+      'spec.exportTooo: unknown field; did you mean "exportTo"? (an Istio field that Strait does not support yet)',
+    );
+    expect(oneIssue({ 'b.yaml': text('colour') }).lines[0]).toContain(
+      'spec.colour: unknown field (Istio has no such field here); supported here: hosts, gateways, http',
     );
   });
 
   it('refuses unknown top-level fields, kinds and API versions', () => {
     expect(oneIssue({ 'x.yaml': `${BASE_DR}status: {}\n` }).lines[0]).toContain(
-      '(DestinationRule b): status: unknown field',
+      '(DestinationRule b): status: "status" is an Istio field that Strait does not support yet',
+    );
+    expect(oneIssue({ 'x.yaml': `${BASE_DR}sepc: {}\n` }).lines[0]).toContain(
+      '(DestinationRule b): sepc: unknown field; did you mean "spec"?',
     );
     expect(
       oneIssue({ 'x.yaml': 'apiVersion: v1\nkind: Service\nmetadata: { name: s }\nspec: {}\n' }).lines[0],
     ).toContain('kind: expected one of Gateway');
+    expect(
+      oneIssue({ 'x.yaml': BASE_DR.replace('kind: DestinationRule', 'kind: DestinationRuel') }).lines[0],
+    ).toContain('kind: unknown kind; did you mean "DestinationRule"?');
+    expect(
+      oneIssue({ 'x.yaml': BASE_DR.replace('kind: DestinationRule', 'kind: AuthorizationPolicy') }).lines[0],
+    ).toContain('kind: AuthorizationPolicy is an Istio kind that Strait does not support yet');
     const wrongVersion = BASE_DR.replace('networking.istio.io/v1', 'networking.istio.io/v2');
     expect(oneIssue({ 'x.yaml': wrongVersion }).lines[0]).toContain(
       'apiVersion: expected networking.istio.io/v1 or',

@@ -6,6 +6,7 @@ import { type ErrorSpec, Errors, StraitError } from '../errors.ts';
 import type { PlainResource } from '../resource-api.ts';
 import { formatPath } from '../validate.ts';
 import { findComplexityProblem } from './complexity.ts';
+import { fieldsOf, schemaPlace, unknownFieldHint, unknownKindHint } from './field-hints.ts';
 import {
   apiVersionsOf,
   KIND_NAMES,
@@ -148,12 +149,16 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
     ...(typeof value.apiVersion === 'string' ? { apiVersion: value.apiVersion } : {}),
   } as const;
   if (typeof kindText !== 'string' || !(kindText in KINDS)) {
+    const hint =
+      typeof kindText === 'string'
+        ? unknownKindHint(kindText, KIND_NAMES)
+        : { error: Errors.CONFIG_INVALID, message: `expected one of ${KIND_NAMES.join(', ')}` };
     issues.push({
       ...base,
-      error: kindText === undefined ? Errors.CONFIG_INVALID : Errors.CONFIG_UNSUPPORTED,
+      error: hint.error,
       kind: typeof kindText === 'string' ? kindText : undefined,
       path: 'kind',
-      message: `expected one of ${KIND_NAMES.join(', ')}${kindText === undefined ? '' : `, got ${JSON.stringify(kindText)}`}`,
+      message: hint.message,
     });
     return { issues };
   }
@@ -169,18 +174,14 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
     });
   }
   for (const key of Object.keys(value)) {
-    if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(key))
-      issues.push({
-        ...withKind,
-        error: Errors.CONFIG_UNSUPPORTED,
-        path: key,
-        message: 'unknown field (outside the supported subset)',
-      });
+    if (!TOP_LEVEL_FIELDS.includes(key))
+      issues.push({ ...withKind, ...unknownFieldHint(kind, '(root)', key, TOP_LEVEL_FIELDS), path: key });
   }
   const metadata = MetadataSchema.safeParse(value.metadata);
-  if (!metadata.success) issues.push(...zodIssues(metadata.error, ['metadata'], withKind));
-  const spec = (KINDS[kind].spec as z.ZodType).safeParse(value.spec);
-  if (!spec.success) issues.push(...zodIssues(spec.error, ['spec'], withKind));
+  if (!metadata.success) issues.push(...zodIssues(metadata.error, MetadataSchema, 'metadata', withKind));
+  const specSchema = KINDS[kind].spec as z.ZodType;
+  const spec = specSchema.safeParse(value.spec);
+  if (!spec.success) issues.push(...zodIssues(spec.error, specSchema, 'spec', withKind));
   if (issues.length > 0 || !metadata.success || !spec.success) return { issues };
   if (kind === 'MeshConfig' && metadata.data.name !== 'mesh') {
     issues.push({
@@ -201,21 +202,26 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
   return { resource, issues };
 }
 
+const TOP_LEVEL_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec'];
+
+/** Issues of one part of a resource (`metadata` or `spec`, validated by `schema`) as ConfigIssues. */
 function zodIssues(
   error: z.ZodError,
-  prefix: PropertyKey[],
-  at: { origin: Origin; kind: string; name: string | undefined; apiVersion?: string },
+  schema: z.ZodType,
+  part: string,
+  at: { origin: Origin; kind: Kind; name: string | undefined; apiVersion?: string },
 ): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
-    const path = [...prefix, ...issue.path];
+    const path = [part, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
+      const place = schemaPlace(schema, part, issue.path);
+      const supported = fieldsOf(place.schema);
       for (const key of issue.keys)
         out.push({
           ...at,
-          error: Errors.CONFIG_UNSUPPORTED,
+          ...unknownFieldHint(at.kind, place.pattern, key, supported),
           path: formatPath([...path, key]),
-          message: 'unknown field (outside the supported subset)',
         });
       continue;
     }

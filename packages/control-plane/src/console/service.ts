@@ -3,6 +3,7 @@
 // It reads the control plane only through MeshStatusSource, so the discovery internals can move freely.
 import {
   type ConsoleState,
+  liveHostsOf,
   type NodeInfo,
   Ports,
   type ProxyDetail,
@@ -15,14 +16,7 @@ import type { ConfigHistory } from './config-history.ts';
 import { buildGraph } from './graph.ts';
 import { emptyReading, type TrafficReader, type TrafficReading } from './reading.ts';
 import { reasonOf } from './scrape-reader.ts';
-import {
-  clusterHealthByProxy,
-  configView,
-  egressView,
-  liveHostsOf,
-  proxyConfigRows,
-  proxyViews,
-} from './views.ts';
+import { clusterHealthByProxy, configView, egressView, proxyConfigRows, proxyViews } from './views.ts';
 
 /** What the console reads from the rest of the control plane. */
 export interface MeshStatusSource {
@@ -101,7 +95,7 @@ export class ConsoleService {
     let note: string | undefined;
     if (!node?.address) note = 'the proxy is not connected; endpoints as the control plane sent them';
     else {
-      const url = `http://${node.address}:${node.ports?.admin ?? Ports.admin}/clusters`;
+      const url = `http://${node.adminAddress ?? `${node.address}:${node.ports?.admin ?? Ports.admin}`}/clusters`;
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
         live = liveHostsOf(await res.json());

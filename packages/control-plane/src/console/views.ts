@@ -7,6 +7,8 @@ import {
   type EgressRow,
   type EgressView,
   type EndpointView,
+  type LiveHost,
+  liveHealth,
   type ProxyStatus,
   type ProxyView,
   routeRows,
@@ -65,16 +67,6 @@ export function proxyViews(
   });
 }
 
-/** One host of a proxy's admin /clusters answer (the fields the console reads). */
-export interface LiveHost {
-  address: string;
-  port: number;
-  healthy: boolean;
-  activeHealth?: string;
-  ejected?: boolean;
-  declaredHealth?: string;
-}
-
 /** Routes, clusters and endpoints of a snapshot; endpoint health from the proxy itself when given. */
 export function proxyConfigRows(
   snapshot: Pick<SnapshotInput, 'listeners' | 'clusters'>,
@@ -110,25 +102,6 @@ export function proxyConfigRows(
     return row;
   });
   return { routes: routeRows(snapshot), clusters };
-}
-
-function liveHealth(h: LiveHost): EndpointView['health'] {
-  if (h.declaredHealth === 'DRAINING') return 'DRAINING';
-  if (h.ejected) return 'EJECTED';
-  if (!h.healthy) return 'UNHEALTHY';
-  return 'HEALTHY';
-}
-
-/** Reads the hosts of each cluster from a proxy's admin /clusters (one process, or a --workers primary). */
-export function liveHostsOf(answer: unknown): Map<string, LiveHost[]> | undefined {
-  let list: unknown = answer;
-  const workers = (answer as { workers?: { clusters?: unknown }[] } | null)?.workers;
-  if (Array.isArray(workers)) list = workers.find((w) => Array.isArray(w.clusters))?.clusters;
-  if (!Array.isArray(list)) return undefined;
-  const out = new Map<string, LiveHost[]>();
-  for (const c of list as { name?: unknown; hosts?: unknown }[])
-    if (typeof c?.name === 'string' && Array.isArray(c.hosts)) out.set(c.name, c.hosts as LiveHost[]);
-  return out;
 }
 
 export function configView(resources: readonly Resource[], history: ConfigHistory): ConfigView {

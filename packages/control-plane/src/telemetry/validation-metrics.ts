@@ -18,6 +18,7 @@ const REASONS: Record<string, string> = {
   [Errors.CONFIG_PARSE.code]: 'yaml_decode_error',
   [Errors.CONFIG_INVALID.code]: 'invalid_resource',
   [Errors.CONFIG_UNSUPPORTED.code]: 'unsupported_field',
+  [Errors.CONFIG_UNKNOWN_FIELD.code]: 'unknown_field',
   [Errors.CONFIG_DANGLING_REF.code]: 'dangling_reference',
 };
 

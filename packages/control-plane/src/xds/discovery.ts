@@ -307,6 +307,7 @@ export class DiscoveryService {
       if (n.version) entry.version = n.version;
       if (n.address) entry.address = n.address;
       if (n.statsAddress) entry.statsAddress = n.statsAddress;
+      if (n.adminAddress) entry.adminAddress = n.adminAddress;
       if (r.session) entry.connectedSince = new Date(r.session.connectedSince).toISOString();
       if (current) entry.currentVersion = current;
       if (ledger.sent) entry.sentVersion = ledger.sent.version;

@@ -36,7 +36,7 @@ describe('address plans', () => {
     expect(() => offsetPlan(0)).toThrow(RangeError);
   });
 
-  it('matches DESIGN §2 for npm start', () => {
+  it('matches the addresses docs/architecture.md gives npm start', () => {
     expect(LocalPlan).toMatchObject({ controlPlane: '127.0.0.1', ingress: '127.0.0.1', egress: '127.0.4.1' });
     expect(LocalPlan.externalApi).toBe('127.0.5.1');
     expect(LocalPlan.pods['service-a-v1-1']).toBe('127.0.1.1');

@@ -1,4 +1,4 @@
-// `npm start`: the whole demo mesh as local processes on DESIGN §2's addresses, until Ctrl-C.
+// `npm start`: the whole demo mesh as local processes on the addresses of docs/architecture.md, until Ctrl-C.
 // Options: --follow (print every process's log lines), --no-prometheus, --traffic RATE.
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -2,6 +2,7 @@
 // absolute form at gateways and inbound, forward-proxy form at outbound and egress) and how it finds the
 // route (egress policy first at the egress gateway; policy as the fallback at a sidecar's outbound).
 import { Errors, type ListenerKind, PASSTHROUGH_CLUSTER, ResponseFlags } from '@strait/api';
+import { normalizeTarget } from '@strait/api/routing';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -11,7 +12,6 @@ import {
   parseForwardTarget,
 } from '../egress/index.ts';
 import { type LocalReply, replyFor } from '../router/local-reply.ts';
-import { normalizeTarget } from '../router/path-normalization.ts';
 import type { Stream, Target } from './stream.ts';
 
 /** What a listener kind decides before the filters run. */

@@ -1,61 +1,9 @@
-// One route made ready for the hot path: its match compiled, its weighted pick, rewrite, limiter and header ops.
-import type {
-  DirectResponse,
-  Fault,
-  HeaderMatch,
-  RetryPolicy,
-  Route,
-  RouteAction,
-  StringMatch,
-  TokenBucket,
-} from '@strait/api';
-import type { HeaderLookup } from '../codec/headers.ts';
+// One route made ready for the hot path: its match compiled (@strait/api/routing's RouteMatcher, the same
+// code straitctl describe explains with), its weighted pick, rewrite, limiter and header ops.
+import type { DirectResponse, Fault, RetryPolicy, Route, RouteAction, TokenBucket } from '@strait/api';
+import { RouteMatcher } from '@strait/api/routing';
 import { type CompiledHeaderOps, compileHeaderOps } from '../filters/header-ops.ts';
 import { TokenBucketLimiter } from '../filters/rate-limit.ts';
-import { findQueryParam } from './query.ts';
-import { CompiledStringMatch } from './string-match.ts';
-
-/** What the router needs to know about a request. */
-export interface RouteRequest {
-  /** The authority (`Host` header, or the host of an absolute-form target), port allowed. */
-  authority: string;
-  /** Origin-form target: the path including any `?query`. */
-  path: string;
-  method: string;
-  headers: HeaderLookup;
-}
-
-// Where a header matcher reads its value: a real header, or one of the HTTP/2-style pseudo-headers.
-const FROM_HEADER = 0;
-const FROM_AUTHORITY = 1;
-const FROM_PATH = 2;
-const FROM_METHOD = 3;
-
-interface HeaderMatcher {
-  readonly name: string;
-  readonly source: number;
-  readonly match: CompiledStringMatch | undefined;
-  readonly invert: boolean;
-}
-
-interface QueryMatcher {
-  readonly name: string;
-  readonly match: CompiledStringMatch | undefined;
-}
-
-function headerSource(name: string): number {
-  switch (name) {
-    case ':authority':
-    case 'host':
-      return FROM_AUTHORITY;
-    case ':path':
-      return FROM_PATH;
-    case ':method':
-      return FROM_METHOD;
-    default:
-      return FROM_HEADER;
-  }
-}
 
 /** Joins a rewrite prefix and what is left of the path, never doubling or dropping the slash between. */
 function joinRewrite(prefix: string, rest: string): string {
@@ -95,12 +43,9 @@ export class CompiledRoute {
   readonly rateLimiter: TokenBucketLimiter | undefined;
   readonly requestHeaderOps: CompiledHeaderOps | undefined;
   readonly responseHeaderOps: CompiledHeaderOps | undefined;
+  /** The route's match conditions; the route table asks it per request. */
+  readonly matcher: RouteMatcher;
 
-  // Path match: kind and value; regex is anchored and compiled once.
-  readonly #pathMatch: CompiledStringMatch | undefined;
-  readonly #methods: ReadonlySet<string> | undefined;
-  readonly #headers: readonly HeaderMatcher[];
-  readonly #query: readonly QueryMatcher[];
   // Weighted clusters with weight > 0, and their running totals.
   readonly #clusters: readonly string[];
   readonly #cumulative: readonly number[];
@@ -125,17 +70,7 @@ export class CompiledRoute {
     this.responseHeaderOps = compileHeaderOps(action?.responseHeaders);
     this.rateLimiter = action?.rateLimit ? limiterFor(action.rateLimit, options) : undefined;
 
-    const match = route.match;
-    this.#pathMatch = match.path ? new CompiledStringMatch(match.path, `${where}.match.path`) : undefined;
-    this.#methods =
-      match.method && match.method.length > 0 ? new Set(match.method.map((m) => m.toUpperCase())) : undefined;
-    this.#headers = (match.headers ?? []).map((h, i) =>
-      compileHeaderMatcher(h, `${where}.match.headers[${i}]`),
-    );
-    this.#query = (match.queryParams ?? []).map((q, i) => ({
-      name: q.name,
-      match: compileOptional(q.match, `${where}.match.queryParams[${i}].match`),
-    }));
+    this.matcher = new RouteMatcher(route.match, where);
 
     const clusters: string[] = [];
     const cumulative: number[] = [];
@@ -159,46 +94,6 @@ export class CompiledRoute {
     this.#clusters = clusters;
     this.#cumulative = cumulative;
     this.#totalWeight = total;
-  }
-
-  /**
-   * True if the request meets every condition of the route's match. `pathEnd` is the index of `?`
-   * in `req.path`, or its length when there is no query (the table computes it once per request).
-   */
-  matches(req: RouteRequest, pathEnd: number): boolean {
-    const path = req.path;
-    const pm = this.#pathMatch;
-    if (pm !== undefined) {
-      switch (pm.kind) {
-        case 'exact':
-          if (pathEnd !== pm.value.length || !path.startsWith(pm.value)) return false;
-          break;
-        case 'prefix':
-          if (pm.value.length > pathEnd || !path.startsWith(pm.value)) return false;
-          break;
-        default:
-          if (!pm.test(pathEnd === path.length ? path : path.slice(0, pathEnd))) return false;
-      }
-    }
-    const methods = this.#methods;
-    if (methods !== undefined && !methods.has(req.method) && !methods.has(req.method.toUpperCase())) {
-      return false;
-    }
-    const headers = this.#headers;
-    for (let i = 0; i < headers.length; i++) {
-      if (!headerMatches(headers[i] as HeaderMatcher, req)) return false;
-    }
-    const query = this.#query;
-    if (query.length > 0) {
-      const queryStart = pathEnd < path.length ? pathEnd : -1;
-      for (let i = 0; i < query.length; i++) {
-        const qm = query[i] as QueryMatcher;
-        const value = findQueryParam(path, queryStart, qm.name);
-        if (value === undefined) return false;
-        if (qm.match !== undefined && !qm.match.test(value)) return false;
-      }
-    }
-    return true;
   }
 
   /**
@@ -229,7 +124,7 @@ export class CompiledRoute {
     if (prefix === undefined) return path;
     const q = path.indexOf('?');
     const pathEnd = q < 0 ? path.length : q;
-    const pm = this.#pathMatch;
+    const pm = this.matcher.pathMatch;
     let rest = '';
     if (pm !== undefined && pm.kind === 'prefix' && pm.value.length <= pathEnd && path.startsWith(pm.value)) {
       rest = path.slice(pm.value.length, pathEnd);
@@ -243,45 +138,4 @@ function limiterFor(bucket: TokenBucket, options: CompiledRouteOptions): TokenBu
   const previous = options.previousLimiter;
   if (previous?.sameBucket(bucket)) return previous;
   return options.now ? new TokenBucketLimiter(bucket, options.now) : new TokenBucketLimiter(bucket);
-}
-
-function compileOptional(match: StringMatch | undefined, where: string): CompiledStringMatch | undefined {
-  return match ? new CompiledStringMatch(match, where) : undefined;
-}
-
-function compileHeaderMatcher(h: HeaderMatch, where: string): HeaderMatcher {
-  const name = h.name.toLowerCase();
-  return {
-    name,
-    source: headerSource(name),
-    match: compileOptional(h.match, `${where}.match`),
-    invert: h.invert === true,
-  };
-}
-
-/**
- * One header condition. `invert` negates the whole outcome, absence included: an inverted
- * "present" matcher means "absent", and an inverted value matcher also holds when the header is
- * missing (Istio's `withoutHeaders` meaning).
- */
-function headerMatches(hm: HeaderMatcher, req: RouteRequest): boolean {
-  let value: string | undefined;
-  switch (hm.source) {
-    case FROM_AUTHORITY:
-      value = req.authority === '' ? undefined : req.authority;
-      break;
-    case FROM_PATH:
-      value = req.path;
-      break;
-    case FROM_METHOD:
-      value = req.method;
-      break;
-    default:
-      value = req.headers.value(hm.name);
-  }
-  let ok: boolean;
-  if (value === undefined) ok = false;
-  else if (hm.match === undefined) ok = true;
-  else ok = hm.match.test(value);
-  return ok !== hm.invert;
 }

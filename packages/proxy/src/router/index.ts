@@ -1,7 +1,6 @@
-// The router: virtual-host and route lookup, with each route's precomputed helpers.
-export { CompiledRoute, type CompiledRouteOptions, type RouteRequest } from './compiled-route.ts';
-export { type DomainPattern, normalizeHost, parseDomain } from './host.ts';
-export { decodeQueryComponent, findQueryParam } from './query.ts';
+// The router: virtual-host and route lookup, with each route's precomputed helpers. The matching itself is
+// @strait/api/routing's, shared with straitctl describe.
+export { CompiledRoute, type CompiledRouteOptions } from './compiled-route.ts';
 export {
   type CompiledVirtualHost,
   type MatchedRoute,
@@ -9,4 +8,3 @@ export {
   RouteTable,
   type RouteTableOptions,
 } from './route-table.ts';
-export { CompiledStringMatch, compileAnchoredRegex, type StringMatchKind } from './string-match.ts';

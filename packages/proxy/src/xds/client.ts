@@ -1,4 +1,4 @@
-// The proxy's side of the discovery protocol (DESIGN §5): holds one long-lived stream to the control plane,
+// The proxy's side of the discovery protocol (docs/architecture.md, "The push protocol"): holds one long-lived stream to the control plane,
 // applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
 // reconnects with jittered backoff when the stream drops, telling the control plane what it still holds.
 import {

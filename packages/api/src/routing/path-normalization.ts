@@ -1,7 +1,7 @@
 // Request path normalization before routing: Istio's MeshConfig pathNormalization with Envoy's semantics.
 // Encoded slashes are decoded first (DECODE_AND_MERGE_SLASHES), then the path is made canonical (BASE),
 // then repeated slashes are merged (MERGE_SLASHES and up). The query string is kept as the client sent it.
-import type { PathNormalization } from '@strait/api';
+import type { PathNormalization } from '../snapshot.ts';
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const HEX = /^[0-9A-Fa-f]{2}$/;

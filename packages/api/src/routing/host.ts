@@ -1,5 +1,5 @@
 // Authority normalisation and virtual-host domain patterns (exact, `*suffix`, `prefix*`, `*`).
-import { Errors, StraitError } from '@strait/api';
+import { Errors, StraitError } from '../errors.ts';
 
 /**
  * Reduces an authority (`Host` header or `:authority`) to the name used for virtual-host lookup:

@@ -1,5 +1,6 @@
 // One compiled string matcher (exact / prefix / whole-string regex), used for paths, headers and query values.
-import { Errors, StraitError, type StringMatch } from '@strait/api';
+import { Errors, StraitError } from '../errors.ts';
+import type { StringMatch } from '../snapshot.ts';
 
 export type StringMatchKind = 'exact' | 'prefix' | 'regex';
 

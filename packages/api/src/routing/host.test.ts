@@ -1,6 +1,7 @@
 // Tests for authority normalisation and domain pattern parsing.
-import { StraitError } from '@strait/api';
+
 import { describe, expect, it } from 'vitest';
+import { StraitError } from '../errors.ts';
 import { normalizeHost, parseDomain } from './host.ts';
 
 describe('normalizeHost', () => {
