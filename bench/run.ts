@@ -336,11 +336,13 @@ async function main(): Promise<void> {
           ? [
               { proxies: 100, changes: 2, timeoutMs: 20_000 },
               { proxies: 1000, changes: 2, timeoutMs: 30_000 },
+              { proxies: 1000, changes: 2, timeoutMs: 30_000, replicas: 2 },
             ]
           : [
               { proxies: 100, changes: 5, timeoutMs: 30_000 },
               { proxies: 300, changes: 3, timeoutMs: 45_000 },
               { proxies: 1000, changes: 3, timeoutMs: 60_000 },
+              { proxies: 1000, changes: 3, timeoutMs: 60_000, replicas: 2 },
             ],
         controlPlaneNodeArgs,
       )

@@ -3,6 +3,8 @@
 // proxy does, then applies config changes through the resource API and times how long until every
 // simulated proxy has received and ACKed the change. With --scope, it then applies the Sidecars in that
 // file, opens one more stream as a new pod of service-b and records which proxies its endpoint reaches.
+// Given several control-plane replicas (--control-plane URL,URL), proxy i streams from and ACKs to replica
+// i mod n, and changes go through the first: a change then reaches most proxies through another replica.
 //   node bench/xds-sim.ts --control-plane http://127.0.121.1:15010 --count 1000 --changes 3 \
 //        --change-a FILE --change-b FILE [--scope FILE] [--token T] [--control-plane-pid PID]
 // Prints one JSON object (SimResult) on stdout; progress on stderr.
@@ -93,7 +95,9 @@ const { values } = parseArgs({
   },
 });
 
-const base = new URL(values['control-plane'] ?? 'http://127.0.121.1:15010');
+const replicas = (values['control-plane'] ?? 'http://127.0.121.1:15010').split(',').map((u) => new URL(u));
+/** Where changes are applied: the first replica. */
+const base = replicas[0] as URL;
 const count = Number(values.count);
 const changeCount = Number(values.changes);
 const timeoutMs = Number(values['timeout-ms']);
@@ -108,11 +112,18 @@ const changeBodies = [values['change-a'], values['change-b']].map((file) => {
 const scopeBody = values.scope ? readFileSync(values.scope) : undefined;
 const authHeaders: Record<string, string> = values.token ? { authorization: `Bearer ${values.token}` } : {};
 const apiAgent = new Agent({ keepAlive: true, maxSockets: 4 });
-/** ACK posts share 64 keep-alive connections (a real proxy has its own; one process cannot afford 1000). */
-const ackPoster = new KeepAlivePoster(base.hostname, Number(base.port || 80), 64, authHeaders);
+/**
+ * ACK posts share 64 keep-alive connections, split over the replicas (a real proxy has its own; one process
+ * cannot afford 1000).
+ */
+const ackPosters = replicas.map(
+  (r) => new KeepAlivePoster(r.hostname, Number(r.port || 80), Math.ceil(64 / replicas.length), authHeaders),
+);
 
 interface SimProxy {
   node: NodeInfo;
+  /** The replica it streams from and ACKs to. */
+  replica: number;
   stream: Socket | undefined;
   /** The last version this proxy ACKed, and when the ACK was answered (performance.now()). */
   ackedVersion: string | undefined;
@@ -160,7 +171,8 @@ async function acknowledge(proxy: SimProxy, message: DeltaHead): Promise<void> {
     version: message.version,
     nonce: message.nonce,
   };
-  const { status, text } = await ackPoster.post(ApiPaths.ack, JSON.stringify(ack));
+  const poster = ackPosters[proxy.replica] as KeepAlivePoster;
+  const { status, text } = await poster.post(ApiPaths.ack, JSON.stringify(ack));
   if (status === 0) ackPosts.failed += 1;
   else if (status < 200 || status >= 300) ackPosts.refused += 1;
   else if (/"current"\s*:\s*false/.test(text)) ackPosts.stale += 1;
@@ -219,10 +231,11 @@ const messageDecoder = {
 
 function openStream(proxy: SimProxy): Promise<void> {
   const body: DiscoveryRequest = { node: proxy.node };
+  const replica = replicas[proxy.replica] as URL;
   const request = httpRequest(
     'POST',
     ApiPaths.discovery,
-    base.host,
+    replica.host,
     { 'content-type': 'application/json', ...authHeaders },
     JSON.stringify(body),
   );
@@ -234,8 +247,8 @@ function openStream(proxy: SimProxy): Promise<void> {
     void acknowledge(proxy, message);
   });
   const opened = openChunkedStream({
-    host: base.hostname,
-    port: Number(base.port || 80),
+    host: replica.hostname,
+    port: Number(replica.port || 80),
     request,
     onBody: (bytes) => {
       streamBytes += bytes.length;
@@ -312,6 +325,7 @@ async function settle(proxies: SimProxy[], quietMs: number): Promise<void> {
 function simProxy(i: number): SimProxy {
   return {
     node: nodeFor(i),
+    replica: i % replicas.length,
     stream: undefined,
     ackedVersion: undefined,
     ackedAt: 0,

@@ -1,12 +1,13 @@
-// Shared by the control-plane cross-process tests: a real control plane and real proxies on loopback
-// (127.0.104.0/24), small apps behind the sidecars, and helpers to poll status and send traffic.
+// Shared by the control-plane cross-process tests: a real control plane (or replicas sharing an etcd store)
+// and real proxies on loopback (127.0.104.0/24 unless a test picks its own block), small apps behind the
+// sidecars, and helpers to poll status and send traffic.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { ProxyStatus, ProxyStatusList } from '../packages/api/src/index.ts';
+import { mergeProxyStatuses, type ProxyStatus, type ProxyStatusList } from '../packages/api/src/index.ts';
 
 export const REPO = new URL('../', import.meta.url).pathname;
 const CONTROL_PLANE_MAIN = join(REPO, 'packages/control-plane/src/main.ts');
@@ -166,6 +167,8 @@ export function closeServer(server: http.Server): Promise<void> {
 /** Addresses of one test mesh: `base` is the first three octets plus the start of its block, e.g. 127.0.104 + 0. */
 export interface MeshLayout {
   controlPlane: string;
+  /** Every control-plane replica's address (the first is `controlPlane`). */
+  controlPlanes: string[];
   ingress: string;
   serviceA: string;
   serviceB1: string;
@@ -174,10 +177,11 @@ export interface MeshLayout {
   external: string;
 }
 
-export function layout(offset: number): MeshLayout {
-  const at = (n: number) => `127.0.104.${offset + n}`;
+export function layout(offset: number, block = '127.0.104'): MeshLayout {
+  const at = (n: number) => `${block}.${offset + n}`;
   return {
     controlPlane: at(1),
+    controlPlanes: [at(1), at(61)],
     ingress: at(2),
     serviceA: at(11),
     serviceB1: at(21),
@@ -200,12 +204,22 @@ export async function apiAuth(configDir: string): Promise<Record<string, string>
 export interface Mesh {
   layout: MeshLayout;
   configDir: string;
+  /** The first replica's API (the only one without a shared store). */
   server: string;
+  /** Every replica's API, in order. */
+  servers: string[];
   monitoring: string;
+  /** The first replica's process. */
   controlPlane: Proc;
+  /** Every replica's process, by index. */
+  controlPlanes: Proc[];
   proxies: Proc[];
   apps: http.Server[];
-  startControlPlane: () => Promise<Proc>;
+  /** Starts replica `i` (default the first) and waits until it is ready. */
+  startControlPlane: (i?: number) => Promise<Proc>;
+  /** Starts one more sidecar (its app is the caller's), pointed at every replica. */
+  startSidecar: (id: string, service: string, version: string, address: string) => Proc;
+  /** Every proxy's status, from every replica that answers (a proxy's row from the replica it is on). */
   statuses: () => Promise<ProxyStatus[]>;
   straitctl: (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
   /** A request through the front door: ingress -> service-a -> service-b. */
@@ -222,14 +236,29 @@ export const PROXY_IDS = [
   'service-b-v2-1',
 ];
 
-/** Starts the apps, a control plane with the test mesh config and the five proxies; waits until all are SYNCED. */
-export async function startMesh(offset: number, options: { graceMs?: number } = {}): Promise<Mesh> {
-  const l = layout(offset);
+export interface MeshOptions {
+  graceMs?: number;
+  /** The first three octets of the addresses (default 127.0.104). */
+  block?: string;
+  /** `etcd://...`: the replicas share it (the test mesh config seeds it). */
+  store?: string;
+  /** How many control-plane replicas (default 1; 2 at most). */
+  replicas?: number;
+}
+
+/**
+ * Starts the apps, the control plane (or its replicas) with the test mesh config and the five proxies; waits
+ * until all are SYNCED.
+ */
+export async function startMesh(offset: number, options: MeshOptions = {}): Promise<Mesh> {
+  const l = layout(offset, options.block);
+  const replicaAddresses = l.controlPlanes.slice(0, options.replicas ?? 1);
+  const servers = replicaAddresses.map((a) => `http://${a}:15010`);
   const configDir = await mkdtemp(join(tmpdir(), 'strait-cp-e2e-'));
   await cp(MESH_CONFIG, configDir, { recursive: true });
   const egressFile = join(configDir, 'egress.yaml');
   await writeFile(egressFile, (await readFile(egressFile, 'utf8')).replace('127.0.5.1', l.external));
-  const server = `http://${l.controlPlane}:15010`;
+  const server = servers[0] as string;
   const apps: http.Server[] = [];
   const proxies: Proc[] = [];
   const sidecarOut = { host: l.serviceA, port: 15001 };
@@ -249,32 +278,61 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
     layout: l,
     configDir,
     server,
+    servers,
     monitoring: `http://${l.controlPlane}:15014`,
     controlPlane: undefined as unknown as Proc,
+    controlPlanes: [],
     proxies,
     apps,
-    startControlPlane: async () => {
-      const proc = spawnNode('control-plane', CONTROL_PLANE_MAIN, [
+    startControlPlane: async (i = 0) => {
+      const replica = `replica-${String.fromCharCode(97 + i)}`;
+      const shared = options.store ? ['--store', options.store, '--replica-id', replica, '--no-console'] : [];
+      const proc = spawnNode(options.store ? replica : 'control-plane', CONTROL_PLANE_MAIN, [
         '--config-dir',
         configDir,
+        ...shared,
         '--address',
-        l.controlPlane,
+        replicaAddresses[i] as string,
         '--grace-ms',
         String(options.graceMs ?? 10_000),
       ]);
-      mesh.controlPlane = proc;
-      await waitFor('the control plane', async () => (await get(`${server}/ready`)).status === 200, 15_000);
+      mesh.controlPlanes[i] = proc;
+      if (i === 0) mesh.controlPlane = proc;
+      await waitFor(
+        `the control plane ${replica}`,
+        async () => (await get(`${servers[i]}/ready`)).status === 200,
+        15_000,
+      );
+      return proc;
+    },
+    startSidecar: (id, service, version, address) => {
+      const proc = sidecar(id, service, version, address);
+      proxies.push(proc);
       return proc;
     },
     statuses: async () => {
-      const res = await get(`${server}/v1/proxies`);
-      return (JSON.parse(res.text) as ProxyStatusList).proxies;
+      const lists = await Promise.all(
+        servers.map(async (s) => {
+          try {
+            return (JSON.parse((await get(`${s}/v1/proxies`)).text) as ProxyStatusList).proxies;
+          } catch (err) {
+            if (servers.length === 1) throw err;
+            return undefined;
+          }
+        }),
+      );
+      if (lists.every((list) => list === undefined)) throw new Error('no control-plane replica answered');
+      return mergeProxyStatuses(lists.map((list) => list ?? []));
     },
     straitctl: async (...args: string[]) => {
       const run = promisify(execFile);
       try {
         const { stdout, stderr } = await run(process.execPath, [CLI_MAIN, ...args], {
-          env: { ...process.env, STRAIT_SERVER: server, STRAIT_TOKEN_FILE: tokenFiles(configDir).api },
+          env: {
+            ...process.env,
+            STRAIT_SERVER: servers.join(','),
+            STRAIT_TOKEN_FILE: tokenFiles(configDir).api,
+          },
         });
         return { code: 0, stdout, stderr };
       } catch (err) {
@@ -285,30 +343,30 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
     front: (path = '/') => get(`http://${l.ingress}:8080${path}`),
     stop: async () => {
       await Promise.all(proxies.map((p) => p.stop()));
-      await mesh.controlPlane?.stop();
+      await Promise.all(mesh.controlPlanes.map((p) => p?.stop()));
       aAgent.destroy();
       await Promise.all(apps.map(closeServer));
       await rm(configDir, { recursive: true, force: true });
     },
     dump: () =>
-      [mesh.controlPlane, ...proxies]
+      [...mesh.controlPlanes, ...proxies]
         .filter(Boolean)
         .map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`)
         .join('\n'),
   };
-  await mesh.startControlPlane();
+  for (let i = 0; i < servers.length; i++) await mesh.startControlPlane(i);
 
   const common = [
     '--control-plane',
-    server,
+    servers.join(','),
     '--join-token-file',
     tokenFiles(configDir).join,
     '--no-access-log',
     '--log-level',
     'warn',
   ];
-  const sidecar = (id: string, service: string, version: string, address: string) =>
-    spawnNode(id, PROXY_MAIN, [
+  function sidecar(id: string, service: string, version: string, address: string): Proc {
+    return spawnNode(id, PROXY_MAIN, [
       '--role',
       'sidecar',
       '--id',
@@ -325,6 +383,7 @@ export async function startMesh(offset: number, options: { graceMs?: number } = 
       '8080',
       ...common,
     ]);
+  }
   proxies.push(
     spawnNode('istio-ingressgateway-1', PROXY_MAIN, [
       '--role',

@@ -77,6 +77,11 @@ describe('compose.yaml mirrors the topology', () => {
       'traffic',
       'prometheus',
       'grafana',
+      // The `ha` profile: a second control-plane replica and three etcd members.
+      `${ControlPlane.name}-b`,
+      'etcd-1',
+      'etcd-2',
+      'etcd-3',
     ].sort();
     expect(Object.keys(services).sort()).toEqual(expected);
   });
@@ -185,8 +190,16 @@ describe('compose.yaml mirrors the topology', () => {
       `127.0.0.1:${ControlPlane.discoveryPort}:${ControlPlane.discoveryPort}`,
       `127.0.0.1:${ControlPlane.consolePort}:${ControlPlane.consolePort}`,
     ]);
+    expect(published(`${ControlPlane.name}-b`)).toEqual([
+      `127.0.0.1:${ControlPlane.discoveryPort + 1}:${ControlPlane.discoveryPort}`,
+    ]);
+    expect(composeText).toContain(
+      `"127.0.0.1:${setting('STRAIT_CONTROL_PLANE_B_HOST_PORT', String(ControlPlane.discoveryPort + 1))}:${ControlPlane.discoveryPort}"`,
+    );
     const publishing = Object.keys(services).filter((n) => published(n).length > 0);
-    expect(publishing.sort()).toEqual([ControlPlane.name, 'grafana', Ingress.workload, 'prometheus'].sort());
+    expect(publishing.sort()).toEqual(
+      [ControlPlane.name, `${ControlPlane.name}-b`, 'grafana', Ingress.workload, 'prometheus'].sort(),
+    );
     for (const [name, port] of [
       ['STRAIT_INGRESS_HOST_PORT', Ingress.port],
       ['STRAIT_PROMETHEUS_HOST_PORT', PrometheusPort],
@@ -212,7 +225,11 @@ describe('compose.yaml mirrors the topology', () => {
     expect(composeText).toMatch(/image: \$\{GRAFANA_IMAGE:-grafana\/grafana:[^}]+\}/);
     expect(service('grafana').profiles).toEqual(['grafana']);
     const profiled = Object.keys(services).filter((n) => service(n).profiles !== undefined);
-    expect(profiled).toEqual(['grafana']);
+    expect(profiled.sort()).toEqual([`${ControlPlane.name}-b`, 'etcd-1', 'etcd-2', 'etcd-3', 'grafana']);
+    for (const name of profiled.filter((n) => n !== 'grafana'))
+      expect(service(name).profiles).toEqual(['ha']);
+    // etcd is Debian's package on the same base image as the mesh's.
+    expect(service('etcd-1').build?.args?.BASE_IMAGE).toBe('node:24-bookworm-slim');
   });
 
   it('checks health without starting Node (a check runs every few seconds in every container)', () => {
@@ -220,6 +237,7 @@ describe('compose.yaml mirrors the topology', () => {
       if (!s.healthcheck) continue;
       const command = s.healthcheck.test.join(' ');
       if (name === 'prometheus') expect(command).toMatch(/wget/);
+      else if (name.startsWith('etcd-')) expect(command).toMatch(/^CMD etcdctl .* endpoint health$/);
       else expect(command, name).toMatch(/^CMD(-SHELL)? strait-healthcheck http:\/\//);
     }
   });

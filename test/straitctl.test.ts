@@ -46,6 +46,15 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** The URL of a port that was just free: nothing listens there. */
+async function freeUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
 async function straitctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -135,10 +144,32 @@ describe('straitctl', () => {
     await proxy.ack(snap);
     const status = await straitctl('proxy-status');
     expect(status.code).toBe(0);
-    expect(status.out).toMatch(/^PROXY\s+ROLE\s+WORKLOAD\s+VERSION\s+STATUS\s+PUSH\n/);
+    expect(status.out).toMatch(/^PROXY\s+ROLE\s+WORKLOAD\s+VERSION\s+STATUS\s+PUSH\s+REPLICA\n/);
     expect(status.out).toMatch(
-      new RegExp(`service-a-v1-1\\s+sidecar\\s+service-a-v1\\s+${snap.version}\\s+SYNCED`),
+      new RegExp(
+        `service-a-v1-1\\s+sidecar\\s+service-a-v1\\s+${snap.version}\\s+SYNCED\\s+\\S+\\s+${plane.replicaId}\n`,
+      ),
     );
+    // Given several replicas, it asks each and says which did not answer; reads go to one that answers.
+    const dead = await freeUrl();
+    let err = '';
+    let out = '';
+    const code = await run(
+      ['proxy-status', '--server', `${dead},${server}`],
+      { out: (t) => (out += t), err: (t) => (err += t), stdin: async () => '' },
+      {},
+    );
+    expect(code).toBe(0);
+    expect(err).toBe(
+      `Warning: no answer from ${dead} (ECONNREFUSED); proxies connected to it are not listed.\n`,
+    );
+    expect(out).toContain('service-a-v1-1');
+    const viaSecond = await run(
+      ['get', 'vs', 'service-b', '--server', `${dead},${server}`],
+      { out: () => {}, err: (t) => (err += t), stdin: async () => '' },
+      {},
+    );
+    expect(viaSecond).toBe(0);
     const routes = await straitctl('proxy-config', 'routes', 'service-a-v1-1');
     expect(routes.out).toMatch(
       /virtualOutbound:15001\s+service-b:80\s+service-b,service-b.default,\S+\s+\/\*\s+service-b.split\s+outbound\|80\|v1\|service-b 50%, outbound\|80\|v2\|service-b 50%/,
@@ -183,12 +214,7 @@ describe('straitctl', () => {
   });
 
   it('answers an unreachable server with one sentence and exit 1', async () => {
-    // A port that was just free: nothing listens there.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
-    const url = `http://127.0.0.1:${port}`;
+    const url = await freeUrl();
     const result = await promisify(execFile)(
       process.execPath,
       [MAIN, 'proxy-status', '--server', url],

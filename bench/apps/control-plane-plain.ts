@@ -12,6 +12,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: '15010' },
     'monitoring-port': { type: 'string', default: '15014' },
     'no-state': { type: 'boolean' },
+    store: { type: 'string' },
+    'replica-id': { type: 'string' },
     'log-level': { type: 'string', default: 'warn' },
   },
 });
@@ -22,6 +24,8 @@ const plane = new ControlPlane({
   port: Number(values.port),
   monitoringPort: Number(values['monitoring-port']),
   ...(values['no-state'] ? { stateFile: false as const } : {}),
+  ...(values.store ? { store: values.store } : {}),
+  ...(values['replica-id'] ? { replicaId: values['replica-id'] } : {}),
   logger: pino({ name: 'strait-control-plane', level: values['log-level'] }),
 });
 await plane.start();

@@ -2,10 +2,13 @@
 // connects N simulated proxies (bench/xds-sim.ts: real discovery streams and ACKs), flips service B's
 // traffic split through the resource API and reports how long until every proxy has ACKed it and how many
 // bytes that streamed; then scopes service-b's pods with a Sidecar and adds one pod of service-b, to show
-// which proxies its endpoint reaches.
+// which proxies its endpoint reaches. With two replicas, a three-member etcd cluster (Debian's etcd-server,
+// on 127.0.122.1-3) holds the config, replica B runs on 127.0.121.2, the proxies are spread over both and
+// every change goes through replica A: half the proxies learn it through etcd's watch on B.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EtcdCluster, etcdInstalled } from '../../packages/demo/src/launcher/etcd.ts';
 import type { EndpointResult, SimResult } from '../xds-sim.ts';
 import { type Started, start, stop, track, waitForHttp } from './processes.ts';
 import { median } from './stats.ts';
@@ -13,9 +16,14 @@ import { median } from './stats.ts';
 export const CONTROL_PLANE_MAIN = 'packages/control-plane/src/main.ts';
 const CONTROL_PLANE_PLAIN = 'bench/apps/control-plane-plain.ts';
 const CP = { host: '127.0.121.1', port: 15010, monitoringPort: 15014 };
+/** Replica B, and the etcd members, when a run has two replicas. */
+const REPLICA_B = '127.0.121.2';
+const ETCD_HOSTS = ['127.0.122.1', '127.0.122.2', '127.0.122.3'];
 
 export interface ConvergenceResult {
   proxies: number;
+  /** Control-plane replicas (1: the config directory; 2: sharing etcd). */
+  replicas: number;
   status: 'measured' | 'pending' | 'failed';
   changes: number;
   /** Median over changes of each change's median / p99 / max ACK time, ms. */
@@ -103,17 +111,29 @@ export function controlPlaneAvailable(repoRoot: string): boolean {
 }
 
 function pending(
-  proxies: number,
+  run: { proxies: number; replicas?: number },
   note: string,
   status: ConvergenceResult['status'] = 'pending',
 ): ConvergenceResult {
   const nan = Number.NaN;
-  return { proxies, status, changes: 0, medianMs: nan, p99Ms: nan, maxMs: nan, mibPerChange: nan, note };
+  const { proxies, replicas = 1 } = run;
+  return {
+    proxies,
+    replicas,
+    status,
+    changes: 0,
+    medianMs: nan,
+    p99Ms: nan,
+    maxMs: nan,
+    mibPerChange: nan,
+    note,
+  };
 }
 
 function runSim(
   benchDir: string,
   workDir: string,
+  replicaHosts: readonly string[],
   count: number,
   changes: number,
   timeoutMs: number,
@@ -122,7 +142,7 @@ function runSim(
   const args = [
     join(benchDir, 'xds-sim.ts'),
     '--control-plane',
-    `http://${CP.host}:${CP.port}`,
+    replicaHosts.map((h) => `http://${h}:${CP.port}`).join(','),
     '--count',
     String(count),
     '--changes',
@@ -135,8 +155,8 @@ function runSim(
     join(workDir, 'change-90-10.yaml'),
     '--control-plane-pid',
     String(controlPlanePid),
-    '--scope',
-    join(workDir, 'scope-sidecars.yaml'),
+    // The new-endpoint measurement is the one-replica run's.
+    ...(replicaHosts.length === 1 ? ['--scope', join(workDir, 'scope-sidecars.yaml')] : []),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -184,6 +204,8 @@ export interface ConvergenceRun {
   proxies: number;
   changes: number;
   timeoutMs: number;
+  /** 2: two replicas sharing a three-member etcd cluster. Default 1 (the config directory). */
+  replicas?: 1 | 2;
 }
 
 export async function measureConvergence(
@@ -195,53 +217,85 @@ export async function measureConvergence(
   controlPlaneNodeArgs: (run: ConvergenceRun) => string[] = () => [],
 ): Promise<ConvergenceResult[]> {
   if (!controlPlaneAvailable(repoRoot)) {
-    return runs.map((r) => pending(r.proxies, `${CONTROL_PLANE_MAIN} does not exist yet`));
+    return runs.map((r) => pending(r, `${CONTROL_PLANE_MAIN} does not exist yet`));
   }
   const results: ConvergenceResult[] = [];
   for (const run of runs) {
-    // A fresh control plane and config directory per size, so one run cannot warm the next.
-    const configDir = join(workDir, `cp-config-${run.proxies}`);
+    // A fresh control plane and config directory per size and replica count, so one run can neither warm
+    // the next nor leave it its changes and Sidecars.
+    const configDir = join(workDir, `cp-config-${run.proxies}-${run.replicas ?? 1}`);
     mkdirSync(configDir, { recursive: true });
     writeFileSync(join(configDir, 'service-b.yaml'), `${BASE_CONFIG}---\n${splitFor(90, 10)}`);
     writeFileSync(join(workDir, 'change-50-50.yaml'), splitFor(50, 50));
     writeFileSync(join(workDir, 'change-90-10.yaml'), splitFor(90, 10));
     writeFileSync(join(workDir, 'scope-sidecars.yaml'), SCOPE_CONFIG);
-    let controlPlane: Started | undefined;
+    const replicaHosts = run.replicas === 2 ? [CP.host, REPLICA_B] : [CP.host];
+    if (run.replicas === 2 && !etcdInstalled()) {
+      results.push(pending(run, 'needs etcd: apt-get install etcd-server'));
+      continue;
+    }
+    const controlPlanes: Started[] = [];
+    let etcd: EtcdCluster | undefined;
     try {
-      controlPlane = start(workDir, {
-        name: `control-plane-${run.proxies}`,
-        command: process.execPath,
-        args: [
-          ...controlPlaneNodeArgs(run),
-          // Embedded without its CA: the simulated proxies speak plain discovery (bench/apps/control-plane-plain.ts).
-          join(repoRoot, CONTROL_PLANE_PLAIN),
-          '--config-dir',
-          configDir,
-          '--address',
-          CP.host,
-          '--port',
-          String(CP.port),
-          '--monitoring-port',
-          String(CP.monitoringPort),
-          '--no-state',
-          '--log-level',
-          'warn',
-        ],
-        cwd: repoRoot,
-      });
-      await waitForHttp(`http://${CP.host}:${CP.port}/v1/proxies`, controlPlane, 20_000, (s) => s === 200);
-      process.stderr.write(`bench: convergence with ${run.proxies} simulated proxies\n`);
-      const sim = await runSim(benchDir, workDir, run.proxies, run.changes, run.timeoutMs, controlPlane.pid);
+      let store: string[] = [];
+      if (run.replicas === 2) {
+        const dir = join(workDir, `etcd-${run.proxies}`);
+        mkdirSync(dir, { recursive: true });
+        etcd = new EtcdCluster({ hosts: ETCD_HOSTS, dir });
+        await etcd.start();
+        store = ['--store', etcd.storeUrl];
+      }
+      for (const [i, host] of replicaHosts.entries()) {
+        const controlPlane = start(workDir, {
+          name: `control-plane-${run.proxies}${run.replicas === 2 ? `-${i === 0 ? 'a' : 'b'}` : ''}`,
+          command: process.execPath,
+          args: [
+            ...controlPlaneNodeArgs(run),
+            // Embedded without its CA: the simulated proxies speak plain discovery (apps/control-plane-plain.ts).
+            join(repoRoot, CONTROL_PLANE_PLAIN),
+            '--config-dir',
+            configDir,
+            ...store,
+            ...(run.replicas === 2 ? ['--replica-id', `replica-${i === 0 ? 'a' : 'b'}`] : []),
+            '--address',
+            host,
+            '--port',
+            String(CP.port),
+            '--monitoring-port',
+            String(CP.monitoringPort),
+            '--no-state',
+            '--log-level',
+            'warn',
+          ],
+          cwd: repoRoot,
+        });
+        controlPlanes.push(controlPlane);
+        await waitForHttp(`http://${host}:${CP.port}/v1/proxies`, controlPlane, 20_000, (s) => s === 200);
+      }
+      const controlPlane = controlPlanes[0] as Started;
+      process.stderr.write(
+        `bench: convergence with ${run.proxies} simulated proxies${run.replicas === 2 ? ' over two replicas on etcd' : ''}\n`,
+      );
+      const sim = await runSim(
+        benchDir,
+        workDir,
+        replicaHosts,
+        run.proxies,
+        run.changes,
+        run.timeoutMs,
+        controlPlane.pid,
+      );
       const measured = sim.changes.filter((c) => c.missing === 0 && c.putStatus >= 200 && c.putStatus < 300);
       if (sim.error || measured.length === 0) {
         const detail =
           sim.error ?? sim.changes.map((c) => `PUT ${c.putStatus}, ${c.missing} missing`).join('; ');
-        results.push({ ...pending(run.proxies, detail || 'no change was ACKed by all', 'failed'), raw: sim });
+        results.push({ ...pending(run, detail || 'no change was ACKed by all', 'failed'), raw: sim });
         continue;
       }
       const med = (pick: (c: (typeof measured)[number]) => number) => median(measured.map(pick));
       results.push({
         proxies: run.proxies,
+        replicas: replicaHosts.length,
         status: 'measured',
         changes: measured.length,
         medianMs: med((c) => c.medianMs),
@@ -251,13 +305,15 @@ export async function measureConvergence(
         ...(sim.endpoint ? { endpoint: sim.endpoint } : {}),
         note:
           `PUT of a VirtualService (B split 90/10 ⇄ 50/50) → ACK answered; streams opened in ${sim.connectMs.toFixed(0)} ms; ` +
+          `${run.replicas === 2 ? 'proxies alternate between replica A (changes applied here; its CPU counted) and B, config in a three-member etcd; ' : ''}` +
           `${costNote(measured)}; ${ackPostNote(sim)}`,
         raw: sim,
       });
     } catch (err) {
-      results.push(pending(run.proxies, (err as Error).message.split('\n')[0] ?? 'error', 'failed'));
+      results.push(pending(run, (err as Error).message.split('\n')[0] ?? 'error', 'failed'));
     } finally {
-      if (controlPlane) await stop(controlPlane);
+      for (const controlPlane of controlPlanes) await stop(controlPlane);
+      await etcd?.stop();
     }
   }
   return results;

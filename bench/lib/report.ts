@@ -202,12 +202,12 @@ function convergenceSection(convergence: ConvergenceResult[]): string[] {
   const lines = [
     '## Control plane convergence',
     '',
-    '| simulated proxies | changes | median ms | p99 ms | max ms | MiB per change | note |',
-    '|---:|---:|---:|---:|---:|---:|---|',
+    '| simulated proxies | control-plane replicas | changes | median ms | p99 ms | max ms | MiB per change | note |',
+    '|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const c of convergence) {
     lines.push(
-      `| ${c.proxies} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${fmt(c.mibPerChange ?? Number.NaN, 2)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
+      `| ${c.proxies} | ${c.replicas === 2 ? '2 (etcd)' : '1'} | ${c.changes} | ${fmt(c.medianMs, 0)} | ${fmt(c.p99Ms, 0)} | ${fmt(c.maxMs, 0)} | ${fmt(c.mibPerChange ?? Number.NaN, 2)} | ${c.status === 'measured' ? c.note : `${c.status}: ${c.note}`} |`,
     );
   }
   const withEndpoint = convergence.filter((c) => c.endpoint);

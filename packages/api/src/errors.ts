@@ -54,6 +54,16 @@ export const Errors = {
     status: 500,
     message: 'configuration could not be written',
   },
+  CONFLICT: {
+    code: 'STRAIT_CONFLICT',
+    status: 409,
+    message: 'the resource changed since it was read',
+  },
+  STORE_UNAVAILABLE: {
+    code: 'STRAIT_STORE_UNAVAILABLE',
+    status: 503,
+    message: 'the configuration store is unavailable',
+  },
   // Identity (the control plane's CA)
   CSR_INVALID: {
     code: 'STRAIT_CSR_INVALID',

@@ -9,6 +9,7 @@ export * from './discovery-resources.ts';
 export * from './discovery-schemas.ts';
 export * from './errors.ts';
 export * from './identity.ts';
+export * from './lines.ts';
 export * from './metrics.ts';
 export * from './peer.ts';
 export * from './ports.ts';

@@ -141,6 +141,18 @@ export const ControlPlaneMetrics = {
   caRootExpiry: 'citadel_server_root_cert_expiry_timestamp',
   configValidationFailures: 'strait_config_validation_failures_total',
   resources: 'strait_config_resources',
+  /** Gauge {replica, store}, always 1: which replica this is and what store it uses. */
+  replicaInfo: 'strait_control_plane_replica_info',
+  /** Gauge {replica}: 1 while this replica is the elected leader (the only replica of a directory store leads). */
+  leader: 'strait_control_plane_leader',
+  /** Gauge {store}: 1 while the configuration store takes writes and this replica follows it. */
+  storeUp: 'strait_config_store_up',
+  /** Gauge: revisions of the store this replica has not seen yet (etcd). */
+  storeWatchLag: 'strait_config_store_watch_lag_revisions',
+  /** Gauge: the store's revision this replica has seen everything up to (etcd). */
+  storeRevision: 'strait_config_store_revision',
+  /** Counter: lists of the whole store after the first (a watch that etcd compacted away). */
+  storeRelists: 'strait_config_store_relists_total',
 } as const;
 
 /** The label value Istio uses where there is nothing to say. */

@@ -47,6 +47,8 @@ export interface PlainResource {
     namespace?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    /** The store's version of this resource (etcd's revision, or a content hash in a config directory). */
+    resourceVersion?: string;
   };
   spec: Record<string, unknown>;
 }
@@ -69,6 +71,8 @@ export interface ApplyResult {
   name: string;
   namespace: string;
   action: ApplyAction;
+  /** The resource's version after the change (absent once deleted). */
+  resourceVersion?: string;
 }
 
 /** The answer to PUT/POST/DELETE /v1/resources. */
@@ -116,6 +120,8 @@ export interface ProxyStatus {
   };
   lastPushLatencyMs?: number;
   status: SyncStatus;
+  /** The control-plane replica the proxy's stream is open to (or was registered through, when not here). */
+  replica?: string;
 }
 
 /** The answer to GET /v1/proxies. */
@@ -123,10 +129,38 @@ export interface ProxyStatusList {
   proxies: ProxyStatus[];
 }
 
+/**
+ * One row per proxy from several control-plane replicas' lists (each reports the proxies connected to it):
+ * where two report the same proxy (one it left, one it moved to), the one it is connected to wins.
+ */
+export function mergeProxyStatuses(lists: readonly (readonly ProxyStatus[])[]): ProxyStatus[] {
+  const byId = new Map<string, ProxyStatus>();
+  for (const list of lists)
+    for (const p of list) {
+      const seen = byId.get(p.id);
+      if (!seen || (!seen.connected && p.connected)) byId.set(p.id, p);
+    }
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** A write refused because a resource is no longer at the resourceVersion the writer read. */
+export interface VersionConflict {
+  kind: string;
+  name: string;
+  namespace: string;
+  /** The resourceVersion the request carried. */
+  sent: string;
+  /** The resource's version now; absent when it no longer exists. */
+  current?: string;
+}
+
 /** Every error answer: the catalogue code, its message with the detail, and the detail alone. */
 export interface ErrorBody {
-  error: { code: string; message: string; detail?: string };
+  error: { code: string; message: string; detail?: string; conflicts?: VersionConflict[] };
 }
+
+/** Response header naming the control-plane replica that answered (on every API answer and stream). */
+export const REPLICA_HEADER = 'x-strait-replica';
 
 /** One group of Prometheus HTTP service discovery (GET /v1/prometheus/targets on the monitoring port). */
 export interface TargetGroup {

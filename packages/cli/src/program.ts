@@ -22,7 +22,7 @@ export async function run(
     .description('Configure and inspect a Strait mesh (like istioctl).')
     .option(
       '-s, --server <url>',
-      'control plane address (env STRAIT_SERVER)',
+      "control plane address, or every replica's comma-separated (env STRAIT_SERVER)",
       env.STRAIT_SERVER ?? DEFAULT_SERVER,
     )
     .option(

@@ -133,7 +133,13 @@ describe('discovery', () => {
     const res = await put(h, SPLIT_50);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { results: unknown[] }).results).toEqual([
-      { kind: 'VirtualService', name: 'service-b', namespace: 'default', action: 'configured' },
+      {
+        kind: 'VirtualService',
+        name: 'service-b',
+        namespace: 'default',
+        action: 'configured',
+        resourceVersion: expect.stringMatching(/^[0-9a-f]{16}$/),
+      },
     ]);
     const second = await a.waitForSnapshots(2);
     const outbound = second.snapshot.listeners.find((l) => l.kind === 'outbound');
@@ -162,6 +168,40 @@ describe('discovery', () => {
     // Applying the same thing again changes nothing.
     const again = await put(h, SPLIT_50);
     expect(((await again.json()) as { results: { action: string }[] }).results[0]?.action).toBe('unchanged');
+  });
+
+  it('takes a write carrying the resourceVersion read, and refuses a stale one with 409 and both versions', async () => {
+    const h = await start();
+    const read = (await (await fetch(`${h.base}/v1/resources/virtualservice/service-b`)).json()) as {
+      metadata: { resourceVersion: string };
+    };
+    const withVersion = (yaml: string, version: string) =>
+      yaml.replace(
+        'metadata: { name: service-b }',
+        `metadata: { name: service-b, resourceVersion: "${version}" }`,
+      );
+    const first = await put(h, withVersion(SPLIT_50, read.metadata.resourceVersion));
+    expect(first.status).toBe(200);
+    const now = ((await first.json()) as { results: { resourceVersion: string }[] }).results[0]
+      ?.resourceVersion;
+    expect(now).not.toBe(read.metadata.resourceVersion);
+    // A second writer that read the same version loses: nothing of its request is written.
+    const stale = await put(h, withVersion(split(70, 30), read.metadata.resourceVersion));
+    expect(stale.status).toBe(409);
+    const body = (await stale.json()) as { error: { code: string; message: string; conflicts: unknown[] } };
+    expect(body.error.code).toBe('STRAIT_CONFLICT');
+    expect(body.error.conflicts).toEqual([
+      {
+        kind: 'VirtualService',
+        name: 'service-b',
+        namespace: 'default',
+        sent: read.metadata.resourceVersion,
+        current: now,
+      },
+    ]);
+    expect(body.error.message).toContain(`at resourceVersion ${now}, not ${read.metadata.resourceVersion}`);
+    expect(await readFile(join(h.dir, 'services.yaml'), 'utf8')).toContain('weight: 50');
+    expect(await readFile(join(h.dir, 'services.yaml'), 'utf8')).not.toContain('resourceVersion');
   });
 
   it('refuses an invalid apply whole, with the error, and keeps serving the last good config', async () => {

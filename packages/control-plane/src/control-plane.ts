@@ -1,5 +1,6 @@
-// The control plane assembled: config store and watcher, registry, discovery, the API server (15010),
-// the monitoring server (15014) and the mesh console (20001). `start()` listens; `stop()` closes all.
+// The control plane assembled: config store (a directory, or etcd shared with other replicas), registry,
+// discovery, the API server (15010), the monitoring server (15014) and the mesh console (20001). `start()`
+// listens; `stop()` closes all.
 import type { Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
@@ -10,18 +11,28 @@ import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
 import { type MeshIdentity, type MeshIdentityOptions, startMeshIdentity } from './ca/mesh-identity.ts';
 import { tlsOrPlain } from './ca/tls-or-plain.ts';
-import { ConfigStore } from './config/store.ts';
-import { watchConfigDir } from './config/watch.ts';
+import { chooseStore } from './config/open.ts';
+import type { ConfigStore } from './config/types.ts';
 import { ConfigHistory } from './console/config-history.ts';
 import { createConsole, type MeshConsole } from './console/console.ts';
+import type { EtcdReplication } from './etcd/replication.ts';
 import { Registry } from './registry/registry.ts';
-import { ControlPlaneTelemetry } from './telemetry/metrics.ts';
+import { ControlPlaneTelemetry, type ReplicaView } from './telemetry/metrics.ts';
 import { createMonitoringServer } from './telemetry/monitoring.ts';
 import { countValidations } from './telemetry/validation-metrics.ts';
 import { DiscoveryService } from './xds/discovery.ts';
 
 export interface ControlPlaneOptions {
-  configDir: string;
+  /** The config directory: the store, or with etcd the configuration written to it when it holds none. */
+  configDir?: string;
+  /** `etcd://host:2379,host:2379[/prefix]`: share the configuration and registrations with other replicas. */
+  store?: string;
+  /** This replica's name, unique among replicas. Default `<hostname>-<pid>`. */
+  replicaId?: string;
+  /** With etcd: how long a dead replica's registrations outlive it. Default 10 s. */
+  leaseTtlSeconds?: number;
+  /** With etcd: how often the leader compacts etcd's history. Default 5 min. */
+  compactEveryMs?: number;
   address?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -44,7 +55,8 @@ export interface ControlPlaneOptions {
   ackTimeoutMs?: number;
   /** After start, hold pushes to reconnecting proxies this long so all can re-register. Default 3 s. */
   warmupMs?: number;
-  /** Keep registrations across restarts here; default `<configDir>/.strait-registry.json`; false: none. */
+  /** Keep registrations across restarts here; default `<configDir>/.strait-registry.json`; false: none
+   * (with etcd, registrations live in etcd instead). */
   stateFile?: string | false;
   /** Watch the config directory for direct edits. Default true. */
   watch?: boolean;
@@ -80,6 +92,8 @@ export class ControlPlane {
   readonly logger: Logger;
   readonly store: ConfigStore;
   readonly registry: Registry;
+  readonly replicaId: string;
+  readonly #replication: EtcdReplication | undefined;
   readonly telemetry = new ControlPlaneTelemetry();
   readonly discovery: DiscoveryService;
   #api: Server | undefined;
@@ -89,22 +103,41 @@ export class ControlPlane {
   #monitoring: Server | undefined;
   #console: MeshConsole | undefined;
   readonly #consoleHistory: ConfigHistory | undefined;
-  #stopWatch: (() => void) | undefined;
 
   constructor(options: ControlPlaneOptions) {
     this.options = options;
-    this.logger = options.logger ?? pino({ name: 'strait-control-plane' });
-    this.store = new ConfigStore(options.configDir);
+    this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}`;
+    this.logger = (options.logger ?? pino({ name: 'strait-control-plane' })).child({
+      replica: this.replicaId,
+    });
+    const opened = chooseStore({
+      ...(options.store !== undefined ? { store: options.store } : {}),
+      ...(options.configDir !== undefined ? { configDir: options.configDir } : {}),
+      watch: options.watch !== false,
+      replica: this.replicaId,
+      address: `${options.address ?? '127.0.0.1'}:${options.port ?? Ports.discovery}`,
+      ...(options.leaseTtlSeconds !== undefined ? { leaseTtlSeconds: options.leaseTtlSeconds } : {}),
+      ...(options.compactEveryMs !== undefined ? { compactEveryMs: options.compactEveryMs } : {}),
+      onRelist: () => this.telemetry.storeRelists.inc(),
+      logger: this.logger,
+    });
+    this.store = opened.store;
+    this.#replication = opened.replication;
     const stateFile =
-      options.stateFile === false
+      options.stateFile === false || opened.shared || options.configDir === undefined
         ? undefined
         : (options.stateFile ?? join(options.configDir, '.strait-registry.json'));
-    this.registry = new Registry({ graceMs: options.graceMs ?? 10_000, ...(stateFile ? { stateFile } : {}) });
+    this.registry = new Registry({
+      graceMs: options.graceMs ?? 10_000,
+      ...(stateFile ? { stateFile } : {}),
+      ...(opened.shared ? { shared: opened.shared } : {}),
+    });
     this.discovery = new DiscoveryService({
       store: this.store,
       registry: this.registry,
       telemetry: this.telemetry,
       logger: this.logger,
+      replica: this.replicaId,
       debounceMs: options.debounceMs ?? 100,
       warmupMs: options.warmupMs ?? 3000,
       pushConcurrency: options.pushConcurrency ?? 100,
@@ -120,13 +153,14 @@ export class ControlPlane {
     });
     this.store.on('change', () => this.#countResources());
     countValidations(this.store, this.telemetry);
+    this.telemetry.trackReplica(() => this.replicaView());
     // Created before the config loads, so the console counts the first revision too.
     if (options.consolePort !== undefined) this.#consoleHistory = new ConfigHistory(this.store, []);
   }
 
   /** Loads the config (throws if it is invalid), restores the registry and starts listening. */
   async start(): Promise<BoundPorts> {
-    await this.store.load();
+    await this.store.open();
     this.#countResources();
     const restored = await this.registry.restore();
     if (restored > 0) this.logger.info({ restored }, 'registrations restored from the last run');
@@ -143,6 +177,7 @@ export class ControlPlane {
     this.#api = createApiServer({
       store: this.store,
       discovery: this.discovery,
+      replica: this.replicaId,
       token: this.options.token,
       identity: this.#identity,
       logger: this.logger,
@@ -186,18 +221,8 @@ export class ControlPlane {
       });
       bound.consolePort = await listen(this.#console.server, address, this.options.consolePort);
     }
-    if (this.options.watch !== false) {
-      this.#stopWatch = watchConfigDir(this.options.configDir, () => {
-        this.store.reload().then(
-          (issues) => {
-            if (issues.length === 0) this.logger.debug('config directory re-read');
-          },
-          (err: unknown) => this.logger.error({ err }, 'config directory could not be read'),
-        );
-      });
-    }
     this.logger.info(
-      { address, ...bound, resources: this.store.resources.length },
+      { address, ...bound, resources: this.store.resources.length, store: this.store.description },
       'control plane listening',
     );
     return bound;
@@ -209,6 +234,13 @@ export class ControlPlane {
     const bound = this.options.address ?? '127.0.0.1';
     const host = bound === '0.0.0.0' || bound === '::' ? hostname() : bound;
     return `${host}:${info?.port ?? this.options.monitoringPort ?? Ports.monitoring}`;
+  }
+
+  /** The replica's name, leadership and store health (the metrics and the console read it). */
+  replicaView(): ReplicaView {
+    const replication = this.#replication?.status();
+    // A directory store has one replica, which does everything a leader would.
+    return replication ?? { replica: this.replicaId, isLeader: true, health: this.store.health() };
   }
 
   #countResources(): void {
@@ -225,13 +257,13 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
-    this.#stopWatch?.();
     this.discovery.close();
     this.#console?.service.close();
     this.#identity?.serving.close();
     this.#apiPort?.close();
     await Promise.all([close(this.#api), close(this.#monitoring), close(this.#console?.server)]);
     await this.registry.close();
+    await this.store.close();
   }
 }
 

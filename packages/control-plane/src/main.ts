@@ -1,5 +1,5 @@
-// The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR [--address A]
-// [--port 15010] [--monitoring-port 15014] [--console-port 20001] [--prometheus URL].
+// The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR | --store etcd://...
+// [--replica-id NAME] [--address A] [--port 15010] [--monitoring-port 15014] [--console-port 20001] [--prometheus URL].
 // Secure by default: the API token (STRAIT_TOKEN, else a file made at first start) protects writes, snapshot
 // reads and the console; the mesh's CA issues proxies their certificates, a proxy's first CSR needs the
 // join token (also made at first start), and discovery needs a proxy's certificate.
@@ -10,7 +10,9 @@ import { pino } from 'pino';
 import { loadOrCreateToken } from './ca/secrets.ts';
 import { ControlPlane } from './control-plane.ts';
 
-const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
+const USAGE = `usage: strait-control-plane (--config-dir DIR | --store etcd://HOST:2379,HOST:2379[/PREFIX] [--config-dir SEED])
+  [--replica-id NAME] [--lease-ttl-seconds 10]
+  [--address 127.0.0.1] [--port 15010] [--monitoring-port 15014]
   [--console-port 20001 | --no-console] [--prometheus URL]
   [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--request-timeout-ms 30000]
   [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
@@ -22,11 +24,16 @@ const USAGE = `usage: strait-control-plane --config-dir DIR [--address 127.0.0.1
                    reads STRAIT_TOKEN_FILE); STRAIT_TOKEN, when set, is the token instead
   --join-token-file  the token a proxy's first CSR needs (default <secrets-dir>/join-token)
   --ca-cert, --ca-key  a root certificate and key of the operator's own, PEM
+  --store          etcd://...: replicas share the configuration, registrations and leadership through etcd;
+                   "directory" (the default): the config directory is the store
+                   (a config directory given too is written to etcd when it holds no configuration yet)
+  --replica-id     this replica's name among replicas (default <hostname>-<pid>)
+  --lease-ttl-seconds  how long a dead replica's proxies stay registered unless they move to another replica
   --console-port   the mesh console (graph, proxies, config, egress) in a browser
   --prometheus     where the console reads traffic (e.g. http://127.0.0.1:9090); without it the control
                    plane reads every proxy's /stats/prometheus itself
 env: STRAIT_TOKEN, STRAIT_TOKEN_FILE, STRAIT_JOIN_TOKEN_FILE, STRAIT_SECRETS_DIR, STRAIT_TRUST_DOMAIN,
-  STRAIT_CERT_TTL_MS, STRAIT_CA_CERT, STRAIT_CA_KEY, STRAIT_CONFIG_DIR, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
+  STRAIT_CERT_TTL_MS, STRAIT_CA_CERT, STRAIT_CA_KEY, STRAIT_CONFIG_DIR, STRAIT_STORE, STRAIT_REPLICA_ID, STRAIT_LEASE_TTL_SECONDS, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
   STRAIT_PROMETHEUS, STRAIT_REQUEST_TIMEOUT_MS, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
@@ -47,6 +54,9 @@ async function main(): Promise<void> {
     ({ values } = parseArgs({
       options: {
         'config-dir': { type: 'string' },
+        store: { type: 'string' },
+        'replica-id': { type: 'string' },
+        'lease-ttl-seconds': { type: 'string' },
         address: { type: 'string' },
         port: { type: 'string' },
         'monitoring-port': { type: 'string' },
@@ -80,7 +90,17 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const configDir = (values['config-dir'] as string | undefined) ?? env.STRAIT_CONFIG_DIR;
-  if (!configDir) fail(`--config-dir is required\n${USAGE}`);
+  const storeText = (values.store as string | undefined) ?? env.STRAIT_STORE;
+  // "directory" (or nothing) is the config directory itself.
+  const store = storeText === 'directory' ? undefined : storeText || undefined;
+  if (!configDir && !store) fail(`--config-dir or --store is required\n${USAGE}`);
+  if (store && !store.startsWith('etcd://'))
+    fail(`--store expects etcd://host:port[,host:port...][/prefix] or directory, got "${store}"`);
+  const replicaId = (values['replica-id'] as string | undefined) ?? env.STRAIT_REPLICA_ID;
+  const ttlText = (values['lease-ttl-seconds'] as string | undefined) ?? env.STRAIT_LEASE_TTL_SECONDS;
+  const leaseTtlSeconds = ttlText === undefined ? 10 : Number(ttlText);
+  if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 2)
+    fail(`--lease-ttl-seconds expects whole seconds, at least 2, got "${ttlText}"`);
   const graceText = (values['grace-ms'] as string | undefined) ?? env.STRAIT_GRACE_MS;
   const graceMs = graceText === undefined ? 10_000 : Number(graceText);
   if (!Number.isFinite(graceMs) || graceMs < 0) fail(`--grace-ms expects milliseconds, got "${graceText}"`);
@@ -114,11 +134,16 @@ async function main(): Promise<void> {
   const advertise = (values['advertise-address'] as string | undefined) ?? env.STRAIT_ADVERTISE_ADDRESS;
   const flag = (name: string, envName: string) =>
     (values[name] as string | undefined) ?? env[envName] ?? undefined;
-  const secretsDir = flag('secrets-dir', 'STRAIT_SECRETS_DIR') ?? join(configDir, '.strait');
-  const ttlText = flag('cert-ttl-ms', 'STRAIT_CERT_TTL_MS');
-  const certTtlMs = ttlText === undefined ? DEFAULT_CERT_TTL_MS : Number(ttlText);
+  // Replicas must share one root and one set of tokens: with etcd and no config directory, say where.
+  const secretsDir =
+    flag('secrets-dir', 'STRAIT_SECRETS_DIR') ??
+    (configDir
+      ? join(configDir, '.strait')
+      : fail('--secrets-dir is needed with --store and no --config-dir'));
+  const certTtlText = flag('cert-ttl-ms', 'STRAIT_CERT_TTL_MS');
+  const certTtlMs = certTtlText === undefined ? DEFAULT_CERT_TTL_MS : Number(certTtlText);
   if (!Number.isInteger(certTtlMs) || certTtlMs < 1000)
-    fail(`--cert-ttl-ms expects milliseconds (at least 1000), got "${ttlText}"`);
+    fail(`--cert-ttl-ms expects milliseconds (at least 1000), got "${certTtlText}"`);
   const caCertFile = flag('ca-cert', 'STRAIT_CA_CERT');
   const caKeyFile = flag('ca-key', 'STRAIT_CA_KEY');
   if (Boolean(caCertFile) !== Boolean(caKeyFile)) fail('--ca-cert and --ca-key go together');
@@ -131,7 +156,9 @@ async function main(): Promise<void> {
       logger.info({ file: tokenFile }, 'wrote the API token (straitctl reads STRAIT_TOKEN_FILE)');
   }
   const cp = new ControlPlane({
-    configDir,
+    ...(configDir ? { configDir } : {}),
+    ...(store ? { store, leaseTtlSeconds } : {}),
+    ...(replicaId ? { replicaId } : {}),
     address: (values.address as string | undefined) ?? env.STRAIT_ADDRESS ?? '127.0.0.1',
     port: portOf((values.port as string | undefined) ?? env.STRAIT_PORT, Ports.discovery, '--port'),
     monitoringPort: portOf(

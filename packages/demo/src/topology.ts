@@ -103,6 +103,10 @@ export function proxyIds(): string[] {
  */
 export interface AddressPlan {
   controlPlane: string;
+  /** With --ha: the second control-plane replica (same ports as the first). */
+  controlPlaneReplica: string;
+  /** With --ha: the three etcd members (client port 2379, peer port 2380). */
+  etcd: string[];
   ingress: string;
   egress: string;
   externalApi: string;
@@ -114,6 +118,8 @@ export interface AddressPlan {
 /** The local addresses `npm start` uses (docs/architecture.md, "Ports"). */
 export const LocalPlan: AddressPlan = {
   controlPlane: '127.0.0.1',
+  controlPlaneReplica: '127.0.0.2',
+  etcd: ['127.0.6.1', '127.0.6.2', '127.0.6.3'],
   ingress: '127.0.0.1',
   egress: '127.0.4.1',
   externalApi: '127.0.5.1',
@@ -139,6 +145,8 @@ export function offsetPlan(base: number): AddressPlan {
   const net = (n: number, host: number) => `127.0.${base + n}.${host}`;
   return {
     controlPlane: net(0, 1),
+    controlPlaneReplica: net(0, 2),
+    etcd: [net(0, 11), net(0, 12), net(0, 13)],
     ingress: net(0, 1),
     prometheus: net(0, 1),
     egress: net(4, 1),

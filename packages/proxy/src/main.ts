@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   if (options.controlPlane) {
     const identity = meshIdentity(options, proxy);
     const discovery = new DiscoveryClient({
-      url: options.controlPlane,
+      urls: options.controlPlane,
       node: proxy.node,
       apply: (snapshot) => proxy.apply(snapshot),
       logger: proxy.logger.child({ component: 'xds' }),
@@ -89,7 +89,7 @@ function meshIdentity(
   const { joinToken, joinTokenFile, controlPlane } = options;
   if ((!joinToken && !joinTokenFile) || !controlPlane) return undefined;
   const identity = new ProxyWorkloadIdentity({
-    url: controlPlane,
+    urls: controlPlane,
     node: proxy.node,
     trustDomain: options.trustDomain,
     // Read at each need: in compose the file appears when the control plane has first started.

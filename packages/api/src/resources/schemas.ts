@@ -67,6 +67,12 @@ export const MetadataSchema = z.strictObject({
   namespace: name.optional(),
   labels: labels.optional(),
   annotations: labels.optional(),
+  /**
+   * Kubernetes' optimistic concurrency: the store's version of the resource as it was read. A write that
+   * carries one succeeds only while the resource is still at that version (else 409); without one it is
+   * last-writer-wins. The store sets it on what it serves; it is never part of the resource's content.
+   */
+  resourceVersion: z.string().min(1).max(64).optional(),
 });
 
 // ---- Gateway

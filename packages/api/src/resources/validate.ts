@@ -263,8 +263,15 @@ export function resourceKey(r: { kind: string; metadata: { name: string; namespa
   return `${r.kind}/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
 }
 
-/** A resource as users write it (no origin), e.g. for GET and for writing files. */
+/** A resource as users write it (no origin) with its resourceVersion when it has one, e.g. for GET. */
 export function plainResource(r: Resource): PlainResource {
+  const plain = resourceContent(r);
+  if (r.metadata.resourceVersion !== undefined) plain.metadata.resourceVersion = r.metadata.resourceVersion;
+  return plain;
+}
+
+/** What a resource says, without where it came from or its resourceVersion: what is stored and compared. */
+export function resourceContent(r: Resource): PlainResource {
   const metadata: PlainResource['metadata'] = { name: r.metadata.name, namespace: r.metadata.namespace };
   if (r.metadata.labels) metadata.labels = r.metadata.labels;
   if (r.metadata.annotations) metadata.annotations = r.metadata.annotations;

@@ -1,6 +1,13 @@
-// straitctl proxy-status and proxy-config: what every proxy runs, and one proxy's routes, clusters
-// and endpoints as the control plane computed them.
-import { ApiPaths, type ProxyStatusList, routeRows, type Snapshot, snapshotPath } from '@strait/api';
+// straitctl proxy-status and proxy-config: what every proxy runs (asked of every replica, each knowing the
+// proxies connected to it), and one proxy's routes, clusters and endpoints as the control plane computed them.
+import {
+  ApiPaths,
+  mergeProxyStatuses,
+  type ProxyStatusList,
+  routeRows,
+  type Snapshot,
+  snapshotPath,
+} from '@strait/api';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { type Io, table } from '../output.ts';
 
@@ -9,7 +16,10 @@ export async function proxyStatus(
   io: Io,
   output: string | undefined,
 ): Promise<number> {
-  const { proxies } = (await client.request('GET', ApiPaths.proxies)) as ProxyStatusList;
+  const { answers, unreachable } = await client.requestAll(ApiPaths.proxies);
+  for (const server of unreachable)
+    io.err(`Warning: no answer from ${server}; proxies connected to it are not listed.\n`);
+  const proxies = mergeProxyStatuses(answers.map((a) => (a.body as ProxyStatusList).proxies));
   if (output === 'json') {
     io.out(`${JSON.stringify(proxies, null, 2)}\n`);
     return 0;
@@ -25,8 +35,9 @@ export async function proxyStatus(
     p.ackedVersion ?? '-',
     p.connected ? p.status : `${p.status} (disconnected)`,
     p.lastPushLatencyMs === undefined ? '-' : `${p.lastPushLatencyMs}ms`,
+    p.replica ?? '-',
   ]);
-  io.out(table(['PROXY', 'ROLE', 'WORKLOAD', 'VERSION', 'STATUS', 'PUSH'], rows));
+  io.out(table(['PROXY', 'ROLE', 'WORKLOAD', 'VERSION', 'STATUS', 'PUSH', 'REPLICA'], rows));
   for (const p of proxies) {
     const nack = p.status === 'NACKED' ? p.lastNack : undefined;
     if (!nack) continue;

@@ -1,7 +1,7 @@
 // Small HTTP helpers shared by the control plane's servers: bodies, JSON/YAML answers, errors, tokens.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ErrorBody, Errors, StraitError } from '@strait/api';
+import { type ErrorBody, Errors, StraitError, type VersionConflict } from '@strait/api';
 import { stringify } from 'yaml';
 
 /** The largest resource-API body: far above any configuration, small enough to parse quickly. */
@@ -85,6 +85,8 @@ export function sendError(res: ServerResponse, err: unknown): void {
       : new StraitError(Errors.BAD_REQUEST, err instanceof Error ? err.message : String(err));
   const body: ErrorBody = { error: { code: e.code, message: e.message } };
   if (e.detail) body.error.detail = e.detail;
+  const conflicts = (e as StraitError & { conflicts?: VersionConflict[] }).conflicts;
+  if (conflicts) body.error.conflicts = conflicts;
   sendJson(res, e.status, body);
 }
 

@@ -8,6 +8,7 @@ import {
   identityOfNode,
   type NodeInfo,
   type ProxyStatusList,
+  REPLICA_HEADER,
   type ResourceList,
   SOURCE_HEADER,
   StraitError,
@@ -17,7 +18,7 @@ import { issuesError, type Kind, plainResource, resolveKind } from '@strait/api/
 import type { Logger } from 'pino';
 import { callerIdentity, sameIdentity } from '../ca/caller.ts';
 import type { MeshIdentity } from '../ca/mesh-identity.ts';
-import type { ConfigStore, ResourceRef } from '../config/store.ts';
+import type { ConfigStore, ResourceRef } from '../config/types.ts';
 import type { DiscoveryService } from '../xds/discovery.ts';
 import { issueCertificate } from './certificates.ts';
 import { documentsOf } from './documents.ts';
@@ -35,6 +36,8 @@ import { OffThreadParser } from './off-thread-parser.ts';
 export interface ApiServerOptions {
   store: ConfigStore;
   discovery: DiscoveryService;
+  /** This replica's name, sent with every answer. */
+  replica: string;
   /** The API token: resource writes and snapshot reads (and discovery, when there is no mesh identity). */
   token: string | undefined;
   /** The CA and join token: discovery then needs a proxy's mesh certificate. */
@@ -67,6 +70,7 @@ export function createApiServer(options: ApiServerOptions): Server {
       keepAliveTimeout: 65_000,
     },
     (req, res) => {
+      res.setHeader(REPLICA_HEADER, o.replica);
       handle(o, req, res).catch((err: unknown) => {
         if (!(err instanceof StraitError) || err.status >= 500) o.logger.error({ err }, 'request failed');
         sendError(res, err);
@@ -98,7 +102,8 @@ async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse):
     return;
   }
   if ((path === ApiPaths.ready || path === '/healthz') && method === 'GET') {
-    sendJson(res, 200, { ready: true });
+    // Ready while it serves proxies; a store that cannot take writes is reported, not fatal.
+    sendJson(res, 200, { ready: true, replica: o.replica, store: o.store.health() });
     return;
   }
   if (path === ApiPaths.proxies && method === 'GET') {
@@ -215,12 +220,14 @@ async function resources(
   if (method === 'DELETE') {
     requireAuth(req, o.token);
     let refs: ResourceRef[];
+    const precondition = url.searchParams.get('resourceVersion') ?? undefined;
     if (parts.length === 2) {
       refs = [
         {
           kind: kindOf(parts[0] as string),
           name: decodeURIComponent(parts[1] as string),
           ...(namespace ? { namespace } : {}),
+          ...(precondition ? { resourceVersion: precondition } : {}),
         },
       ];
     } else if (parts.length === 0) {
@@ -264,7 +271,13 @@ function refsFromBody(text: string, req: IncomingMessage): ResourceRef[] {
         `${doc.origin.file}: document ${doc.origin.document}: expected a known kind and metadata.name`,
       );
     const ns = value?.metadata?.namespace;
-    refs.push({ kind, name, ...(typeof ns === 'string' ? { namespace: ns } : {}) });
+    const version = (value?.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+    refs.push({
+      kind,
+      name,
+      ...(typeof ns === 'string' ? { namespace: ns } : {}),
+      ...(typeof version === 'string' ? { resourceVersion: version } : {}),
+    });
   }
   if (refs.length === 0) throw new StraitError(Errors.BAD_REQUEST, 'no resources in the request');
   return refs;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateAuthority } from './authority.ts';
 import { EC_P256, ECDSA_SHA256, loadRoot } from './root.ts';
+import { loadOrCreateToken } from './secrets.ts';
 import { x509 } from './x509.ts';
 
 /** A CSR as a proxy makes one (the proxy's own code is another package's). */
@@ -43,6 +44,22 @@ describe('the root', () => {
     const again = await loadRoot({ dir: join(dir, 'ca'), trustDomain: td });
     expect(again.created).toBe(false);
     expect(again.pem).toBe(made.pem);
+  });
+
+  it('is made once when two replicas sharing the folder start together, as are the tokens', async () => {
+    const shared = join(dir, 'shared');
+    const [a, b] = await Promise.all([
+      loadRoot({ dir: shared, trustDomain: td }),
+      loadRoot({ dir: shared, trustDomain: td }),
+    ]);
+    expect(a.pem).toBe(b.pem);
+    expect([a.created, b.created].sort()).toEqual([false, true]);
+    const [t1, t2] = await Promise.all([
+      loadOrCreateToken(join(shared, 'join-token')),
+      loadOrCreateToken(join(shared, 'join-token')),
+    ]);
+    expect(t1.token).toBe(t2.token);
+    expect(t1.token).toMatch(/^[\w-]{43}$/);
   });
 
   it("uses the operator's own root and key instead, and refuses half of one", async () => {

@@ -3,7 +3,7 @@
 import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writePrivate } from './secrets.ts';
+import { createPrivate, readWhenWritten, writePrivate } from './secrets.ts';
 import { x509 } from './x509.ts';
 
 export const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -76,7 +76,11 @@ async function makeRoot(certFile: string, keyFile: string, trustDomain: string):
     ],
   });
   const keyPem = KeyObject.from(keys.privateKey).export({ format: 'pem', type: 'pkcs8' });
-  await writePrivate(keyFile, keyPem as string);
+  if (!(await createPrivate(keyFile, keyPem as string))) {
+    // Another replica is making the root: use its, once its certificate is written too.
+    await readWhenWritten(certFile);
+    return readRoot(certFile, keyFile);
+  }
   const pem = certificate.toString('pem');
   await writePrivate(certFile, `${pem}\n`);
   return { certificate, pem, key: keys.privateKey, created: true };

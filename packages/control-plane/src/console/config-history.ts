@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, type IssueView, type RejectionView } from '@strait/api';
 import { type ConfigIssue, plainResource, type Resource } from '@strait/api/resources';
-import type { ConfigStore } from '../config/store.ts';
+import type { ConfigStore } from '../config/types.ts';
 
 const KEEP_REJECTIONS = 20;
 

@@ -1,17 +1,21 @@
 // The service registry: proxies that connected to the discovery stream. A sidecar is an endpoint of
 // its service; a proxy that disconnects stays for a grace period, so a blip (or a control-plane
-// restart, via the optional state file) does not pull endpoints out from under live traffic.
+// restart, via the optional state file) does not pull endpoints out from under live traffic. With
+// replicas, registrations are shared through the store: every replica sees the proxies of all.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { canonicalJson, type NodeInfo, NodeInfoSchema } from '@strait/api';
 import { writeFileAtomic } from '../config/persist.ts';
 import { Emitter } from '../events/emitter.ts';
+import type { SharedRegistrations } from './shared.ts';
 
 export interface RegistryOptions {
   /** How long a disconnected proxy stays registered. */
   graceMs: number;
-  /** Where registrations are kept across restarts (optional). */
+  /** Where registrations are kept across restarts (optional; not with shared registrations). */
   stateFile?: string;
+  /** Registrations shared with other replicas (the etcd store's). */
+  shared?: SharedRegistrations;
 }
 
 interface Entry {
@@ -20,8 +24,11 @@ interface Entry {
   removal?: NodeJS.Timeout;
 }
 
-/** Why the registry changed: a proxy came or changed its description, left for good, or came from the state file. */
-export type RegistryChangeReason = 'registered' | 'removed' | 'restored';
+/**
+ * Why the registry changed: a proxy came or changed its description, left for good, came from the state file,
+ * or the registrations shared by the replicas changed.
+ */
+export type RegistryChangeReason = 'registered' | 'removed' | 'restored' | 'shared';
 
 /** The registry's events. Only the registry emits them; others subscribe with `registry.on`. */
 export interface RegistryEvents {
@@ -40,6 +47,10 @@ export class Registry {
 
   constructor(options: RegistryOptions) {
     this.#options = options;
+    options.shared?.onChange(() => {
+      this.#sorted = undefined;
+      this.#events.emit('change', { reason: 'shared', at: Date.now() });
+    });
   }
 
   /** Subscribes to `change`; returns the function that unsubscribes. */
@@ -47,12 +58,23 @@ export class Registry {
     return this.#events.on(event, listener);
   }
 
-  /** Registered proxies (connected, or disconnected within the grace period), sorted by id. */
+  /**
+   * Registered proxies (connected, or disconnected within the grace period), sorted by id. With replicas,
+   * also those registered through the others; a proxy connected here is described as it told this replica.
+   */
   nodes(): NodeInfo[] {
-    this.#sorted ??= [...this.#entries.values()]
-      .map((e) => e.node)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (!this.#sorted) {
+      const byId = new Map<string, NodeInfo>();
+      for (const [id, { node }] of this.#options.shared?.all() ?? []) byId.set(id, node);
+      for (const [id, entry] of this.#entries) if (entry.connected || !byId.has(id)) byId.set(id, entry.node);
+      this.#sorted = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    }
     return this.#sorted.slice();
+  }
+
+  /** The replica a proxy registered through, when registrations are shared. */
+  replicaOf(id: string): string | undefined {
+    return this.#options.shared?.all().get(id)?.replica;
   }
 
   isConnected(id: string): boolean {
@@ -65,6 +87,7 @@ export class Registry {
     const changed = !entry || canonicalJson(entry.node) !== canonicalJson(node);
     this.#entries.set(node.id, { node, connected: true });
     this.#sorted = undefined;
+    this.#options.shared?.publish(node);
     if (changed) this.#changed('registered');
   }
 
@@ -73,6 +96,7 @@ export class Registry {
     const entry = this.#entries.get(id);
     if (!entry?.connected) return;
     entry.connected = false;
+    this.#options.shared?.release(id);
     this.#scheduleRemoval(id, entry);
   }
 
@@ -82,6 +106,7 @@ export class Registry {
       if (this.#entries.get(id) !== entry || entry.connected) return;
       this.#entries.delete(id);
       this.#sorted = undefined;
+      this.#options.shared?.withdraw(id);
       this.#changed('removed');
     }, this.#options.graceMs);
     entry.removal.unref();

@@ -2,8 +2,16 @@
 // Strait has the same event (so Istio's control-plane dashboard works), plus Strait's own config metrics.
 import { IstioMetrics, ControlPlaneMetrics as M } from '@strait/api';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { StoreHealth } from '../config/types.ts';
 
 export const BUILD_TAG = '0.1.0';
+
+/** What the replica metrics read at each scrape. */
+export interface ReplicaView {
+  replica: string;
+  isLeader: boolean;
+  health: StoreHealth;
+}
 
 /** istiod's buckets for push and send times, with finer steps below 10 ms where Strait's pushes fall. */
 const PUSH_SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 1, 3, 5, 10, 20, 30];
@@ -36,6 +44,7 @@ export class ControlPlaneTelemetry {
   readonly csrs: Counter;
   readonly certsIssued: Counter;
   readonly rootExpiry: Gauge;
+  readonly storeRelists: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -163,6 +172,11 @@ export class ControlPlaneTelemetry {
       labelNames: ['kind'],
       registers,
     });
+    this.storeRelists = new Counter({
+      name: M.storeRelists,
+      help: 'Lists of the whole configuration store after the first (after etcd compacted a watch away).',
+      registers,
+    });
     this.csrs = new Counter({
       name: M.caCsrCount,
       help: 'Certificate signing requests the CA received.',
@@ -192,6 +206,60 @@ export class ControlPlaneTelemetry {
     }
     for (const type of ['config', 'endpoint', 'proxy']) this.pushTriggers.inc({ type }, 0);
     for (const type of ['config', 'eds']) this.inboundUpdates.inc({ type }, 0);
+  }
+
+  /** Exports the replica's identity, leadership and store health, read at every scrape. */
+  trackReplica(read: () => ReplicaView): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: M.replicaInfo,
+      help: 'This control-plane replica: its name and the configuration store it uses (always 1).',
+      labelNames: ['replica', 'store'],
+      registers,
+      collect() {
+        const view = read();
+        this.reset();
+        this.set({ replica: view.replica, store: view.health.store }, 1);
+      },
+    });
+    new Gauge({
+      name: M.leader,
+      help: 'Whether this replica is the elected leader (1) or not (0).',
+      labelNames: ['replica'],
+      registers,
+      collect() {
+        const view = read();
+        this.reset();
+        this.set({ replica: view.replica }, view.isLeader ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: M.storeUp,
+      help: 'Whether the configuration store takes writes and this replica follows its changes (1) or not (0).',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        const { health } = read();
+        this.reset();
+        this.set({ store: health.store }, health.healthy ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: M.storeWatchLag,
+      help: "Revisions of the store this replica had not seen when it last looked (0 when it follows etcd's watch closely).",
+      registers,
+      collect() {
+        this.set(read().health.watchLagRevisions ?? 0);
+      },
+    });
+    new Gauge({
+      name: M.storeRevision,
+      help: 'The store revision this replica has seen every change up to.',
+      registers,
+      collect() {
+        this.set(read().health.revision ?? 0);
+      },
+    });
   }
 
   setResourceCounts(counts: Record<string, number>): void {

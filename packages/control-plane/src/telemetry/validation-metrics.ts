@@ -10,7 +10,7 @@ import {
   type Resource,
   STRAIT_API_VERSION,
 } from '@strait/api/resources';
-import type { ConfigStore } from '../config/store.ts';
+import type { ConfigStore } from '../config/types.ts';
 import type { ControlPlaneTelemetry } from './metrics.ts';
 
 /** Why a resource failed, by error code (Istio's words where its webhook has them). */

@@ -3,7 +3,7 @@
 import { type NodeInfo, parseSnapshot } from '@strait/api';
 import { validateAll } from '@strait/api/resources';
 import { describe, expect, it } from 'vitest';
-import { readConfigDir } from '../config/store.ts';
+import { readConfigDir } from '../config/directory-store.ts';
 import { MESH_NODES } from '../testing/mesh-nodes.ts';
 import { translate } from './snapshot.ts';
 

@@ -13,11 +13,12 @@ import {
   issuesOf,
   type NodeInfo,
   type ProxyStatus,
+  REPLICA_HEADER,
   StraitError,
   type SyncStatus,
 } from '@strait/api';
 import type { Logger } from 'pino';
-import type { ConfigStore } from '../config/store.ts';
+import type { ConfigStore } from '../config/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ControlPlaneTelemetry } from '../telemetry/metrics.ts';
 import type { MeshSecurity } from '../translate/mesh-index.ts';
@@ -33,6 +34,8 @@ export interface DiscoveryOptions {
   registry: Registry;
   telemetry: ControlPlaneTelemetry;
   logger: Logger;
+  /** This replica's name: told to proxies when their stream opens, and in the status. */
+  replica: string;
   debounceMs: number;
   /** A push waits at most this long after the first change, however busy things are. Default 10 × debounceMs. */
   debounceMaxMs?: number;
@@ -176,7 +179,11 @@ export class DiscoveryService {
     req.socket.setKeepAlive(true, 5000);
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'application/x-ndjson',
+      'cache-control': 'no-store',
+      [REPLICA_HEADER]: this.#o.replica,
+    });
     // The stream is answered now; its first message may wait its turn in the push window.
     res.flushHeaders();
 
@@ -286,10 +293,16 @@ export class DiscoveryService {
     return node ? this.#cache.wanted(node)?.snapshot : undefined;
   }
 
+  /**
+   * The status of every proxy this replica knows: those connected here, and those that were and have not
+   * moved to another replica (a proxy connected to another replica is that replica's to report).
+   */
   status(): ProxyStatus[] {
     const out: ProxyStatus[] = [];
     for (const r of [...this.#proxies.values()].sort((a, b) => a.node.id.localeCompare(b.node.id))) {
       const { node: n, ledger } = r;
+      const registeredThrough = this.#o.registry.replicaOf(n.id);
+      if (!r.session && registeredThrough !== undefined && registeredThrough !== this.#o.replica) continue;
       const current = (r.session ? this.#cache.wanted(n)?.version : undefined) ?? ledger.sent?.version;
       let status: SyncStatus = 'STALE';
       if (ledger.nack && ledger.nack.nonce === ledger.sent?.nonce && ledger.acked?.version !== current)
@@ -317,6 +330,7 @@ export class DiscoveryService {
       }
       if (ledger.nack) entry.lastNack = { ...ledger.nack, at: new Date(ledger.nack.at).toISOString() };
       if (ledger.pushLatencyMs !== undefined) entry.lastPushLatencyMs = ledger.pushLatencyMs;
+      entry.replica = r.session ? this.#o.replica : (registeredThrough ?? this.#o.replica);
       out.push(entry);
     }
     return out;

@@ -11,7 +11,7 @@ import { type DeltaMessage, type NodeInfo, splitSnapshot } from '@strait/api';
 import { validateAll } from '@strait/api/resources';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readConfigDir } from '../config/store.ts';
+import { readConfigDir } from '../config/directory-store.ts';
 import { ControlPlane } from '../control-plane.ts';
 import { FakeProxy } from '../testing/fake-proxy.ts';
 import { MESH_NODES } from '../testing/mesh-nodes.ts';

@@ -503,6 +503,66 @@ export const ControlPlaneDashboard: DashboardSpec = {
       ],
     },
     {
+      title: 'Replicas and their store',
+      panels: [
+        {
+          title: 'Replicas reporting',
+          kind: 'stat',
+          width: 6,
+          queries: [{ expr: `count(${CP.replicaInfo})`, legend: 'replicas' }],
+        },
+        {
+          title: 'Replicas whose store takes writes',
+          kind: 'stat',
+          width: 6,
+          description:
+            'A replica counts while its store (a config directory, or etcd with a quorum) takes writes and it follows the store’s changes.',
+          thresholds: { base: 'red', steps: [[1, 'green']] },
+          queries: [{ expr: `sum(${CP.storeUp})`, legend: 'up' }],
+        },
+        {
+          title: 'Leader',
+          kind: 'stat',
+          width: 6,
+          description:
+            'The elected replica (it compacts etcd’s history); every replica serves proxies and the API.',
+          queries: [{ expr: `max by (replica) (${CP.leader}) == 1`, legend: '{{replica}}' }],
+        },
+        {
+          title: 'Relists of the store (total)',
+          kind: 'stat',
+          width: 6,
+          description:
+            'Whole lists of etcd after a watch fell behind a compaction, as Kubernetes’ informers do.',
+          queries: [{ expr: `sum(${CP.storeRelists}) or vector(0)`, legend: 'relists' }],
+        },
+        {
+          title: 'Connected proxies by replica',
+          kind: 'timeseries',
+          queries: [
+            {
+              expr: `sum by (replica) (${CP.xdsConnected} * on (instance) group_left (replica) ${CP.replicaInfo})`,
+              legend: '{{replica}}',
+            },
+          ],
+        },
+        {
+          title: 'Watch lag (revisions behind etcd) and revision seen',
+          kind: 'timeseries',
+          queries: [
+            {
+              expr: `max by (replica) (${CP.storeWatchLag} * on (instance) group_left (replica) ${CP.replicaInfo})`,
+              legend: '{{replica}} lag',
+            },
+            {
+              expr: `max by (replica) (${CP.storeRevision} * on (instance) group_left (replica) ${CP.replicaInfo})`,
+              legend: '{{replica}} revision',
+            },
+          ],
+        },
+      ],
+    },
+    {
       title: 'Push path',
       panels: [
         {

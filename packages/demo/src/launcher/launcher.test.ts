@@ -30,9 +30,12 @@ describe('address plans', () => {
       expect(podAddresses.every((a) => typeof a === 'string')).toBe(true);
       expect(new Set(podAddresses).size).toBe(Pods.length);
       expect(new Set(listenAddresses(plan)).size).toBe(listenAddresses(plan).length);
+      // --ha adds the second replica and three etcd members, each on an address of its own.
+      expect(new Set(listenAddresses(plan, true)).size).toBe(listenAddresses(plan).length + 3 + 6);
     }
     const test = offsetPlan(105);
-    for (const hostPort of listenAddresses(test)) expect(hostPort).toMatch(/^127\.0\.10[5-9]\.\d+:\d+$/);
+    for (const hostPort of listenAddresses(test, true))
+      expect(hostPort).toMatch(/^127\.0\.10[5-9]\.\d+:\d+$/);
     expect(() => offsetPlan(0)).toThrow(RangeError);
   });
 
@@ -96,6 +99,15 @@ describe('Prometheus', () => {
       scrapeIntervalSeconds: 1,
     });
     expect(args).toContain('--web.listen-address=127.0.105.1:9090');
+    // With replicas, each one lists the proxies connected to it: Prometheus asks all.
+    const replicas = prometheusConfig({
+      monitoringUrl: ['http://127.0.105.1:15014', 'http://127.0.105.2:15014'],
+      scrapeIntervalSeconds: 1,
+    }) as { scrape_configs: { http_sd_configs: { url: string }[] }[] };
+    expect(replicas.scrape_configs[0]?.http_sd_configs.map((c) => c.url)).toEqual([
+      'http://127.0.105.1:15014/v1/prometheus/targets',
+      'http://127.0.105.2:15014/v1/prometheus/targets',
+    ]);
     if (findPrometheus() || process.env.CI === 'true') {
       const out = execFileSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], {
         encoding: 'utf8',

@@ -1,5 +1,6 @@
 // `npm start`: the whole demo mesh as local processes on the addresses of docs/architecture.md, until Ctrl-C.
-// Options: --follow (print every process's log lines), --no-prometheus, --traffic RATE.
+// Options: --follow (print every process's log lines), --no-prometheus, --traffic RATE, --ha (two control-plane
+// replicas on a three-member etcd cluster).
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { userTokenFile } from '@strait/api';
@@ -8,14 +9,18 @@ import { followLogs } from './follow.ts';
 import { type Mesh, RepoRoot, startMesh } from './mesh.ts';
 import { liveProcesses } from './processes.ts';
 
-const HELP = `usage: npm start -- [--follow] [--no-prometheus] [--traffic RATE]
+const HELP = `usage: npm start -- [--follow] [--no-prometheus] [--traffic RATE] [--ha]
   --follow          print every process's log lines here (they are always kept in .tmp/logs/)
+  --ha              two control-plane replicas sharing a three-member etcd cluster (apt-get install etcd-server)
   --no-prometheus   do not start Prometheus even when it is installed
   --traffic RATE    also run the traffic generator at RATE requests per second`;
 
 function summary(mesh: Mesh): string {
   const plan = mesh.plan;
-  const ctl = 'npm run straitctl --';
+  const ha = mesh.controlPlaneUrls.length > 1;
+  const ctl = ha
+    ? `STRAIT_SERVER=${mesh.controlPlaneUrls.join(',')} npm run straitctl --`
+    : 'npm run straitctl --';
   const b1 = podAddress(plan, 'service-b-v1-1');
   const logs = relative(process.cwd(), mesh.logDir) || '.';
   const pods = Pods.map((p) => `    ${p.id.padEnd(16)} ${podAddress(plan, p.id)}`).join('\n');
@@ -36,7 +41,7 @@ Try:
 
 Addresses:
     control plane    ${plan.controlPlane}:${ControlPlane.discoveryPort} (discovery, /v1/resources, /v1/proxies)
-    console          ${mesh.consoleUrl}
+${ha ? `    replica B        ${plan.controlPlaneReplica}:${ControlPlane.discoveryPort} (same ports; proxies fail over between the two)\n    etcd             ${mesh.etcd?.endpoints.join(', ')} (logs etcd-1..3.log)\n` : ''}    console          ${mesh.consoleUrl}
     ingress          ${plan.ingress}:${Ingress.port}
 ${pods}
     egress gateway   ${plan.egress}:${Egress.port}
@@ -58,6 +63,7 @@ async function main(): Promise<void> {
       follow: { type: 'boolean', default: false },
       'no-prometheus': { type: 'boolean', default: false },
       traffic: { type: 'string' },
+      ha: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -97,6 +103,7 @@ async function main(): Promise<void> {
     plan: LocalPlan,
     prometheus: values['no-prometheus'] ? false : 'auto',
     trafficRate,
+    ha: values.ha,
     signal: starting.signal,
     progress: (m) => console.log(`  ${m}`),
     // straitctl finds the API token here with no extra step (like kubectl's ~/.kube/config).

@@ -1,11 +1,13 @@
 // Starts the whole demo mesh as local processes on an address plan, waits until it is ready,
-// and stops it again: the one launcher behind `npm start` and the end-to-end tests.
-import { mkdirSync, readFileSync } from 'node:fs';
+// and stops it again: the one launcher behind `npm start` and the end-to-end tests. With `ha`, the control
+// plane runs as two replicas sharing a three-member etcd cluster, and every proxy knows both.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ApiPaths,
+  mergeProxyStatuses,
   Ports,
   ProxyAdminPaths,
   ProxyRuntime,
@@ -26,6 +28,7 @@ import {
   proxyIds,
   Upstreams,
 } from '../topology.ts';
+import { ETCD_INSTALL_HINT, EtcdCluster, etcdInstalled } from './etcd.ts';
 import { prepareConfigDir } from './mesh-config.ts';
 import { ManagedProcess, type ProcessSpec } from './processes.ts';
 import { findPrometheus, preparePrometheus } from './prometheus.ts';
@@ -48,6 +51,8 @@ export interface MeshOptions {
   scrapeIntervalSeconds?: number;
   /** Start the traffic generator at this many requests per second (0 = do not). */
   trafficRate?: number;
+  /** Two control-plane replicas on a three-member etcd cluster (Debian's etcd-server) instead of one. */
+  ha?: boolean;
   readyTimeoutMs?: number;
   /** Aborting stops whatever has started and makes startMesh reject. */
   signal?: AbortSignal;
@@ -63,8 +68,13 @@ export interface Mesh {
   logDir: string;
   configDir: string;
   ingressUrl: string;
+  /** The first replica's API. */
   controlPlaneUrl: string;
+  /** Every replica's API (one without --ha). */
+  controlPlaneUrls: string[];
   monitoringUrl: string;
+  /** With --ha: the etcd cluster the replicas share. */
+  etcd: EtcdCluster | undefined;
   /** The mesh console (graph, proxies, config, egress). */
   consoleUrl: string;
   /** Set when Prometheus was started. */
@@ -142,11 +152,15 @@ export function proxyLaunches(
 }
 
 /** Every address:port the mesh will listen on, to refuse to start over a running mesh. */
-export function listenAddresses(plan: AddressPlan): string[] {
+export function listenAddresses(plan: AddressPlan, ha = false): string[] {
+  const replicas = ha ? [plan.controlPlane, plan.controlPlaneReplica] : [plan.controlPlane];
   const out = [
-    `${plan.controlPlane}:${ControlPlane.discoveryPort}`,
-    `${plan.controlPlane}:${ControlPlane.monitoringPort}`,
-    `${plan.controlPlane}:${ControlPlane.consolePort}`,
+    ...replicas.flatMap((address) => [
+      `${address}:${ControlPlane.discoveryPort}`,
+      `${address}:${ControlPlane.monitoringPort}`,
+      `${address}:${ControlPlane.consolePort}`,
+    ]),
+    ...(ha ? plan.etcd.flatMap((address) => [`${address}:2379`, `${address}:2380`]) : []),
     `${plan.ingress}:${Ingress.port}`,
     `${plan.egress}:${Egress.port}`,
     `${plan.externalApi}:${ExternalApi.appPort}`,
@@ -180,11 +194,19 @@ function inUse(hostPort: string): Promise<boolean> {
   });
 }
 
-/** Every proxy as the control plane's GET /v1/proxies reports it. */
-export async function proxyStatuses(controlPlaneUrl: string): Promise<ProxyStatus[]> {
-  const res = await fetch(`${controlPlaneUrl}${ApiPaths.proxies}`, { signal: AbortSignal.timeout(2000) });
-  if (!res.ok) throw new Error(`GET ${controlPlaneUrl}${ApiPaths.proxies} answered ${res.status}`);
-  return ((await res.json()) as ProxyStatusList).proxies;
+/** Every proxy as the control plane's GET /v1/proxies reports it (merged over the replicas that answer). */
+export async function proxyStatuses(controlPlaneUrl: string | readonly string[]): Promise<ProxyStatus[]> {
+  const urls = [controlPlaneUrl].flat();
+  const answers = await Promise.allSettled(
+    urls.map(async (url) => {
+      const res = await fetch(`${url}${ApiPaths.proxies}`, { signal: AbortSignal.timeout(2000) });
+      if (!res.ok) throw new Error(`GET ${url}${ApiPaths.proxies} answered ${res.status}`);
+      return ((await res.json()) as ProxyStatusList).proxies;
+    }),
+  );
+  const lists = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  if (lists.length === 0) throw (answers[0] as PromiseRejectedResult).reason;
+  return mergeProxyStatuses(lists);
 }
 
 /** True when the proxy has ACKed the version the control plane wants it to run. */
@@ -193,7 +215,11 @@ export function isSynced(p: ProxyStatus): boolean {
 }
 
 /** Resolves once every proxy in `ids` is connected and has ACKed its current config. */
-export function waitForSync(controlPlaneUrl: string, ids: string[], timeoutMs: number): Promise<true> {
+export function waitForSync(
+  controlPlaneUrl: string | readonly string[],
+  ids: string[],
+  timeoutMs: number,
+): Promise<true> {
   let last: ProxyStatus[] = [];
   return waitUntil(
     async () => {
@@ -226,7 +252,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const joinTokenFile = join(configDir, '.strait', 'join-token');
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const progress = options.progress ?? (() => {});
-  const controlPlaneUrl = `http://${plan.controlPlane}:${ControlPlane.discoveryPort}`;
+  const ha = options.ha === true;
+  const replicaAddresses = ha ? [plan.controlPlane, plan.controlPlaneReplica] : [plan.controlPlane];
+  const controlPlaneUrls = replicaAddresses.map((a) => `http://${a}:${ControlPlane.discoveryPort}`);
+  const controlPlaneUrl = controlPlaneUrls[0] as string;
   const monitoringUrl = `http://${plan.controlPlane}:${ControlPlane.monitoringPort}`;
   const consoleUrl = `http://${plan.controlPlane}:${ControlPlane.consolePort}/`;
   const ingressUrl = `http://${plan.ingress}:${Ingress.port}/`;
@@ -237,7 +266,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   if (wantPrometheus === true && !prometheusBinary) {
     throw new Error('prometheus is not on PATH (apt-get install prometheus)');
   }
-  const addresses = listenAddresses(plan);
+  if (ha && !etcdInstalled()) throw new Error(`--ha runs etcd, which is not installed: ${ETCD_INSTALL_HINT}`);
+  const addresses = listenAddresses(plan, ha);
   if (prometheusBinary) addresses.push(`${plan.prometheus}:${PrometheusPort}`);
   const busy: string[] = [];
   await Promise.all(
@@ -263,6 +293,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       await Promise.all([...processes.values()].map((p) => p.stop()));
+      await mesh.etcd?.stop();
     })();
     return stopped;
   };
@@ -274,7 +305,9 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     configDir,
     ingressUrl,
     controlPlaneUrl,
+    controlPlaneUrls,
     monitoringUrl,
+    etcd: undefined,
     consoleUrl,
     prometheusUrl: undefined,
     apiTokenFile,
@@ -306,28 +339,44 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       args: [DemoMain, 'external-api'],
       env: { APP_ADDRESS: plan.externalApi, APP_PORT: String(ExternalApi.appPort) },
     });
-    launch({
-      name: 'control-plane',
-      command: node,
-      args: [
-        ControlPlaneMain,
-        '--config-dir',
-        configDir,
-        '--address',
-        plan.controlPlane,
-        '--port',
-        String(ControlPlane.discoveryPort),
-        '--monitoring-port',
-        String(ControlPlane.monitoringPort),
-        '--console-port',
-        String(ControlPlane.consolePort),
-        '--token-file',
-        apiTokenFile,
-        '--join-token-file',
-        joinTokenFile,
-        // Prometheus starts once the mesh is up; until it answers the console reads the proxies itself.
-        ...(prometheusBinary ? ['--prometheus', `http://${plan.prometheus}:${PrometheusPort}`] : []),
-      ],
+    let store: string[] = [];
+    if (ha) {
+      // A fresh cluster each start, seeded from the config directory like the single control plane's.
+      const etcdDir = join(stateDir, 'etcd');
+      rmSync(etcdDir, { recursive: true, force: true });
+      mkdirSync(etcdDir, { recursive: true });
+      mesh.etcd = new EtcdCluster({ hosts: plan.etcd, dir: etcdDir, logDir });
+      await mesh.etcd.start(readyTimeoutMs);
+      store = ['--store', mesh.etcd.storeUrl];
+      progress(`etcd up: ${mesh.etcd.endpoints.join(', ')}`);
+    }
+    replicaAddresses.forEach((address, i) => {
+      const replica = i === 0 ? 'control-plane' : 'control-plane-b';
+      launch({
+        name: replica,
+        command: node,
+        args: [
+          ControlPlaneMain,
+          '--config-dir',
+          configDir,
+          ...store,
+          ...(ha ? ['--replica-id', replica] : []),
+          '--address',
+          address,
+          '--port',
+          String(ControlPlane.discoveryPort),
+          '--monitoring-port',
+          String(ControlPlane.monitoringPort),
+          '--console-port',
+          String(ControlPlane.consolePort),
+          '--token-file',
+          apiTokenFile,
+          '--join-token-file',
+          joinTokenFile,
+          // Prometheus starts once the mesh is up; until it answers the console reads the proxies itself.
+          ...(prometheusBinary ? ['--prometheus', `http://${plan.prometheus}:${PrometheusPort}`] : []),
+        ],
+      });
     });
     for (const pod of Pods) {
       const address = podAddress(plan, pod.id);
@@ -345,18 +394,19 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
         },
       });
     }
-    await waitUntil(
-      async () => {
-        failIfDied();
-        return (await httpStatus(`${controlPlaneUrl}/v1/proxies`)) === 200 ? true : undefined;
-      },
-      readyTimeoutMs,
-      () =>
-        `the control plane did not answer at ${controlPlaneUrl}/v1/proxies; its log ends:\n${tail(join(logDir, 'control-plane.log'))}`,
-    );
-    progress('control plane up');
+    for (const [i, url] of controlPlaneUrls.entries())
+      await waitUntil(
+        async () => {
+          failIfDied();
+          return (await httpStatus(`${url}/v1/proxies`)) === 200 ? true : undefined;
+        },
+        readyTimeoutMs,
+        () =>
+          `the control plane did not answer at ${url}/v1/proxies; its log ends:\n${tail(join(logDir, `${i === 0 ? 'control-plane' : 'control-plane-b'}.log`))}`,
+      );
+    progress(ha ? 'both control-plane replicas up' : 'control plane up');
 
-    const proxies = proxyLaunches(plan, controlPlaneUrl, joinTokenFile);
+    const proxies = proxyLaunches(plan, controlPlaneUrls.join(','), joinTokenFile);
     for (const proxy of proxies) {
       launch({
         name: proxy.name,
@@ -380,7 +430,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       );
     }
     progress('every proxy ready');
-    await waitForSync(controlPlaneUrl, proxyIds(), readyTimeoutMs);
+    await waitForSync(controlPlaneUrls, proxyIds(), readyTimeoutMs);
     progress('every proxy ACKed its config');
     for (const pod of Pods) {
       await waitForOk(
@@ -404,7 +454,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     if (prometheusBinary) {
       const listen = `${plan.prometheus}:${PrometheusPort}`;
       const args = preparePrometheus(join(stateDir, 'prometheus'), listen, {
-        monitoringUrl,
+        monitoringUrl: replicaAddresses.map((a) => `http://${a}:${ControlPlane.monitoringPort}`),
         scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 5,
       });
       launch({ name: 'prometheus', command: prometheusBinary, args });

@@ -21,14 +21,14 @@ export function findPrometheus(pathEnv = process.env.PATH ?? ''): string | undef
 }
 
 export interface PrometheusSettings {
-  /** Base URL of the control plane's monitoring port, e.g. http://127.0.0.1:15014. */
-  monitoringUrl: string;
+  /** Base URL of the control plane's monitoring port, e.g. http://127.0.0.1:15014 (one per replica). */
+  monitoringUrl: string | readonly string[];
   scrapeIntervalSeconds: number;
 }
 
 /**
  * The scrape configuration. One job finds every proxy and the control plane through the control
- * plane's HTTP SD; a target's `__metrics_path__` label (if the SD gives one) wins over the job's
+ * plane's HTTP SD (each replica lists itself and the proxies connected to it); a target's `__metrics_path__` label (if the SD gives one) wins over the job's
  * default /stats/prometheus, which is the proxies' path.
  */
 export function prometheusConfig(settings: PrometheusSettings): Record<string, unknown> {
@@ -39,9 +39,10 @@ export function prometheusConfig(settings: PrometheusSettings): Record<string, u
       {
         job_name: 'strait-mesh',
         metrics_path: ProxyAdminPaths.stats,
-        http_sd_configs: [
-          { url: `${settings.monitoringUrl}${ApiPaths.prometheusTargets}`, refresh_interval: interval },
-        ],
+        http_sd_configs: [settings.monitoringUrl].flat().map((url) => ({
+          url: `${url}${ApiPaths.prometheusTargets}`,
+          refresh_interval: interval,
+        })),
       },
     ],
   };

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TRUST_DOMAIN, NODE_ROLES, type NodeRole, Ports } from '@strait/api';
+import { parseControlPlaneUrls } from '../xds/endpoints.ts';
 
 export interface ProxyOptions {
   role: NodeRole;
@@ -18,7 +19,8 @@ export interface ProxyOptions {
   outboundAddress: string;
   appAddress: string;
   appPort: number;
-  controlPlane: string | undefined;
+  /** The control-plane replicas' URLs (--control-plane URL,URL,...); the proxy fails over between them. */
+  controlPlane: string[] | undefined;
   bootstrap: string | undefined;
   token: string | undefined;
   /** The mesh join token, or the file holding it: the proxy then gets a mesh certificate (mTLS). */
@@ -80,7 +82,9 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--control-plane URL | --bootstrap FILE) [options]
+export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--control-plane URL[,URL...] | --bootstrap FILE) [options]
+  --control-plane  one URL per control-plane replica (a name resolving to several addresses counts as several);
+                   on a broken stream the proxy fails over to the next, keeping its config meanwhile
   --id ID  --workload NAME  --namespace NS  --service NAME  --version V
   --address IP (pod address, default 127.0.0.1)  --app-address IP  --app-port N (default 8080)
   --outbound-address IP (sidecar: where :15001 binds, default --address; 127.0.0.1 when the app shares the pod's network)
@@ -154,9 +158,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (!NODE_ROLES.includes(roleRaw as NodeRole))
     throw new UsageError(`--role: expected ingress, sidecar or egress, got "${roleRaw ?? ''}"`);
   const role = { data: roleRaw as NodeRole };
-  const controlPlane = get('control-plane');
+  const controlPlaneText = get('control-plane');
   const bootstrap = get('bootstrap');
-  if (!controlPlane && !bootstrap) throw new UsageError('one of --control-plane or --bootstrap is needed');
+  if (!controlPlaneText && !bootstrap)
+    throw new UsageError('one of --control-plane or --bootstrap is needed');
+  let controlPlane: string[] | undefined;
+  try {
+    controlPlane = controlPlaneText ? parseControlPlaneUrls(controlPlaneText) : undefined;
+  } catch (err) {
+    throw new UsageError(`--control-plane: ${(err as Error).message}`);
+  }
 
   const address = get('address') ?? '127.0.0.1';
   if (isIP(address) === 0) throw new UsageError(`--address: expected an IP address, got "${address}"`);

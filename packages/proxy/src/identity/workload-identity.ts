@@ -15,8 +15,8 @@ import { expectSpiffeId, type MeshCredentials } from './credentials.ts';
 import { makeKeyAndCsr } from './csr.ts';
 
 export interface WorkloadIdentityOptions {
-  /** The control plane's base URL (http://…); renewals go to the same host and port over TLS. */
-  url: string;
+  /** The control plane's base URLs (http://…), tried in order; renewals go to the same ports over TLS. */
+  urls: readonly string[];
   node: NodeInfo;
   trustDomain: string;
   /** The mesh join token, read afresh each time a first certificate is needed. */
@@ -142,19 +142,32 @@ export class ProxyWorkloadIdentity {
     const token = await this.#o.joinToken();
     if (!token)
       throw new Error('no mesh join token: give the proxy --join-token-file (or STRAIT_JOIN_TOKEN_FILE)');
-    const agent = new Agent({ connections: 1 });
-    try {
-      return await this.#post(agent, this.#o.url, { authorization: `Bearer ${token}` }, csrPem);
-    } finally {
-      await agent.close().catch(() => undefined);
-    }
+    return this.#anyReplica(undefined, (url) => url, { authorization: `Bearer ${token}` }, csrPem);
   }
 
   /** A renewal: TLS to the control plane (checked to be it), presenting the current certificate. */
   async #renew(current: MeshCredentials, csrPem: string): Promise<CertificateResponse> {
-    const agent = new Agent({ connections: 1, connect: this.controlPlaneTls(current) });
+    return this.#anyReplica(this.controlPlaneTls(current), secureUrl, {}, csrPem);
+  }
+
+  /** Asks each control plane replica in turn until one answers. */
+  async #anyReplica(
+    tls: object | undefined,
+    urlOf: (url: string) => string,
+    headers: Record<string, string>,
+    csrPem: string,
+  ): Promise<CertificateResponse> {
+    const agent = new Agent({ connections: 1, ...(tls ? { connect: tls } : {}) });
+    let last: unknown;
     try {
-      return await this.#post(agent, secureUrl(this.#o.url), {}, csrPem);
+      for (const url of this.#o.urls) {
+        try {
+          return await this.#post(agent, urlOf(url), headers, csrPem);
+        } catch (err) {
+          last = err;
+        }
+      }
+      throw last ?? new Error('no control plane to ask');
     } finally {
       await agent.close().catch(() => undefined);
     }

@@ -27,7 +27,7 @@ async function setup(extra: Partial<DiscoveryClientOptions> = {}): Promise<{
   cleanups.push(() => cp.stop());
   const applied: Snapshot[] = [];
   const client = new DiscoveryClient({
-    url: cp.url,
+    urls: [cp.url],
     node,
     apply: (s) => {
       applied.push(s);
@@ -43,6 +43,53 @@ async function setup(extra: Partial<DiscoveryClientOptions> = {}): Promise<{
 }
 
 describe('DiscoveryClient', () => {
+  it('fails over to the next replica when its stream breaks, and ACKs the config it holds without applying it', async () => {
+    const { cp: a, client, applied, statuses } = await setup();
+    const b = new FakeControlPlane();
+    await b.start();
+    cleanups.push(() => b.stop());
+    // Replaces the one-replica client of setup() with one that knows both replicas.
+    await client.stop();
+    const twoReplicas = new DiscoveryClient({
+      urls: [a.url, b.url],
+      node,
+      apply: (snapshot) => {
+        applied.push(snapshot);
+      },
+      logger: pino({ level: 'silent' }),
+      backoff: { initialMs: 20, maxMs: 100 },
+      firstReplica: () => 0,
+    });
+    twoReplicas.onStatus((st) => statuses.push(st));
+    cleanups.push(() => twoReplicas.stop());
+    let version = '';
+    a.replica = 'replica-a';
+    b.replica = 'replica-b';
+    a.onStream = (stream) => {
+      version = a.full(stream, 'a1');
+    };
+    twoReplicas.start();
+    await waitFor(() => a.acks.length === 1, 'the ack to replica A');
+    expect(twoReplicas.status).toMatchObject({ controlPlane: a.url, replica: 'replica-a' });
+    // Replica A crashes; B has the same config and says so with the same version.
+    b.onStream = (stream) => {
+      b.send(stream, deltaTo(snapshotInput(), 'b1', stream.request.resources));
+    };
+    await a.stop();
+    await waitFor(() => b.acks.length === 1, 'the ack to replica B');
+    expect(b.streams[0]?.request.version).toBe(version);
+    expect(b.acks[0]).toEqual({ nodeId: node.id, type: 'ack', version, nonce: 'b1' });
+    expect(applied).toHaveLength(1);
+    expect(twoReplicas.status).toMatchObject({
+      connected: true,
+      stale: false,
+      version,
+      controlPlane: b.url,
+      replica: 'replica-b',
+    });
+    expect(statuses.some((st) => !st.connected && st.stale)).toBe(true);
+  });
+
   it('sends its node, applies a full delta as one snapshot and ACKs its version and nonce', async () => {
     const { cp, client, applied } = await setup({ token: 's3cret' });
     let v1 = '';
@@ -265,14 +312,14 @@ describe('DiscoveryClient', () => {
     const logger = pino({ level: 'silent' });
     const boot = parseSnapshot({ ...snapshotInput(), version: 'boot' });
     const withBootstrap = new DiscoveryClient({
-      url: cp.url,
+      urls: [cp.url],
       node,
       apply: () => {},
       logger,
       initial: boot,
       backoff: { initialMs: 10, maxMs: 50 },
     });
-    const without = new DiscoveryClient({ url: cp.url, node, apply: () => {}, logger });
+    const without = new DiscoveryClient({ urls: [cp.url], node, apply: () => {}, logger });
     expect(withBootstrap.status).toMatchObject({ stale: true, connected: false, version: 'boot' });
     expect(without.status).toMatchObject({ stale: false, connected: false, version: undefined });
     withBootstrap.start();

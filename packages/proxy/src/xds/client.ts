@@ -1,6 +1,7 @@
-// The proxy's side of the discovery protocol (docs/architecture.md, "The push protocol"): holds one long-lived stream to the control plane,
-// applies each delta all-or-nothing, answers ACK/NACK per delta naming the resources at fault, and
-// reconnects with jittered backoff when the stream drops, telling the control plane what it still holds.
+// The proxy's side of the discovery protocol (docs/architecture.md, "The push protocol"): holds one long-lived
+// stream to a control-plane replica, applies each delta all-or-nothing, answers ACK/NACK per delta naming the
+// resources at fault, and when the stream drops fails over to the next replica with jittered backoff, telling
+// it what it still holds (so an unchanged config is ACKed again without being applied again).
 import {
   type AckMessage,
   ApiPaths,
@@ -11,10 +12,12 @@ import {
   describeIssues,
   discoveryMessageIssues,
   HEARTBEAT_DEAD_AFTER_MS,
+  LineSplitter,
+  REPLICA_HEADER,
 } from '@strait/api';
 import { nextBackoffMs } from './backoff.ts';
 import { ControlPlaneAgent } from './control-plane-agent.ts';
-import { LineSplitter } from './lines.ts';
+import { ControlPlaneEndpoints, type ControlPlaneTarget, describeTarget, placeOf } from './endpoints.ts';
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
 import type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
 
@@ -32,6 +35,9 @@ interface StreamOutcome {
 
 export class DiscoveryClient {
   readonly #opts: DiscoveryClientOptions;
+  readonly #endpoints: ControlPlaneEndpoints;
+  /** The replica of the current (or last) stream; ACKs go there. */
+  #target: ControlPlaneTarget | undefined;
   readonly #cp: ControlPlaneAgent;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #deadAfterMs: number;
@@ -57,11 +63,13 @@ export class DiscoveryClient {
 
   constructor(opts: DiscoveryClientOptions) {
     this.#opts = opts;
+    const first = opts.firstReplica ?? (() => placeOf(opts.node.id));
+    this.#endpoints = new ControlPlaneEndpoints(opts.urls, undefined, first);
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.#maxMessageBytes = opts.maxMessageBytes ?? 64 * 1024 * 1024;
-    this.#cp = new ControlPlaneAgent(opts.url, this.#requestTimeoutMs, opts.identity);
+    this.#cp = new ControlPlaneAgent(this.#requestTimeoutMs, opts.identity);
     this.#state = opts.initial ? ResourceState.fromSnapshot(opts.initial) : new ResourceState();
     this.#status = {
       connected: false,
@@ -129,9 +137,11 @@ export class DiscoveryClient {
     this.#update({ connected: false, stale: this.#everConnected || this.#status.version !== undefined });
   }
 
-  /** Opens one stream and reads it until it ends, fails or goes silent. */
+  /** Opens one stream, to the next replica in turn, and reads it until it ends, fails or goes silent. */
   async #streamOnce(): Promise<StreamOutcome> {
-    const log = this.#opts.logger;
+    const target = await this.#endpoints.next();
+    this.#target = target;
+    const log = this.#opts.logger.child({ controlPlane: describeTarget(target) });
     const abort = new AbortController();
     this.#streamAbort = abort;
     const outcome: StreamOutcome = { healthy: false };
@@ -169,8 +179,15 @@ export class DiscoveryClient {
       this.#counters.streamsOpened += 1;
       lastActivity = Date.now();
       this.#everConnected = true;
-      this.#update({ connected: true, stale: false, connectedSince: Date.now() });
-      log.info({ url: this.#cp.base }, 'discovery stream open');
+      const replica = headerText(res.headers[REPLICA_HEADER]);
+      this.#update({
+        connected: true,
+        stale: false,
+        connectedSince: Date.now(),
+        controlPlane: describeTarget(target),
+        ...(replica ? { replica } : {}),
+      });
+      log.info({ replica }, 'discovery stream open');
       const splitter = new LineSplitter(this.#maxMessageBytes);
       for await (const chunk of res.body) {
         lastActivity = Date.now();
@@ -284,12 +301,6 @@ export class DiscoveryClient {
     await this.#sendAck(nack);
   }
 
-  /** Origin and path of one of the control plane's endpoints (the URL may carry a path prefix). */
-  #target(endpoint: string): { origin: string; path: string } {
-    const url = new URL(`${this.#cp.base}${endpoint}`);
-    return { origin: url.origin, path: `${url.pathname}${url.search}` };
-  }
-
   /**
    * Posts an ACK/NACK, again after a short wait when it got no answer (the control plane waits for it before
    * its next push). A failure is logged, not thrown: the stream itself shows whether the peer lives.
@@ -315,13 +326,15 @@ export class DiscoveryClient {
     }
   }
 
-  /** POSTs JSON to one of the control plane's endpoints, counting the bytes sent. */
+  /** POSTs JSON to one of the current replica's endpoints, counting the bytes sent. */
   #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
     this.#counters.bytesSent += Buffer.byteLength(body);
+    const target = this.#target as ControlPlaneTarget;
     return this.#cp.agent.request({
-      ...this.#target(endpoint),
+      origin: this.#cp.origin(target.origin),
+      path: `${target.basePath}${endpoint}`,
       method: 'POST',
-      headers: this.#headers(),
+      headers: { ...this.#headers(), host: target.host },
       body,
       headersTimeout: this.#requestTimeoutMs,
       ...options,
@@ -350,15 +363,15 @@ export class DiscoveryClient {
 
   #update(change: Partial<DiscoveryStatus>): void {
     const next = { ...this.#status, ...change };
-    if (!next.connected) delete next.connectedSince;
-    const before = this.#status;
-    const same =
-      before.connected === next.connected &&
-      before.stale === next.stale &&
-      before.version === next.version &&
-      before.lastNack === next.lastNack &&
-      before.connectedSince === next.connectedSince &&
-      before.reconnects === next.reconnects;
+    if (!next.connected) {
+      delete next.connectedSince;
+      delete next.controlPlane;
+      delete next.replica;
+    }
+    const before = this.#status as unknown as Record<string, unknown>;
+    const after = next as unknown as Record<string, unknown>;
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    const same = [...keys].every((k) => before[k] === after[k]);
     this.#status = next;
     if (same) return;
     for (const fn of this.#listeners) {
@@ -369,6 +382,10 @@ export class DiscoveryClient {
       }
     }
   }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function errorText(err: unknown): string {

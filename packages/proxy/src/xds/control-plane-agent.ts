@@ -9,21 +9,19 @@ export class ControlPlaneAgent {
   readonly #timeoutMs: number;
   readonly #identity: ProxyWorkloadIdentity | undefined;
   #agent: Agent;
-  #base: string;
   /** The certificate generation the agent presents (0: plain HTTP). */
   #generation = 0;
 
-  constructor(url: string, connectTimeoutMs: number, identity: ProxyWorkloadIdentity | undefined) {
-    this.#base = url.replace(/\/+$/, '');
+  constructor(connectTimeoutMs: number, identity: ProxyWorkloadIdentity | undefined) {
     this.#timeoutMs = connectTimeoutMs;
     this.#identity = identity;
     this.#agent = this.#make(undefined);
   }
 
-  /** The control plane's base URL as requests now go (https once the proxy has a certificate). */
-  get base(): string {
+  /** A replica's origin as requests now go to it (https once the proxy has a certificate). */
+  origin(origin: string): string {
     this.#follow();
-    return this.#base;
+    return this.#generation > 0 ? secureUrl(origin) : origin;
   }
 
   /** The agent for the next request. */
@@ -42,7 +40,6 @@ export class ControlPlaneAgent {
     const old = this.#agent;
     this.#agent = this.#make(this.#identity.controlPlaneTls(current));
     this.#generation = current.generation;
-    this.#base = secureUrl(this.#base);
     old.close().catch(() => undefined);
   }
 

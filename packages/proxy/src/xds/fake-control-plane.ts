@@ -11,6 +11,7 @@ import {
   type DiscoveryRequest,
   discoveryKey,
   type NodeInfo,
+  REPLICA_HEADER,
   resourceDelta,
   type SnapshotInput,
   splitSnapshot,
@@ -85,6 +86,8 @@ export class FakeControlPlane {
   refuseWith: number | undefined;
   /** Called when a stream opens (e.g. to send the first delta at once). */
   onStream: ((stream: OpenStream) => void) | undefined;
+  /** The replica name it answers streams with, when set. */
+  replica: string | undefined;
   #server: http.Server | undefined;
   port = 0;
 
@@ -107,7 +110,10 @@ export class FakeControlPlane {
           res.writeHead(this.refuseWith).end('no');
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.writeHead(200, {
+          'content-type': 'application/x-ndjson',
+          ...(this.replica ? { [REPLICA_HEADER]: this.replica } : {}),
+        });
         res.flushHeaders();
         const stream = { request: body as DiscoveryRequest, headers: req.headers, res };
         this.streams.push(stream);

@@ -17,6 +17,10 @@ export interface DiscoveryStatus {
   connectedSince?: number;
   /** How many times a stream was lost and a new one attempted. */
   reconnects: number;
+  /** The control-plane URL of the open stream (with the address it resolved to, when that differs). */
+  controlPlane?: string;
+  /** The replica serving the open stream, as it names itself. */
+  replica?: string;
 }
 
 /** Counters of the connection to the control plane, as Envoy keeps them for its `xds-grpc` cluster. */
@@ -32,8 +36,11 @@ export interface DiscoveryCounters {
 }
 
 export interface DiscoveryClientOptions {
-  /** The control plane's base URL, e.g. http://127.0.0.1:15010 (a trailing slash is fine). */
-  url: string;
+  /**
+   * The control-plane replicas' base URLs, e.g. http://127.0.0.1:15010 (a trailing slash is fine); a name
+   * that resolves to several addresses counts as that many replicas.
+   */
+  urls: readonly string[];
   node: NodeInfo;
   /** Installs a snapshot. Must be all-or-nothing: if it throws, the old config must still be in force. */
   apply: (snapshot: Snapshot) => Promise<void> | void;
@@ -45,6 +52,11 @@ export interface DiscoveryClientOptions {
   /** The snapshot already running (from a bootstrap file); makes the client "stale" until it connects. */
   initial?: Snapshot;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Where among the replicas the first stream goes (0 ≤ n < 1 picks the replica). Default: from a hash of
+   * the node id, so proxies spread over the replicas and each one always starts at the same replica.
+   */
+  firstReplica?: () => number;
   /** Silence on the stream after which it is taken as dead. Default HEARTBEAT_DEAD_AFTER_MS. */
   heartbeatDeadAfterMs?: number;
   /** Timeout for opening the stream and for each ACK/NACK post. Default 10 s. */

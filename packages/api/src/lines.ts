@@ -1,5 +1,6 @@
-// Splits a byte stream into newline-delimited text lines, keeping a partial line until its end arrives.
-// A line longer than the limit is an error: the peer is broken or hostile, and the caller drops it.
+// Splits a byte stream into newline-delimited text lines, keeping a partial line until its end arrives (the
+// discovery stream for proxies, etcd's watch stream for the control plane). A line longer than the limit is
+// an error: the peer is broken or hostile, and the caller drops the stream.
 
 export class LineSplitter {
   readonly #maxBytes: number;
@@ -31,7 +32,7 @@ export class LineSplitter {
   #checkLength(): void {
     if (this.#pending.length > this.#maxBytes) {
       this.#pending = '';
-      throw new Error(`discovery message longer than ${this.#maxBytes} bytes`);
+      throw new Error(`a message line longer than ${this.#maxBytes} bytes`);
     }
   }
 }
