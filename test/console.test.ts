@@ -198,7 +198,11 @@ describe.skipIf(!runs)('the console on a real mesh', () => {
     await until('the 90/10 split', async () => ((await share('service-b v2')) === '10' ? true : undefined));
     const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/yaml', 'x-strait-source': 'canary.yaml' },
+      headers: {
+        'content-type': 'application/yaml',
+        'x-strait-source': 'canary.yaml',
+        authorization: `Bearer ${readFileSync(mesh.apiTokenFile, 'utf8').trim()}`,
+      },
       body: readFileSync(join(RepoRoot, 'packages/demo/mesh/canary.yaml'), 'utf8'),
     });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -219,7 +223,11 @@ describe.skipIf(!runs)('the console on a real mesh', () => {
     );
     const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/yaml', 'x-strait-source': 'canary-typo.yaml' },
+      headers: {
+        'content-type': 'application/yaml',
+        'x-strait-source': 'canary-typo.yaml',
+        authorization: `Bearer ${readFileSync(mesh.apiTokenFile, 'utf8').trim()}`,
+      },
       body: bad,
     });
     expect(res.status).toBe(400);

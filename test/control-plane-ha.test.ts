@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyResponse, ErrorBody } from '../packages/api/src/index.ts';
 import {
+  apiAuth,
   closeServer,
   get,
   type Mesh,
@@ -31,6 +32,7 @@ async function applyThrough(
   const res = await fetch(`${mesh.servers[replica]}/v1/resources`, {
     method: 'PUT',
     body: yaml,
+    headers: await apiAuth(mesh.configDir),
     signal: AbortSignal.timeout(20_000),
   });
   return { status: res.status, body: (await res.json()) as ApplyResponse & ErrorBody };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Proc, REPO, spawnNode, waitFor } from './control-plane-support.ts';
+import { apiAuth, type Proc, REPO, spawnNode, waitFor } from './control-plane-support.ts';
 
 const ADDR = '127.0.141.1';
 const API = `http://${ADDR}:15010`;
@@ -42,7 +42,7 @@ async function put(body: string | Buffer): Promise<{ status: number; text: strin
   const res = await request(`${API}/v1/resources`, {
     method: 'PUT',
     body,
-    headers: { 'content-type': 'application/yaml' },
+    headers: { 'content-type': 'application/yaml', ...(await apiAuth(configDir)) },
   });
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -127,6 +127,7 @@ describe('the resource API under hostile input', () => {
   });
 
   it('closes a request whose body never finishes once the request timeout passes', async () => {
+    const { authorization } = await apiAuth(configDir);
     const closed = await new Promise<{ ms: number; answer: string }>((resolve) => {
       const started = performance.now();
       const socket = connect({ host: ADDR, port: 15010 });
@@ -136,7 +137,9 @@ describe('the resource API under hostile input', () => {
       });
       socket.on('error', () => {});
       socket.on('close', () => resolve({ ms: performance.now() - started, answer }));
-      socket.write('PUT /v1/resources HTTP/1.1\r\nHost: cp\r\nContent-Length: 1000\r\n\r\nkind: x\n');
+      socket.write(
+        `PUT /v1/resources HTTP/1.1\r\nHost: cp\r\nAuthorization: ${authorization}\r\nContent-Length: 1000\r\n\r\nkind: x\n`,
+      );
     });
     expect(closed.answer).toMatch(/^HTTP\/1\.1 408|^$/);
     expect(closed.ms).toBeGreaterThanOrEqual(1000);

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  apiAuth,
   get,
   type Mesh,
   median,
@@ -162,7 +163,7 @@ spec: { address: "10.0.0.^", labels: { app: service-b, version: v1 } }
       const started = performance.now();
       const res = await fetch(`${mesh.server}/v1/resources`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/yaml' },
+        headers: { 'content-type': 'application/yaml', ...(await apiAuth(mesh.configDir)) },
         body: weights,
       });
       expect(res.status).toBe(200);

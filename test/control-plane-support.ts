@@ -191,6 +191,16 @@ export function layout(offset: number, block = '127.0.104'): MeshLayout {
   };
 }
 
+/** The files where a control plane started with `--config-dir DIR` keeps its API and join tokens. */
+export function tokenFiles(configDir: string): { api: string; join: string } {
+  return { api: join(configDir, '.strait', 'api-token'), join: join(configDir, '.strait', 'join-token') };
+}
+
+/** `Authorization` for the control plane's resource API, with the token it wrote in its config dir. */
+export async function apiAuth(configDir: string): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${(await readFile(tokenFiles(configDir).api, 'utf8')).trim()}` };
+}
+
 export interface Mesh {
   layout: MeshLayout;
   configDir: string;
@@ -318,7 +328,11 @@ export async function startMesh(offset: number, options: MeshOptions = {}): Prom
       const run = promisify(execFile);
       try {
         const { stdout, stderr } = await run(process.execPath, [CLI_MAIN, ...args], {
-          env: { ...process.env, STRAIT_SERVER: servers.join(',') },
+          env: {
+            ...process.env,
+            STRAIT_SERVER: servers.join(','),
+            STRAIT_TOKEN_FILE: tokenFiles(configDir).api,
+          },
         });
         return { code: 0, stdout, stderr };
       } catch (err) {
@@ -342,7 +356,15 @@ export async function startMesh(offset: number, options: MeshOptions = {}): Prom
   };
   for (let i = 0; i < servers.length; i++) await mesh.startControlPlane(i);
 
-  const common = ['--control-plane', servers.join(','), '--no-access-log', '--log-level', 'warn'];
+  const common = [
+    '--control-plane',
+    servers.join(','),
+    '--join-token-file',
+    tokenFiles(configDir).join,
+    '--no-access-log',
+    '--log-level',
+    'warn',
+  ];
   function sidecar(id: string, service: string, version: string, address: string): Proc {
     return spawnNode(id, PROXY_MAIN, [
       '--role',

@@ -88,7 +88,7 @@ describe('compose.yaml mirrors the topology', () => {
   });
 
   it('runs every proxy with the id, role, workload, service and version the launcher gives it', () => {
-    const launched = proxyLaunches(LocalPlan, 'http://cp').map((l) => {
+    const launched = proxyLaunches(LocalPlan, 'http://cp', '/join-token').map((l) => {
       const flag = (name: string) => {
         const i = l.args.indexOf(name);
         return i >= 0 ? l.args[i + 1] : undefined;
@@ -106,6 +106,11 @@ describe('compose.yaml mirrors the topology', () => {
       .map((s) => {
         const env = s.environment ?? {};
         expect(env.STRAIT_CONTROL_PLANE).toBe(`http://${ControlPlane.name}:${ControlPlane.discoveryPort}`);
+        // Every proxy gets the join token the control plane writes on the shared volume, read-only.
+        expect(env.STRAIT_JOIN_TOKEN_FILE).toBe(
+          services[ControlPlane.name]?.environment?.STRAIT_JOIN_TOKEN_FILE,
+        );
+        expect(s.volumes).toEqual(['mesh-join:/var/lib/strait/join:ro']);
         return {
           id: env.STRAIT_ID,
           role: env.STRAIT_ROLE,

@@ -123,6 +123,19 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     await expectSplit(mesh.ingressUrl, 0.1, 0.05);
   }, 120_000);
 
+  it("refuses a plain-text request straight to a sidecar's inbound port (the demo's mesh-wide STRICT mTLS)", async () => {
+    const refused = await new Promise<string>((resolve) => {
+      const req = httpRequest(
+        { host: podAddress(plan, 'service-b-v1-1'), port: 15006, path: '/', timeout: 5000 },
+        (res) => resolve(`answered ${res.statusCode}`),
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (err) => resolve(`refused: ${err.message}`));
+      req.end();
+    });
+    expect(refused).toMatch(/^refused: (socket hang up|read ECONNRESET)/);
+  });
+
   it('refuses an unlisted external host with 403 and counts the denial', async () => {
     const b1 = podAddress(plan, 'service-b-v1-1');
     const before = await metricSum(b1, 'strait_egress_denied_total');
@@ -150,7 +163,10 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     await expectCanaryApplied(mesh.controlPlaneUrl, mesh.ingressUrl, async () => {
       const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/yaml' },
+        headers: {
+          'content-type': 'application/yaml',
+          authorization: `Bearer ${readFileSync(mesh.apiTokenFile, 'utf8').trim()}`,
+        },
         body: readFileSync(join(RepoRoot, 'packages/demo/mesh/canary.yaml'), 'utf8'),
       });
       expect(res.status, await res.clone().text()).toBe(200);

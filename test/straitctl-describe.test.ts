@@ -1,7 +1,7 @@
 // straitctl describe against the demo mesh (the launcher on 127.0.170.x … 127.0.174.x), checked against real
 // requests sent the same way: a matching route, a near miss before a match, no route at all, and an
 // endpoint the calling proxy has taken out after its app was killed; describe pod agrees with the traffic.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +86,7 @@ async function straitctl(...args: string[]): Promise<{ code: number; out: string
   const code = await run(
     args,
     { out: (t) => (out += t), err: (t) => (err += t), stdin: async () => '' },
-    { STRAIT_SERVER: mesh.controlPlaneUrl },
+    { STRAIT_SERVER: mesh.controlPlaneUrl, STRAIT_TOKEN_FILE: mesh.apiTokenFile },
   );
   return { code, out, err };
 }
@@ -123,7 +123,10 @@ beforeAll(async () => {
   });
   const res = await fetch(`${mesh.controlPlaneUrl}/v1/resources`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/yaml' },
+    headers: {
+      'content-type': 'application/yaml',
+      authorization: `Bearer ${readFileSync(mesh.apiTokenFile, 'utf8').trim()}`,
+    },
     body: ROUTES,
   });
   expect(res.status, await res.clone().text()).toBe(200);

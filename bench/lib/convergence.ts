@@ -14,6 +14,7 @@ import { type Started, start, stop, track, waitForHttp } from './processes.ts';
 import { median } from './stats.ts';
 
 export const CONTROL_PLANE_MAIN = 'packages/control-plane/src/main.ts';
+const CONTROL_PLANE_PLAIN = 'bench/apps/control-plane-plain.ts';
 const CP = { host: '127.0.121.1', port: 15010, monitoringPort: 15014 };
 /** Replica B, and the etcd members, when a run has two replicas. */
 const REPLICA_B = '127.0.121.2';
@@ -250,7 +251,8 @@ export async function measureConvergence(
           command: process.execPath,
           args: [
             ...controlPlaneNodeArgs(run),
-            join(repoRoot, CONTROL_PLANE_MAIN),
+            // Embedded without its CA: the simulated proxies speak plain discovery (apps/control-plane-plain.ts).
+            join(repoRoot, CONTROL_PLANE_PLAIN),
             '--config-dir',
             configDir,
             ...store,

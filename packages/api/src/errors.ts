@@ -41,6 +41,11 @@ export const Errors = {
   BOOTSTRAP_READ: { code: 'STRAIT_BOOTSTRAP_READ', status: 500, message: 'bootstrap file could not be read' },
   // Control plane API
   UNAUTHORIZED: { code: 'STRAIT_UNAUTHORIZED', status: 401, message: 'missing or wrong bearer token' },
+  FORBIDDEN: {
+    code: 'STRAIT_FORBIDDEN',
+    status: 403,
+    message: "the caller's identity does not allow this",
+  },
   NOT_FOUND: { code: 'STRAIT_NOT_FOUND', status: 404, message: 'not found' },
   BAD_REQUEST: { code: 'STRAIT_BAD_REQUEST', status: 400, message: 'bad request' },
   PAYLOAD_TOO_LARGE: { code: 'STRAIT_PAYLOAD_TOO_LARGE', status: 413, message: 'request body too large' },
@@ -63,6 +68,12 @@ export const Errors = {
     code: 'STRAIT_STORE_UNAVAILABLE',
     status: 503,
     message: 'the configuration store is unavailable',
+  },
+  // Identity (the control plane's CA)
+  CSR_INVALID: {
+    code: 'STRAIT_CSR_INVALID',
+    status: 400,
+    message: 'certificate signing request refused',
   },
   // Data plane (the response flag is Envoy's)
   NO_ROUTE: { code: 'STRAIT_NO_ROUTE', status: 404, message: 'no route matched' },

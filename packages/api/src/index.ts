@@ -4,9 +4,11 @@
 // also @strait/api/console, free of Node imports for the browser.
 export * from './compiled-validation.ts';
 export * from './console.ts';
+export * from './credentials.ts';
 export * from './discovery-resources.ts';
 export * from './discovery-schemas.ts';
 export * from './errors.ts';
+export * from './identity.ts';
 export * from './lines.ts';
 export * from './metrics.ts';
 export * from './peer.ts';

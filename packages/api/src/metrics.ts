@@ -137,6 +137,12 @@ export const ControlPlaneMetrics = {
   validationPassed: 'galley_validation_passed',
   /** Counter {group, version, resource, reason}: resources refused by validation. */
   validationFailed: 'galley_validation_failed',
+  /** Counter: certificate signing requests the CA received (istiod's Citadel metrics). */
+  caCsrCount: 'citadel_server_csr_count',
+  /** Counter: certificates the CA issued. */
+  caIssued: 'citadel_server_success_cert_issuance_count',
+  /** Gauge: when the root certificate expires, seconds since the epoch. */
+  caRootExpiry: 'citadel_server_root_cert_expiry_timestamp',
   configValidationFailures: 'strait_config_validation_failures_total',
   resources: 'strait_config_resources',
   /** Gauge {replica, store}, always 1: which replica this is and what store it uses. */

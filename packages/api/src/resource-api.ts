@@ -8,6 +8,8 @@ export const ApiPaths = {
   discovery: '/v1/discovery',
   /** POST: a proxy's ACK or NACK (an AckMessage). */
   ack: '/v1/discovery/ack',
+  /** POST: a CertificateRequest; answered with a CertificateResponse (the join token, or the current certificate). */
+  certificates: '/v1/certificates',
   /** GET, PUT/POST, DELETE: configuration resources; `/<kind>[/<name>]` below it. */
   resources: '/v1/resources',
   /** GET: every proxy's ProxyStatus. */

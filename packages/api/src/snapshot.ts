@@ -129,6 +129,34 @@ export const ListenerLimitsSchema = z.strictObject({
 });
 
 /**
+ * How a listener takes connections (Istio's PeerAuthentication mode, resolved by the control plane for
+ * this listener's port): STRICT only mutual TLS with a mesh certificate, PERMISSIVE mutual TLS or plain
+ * text (told apart by the first byte), DISABLE plain text only.
+ */
+export const DownstreamTlsSchema = z.strictObject({
+  mode: z.enum(['STRICT', 'PERMISSIVE', 'DISABLE']),
+});
+
+/**
+ * How a cluster's connections are made (Istio's DestinationRule trafficPolicy.tls, resolved):
+ * ISTIO_MUTUAL presents the proxy's mesh certificate and accepts only a server holding one of
+ * `subjectAltNames` (SPIFFE IDs); SIMPLE originates TLS to an external host, checked against `sni` (or
+ * `subjectAltNames`) with the system's roots or `caCertificates` (PEM).
+ */
+export const UpstreamTlsSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('ISTIO_MUTUAL'),
+    subjectAltNames: z.array(z.string().min(1)).min(1),
+  }),
+  z.strictObject({
+    mode: z.literal('SIMPLE'),
+    sni: z.string().min(1).optional(),
+    subjectAltNames: z.array(z.string().min(1)).optional(),
+    caCertificates: z.string().min(1).optional(),
+  }),
+]);
+
+/**
  * A listener. `kind` says what it does with a request:
  * gateway — the ingress front door (origin-form requests, routed by Host);
  * inbound — a sidecar's listener in front of its app;
@@ -146,6 +174,8 @@ export const ListenerSchema = z.strictObject({
   /** Open connections this listener accepts; over it, a new one gets 503 and is closed. Default: from the fd limit. */
   maxConnections: z.number().int().min(1).optional(),
   limits: ListenerLimitsSchema.optional(),
+  /** Mutual TLS on this listener (inbound and egress listeners); absent: plain text. */
+  tls: DownstreamTlsSchema.optional(),
 });
 
 export const EndpointSchema = z.strictObject({
@@ -213,6 +243,8 @@ export const ClusterSchema = z.strictObject({
   outlierDetection: OutlierDetectionSchema.optional(),
   /** Send requests to the endpoint as an HTTP proxy would (absolute-form), e.g. to the egress gateway. */
   forwardProxy: z.boolean().optional(),
+  /** TLS to the endpoints; absent: plain text. */
+  tls: UpstreamTlsSchema.optional(),
 });
 
 /** One allow-list entry: a host (exact or `*.domain`) on the listed ports. */
@@ -317,6 +349,8 @@ export type OutlierDetection = z.infer<typeof OutlierDetectionSchema>;
 export type CircuitBreakers = z.infer<typeof CircuitBreakersSchema>;
 export type HashPolicy = z.infer<typeof HashPolicySchema>;
 export type Cluster = z.infer<typeof ClusterSchema>;
+export type UpstreamTls = z.infer<typeof UpstreamTlsSchema>;
+export type DownstreamTls = z.infer<typeof DownstreamTlsSchema>;
 export type LbPolicy = Cluster['lbPolicy'];
 export type EgressRule = z.infer<typeof EgressRuleSchema>;
 export type EgressPolicy = z.infer<typeof EgressPolicySchema>;

@@ -106,7 +106,7 @@ export class ControlPlaneClient {
       const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
       if (res.status === 401)
         throw new CliError(
-          `the control plane refused the request (401 ${error?.code ?? 'unauthorized'}): set STRAIT_TOKEN or --token.`,
+          `the control plane refused the request (401 ${error?.code ?? 'unauthorized'}): set STRAIT_TOKEN, STRAIT_TOKEN_FILE or --token (npm start keeps its token in ~/.config/strait/token).`,
         );
       throw new CliError(
         error ? `${error.code}: ${error.message}` : `HTTP ${res.status}: ${text.slice(0, 500)}`,

@@ -8,6 +8,7 @@ import { describePodCommand, describeRequestCommand } from './commands/describe.
 import { get } from './commands/get.ts';
 import { proxyConfig, proxyStatus } from './commands/proxy.ts';
 import { type TracesOptions, traces } from './commands/traces.ts';
+import { resolveToken } from './credentials.ts';
 import type { Io } from './output.ts';
 
 export const DEFAULT_SERVER = `http://127.0.0.1:${Ports.discovery}`;
@@ -25,13 +26,16 @@ export async function run(
       "control plane address, or every replica's comma-separated (env STRAIT_SERVER)",
       env.STRAIT_SERVER ?? DEFAULT_SERVER,
     )
-    .option('--token <token>', 'bearer token for writes and snapshots (env STRAIT_TOKEN)', env.STRAIT_TOKEN)
+    .option(
+      '--token <token>',
+      'API token for writes and snapshots (env STRAIT_TOKEN; else the file in STRAIT_TOKEN_FILE, else ~/.config/strait/token)',
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
   const client = () => {
     const o = program.opts<{ server: string; token?: string }>();
-    return new ControlPlaneClient({ server: o.server, token: o.token || undefined });
+    return new ControlPlaneClient({ server: o.server, token: resolveToken(o.token, env) });
   };
   const files = (value: string, previous: string[] = []) => [...previous, value];
 

@@ -2,13 +2,15 @@
 // discovery, the API server (15010), the monitoring server (15014) and the mesh console (20001). `start()`
 // listens; `stop()` closes all.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Ports } from '@strait/api';
+import { DEFAULT_TRUST_DOMAIN, Ports } from '@strait/api';
 import { formatIssue } from '@strait/api/resources';
 import { type Logger, pino } from 'pino';
 import { createApiServer } from './api/server.ts';
+import { type MeshIdentity, type MeshIdentityOptions, startMeshIdentity } from './ca/mesh-identity.ts';
+import { tlsOrPlain } from './ca/tls-or-plain.ts';
 import { chooseStore } from './config/open.ts';
 import type { ConfigStore } from './config/types.ts';
 import { ConfigHistory } from './console/config-history.ts';
@@ -36,7 +38,13 @@ export interface ControlPlaneOptions {
   /** 0 picks a free port. */
   port?: number;
   monitoringPort?: number;
+  /** The API token: resource writes, snapshot reads, the console (and discovery without `identity`). */
   token?: string | undefined;
+  /**
+   * The mesh's CA and join token: proxies get certificates and discovery needs one (the command always
+   * sets this). Absent: discovery takes the API token, as before (tests of other parts use this).
+   */
+  identity?: MeshIdentityOptions;
   /** How long a disconnected proxy stays an endpoint. Default 10 s. */
   graceMs?: number;
   /** Push debounce. Default 100 ms. */
@@ -57,6 +65,8 @@ export interface ControlPlaneOptions {
   advertiseAddress?: string;
   /** How long a client may take to send a whole API request. Default 30 s. */
   requestTimeoutMs?: number;
+  /** The console's token; default `token`; false: the console is open (its port is loopback by default). */
+  consoleToken?: string | false;
   /** Serve the mesh console on this port (0 picks a free one); absent: no console. */
   consolePort?: number;
   /** The console's built page (packages/console/dist). */
@@ -90,6 +100,9 @@ export class ControlPlane {
   /** Spans the proxies export (OTLP on the API port), for the console and `straitctl traces`. */
   readonly traces = new TraceStore();
   #api: Server | undefined;
+  /** The API port's listener when it takes TLS and plain HTTP both. */
+  #apiPort: NetServer | undefined;
+  #identity: MeshIdentity | undefined;
   #monitoring: Server | undefined;
   #console: MeshConsole | undefined;
   readonly #consoleHistory: ConfigHistory | undefined;
@@ -131,6 +144,9 @@ export class ControlPlane {
       debounceMs: options.debounceMs ?? 100,
       warmupMs: options.warmupMs ?? 3000,
       pushConcurrency: options.pushConcurrency ?? 100,
+      ...(options.identity
+        ? { security: { trustDomain: options.identity.trustDomain ?? DEFAULT_TRUST_DOMAIN } }
+        : {}),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
       ...(options.ackTimeoutMs ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
     });
@@ -152,12 +168,22 @@ export class ControlPlane {
     const restored = await this.registry.restore();
     if (restored > 0) this.logger.info({ restored }, 'registrations restored from the last run');
     const address = this.options.address ?? '127.0.0.1';
+    if (this.options.identity) {
+      const t = this.telemetry;
+      this.#identity = await startMeshIdentity(
+        this.options.identity,
+        { csr: () => t.csrs.inc(), issued: () => t.certsIssued.inc() },
+        this.logger,
+      );
+      t.rootExpiry.set(this.#identity.ca.rootExpiresAt / 1000);
+    }
     this.#api = createApiServer({
       store: this.store,
       discovery: this.discovery,
       traces: this.traces,
       replica: this.replicaId,
       token: this.options.token,
+      identity: this.#identity,
       logger: this.logger,
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
     });
@@ -166,7 +192,13 @@ export class ControlPlane {
       connectedNodes: () => this.discovery.connectedNodes(),
       selfTarget: () => this.#selfTarget(),
     });
-    const port = await listen(this.#api, address, this.options.port ?? Ports.discovery);
+    const identity = this.#identity;
+    if (identity) {
+      const port = tlsOrPlain(this.#api, identity.serving.options);
+      identity.serving.onRenew((options) => port.setSecureContext(options));
+      this.#apiPort = port.server;
+    }
+    const port = await listen(this.#apiPort ?? this.#api, address, this.options.port ?? Ports.discovery);
     const monitoringPort = await listen(
       this.#monitoring,
       address,
@@ -188,7 +220,8 @@ export class ControlPlane {
         windowSeconds: this.options.consoleWindowSeconds,
         tickMs: this.options.consoleTickMs,
         assetsDir: this.options.consoleAssetsDir,
-        token: this.options.token,
+        token:
+          this.options.consoleToken === false ? undefined : (this.options.consoleToken ?? this.options.token),
         logger: this.logger,
       });
       bound.consolePort = await listen(this.#console.server, address, this.options.consolePort);
@@ -221,16 +254,25 @@ export class ControlPlane {
     this.telemetry.setResourceCounts(counts);
   }
 
+  /** The join token (and the file it is in) when the control plane runs the mesh's CA. */
+  get joinToken(): { token: string; file: string | undefined } | undefined {
+    return this.#identity
+      ? { token: this.#identity.joinToken, file: this.#identity.joinTokenFile }
+      : undefined;
+  }
+
   async stop(): Promise<void> {
     this.discovery.close();
     this.#console?.service.close();
+    this.#identity?.serving.close();
+    this.#apiPort?.close();
     await Promise.all([close(this.#api), close(this.#monitoring), close(this.#console?.server)]);
     await this.registry.close();
     await this.store.close();
   }
 }
 
-function listen(server: Server, address: string, port: number): Promise<number> {
+function listen(server: NetServer, address: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, address, () => {

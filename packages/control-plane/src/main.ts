@@ -1,9 +1,13 @@
 // The control-plane command: node packages/control-plane/src/main.ts --config-dir DIR | --store etcd://...
 // [--replica-id NAME] [--address A] [--port 15010] [--monitoring-port 15014] [--console-port 20001] [--prometheus URL].
-// STRAIT_TOKEN (env) protects writes, snapshot reads and the console.
+// Secure by default: the API token (STRAIT_TOKEN, else a file made at first start) protects writes, snapshot
+// reads and the console; the mesh's CA issues proxies their certificates, a proxy's first CSR needs the
+// join token (also made at first start), and discovery needs a proxy's certificate.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Ports, StraitError } from '@strait/api';
+import { DEFAULT_CERT_TTL_MS, DEFAULT_TRUST_DOMAIN, Ports, StraitError } from '@strait/api';
 import { pino } from 'pino';
+import { loadOrCreateToken } from './ca/secrets.ts';
 import { ControlPlane } from './control-plane.ts';
 
 const USAGE = `usage: strait-control-plane (--config-dir DIR | --store etcd://HOST:2379,HOST:2379[/PREFIX] [--config-dir SEED])
@@ -12,6 +16,14 @@ const USAGE = `usage: strait-control-plane (--config-dir DIR | --store etcd://HO
   [--console-port 20001 | --no-console] [--prometheus URL]
   [--grace-ms 10000] [--warmup-ms 3000] [--push-concurrency 100] [--request-timeout-ms 30000]
   [--advertise-address HOST:PORT] [--state-file FILE | --no-state] [--log-level info]
+  [--secrets-dir DIR] [--token-file FILE] [--join-token-file FILE] [--trust-domain cluster.local]
+  [--cert-ttl-ms 86400000] [--ca-cert FILE --ca-key FILE]
+  --secrets-dir    where the mesh root (ca/, when not the operator's), the API token and the join token are
+                   kept, mode 0600 (default <config-dir>/.strait)
+  --token-file     the API token for writes and snapshot reads (default <secrets-dir>/api-token; straitctl
+                   reads STRAIT_TOKEN_FILE); STRAIT_TOKEN, when set, is the token instead
+  --join-token-file  the token a proxy's first CSR needs (default <secrets-dir>/join-token)
+  --ca-cert, --ca-key  a root certificate and key of the operator's own, PEM
   --store          etcd://...: replicas share the configuration, registrations and leadership through etcd;
                    "directory" (the default): the config directory is the store
                    (a config directory given too is written to etcd when it holds no configuration yet)
@@ -20,7 +32,8 @@ const USAGE = `usage: strait-control-plane (--config-dir DIR | --store etcd://HO
   --console-port   the mesh console (graph, proxies, config, egress) in a browser
   --prometheus     where the console reads traffic (e.g. http://127.0.0.1:9090); without it the control
                    plane reads every proxy's /stats/prometheus itself
-env: STRAIT_TOKEN, STRAIT_CONFIG_DIR, STRAIT_STORE, STRAIT_REPLICA_ID, STRAIT_LEASE_TTL_SECONDS, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
+env: STRAIT_TOKEN, STRAIT_TOKEN_FILE, STRAIT_JOIN_TOKEN_FILE, STRAIT_SECRETS_DIR, STRAIT_TRUST_DOMAIN,
+  STRAIT_CERT_TTL_MS, STRAIT_CA_CERT, STRAIT_CA_KEY, STRAIT_CONFIG_DIR, STRAIT_STORE, STRAIT_REPLICA_ID, STRAIT_LEASE_TTL_SECONDS, STRAIT_ADDRESS, STRAIT_PORT, STRAIT_MONITORING_PORT, STRAIT_CONSOLE_PORT,
   STRAIT_PROMETHEUS, STRAIT_REQUEST_TIMEOUT_MS, STRAIT_LOG_LEVEL`;
 
 function fail(message: string): never {
@@ -58,6 +71,13 @@ async function main(): Promise<void> {
         'state-file': { type: 'string' },
         'no-state': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'secrets-dir': { type: 'string' },
+        'token-file': { type: 'string' },
+        'join-token-file': { type: 'string' },
+        'trust-domain': { type: 'string' },
+        'cert-ttl-ms': { type: 'string' },
+        'ca-cert': { type: 'string' },
+        'ca-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -112,6 +132,29 @@ async function main(): Promise<void> {
       );
   const stateFile = values['no-state'] ? false : ((values['state-file'] as string | undefined) ?? undefined);
   const advertise = (values['advertise-address'] as string | undefined) ?? env.STRAIT_ADVERTISE_ADDRESS;
+  const flag = (name: string, envName: string) =>
+    (values[name] as string | undefined) ?? env[envName] ?? undefined;
+  // Replicas must share one root and one set of tokens: with etcd and no config directory, say where.
+  const secretsDir =
+    flag('secrets-dir', 'STRAIT_SECRETS_DIR') ??
+    (configDir
+      ? join(configDir, '.strait')
+      : fail('--secrets-dir is needed with --store and no --config-dir'));
+  const certTtlText = flag('cert-ttl-ms', 'STRAIT_CERT_TTL_MS');
+  const certTtlMs = certTtlText === undefined ? DEFAULT_CERT_TTL_MS : Number(certTtlText);
+  if (!Number.isInteger(certTtlMs) || certTtlMs < 1000)
+    fail(`--cert-ttl-ms expects milliseconds (at least 1000), got "${certTtlText}"`);
+  const caCertFile = flag('ca-cert', 'STRAIT_CA_CERT');
+  const caKeyFile = flag('ca-key', 'STRAIT_CA_KEY');
+  if (Boolean(caCertFile) !== Boolean(caKeyFile)) fail('--ca-cert and --ca-key go together');
+  let token = env.STRAIT_TOKEN || undefined;
+  if (!token) {
+    const tokenFile = flag('token-file', 'STRAIT_TOKEN_FILE') ?? join(secretsDir, 'api-token');
+    const loaded = await loadOrCreateToken(tokenFile);
+    token = loaded.token;
+    if (loaded.created)
+      logger.info({ file: tokenFile }, 'wrote the API token (straitctl reads STRAIT_TOKEN_FILE)');
+  }
   const cp = new ControlPlane({
     ...(configDir ? { configDir } : {}),
     ...(store ? { store, leaseTtlSeconds } : {}),
@@ -123,7 +166,17 @@ async function main(): Promise<void> {
       Ports.monitoring,
       '--monitoring-port',
     ),
-    token: env.STRAIT_TOKEN || undefined,
+    token,
+    // A token made here guards the API; the console asks for one only when the operator set STRAIT_TOKEN.
+    consoleToken: env.STRAIT_TOKEN ? env.STRAIT_TOKEN : false,
+    identity: {
+      stateDir: secretsDir,
+      trustDomain: flag('trust-domain', 'STRAIT_TRUST_DOMAIN') ?? DEFAULT_TRUST_DOMAIN,
+      certTtlMs,
+      caCertFile,
+      caKeyFile,
+      joinTokenFile: flag('join-token-file', 'STRAIT_JOIN_TOKEN_FILE'),
+    },
     ...(consolePort !== undefined ? { consolePort } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
     graceMs,

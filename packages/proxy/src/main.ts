@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // strait-proxy: parse flags, start the proxy, take config from a bootstrap file and/or the control plane.
 // With --workers N > 1 this process is the primary and forks N workers, which run this same script.
+import { readFile } from 'node:fs/promises';
 import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
+import { meshTls } from './identity/mesh-tls.ts';
+import { ProxyWorkloadIdentity } from './identity/workload-identity.ts';
 import { StraitProxy } from './proxy.ts';
 import { registerDiscoveryStats } from './telemetry/discovery-stats.ts';
 import { WorkerPrimary } from './workers/primary.ts';
@@ -42,12 +45,14 @@ async function main(): Promise<void> {
   await proxy.start();
   if (options.bootstrap) await proxy.apply(await readBootstrap(options.bootstrap));
   if (options.controlPlane) {
+    const identity = meshIdentity(options, proxy);
     const discovery = new DiscoveryClient({
       urls: options.controlPlane,
       node: proxy.node,
       apply: (snapshot) => proxy.apply(snapshot),
       logger: proxy.logger.child({ component: 'xds' }),
       ...(options.token ? { token: options.token } : {}),
+      ...(identity ? { identity } : {}),
       ...(proxy.snapshot ? { initial: proxy.snapshot } : {}),
     });
     discovery.onStatus((status) => proxy.telemetry.trackDiscovery(status));
@@ -74,6 +79,26 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => proxy.logger.error({ err }, 'unhandled rejection'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The proxy's mesh identity when it was given the join token (or the file holding it). */
+function meshIdentity(
+  options: Exclude<ReturnType<typeof parseOptions>, 'help'>,
+  proxy: RunningProxy,
+): ProxyWorkloadIdentity | undefined {
+  const { joinToken, joinTokenFile, controlPlane } = options;
+  if ((!joinToken && !joinTokenFile) || !controlPlane) return undefined;
+  const identity = new ProxyWorkloadIdentity({
+    urls: controlPlane,
+    node: proxy.node,
+    trustDomain: options.trustDomain,
+    // Read at each need: in compose the file appears when the control plane has first started.
+    joinToken: async () => joinToken ?? (await readFile(joinTokenFile as string, 'utf8')).trim(),
+    logger: proxy.logger.child({ component: 'identity' }),
+  });
+  // Listeners and upstream pools take each new certificate for their next connections.
+  identity.onRotate((credentials) => meshTls.update(credentials));
+  return identity;
 }
 
 main().catch((err: unknown) => {

@@ -6,14 +6,14 @@ const schema11 = {"$id":"snapshot","type":"object","properties":{"version":{"typ
 const schema24 = {"$id":"EgressPolicy","type":"object","properties":{"mode":{"type":"string","enum":["REGISTRY_ONLY","ALLOW_ANY"]},"allow":{"type":"array","items":{"type":"object","properties":{"host":{"type":"string","minLength":1},"ports":{"minItems":1,"type":"array","items":{"type":"integer","minimum":1,"maximum":65535}},"resolution":{"default":"DNS","type":"string","enum":["DNS","STATIC","NONE"]},"endpoints":{"type":"array","items":{"type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535}},"required":["address"],"additionalProperties":false}}},"required":["host","ports"],"additionalProperties":false}}},"required":["mode","allow"],"additionalProperties":false};
 const schema25 = {"$id":"TelemetrySettings","type":"object","properties":{"accessLog":{"default":true,"type":"boolean"},"tracing":{"type":"object","properties":{"provider":{"type":"string","minLength":1},"samplingPercentage":{"type":"number","minimum":0,"maximum":100},"collector":{"type":"object","properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"default":"/v1/traces","type":"string","pattern":"^\\/.*"}},"required":["host","port"],"additionalProperties":false}},"required":["provider","samplingPercentage","collector"],"additionalProperties":false}},"additionalProperties":false};
 const schema26 = {"$id":"KnownPeer","type":"object","properties":{"workload":{"type":"string","minLength":1},"namespace":{"default":"default","type":"string"},"app":{"type":"string"},"version":{"type":"string"}},"required":["workload"],"additionalProperties":false};
-const schema12 = {"$id":"Listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}},"required":["name","kind","port","virtualHosts"],"additionalProperties":false};
+const schema12 = {"$id":"Listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"tls":{"type":"object","properties":{"mode":{"type":"string","enum":["STRICT","PERMISSIVE","DISABLE"]}},"required":["mode"],"additionalProperties":false}},"required":["name","kind","port","virtualHosts"],"additionalProperties":false};
 const schema20 = {"$id":"TokenBucket","type":"object","properties":{"maxTokens":{"type":"integer","minimum":1,"maximum":9007199254740991},"tokensPerFill":{"type":"integer","minimum":1,"maximum":9007199254740991},"fillIntervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991}},"required":["maxTokens","tokensPerFill","fillIntervalMs"],"additionalProperties":false};
-const func2 = ucs2length;
+const func2 = Object.prototype.hasOwnProperty;
+const func3 = ucs2length;
 const schema13 = {"$id":"VirtualHost","type":"object","properties":{"name":{"type":"string","minLength":1},"domains":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}},"routes":{"type":"array","items":{"$ref":"Route"}}},"required":["name","domains","routes"],"additionalProperties":false};
 const schema14 = {"$id":"Route","type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"type":"object","properties":{"path":{"allOf":[{"$ref":"StringMatch"}]},"method":{"type":"array","items":{"type":"string"}},"headers":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"allOf":[{"$ref":"StringMatch"}]},"invert":{"type":"boolean"}},"required":["name"],"additionalProperties":false}},"queryParams":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"allOf":[{"$ref":"StringMatch"}]}},"required":["name"],"additionalProperties":false}}},"additionalProperties":false},"route":{"type":"object","properties":{"clusters":{"minItems":1,"type":"array","items":{"type":"object","properties":{"cluster":{"type":"string","minLength":1},"weight":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["cluster","weight"],"additionalProperties":false}},"timeoutMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"retry":{"type":"object","properties":{"attempts":{"type":"integer","minimum":0,"maximum":10},"perTryTimeoutMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"retryOn":{"type":"array","items":{"type":"string","enum":["5xx","gateway-error","connect-failure","reset","retriable-status-codes"]}},"retriableStatusCodes":{"type":"array","items":{"type":"integer","minimum":100,"maximum":599}}},"required":["attempts","retryOn"],"additionalProperties":false},"fault":{"type":"object","properties":{"delay":{"type":"object","properties":{"fixedDelayMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["fixedDelayMs","percentage"],"additionalProperties":false},"abort":{"type":"object","properties":{"httpStatus":{"type":"integer","minimum":200,"maximum":599},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["httpStatus","percentage"],"additionalProperties":false}},"additionalProperties":false},"rewrite":{"type":"object","properties":{"prefix":{"type":"string"},"authority":{"type":"string"}},"additionalProperties":false},"requestHeaders":{"allOf":[{"$ref":"HeaderOps"}]},"responseHeaders":{"allOf":[{"$ref":"HeaderOps"}]},"mirror":{"type":"object","properties":{"cluster":{"type":"string","minLength":1},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["cluster","percentage"],"additionalProperties":false},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]}},"required":["clusters"],"additionalProperties":false},"directResponse":{"type":"object","properties":{"status":{"type":"integer","minimum":200,"maximum":599},"body":{"type":"string"}},"required":["status"],"additionalProperties":false}},"required":["name","match"],"additionalProperties":false};
 const schema15 = {"$id":"StringMatch","anyOf":[{"type":"object","properties":{"exact":{"type":"string"}},"required":["exact"],"additionalProperties":false},{"type":"object","properties":{"prefix":{"type":"string"}},"required":["prefix"],"additionalProperties":false},{"type":"object","properties":{"regex":{"type":"string"}},"required":["regex"],"additionalProperties":false}]};
 const schema18 = {"$id":"HeaderOps","type":"object","properties":{"set":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"add":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"remove":{"type":"array","items":{"type":"string"}}},"additionalProperties":false};
-const func8 = Object.prototype.hasOwnProperty;
 
 function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="Route" */;
@@ -41,7 +41,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate13.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -345,7 +345,7 @@ let data10 = data9.name;
 const _errs35 = errors;
 if(errors === _errs35){
 if(typeof data10 === "string"){
-if(func2(data10) < 1){
+if(func3(data10) < 1){
 validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1+"/name",schemaPath:"#/properties/match/properties/headers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -643,7 +643,7 @@ let data18 = data17.name;
 const _errs63 = errors;
 if(errors === _errs63){
 if(typeof data18 === "string"){
-if(func2(data18) < 1){
+if(func3(data18) < 1){
 validate13.errors = [{instancePath:instancePath+"/match/queryParams/" + i2+"/name",schemaPath:"#/properties/match/properties/queryParams/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -924,7 +924,7 @@ return false;
 else {
 const _errs86 = errors;
 for(const key13 in data23){
-if(!(func8.call(schema14.properties.route.properties, key13))){
+if(!(func2.call(schema14.properties.route.properties, key13))){
 validate13.errors = [{instancePath:instancePath+"/route",schemaPath:"#/properties/route/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -968,7 +968,7 @@ let data26 = data25.cluster;
 const _errs92 = errors;
 if(errors === _errs92){
 if(typeof data26 === "string"){
-if(func2(data26) < 1){
+if(func3(data26) < 1){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3+"/cluster",schemaPath:"#/properties/route/properties/clusters/items/properties/cluster/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1859,7 +1859,7 @@ let data61 = data60.cluster;
 const _errs186 = errors;
 if(errors === _errs186){
 if(typeof data61 === "string"){
-if(func2(data61) < 1){
+if(func3(data61) < 1){
 validate13.errors = [{instancePath:instancePath+"/route/mirror/cluster",schemaPath:"#/properties/route/properties/mirror/properties/cluster/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -2168,7 +2168,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate12.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -2201,7 +2201,7 @@ let data2 = data1[i0];
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
-if(func2(data2) < 1){
+if(func3(data2) < 1){
 validate12.errors = [{instancePath:instancePath+"/domains/" + i0,schemaPath:"#/properties/domains/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -2290,7 +2290,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((((key0 === "name") || (key0 === "kind")) || (key0 === "port")) || (key0 === "virtualHosts")) || (key0 === "rateLimit")) || (key0 === "pathNormalization")) || (key0 === "maxConnections")) || (key0 === "limits"))){
+if(!(func2.call(schema12.properties, key0))){
 validate11.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2302,7 +2302,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate11.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -2740,6 +2740,52 @@ var valid0 = _errs26 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.tls !== undefined){
+let data18 = data.tls;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+let missing2;
+if((data18.mode === undefined) && (missing2 = "mode")){
+validate11.errors = [{instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs43 = errors;
+for(const key3 in data18){
+if(!(key3 === "mode")){
+validate11.errors = [{instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs43 === errors){
+if(data18.mode !== undefined){
+let data19 = data18.mode;
+if(typeof data19 !== "string"){
+validate11.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data19 === "STRICT") || (data19 === "PERMISSIVE")) || (data19 === "DISABLE"))){
+validate11.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema12.properties.tls.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs41 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -2759,7 +2805,7 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema22 = {"$id":"Cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"endpoints":{"type":"array","items":{"$ref":"Endpoint"}},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"}},"required":["name","endpoints"],"additionalProperties":false};
+const schema22 = {"$id":"Cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"endpoints":{"type":"array","items":{"$ref":"Endpoint"}},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"},"tls":{"oneOf":[{"type":"object","properties":{"mode":{"type":"string","const":"ISTIO_MUTUAL"},"subjectAltNames":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}}},"required":["mode","subjectAltNames"],"additionalProperties":false},{"type":"object","properties":{"mode":{"type":"string","const":"SIMPLE"},"sni":{"type":"string","minLength":1},"subjectAltNames":{"type":"array","items":{"type":"string","minLength":1}},"caCertificates":{"type":"string","minLength":1}},"required":["mode"],"additionalProperties":false}]}},"required":["name","endpoints"],"additionalProperties":false};
 const schema23 = {"$id":"Endpoint","type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"weight":{"default":1,"type":"integer","minimum":1,"maximum":9007199254740991},"labels":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"health":{"type":"string","enum":["HEALTHY","UNHEALTHY","DRAINING"]},"workload":{"type":"string"},"namespace":{"type":"string"}},"required":["address","port"],"additionalProperties":false};
 const pattern0 = new RegExp("^\\/.*", "u");
 
@@ -2792,7 +2838,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func8.call(schema22.properties, key0))){
+if(!(func2.call(schema22.properties, key0))){
 validate17.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2804,7 +2850,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate17.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -2896,7 +2942,7 @@ let data5 = data4.header;
 const _errs15 = errors;
 if(errors === _errs15){
 if(typeof data5 === "string"){
-if(func2(data5) < 1){
+if(func3(data5) < 1){
 const err2 = {instancePath:instancePath+"/hashPolicy/header",schemaPath:"#/properties/hashPolicy/anyOf/0/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err2];
@@ -2971,7 +3017,7 @@ let data6 = data4.cookie;
 const _errs20 = errors;
 if(errors === _errs20){
 if(typeof data6 === "string"){
-if(func2(data6) < 1){
+if(func3(data6) < 1){
 const err7 = {instancePath:instancePath+"/hashPolicy/cookie",schemaPath:"#/properties/hashPolicy/anyOf/1/properties/cookie/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err7];
@@ -3147,7 +3193,7 @@ let data10 = data9.address;
 const _errs33 = errors;
 if(errors === _errs33){
 if(typeof data10 === "string"){
-if(func2(data10) < 1){
+if(func3(data10) < 1){
 validate17.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/address",schemaPath:"Endpoint/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4040,6 +4086,398 @@ var valid0 = _errs108 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.tls !== undefined){
+let data45 = data.tls;
+const _errs110 = errors;
+const _errs111 = errors;
+let valid15 = false;
+let passing0 = null;
+const _errs112 = errors;
+if(errors === _errs112){
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+let missing8;
+if(((data45.mode === undefined) && (missing8 = "mode")) || ((data45.subjectAltNames === undefined) && (missing8 = "subjectAltNames"))){
+const err18 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/0/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+else {
+const _errs114 = errors;
+for(const key11 in data45){
+if(!((key11 === "mode") || (key11 === "subjectAltNames"))){
+const err19 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+break;
+}
+}
+if(_errs114 === errors){
+if(data45.mode !== undefined){
+let data46 = data45.mode;
+const _errs115 = errors;
+if(typeof data46 !== "string"){
+const err20 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/0/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if("ISTIO_MUTUAL" !== data46){
+const err21 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/0/properties/mode/const",keyword:"const",params:{allowedValue: "ISTIO_MUTUAL"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+var valid16 = _errs115 === errors;
+}
+else {
+var valid16 = true;
+}
+if(valid16){
+if(data45.subjectAltNames !== undefined){
+let data47 = data45.subjectAltNames;
+const _errs117 = errors;
+if(errors === _errs117){
+if(Array.isArray(data47)){
+if(data47.length < 1){
+const err22 = {instancePath:instancePath+"/tls/subjectAltNames",schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+else {
+var valid17 = true;
+const len2 = data47.length;
+for(let i2=0; i2<len2; i2++){
+let data48 = data47[i2];
+const _errs119 = errors;
+if(errors === _errs119){
+if(typeof data48 === "string"){
+if(func3(data48) < 1){
+const err23 = {instancePath:instancePath+"/tls/subjectAltNames/" + i2,schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/tls/subjectAltNames/" + i2,schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+var valid17 = _errs119 === errors;
+if(!valid17){
+break;
+}
+}
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/tls/subjectAltNames",schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+var valid16 = _errs117 === errors;
+}
+else {
+var valid16 = true;
+}
+}
+}
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+var _valid1 = _errs112 === errors;
+if(_valid1){
+valid15 = true;
+passing0 = 0;
+}
+const _errs121 = errors;
+if(errors === _errs121){
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+let missing9;
+if((data45.mode === undefined) && (missing9 = "mode")){
+const err27 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/1/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+else {
+const _errs123 = errors;
+for(const key12 in data45){
+if(!((((key12 === "mode") || (key12 === "sni")) || (key12 === "subjectAltNames")) || (key12 === "caCertificates"))){
+const err28 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+break;
+}
+}
+if(_errs123 === errors){
+if(data45.mode !== undefined){
+let data49 = data45.mode;
+const _errs124 = errors;
+if(typeof data49 !== "string"){
+const err29 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/1/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+if("SIMPLE" !== data49){
+const err30 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/1/properties/mode/const",keyword:"const",params:{allowedValue: "SIMPLE"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+var valid18 = _errs124 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data45.sni !== undefined){
+let data50 = data45.sni;
+const _errs126 = errors;
+if(errors === _errs126){
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err31 = {instancePath:instancePath+"/tls/sni",schemaPath:"#/properties/tls/oneOf/1/properties/sni/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/tls/sni",schemaPath:"#/properties/tls/oneOf/1/properties/sni/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+var valid18 = _errs126 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data45.subjectAltNames !== undefined){
+let data51 = data45.subjectAltNames;
+const _errs128 = errors;
+if(errors === _errs128){
+if(Array.isArray(data51)){
+var valid19 = true;
+const len3 = data51.length;
+for(let i3=0; i3<len3; i3++){
+let data52 = data51[i3];
+const _errs130 = errors;
+if(errors === _errs130){
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err33 = {instancePath:instancePath+"/tls/subjectAltNames/" + i3,schemaPath:"#/properties/tls/oneOf/1/properties/subjectAltNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/tls/subjectAltNames/" + i3,schemaPath:"#/properties/tls/oneOf/1/properties/subjectAltNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+var valid19 = _errs130 === errors;
+if(!valid19){
+break;
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/tls/subjectAltNames",schemaPath:"#/properties/tls/oneOf/1/properties/subjectAltNames/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+var valid18 = _errs128 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data45.caCertificates !== undefined){
+let data53 = data45.caCertificates;
+const _errs132 = errors;
+if(errors === _errs132){
+if(typeof data53 === "string"){
+if(func3(data53) < 1){
+const err36 = {instancePath:instancePath+"/tls/caCertificates",schemaPath:"#/properties/tls/oneOf/1/properties/caCertificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/tls/caCertificates",schemaPath:"#/properties/tls/oneOf/1/properties/caCertificates/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+var valid18 = _errs132 === errors;
+}
+else {
+var valid18 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+var _valid1 = _errs121 === errors;
+if(_valid1 && valid15){
+valid15 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid1){
+valid15 = true;
+passing0 = 1;
+}
+}
+if(!valid15){
+const err39 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+validate17.errors = vErrors;
+return false;
+}
+else {
+errors = _errs111;
+if(vErrors !== null){
+if(_errs111){
+vErrors.length = _errs111;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs110 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -4234,7 +4672,7 @@ let data9 = data8.host;
 const _errs22 = errors;
 if(errors === _errs22){
 if(typeof data9 === "string"){
-if(func2(data9) < 1){
+if(func3(data9) < 1){
 validate10.errors = [{instancePath:instancePath+"/egress/allow/" + i2+"/host",schemaPath:"EgressPolicy/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4345,7 +4783,7 @@ let data15 = data14.address;
 const _errs35 = errors;
 if(errors === _errs35){
 if(typeof data15 === "string"){
-if(func2(data15) < 1){
+if(func3(data15) < 1){
 validate10.errors = [{instancePath:instancePath+"/egress/allow/" + i2+"/endpoints/" + i4+"/address",schemaPath:"EgressPolicy/properties/allow/items/properties/endpoints/items/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4503,7 +4941,7 @@ let data20 = data19.provider;
 const _errs49 = errors;
 if(errors === _errs49){
 if(typeof data20 === "string"){
-if(func2(data20) < 1){
+if(func3(data20) < 1){
 validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/provider",schemaPath:"TelemetrySettings/properties/tracing/properties/provider/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4574,7 +5012,7 @@ let data23 = data22.host;
 const _errs56 = errors;
 if(errors === _errs56){
 if(typeof data23 === "string"){
-if(func2(data23) < 1){
+if(func3(data23) < 1){
 validate10.errors = [{instancePath:instancePath+"/telemetry/tracing/collector/host",schemaPath:"TelemetrySettings/properties/tracing/properties/collector/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4708,7 +5146,7 @@ let data28 = data27.workload;
 const _errs68 = errors;
 if(errors === _errs68){
 if(typeof data28 === "string"){
-if(func2(data28) < 1){
+if(func3(data28) < 1){
 validate10.errors = [{instancePath:instancePath+"/peers/" + i5+"/workload",schemaPath:"KnownPeer/properties/workload/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -4874,7 +5312,7 @@ let data1 = data.version;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data1 === "string"){
-if(func2(data1) < 1){
+if(func3(data1) < 1){
 const err4 = {instancePath:instancePath+"/version",schemaPath:"deltaMessage/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err4];
@@ -4907,7 +5345,7 @@ let data2 = data.nonce;
 const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data2 === "string"){
-if(func2(data2) < 1){
+if(func3(data2) < 1){
 const err6 = {instancePath:instancePath+"/nonce",schemaPath:"deltaMessage/properties/nonce/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err6];
@@ -5026,7 +5464,7 @@ let data7 = data5.name;
 const _errs20 = errors;
 if(errors === _errs20){
 if(typeof data7 === "string"){
-if(func2(data7) < 1){
+if(func3(data7) < 1){
 const err13 = {instancePath:instancePath+"/resources/" + i0+"/name",schemaPath:"deltaMessage/properties/resources/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err13];
@@ -5059,7 +5497,7 @@ let data8 = data5.version;
 const _errs22 = errors;
 if(errors === _errs22){
 if(typeof data8 === "string"){
-if(func2(data8) < 1){
+if(func3(data8) < 1){
 const err15 = {instancePath:instancePath+"/resources/" + i0+"/version",schemaPath:"deltaMessage/properties/resources/items/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err15];
@@ -5198,7 +5636,7 @@ let data12 = data10.name;
 const _errs31 = errors;
 if(errors === _errs31){
 if(typeof data12 === "string"){
-if(func2(data12) < 1){
+if(func3(data12) < 1){
 const err23 = {instancePath:instancePath+"/removed/" + i1+"/name",schemaPath:"deltaMessage/properties/removed/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err23];
@@ -5461,7 +5899,7 @@ let data1 = data.version;
 const _errs4 = errors;
 if(errors === _errs4){
 if(typeof data1 === "string"){
-if(func2(data1) < 1){
+if(func3(data1) < 1){
 validate20.errors = [{instancePath:instancePath+"/version",schemaPath:"#/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -5482,7 +5920,7 @@ let data2 = data.nonce;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
-if(func2(data2) < 1){
+if(func3(data2) < 1){
 validate20.errors = [{instancePath:instancePath+"/nonce",schemaPath:"#/properties/nonce/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -5559,7 +5997,7 @@ let data7 = data5.name;
 const _errs17 = errors;
 if(errors === _errs17){
 if(typeof data7 === "string"){
-if(func2(data7) < 1){
+if(func3(data7) < 1){
 validate20.errors = [{instancePath:instancePath+"/resources/" + i0+"/name",schemaPath:"#/properties/resources/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -5580,7 +6018,7 @@ let data8 = data5.version;
 const _errs19 = errors;
 if(errors === _errs19){
 if(typeof data8 === "string"){
-if(func2(data8) < 1){
+if(func3(data8) < 1){
 validate20.errors = [{instancePath:instancePath+"/resources/" + i0+"/version",schemaPath:"#/properties/resources/items/properties/version/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -5671,7 +6109,7 @@ let data12 = data10.name;
 const _errs28 = errors;
 if(errors === _errs28){
 if(typeof data12 === "string"){
-if(func2(data12) < 1){
+if(func3(data12) < 1){
 validate20.errors = [{instancePath:instancePath+"/removed/" + i1+"/name",schemaPath:"#/properties/removed/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -5729,7 +6167,7 @@ return errors === 0;
 }
 
 export const resource_listener = validate21;
-const schema30 = {"$id":"resource_listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false}},"required":["name","kind","port"],"additionalProperties":false};
+const schema30 = {"$id":"resource_listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"tls":{"type":"object","properties":{"mode":{"type":"string","enum":["STRICT","PERMISSIVE","DISABLE"]}},"required":["mode"],"additionalProperties":false}},"required":["name","kind","port"],"additionalProperties":false};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_listener" */;
@@ -5748,7 +6186,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((((key0 === "name") || (key0 === "kind")) || (key0 === "port")) || (key0 === "rateLimit")) || (key0 === "pathNormalization")) || (key0 === "maxConnections")) || (key0 === "limits"))){
+if(!((((((((key0 === "name") || (key0 === "kind")) || (key0 === "port")) || (key0 === "rateLimit")) || (key0 === "pathNormalization")) || (key0 === "maxConnections")) || (key0 === "limits")) || (key0 === "tls"))){
 validate21.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -5760,7 +6198,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate21.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -6168,6 +6606,52 @@ var valid0 = _errs23 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.tls !== undefined){
+let data16 = data.tls;
+const _errs38 = errors;
+if(errors === _errs38){
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+let missing2;
+if((data16.mode === undefined) && (missing2 = "mode")){
+validate21.errors = [{instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+const _errs40 = errors;
+for(const key3 in data16){
+if(!(key3 === "mode")){
+validate21.errors = [{instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs40 === errors){
+if(data16.mode !== undefined){
+let data17 = data16.mode;
+if(typeof data17 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data17 === "STRICT") || (data17 === "PERMISSIVE")) || (data17 === "DISABLE"))){
+validate21.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema30.properties.tls.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs38 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -6215,7 +6699,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate22.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -6274,7 +6758,7 @@ return errors === 0;
 }
 
 export const resource_cluster = validate24;
-const schema33 = {"$id":"resource_cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"}},"required":["name"],"additionalProperties":false};
+const schema33 = {"$id":"resource_cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"},"tls":{"oneOf":[{"type":"object","properties":{"mode":{"type":"string","const":"ISTIO_MUTUAL"},"subjectAltNames":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}}},"required":["mode","subjectAltNames"],"additionalProperties":false},{"type":"object","properties":{"mode":{"type":"string","const":"SIMPLE"},"sni":{"type":"string","minLength":1},"subjectAltNames":{"type":"array","items":{"type":"string","minLength":1}},"caCertificates":{"type":"string","minLength":1}},"required":["mode"],"additionalProperties":false}]}},"required":["name"],"additionalProperties":false};
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_cluster" */;
@@ -6305,7 +6789,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func8.call(schema33.properties, key0))){
+if(!(func2.call(schema33.properties, key0))){
 validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -6317,7 +6801,7 @@ let data0 = data.name;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate24.errors = [{instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -6409,7 +6893,7 @@ let data5 = data4.header;
 const _errs15 = errors;
 if(errors === _errs15){
 if(typeof data5 === "string"){
-if(func2(data5) < 1){
+if(func3(data5) < 1){
 const err2 = {instancePath:instancePath+"/hashPolicy/header",schemaPath:"#/properties/hashPolicy/anyOf/0/properties/header/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err2];
@@ -6484,7 +6968,7 @@ let data6 = data4.cookie;
 const _errs20 = errors;
 if(errors === _errs20){
 if(typeof data6 === "string"){
-if(func2(data6) < 1){
+if(func3(data6) < 1){
 const err7 = {instancePath:instancePath+"/hashPolicy/cookie",schemaPath:"#/properties/hashPolicy/anyOf/1/properties/cookie/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err7];
@@ -7324,6 +7808,398 @@ var valid0 = _errs83 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.tls !== undefined){
+let data35 = data.tls;
+const _errs85 = errors;
+const _errs86 = errors;
+let valid10 = false;
+let passing0 = null;
+const _errs87 = errors;
+if(errors === _errs87){
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+let missing7;
+if(((data35.mode === undefined) && (missing7 = "mode")) || ((data35.subjectAltNames === undefined) && (missing7 = "subjectAltNames"))){
+const err16 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/0/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+else {
+const _errs89 = errors;
+for(const key8 in data35){
+if(!((key8 === "mode") || (key8 === "subjectAltNames"))){
+const err17 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+break;
+}
+}
+if(_errs89 === errors){
+if(data35.mode !== undefined){
+let data36 = data35.mode;
+const _errs90 = errors;
+if(typeof data36 !== "string"){
+const err18 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/0/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if("ISTIO_MUTUAL" !== data36){
+const err19 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/0/properties/mode/const",keyword:"const",params:{allowedValue: "ISTIO_MUTUAL"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+var valid11 = _errs90 === errors;
+}
+else {
+var valid11 = true;
+}
+if(valid11){
+if(data35.subjectAltNames !== undefined){
+let data37 = data35.subjectAltNames;
+const _errs92 = errors;
+if(errors === _errs92){
+if(Array.isArray(data37)){
+if(data37.length < 1){
+const err20 = {instancePath:instancePath+"/tls/subjectAltNames",schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+else {
+var valid12 = true;
+const len1 = data37.length;
+for(let i1=0; i1<len1; i1++){
+let data38 = data37[i1];
+const _errs94 = errors;
+if(errors === _errs94){
+if(typeof data38 === "string"){
+if(func3(data38) < 1){
+const err21 = {instancePath:instancePath+"/tls/subjectAltNames/" + i1,schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/tls/subjectAltNames/" + i1,schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+var valid12 = _errs94 === errors;
+if(!valid12){
+break;
+}
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/tls/subjectAltNames",schemaPath:"#/properties/tls/oneOf/0/properties/subjectAltNames/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+var valid11 = _errs92 === errors;
+}
+else {
+var valid11 = true;
+}
+}
+}
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/0/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+var _valid1 = _errs87 === errors;
+if(_valid1){
+valid10 = true;
+passing0 = 0;
+}
+const _errs96 = errors;
+if(errors === _errs96){
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+let missing8;
+if((data35.mode === undefined) && (missing8 = "mode")){
+const err25 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/1/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+else {
+const _errs98 = errors;
+for(const key9 in data35){
+if(!((((key9 === "mode") || (key9 === "sni")) || (key9 === "subjectAltNames")) || (key9 === "caCertificates"))){
+const err26 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+break;
+}
+}
+if(_errs98 === errors){
+if(data35.mode !== undefined){
+let data39 = data35.mode;
+const _errs99 = errors;
+if(typeof data39 !== "string"){
+const err27 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/1/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if("SIMPLE" !== data39){
+const err28 = {instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/oneOf/1/properties/mode/const",keyword:"const",params:{allowedValue: "SIMPLE"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+var valid13 = _errs99 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data35.sni !== undefined){
+let data40 = data35.sni;
+const _errs101 = errors;
+if(errors === _errs101){
+if(typeof data40 === "string"){
+if(func3(data40) < 1){
+const err29 = {instancePath:instancePath+"/tls/sni",schemaPath:"#/properties/tls/oneOf/1/properties/sni/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/tls/sni",schemaPath:"#/properties/tls/oneOf/1/properties/sni/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+var valid13 = _errs101 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data35.subjectAltNames !== undefined){
+let data41 = data35.subjectAltNames;
+const _errs103 = errors;
+if(errors === _errs103){
+if(Array.isArray(data41)){
+var valid14 = true;
+const len2 = data41.length;
+for(let i2=0; i2<len2; i2++){
+let data42 = data41[i2];
+const _errs105 = errors;
+if(errors === _errs105){
+if(typeof data42 === "string"){
+if(func3(data42) < 1){
+const err31 = {instancePath:instancePath+"/tls/subjectAltNames/" + i2,schemaPath:"#/properties/tls/oneOf/1/properties/subjectAltNames/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/tls/subjectAltNames/" + i2,schemaPath:"#/properties/tls/oneOf/1/properties/subjectAltNames/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+var valid14 = _errs105 === errors;
+if(!valid14){
+break;
+}
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/tls/subjectAltNames",schemaPath:"#/properties/tls/oneOf/1/properties/subjectAltNames/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+var valid13 = _errs103 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data35.caCertificates !== undefined){
+let data43 = data35.caCertificates;
+const _errs107 = errors;
+if(errors === _errs107){
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+const err34 = {instancePath:instancePath+"/tls/caCertificates",schemaPath:"#/properties/tls/oneOf/1/properties/caCertificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/tls/caCertificates",schemaPath:"#/properties/tls/oneOf/1/properties/caCertificates/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+var valid13 = _errs107 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf/1/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+var _valid1 = _errs96 === errors;
+if(_valid1 && valid10){
+valid10 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid1){
+valid10 = true;
+passing0 = 1;
+}
+}
+if(!valid10){
+const err37 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+validate24.errors = vErrors;
+return false;
+}
+else {
+errors = _errs86;
+if(vErrors !== null){
+if(_errs86){
+vErrors.length = _errs86;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs85 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -7376,7 +8252,7 @@ let data0 = data.cluster;
 const _errs2 = errors;
 if(errors === _errs2){
 if(typeof data0 === "string"){
-if(func2(data0) < 1){
+if(func3(data0) < 1){
 validate25.errors = [{instancePath:instancePath+"/cluster",schemaPath:"#/properties/cluster/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -7428,7 +8304,7 @@ let data3 = data2.address;
 const _errs10 = errors;
 if(errors === _errs10){
 if(typeof data3 === "string"){
-if(func2(data3) < 1){
+if(func3(data3) < 1){
 validate25.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/address",schemaPath:"Endpoint/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -7708,7 +8584,7 @@ let data3 = data2.host;
 const _errs9 = errors;
 if(errors === _errs9){
 if(typeof data3 === "string"){
-if(func2(data3) < 1){
+if(func3(data3) < 1){
 validate26.errors = [{instancePath:instancePath+"/allow/" + i0+"/host",schemaPath:"#/properties/allow/items/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -7819,7 +8695,7 @@ let data9 = data8.address;
 const _errs22 = errors;
 if(errors === _errs22){
 if(typeof data9 === "string"){
-if(func2(data9) < 1){
+if(func3(data9) < 1){
 validate26.errors = [{instancePath:instancePath+"/allow/" + i0+"/endpoints/" + i2+"/address",schemaPath:"#/properties/allow/items/properties/endpoints/items/properties/address/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -7978,7 +8854,7 @@ let data2 = data1.provider;
 const _errs7 = errors;
 if(errors === _errs7){
 if(typeof data2 === "string"){
-if(func2(data2) < 1){
+if(func3(data2) < 1){
 validate27.errors = [{instancePath:instancePath+"/tracing/provider",schemaPath:"#/properties/tracing/properties/provider/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -8049,7 +8925,7 @@ let data5 = data4.host;
 const _errs14 = errors;
 if(errors === _errs14){
 if(typeof data5 === "string"){
-if(func2(data5) < 1){
+if(func3(data5) < 1){
 validate27.errors = [{instancePath:instancePath+"/tracing/collector/host",schemaPath:"#/properties/tracing/properties/collector/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -8209,7 +9085,7 @@ let data2 = data1.workload;
 const _errs8 = errors;
 if(errors === _errs8){
 if(typeof data2 === "string"){
-if(func2(data2) < 1){
+if(func3(data2) < 1){
 validate28.errors = [{instancePath:instancePath+"/peers/" + i0+"/workload",schemaPath:"KnownPeer/properties/workload/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }

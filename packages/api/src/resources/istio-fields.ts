@@ -27,6 +27,19 @@ const DESTINATION = ['host', 'subset', 'port'];
 const PERCENT = ['value'];
 const WORKLOAD_SELECTOR = ['labels'];
 
+/** Istio's ClientTLSSettings. */
+const CLIENT_TLS = [
+  'mode',
+  'clientCertificate',
+  'privateKey',
+  'caCertificates',
+  'credentialName',
+  'subjectAltNames',
+  'sni',
+  'insecureSkipVerify',
+  'caCrl',
+];
+
 const TRAFFIC_POLICY = {
   '': [
     'loadBalancer',
@@ -38,6 +51,10 @@ const TRAFFIC_POLICY = {
     'proxyProtocol',
   ],
   loadBalancer: ['simple', 'consistentHash', 'localityLbSetting', 'warmupDurationSecs'],
+  tls: CLIENT_TLS,
+  'portLevelSettings[]': ['port', 'loadBalancer', 'connectionPool', 'outlierDetection', 'tls'],
+  'portLevelSettings[].port': ['number'],
+  'portLevelSettings[].tls': CLIENT_TLS,
   'loadBalancer.consistentHash': [
     'httpHeaderName',
     'httpCookie',
@@ -191,6 +208,12 @@ export const ISTIO_FIELDS: Record<string, Record<string, readonly string[]>> = {
   WorkloadEntry: {
     spec: ['address', 'ports', 'labels', 'network', 'locality', 'weight', 'serviceAccount'],
   },
+  PeerAuthentication: {
+    spec: ['selector', 'targetRef', 'targetRefs', 'mtls', 'portLevelMtls'],
+    'spec.selector': ['matchLabels'],
+    'spec.mtls': ['mode'],
+    'spec.portLevelMtls.*': ['mode'],
+  },
   // Strait's MeshConfig carries a few of Istio's mesh-wide settings (Istio's MeshConfig, not a resource there).
   MeshConfig: {
     spec: [
@@ -269,7 +292,6 @@ export function istioFieldsAt(kind: string, pattern: string): readonly string[] 
 /** Istio kinds outside networking's subset that users may send, so refusing one can say what it is. */
 export const ISTIO_KINDS_NOT_SUPPORTED = [
   'AuthorizationPolicy',
-  'PeerAuthentication',
   'RequestAuthentication',
   'EnvoyFilter',
   'ProxyConfig',

@@ -11,12 +11,14 @@ export const ISTIO_API_VERSIONS = [
   'networking.istio.io/v1beta1',
   'networking.istio.io/v1alpha3',
 ] as const;
+export const ISTIO_SECURITY_API_VERSIONS = ['security.istio.io/v1', 'security.istio.io/v1beta1'] as const;
 export const STRAIT_API_VERSION = 'strait.dev/v1alpha1';
 export const TELEMETRY_API_VERSIONS = ['telemetry.istio.io/v1', 'telemetry.istio.io/v1alpha1'] as const;
 
 /** The apiVersions each API group accepts, the preferred one first. */
 export const API_VERSIONS_BY_GROUP = {
   istio: ISTIO_API_VERSIONS,
+  'istio-security': ISTIO_SECURITY_API_VERSIONS,
   telemetry: TELEMETRY_API_VERSIONS,
   strait: [STRAIT_API_VERSION],
 } as const;
@@ -196,6 +198,17 @@ export const VirtualServiceSpecSchema = z.strictObject({
 
 // ---- DestinationRule
 
+/**
+ * Istio's ClientTLSSettings: ISTIO_MUTUAL (the mesh's certificates), SIMPLE (originate TLS to an external
+ * host, checked by `sni` or `subjectAltNames` against the system's roots) or DISABLE. MUTUAL with files of
+ * client certificates is outside the subset.
+ */
+const ClientTlsSchema = z.strictObject({
+  mode: z.enum(['DISABLE', 'SIMPLE', 'ISTIO_MUTUAL']),
+  sni: z.string().min(1).optional(),
+  subjectAltNames: z.array(z.string().min(1)).optional(),
+});
+
 const TrafficPolicySchema = z.strictObject({
   loadBalancer: z
     .strictObject({
@@ -247,6 +260,11 @@ const TrafficPolicySchema = z.strictObject({
       baseEjectionTime: duration.optional(),
       maxEjectionPercent: z.number().int().min(0).max(100).optional(),
     })
+    .optional(),
+  tls: ClientTlsSchema.optional(),
+  /** Settings for one port of the host; only `tls` is supported per port. */
+  portLevelSettings: z
+    .array(z.strictObject({ port: z.strictObject({ number: port }), tls: ClientTlsSchema.optional() }))
     .optional(),
 });
 
@@ -423,6 +441,27 @@ export const TelemetrySpecSchema = z.strictObject({
     .optional(),
 });
 
+// ---- PeerAuthentication (security.istio.io)
+
+const MtlsModeSchema = z.strictObject({ mode: z.enum(['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT']) });
+
+/**
+ * How workloads take connections: without a selector it covers its namespace (the mesh, in the root
+ * namespace istio-system); with one, the workloads it selects, where portLevelMtls may set a port's mode.
+ */
+export const PeerAuthenticationSpecSchema = z
+  .strictObject({
+    selector: z.strictObject({ matchLabels: labels }).optional(),
+    mtls: MtlsModeSchema.optional(),
+    portLevelMtls: z
+      .record(z.string().regex(/^[1-9][0-9]{0,4}$/, 'expected a port number'), MtlsModeSchema)
+      .optional(),
+  })
+  .refine((pa) => pa.portLevelMtls === undefined || pa.selector !== undefined, {
+    message: 'portLevelMtls needs a selector (as in Istio)',
+    path: ['portLevelMtls'],
+  });
+
 /** Every supported kind with its API group and spec schema. */
 export const KINDS = {
   Gateway: { group: 'istio', spec: GatewaySpecSchema },
@@ -431,6 +470,7 @@ export const KINDS = {
   ServiceEntry: { group: 'istio', spec: ServiceEntrySpecSchema },
   Sidecar: { group: 'istio', spec: SidecarSpecSchema },
   WorkloadEntry: { group: 'istio', spec: WorkloadEntrySpecSchema },
+  PeerAuthentication: { group: 'istio-security', spec: PeerAuthenticationSpecSchema },
   HealthCheck: { group: 'strait', spec: HealthCheckSpecSchema },
   RateLimit: { group: 'strait', spec: RateLimitSpecSchema },
   MeshConfig: { group: 'strait', spec: MeshConfigSpecSchema },
@@ -438,6 +478,11 @@ export const KINDS = {
 } as const;
 
 export type Kind = keyof typeof KINDS;
+
+/** The apiVersions a kind accepts, the preferred first. */
+export function apiVersionsOf(kind: Kind): readonly string[] {
+  return API_VERSIONS_BY_GROUP[KINDS[kind].group];
+}
 export const KIND_NAMES = Object.keys(KINDS) as Kind[];
 
 export type Metadata = z.infer<typeof MetadataSchema>;
@@ -450,6 +495,8 @@ export type TrafficPolicy = z.infer<typeof TrafficPolicySchema>;
 export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpecSchema>;
 export type SidecarSpec = z.infer<typeof SidecarSpecSchema>;
 export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpecSchema>;
+export type PeerAuthenticationSpec = z.infer<typeof PeerAuthenticationSpecSchema>;
+export type ClientTls = z.infer<typeof ClientTlsSchema>;
 export type HealthCheckSpec = z.infer<typeof HealthCheckSpecSchema>;
 export type RateLimitSpec = z.infer<typeof RateLimitSpecSchema>;
 export type MeshConfigSpec = z.infer<typeof MeshConfigSpecSchema>;
@@ -462,6 +509,7 @@ export interface SpecOf {
   ServiceEntry: ServiceEntrySpec;
   Sidecar: SidecarSpec;
   WorkloadEntry: WorkloadEntrySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
   HealthCheck: HealthCheckSpec;
   RateLimit: RateLimitSpec;
   MeshConfig: MeshConfigSpec;

@@ -8,7 +8,7 @@ import { formatPath } from '../validate.ts';
 import { findComplexityProblem } from './complexity.ts';
 import { fieldsOf, schemaPlace, unknownFieldHint, unknownKindHint } from './field-hints.ts';
 import {
-  API_VERSIONS_BY_GROUP,
+  apiVersionsOf,
   KIND_NAMES,
   KINDS,
   type Kind,
@@ -112,6 +112,7 @@ const SHORT_NAMES: Record<string, Kind> = {
   we: 'WorkloadEntry',
   hc: 'HealthCheck',
   rl: 'RateLimit',
+  pa: 'PeerAuthentication',
 };
 
 /** Finds a kind by its name (any case), a plural such as `virtualservices`, or istioctl's short name (`vs`). */
@@ -163,7 +164,7 @@ export function validateDocument(doc: RawDocument): { resource?: Resource; issue
   }
   const kind = kindText as Kind;
   const withKind = { ...base, kind };
-  const expectedVersions: readonly string[] = API_VERSIONS_BY_GROUP[KINDS[kind].group];
+  const expectedVersions = apiVersionsOf(kind);
   if (typeof value.apiVersion !== 'string' || !expectedVersions.includes(value.apiVersion)) {
     issues.push({
       ...withKind,

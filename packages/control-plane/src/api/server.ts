@@ -5,18 +5,24 @@ import {
   ApiPaths,
   type ApplyResponse,
   Errors,
+  identityOfNode,
+  type NodeInfo,
   type ProxyStatusList,
   REPLICA_HEADER,
   type ResourceList,
   SOURCE_HEADER,
   StraitError,
+  spiffeId,
 } from '@strait/api';
 import { issuesError, type Kind, plainResource, resolveKind } from '@strait/api/resources';
 import type { Logger } from 'pino';
+import { callerIdentity, sameIdentity } from '../ca/caller.ts';
+import type { MeshIdentity } from '../ca/mesh-identity.ts';
 import type { ConfigStore, ResourceRef } from '../config/types.ts';
 import { handleTraces } from '../traces/routes.ts';
 import type { TraceStore } from '../traces/store.ts';
 import type { DiscoveryService } from '../xds/discovery.ts';
+import { issueCertificate } from './certificates.ts';
 import { documentsOf } from './documents.ts';
 import {
   MAX_BODY_BYTES,
@@ -36,7 +42,10 @@ export interface ApiServerOptions {
   traces: TraceStore;
   /** This replica's name, sent with every answer. */
   replica: string;
+  /** The API token: resource writes and snapshot reads (and discovery, when there is no mesh identity). */
   token: string | undefined;
+  /** The CA and join token: discovery then needs a proxy's mesh certificate. */
+  identity?: MeshIdentity | undefined;
   logger: Logger;
   /** How long a client may take to send a whole request (head and body). Default 30 s. */
   requestTimeoutMs?: number;
@@ -82,13 +91,18 @@ async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse):
   const method = req.method ?? 'GET';
 
   if (path === ApiPaths.discovery && method === 'POST') {
-    requireAuth(req, o.token);
-    o.discovery.openStream(req, res, await readJson(req));
+    const check = nodeCheck(o, req);
+    o.discovery.openStream(req, res, await readJson(req), check);
     return;
   }
   if (path === ApiPaths.ack && method === 'POST') {
-    requireAuth(req, o.token);
-    sendJson(res, 200, o.discovery.receiveAck(await readJson(req)));
+    const check = nodeCheck(o, req);
+    sendJson(res, 200, o.discovery.receiveAck(await readJson(req), check));
+    return;
+  }
+  if (path === ApiPaths.certificates && method === 'POST') {
+    if (!o.identity) throw new StraitError(Errors.NOT_FOUND, 'this control plane runs no CA');
+    sendJson(res, 200, await issueCertificate(o.identity, req, await readJson(req)));
     return;
   }
   if ((path === ApiPaths.ready || path === '/healthz') && method === 'GET') {
@@ -123,6 +137,33 @@ async function handle(o: ApiContext, req: IncomingMessage, res: ServerResponse):
     return;
   }
   throw new StraitError(Errors.NOT_FOUND, `${method} ${path}`);
+}
+
+/**
+ * Who may speak for a node on the discovery stream. With a mesh identity: only a caller whose certificate
+ * holds the node's identity (namespace and service account), so a proxy gets only its own snapshot and
+ * registers only its own service. Without one: the API token, as before.
+ */
+function nodeCheck(o: ApiContext, req: IncomingMessage): ((node: NodeInfo) => void) | undefined {
+  if (!o.identity) {
+    requireAuth(req, o.token);
+    return undefined;
+  }
+  const caller = callerIdentity(req);
+  if (!caller)
+    throw new StraitError(
+      Errors.UNAUTHORIZED,
+      `discovery needs the proxy's mesh certificate over TLS; a first one comes from POST ${ApiPaths.certificates} with the join token`,
+    );
+  const trustDomain = o.identity.ca.trustDomain;
+  return (node) => {
+    const claimed = identityOfNode(node, trustDomain);
+    if (!sameIdentity(claimed, caller))
+      throw new StraitError(
+        Errors.FORBIDDEN,
+        `the certificate holds ${spiffeId(caller)}; node "${node.id}" would be ${spiffeId(claimed)}`,
+      );
+  };
 }
 
 /** The one path segment after `base` (`/v1/snapshots/x` gives `x`), or undefined. */

@@ -41,6 +41,9 @@ export class ControlPlaneTelemetry {
   readonly validationFailed: Counter<'group' | 'version' | 'resource' | 'reason'>;
   readonly validationFailures: Counter<'source'>;
   readonly resources: Gauge<'kind'>;
+  readonly csrs: Counter;
+  readonly certsIssued: Counter;
+  readonly rootExpiry: Gauge;
   readonly storeRelists: Counter;
 
   constructor() {
@@ -172,6 +175,21 @@ export class ControlPlaneTelemetry {
     this.storeRelists = new Counter({
       name: M.storeRelists,
       help: 'Lists of the whole configuration store after the first (after etcd compacted a watch away).',
+      registers,
+    });
+    this.csrs = new Counter({
+      name: M.caCsrCount,
+      help: 'Certificate signing requests the CA received.',
+      registers,
+    });
+    this.certsIssued = new Counter({
+      name: M.caIssued,
+      help: 'Certificates the CA issued.',
+      registers,
+    });
+    this.rootExpiry = new Gauge({
+      name: M.caRootExpiry,
+      help: "When the CA's root certificate expires, seconds since the epoch.",
       registers,
     });
     const build = new Gauge({

@@ -2,14 +2,7 @@
 // every resource of an accepted change passed; every resource named by the issues of a refused one failed,
 // with a reason. Label values follow Kubernetes: API group, version and plural resource name.
 import { Errors } from '@strait/api';
-import {
-  API_VERSIONS_BY_GROUP,
-  type ConfigIssue,
-  KIND_NAMES,
-  KINDS,
-  type Kind,
-  type Resource,
-} from '@strait/api/resources';
+import { apiVersionsOf, type ConfigIssue, KIND_NAMES, type Kind, type Resource } from '@strait/api/resources';
 import type { ConfigStore } from '../config/types.ts';
 import type { ControlPlaneTelemetry } from './metrics.ts';
 
@@ -31,7 +24,7 @@ interface ResourceLabels {
 /** `networking.istio.io/v1` + VirtualService -> {group: networking.istio.io, version: v1, resource: virtualservices}. */
 function labelsOf(kind: string | undefined, apiVersion: string | undefined): ResourceLabels {
   const known = kind !== undefined && (KIND_NAMES as string[]).includes(kind) ? (kind as Kind) : undefined;
-  const preferred = known ? API_VERSIONS_BY_GROUP[KINDS[known].group][0] : undefined;
+  const preferred = known ? apiVersionsOf(known)[0] : undefined;
   const [group, version] = (apiVersion ?? preferred ?? '/').split('/');
   const lower = (kind ?? 'unknown').toLowerCase();
   const resource = lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;

@@ -13,6 +13,7 @@ import {
 } from '@strait/api';
 import { canonicalHost, durationMs, type Resource, type TrafficPolicy } from '@strait/api/resources';
 import { egressGatewayEndpoints, labelsMatch, type MeshIndex } from './mesh-index.ts';
+import { applyClientTls, egressGatewayTls, meshServiceTls } from './security.ts';
 
 type ClusterInput = SnapshotInput['clusters'][number];
 
@@ -49,7 +50,7 @@ export class ClusterSet {
     const name = outboundClusterName(servicePort, subset, host);
     if (this.#clusters.has(name)) return name;
     if (external) return this.add(this.#externalCluster(name, host, servicePort, subset, external.entry));
-    return this.add(this.#meshCluster(name, host, subset));
+    return this.add(this.#meshCluster(name, host, subset, servicePort));
   }
 
   passthrough(): string {
@@ -60,7 +61,7 @@ export class ClusterSet {
     return [...this.#clusters.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  #meshCluster(name: string, host: string, subset: string | undefined): ClusterInput {
+  #meshCluster(name: string, host: string, subset: string | undefined, port: number): ClusterInput {
     const all = this.#index.services.get(host) ?? [];
     const dr = this.#index.destinationRules.get(host);
     const subsetSpec = subset ? dr?.spec.subsets?.find((s) => s.name === subset) : undefined;
@@ -71,7 +72,11 @@ export class ClusterSet {
       service: host,
       endpoints: endpoints.map(copyEndpoint),
     };
-    applyTrafficPolicy(cluster, mergePolicies(dr?.spec.trafficPolicy, subsetSpec?.trafficPolicy));
+    const tls = meshServiceTls(this.#index, host, this.#index.serviceNamespaces.get(host) ?? 'default');
+    if (tls) cluster.tls = tls;
+    const policy = mergePolicies(dr?.spec.trafficPolicy, subsetSpec?.trafficPolicy);
+    applyTrafficPolicy(cluster, policy);
+    applyClientTls(cluster, policy, port, tls);
     const hc = this.#index.healthChecks.get(host);
     if (hc) cluster.healthCheck = healthCheckOf(hc);
     return cluster;
@@ -96,6 +101,8 @@ export class ClusterSet {
         endpoints: egressGatewayEndpoints(this.#index),
         forwardProxy: true,
       };
+      const tls = egressGatewayTls(this.#index);
+      if (tls) cluster.tls = tls;
     } else if (entry.spec.endpoints && entry.spec.endpoints.length > 0 && entry.spec.resolution !== 'NONE') {
       const sePort = entry.spec.ports.find((p) => p.number === port) ?? entry.spec.ports[0];
       const endpoints = entry.spec.endpoints
@@ -114,7 +121,9 @@ export class ClusterSet {
     } else {
       cluster = { name, type: 'ORIGINAL_DST', service: host, endpoints: [] };
     }
-    applyTrafficPolicy(cluster, mergePolicies(dr?.spec.trafficPolicy, subsetSpec?.trafficPolicy));
+    const policy = mergePolicies(dr?.spec.trafficPolicy, subsetSpec?.trafficPolicy);
+    applyTrafficPolicy(cluster, policy);
+    applyClientTls(cluster, policy, port, cluster.tls, this.#node.role !== 'egress', host);
     const hc = this.#index.healthChecks.get(host);
     if (hc && this.#node.role === 'egress' && cluster.type === 'STATIC')
       cluster.healthCheck = healthCheckOf(hc);

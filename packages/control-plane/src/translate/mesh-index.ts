@@ -1,6 +1,6 @@
 // The mesh as translation sees it: validated resources plus the registry's workloads, indexed by host.
 // Built once per push and shared by every proxy's translation.
-import { DEFAULT_EGRESS_WORKLOAD, type Endpoint, type NodeInfo, Ports } from '@strait/api';
+import { DEFAULT_EGRESS_WORKLOAD, type Endpoint, type NodeInfo, Ports, TLS_MODE_LABEL } from '@strait/api';
 import {
   canonicalHost,
   type MeshConfigSpec,
@@ -9,12 +9,20 @@ import {
   refNamespace,
   stripNamespace,
 } from '@strait/api/resources';
+import { peerAuthenticationMode } from './security.ts';
 
 /** What translation needs to know about the world. */
 export interface MeshState {
   resources: readonly Resource[];
   /** Proxies in the registry (connected, or disconnected but inside the grace period). */
   proxies: readonly NodeInfo[];
+  /** Set when the control plane runs the mesh's CA: mesh hops are then mutual TLS. */
+  security?: MeshSecurity | undefined;
+}
+
+/** What translation needs to know of the mesh's identity. */
+export interface MeshSecurity {
+  trustDomain: string;
 }
 
 /** A host outside the mesh that a MESH_EXTERNAL ServiceEntry allows. */
@@ -41,6 +49,8 @@ export interface MeshIndex {
   rateLimits: Resource<'RateLimit'>[];
   sidecars: Resource<'Sidecar'>[];
   telemetries: Resource<'Telemetry'>[];
+  peerAuthentications: Resource<'PeerAuthentication'>[];
+  security: MeshSecurity | undefined;
 }
 
 /** Labels a proxy carries, for Gateway selectors and Sidecar workload selectors. */
@@ -59,17 +69,25 @@ export function labelsMatch(
   return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
 }
 
+/** A proxy's labels, with Istio's `security.istio.io/tlsMode: istio` when the mesh runs mutual TLS. */
+function withTlsMode(
+  labels: Record<string, string>,
+  security: MeshSecurity | undefined,
+): Record<string, string> {
+  return security ? { ...labels, [TLS_MODE_LABEL]: 'istio' } : labels;
+}
+
 function sortEndpoints(endpoints: Endpoint[]): Endpoint[] {
   return endpoints.sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
 }
 
 /** The endpoint a sidecar registers for its service: the pod address at the sidecar's inbound port. */
-export function sidecarEndpoint(node: NodeInfo): Endpoint {
+export function sidecarEndpoint(node: NodeInfo, security?: MeshSecurity, acceptsMtls = true): Endpoint {
   const endpoint: Endpoint = {
     address: node.address ?? '127.0.0.1',
     port: node.ports?.inbound ?? Ports.sidecarInbound,
     weight: 1,
-    labels: proxyLabels(node),
+    labels: withTlsMode(proxyLabels(node), acceptsMtls ? security : undefined),
     health: 'HEALTHY',
     workload: node.workload,
     namespace: node.namespace ?? 'default',
@@ -80,6 +98,7 @@ export function sidecarEndpoint(node: NodeInfo): Endpoint {
 export function indexMesh(state: MeshState): MeshIndex {
   const { resources } = state;
   const mesh = ofKind(resources, 'MeshConfig')[0]?.spec ?? {};
+  const peerAuthentications = ofKind(resources, 'PeerAuthentication');
   const services = new Map<string, Endpoint[]>();
   const serviceNamespaces = new Map<string, string>();
   const addEndpoint = (host: string, endpoint: Endpoint | undefined, namespace: string) => {
@@ -92,7 +111,9 @@ export function indexMesh(state: MeshState): MeshIndex {
   for (const node of state.proxies) {
     if (node.role !== 'sidecar' || !node.service) continue;
     const ns = node.namespace ?? 'default';
-    addEndpoint(canonicalHost(node.service, ns), sidecarEndpoint(node), ns);
+    // Auto mTLS: clients send mutual TLS only to workloads whose PeerAuthentication does not DISABLE it.
+    const mtls = peerAuthenticationMode(peerAuthentications, node, node.appPort ?? Ports.app) !== 'DISABLE';
+    addEndpoint(canonicalHost(node.service, ns), sidecarEndpoint(node, state.security, mtls), ns);
   }
   const workloadEntries = ofKind(resources, 'WorkloadEntry');
   for (const we of workloadEntries) {
@@ -171,6 +192,7 @@ export function indexMesh(state: MeshState): MeshIndex {
   }
 
   return {
+    security: state.security,
     resources,
     proxies: state.proxies,
     mesh,
@@ -184,6 +206,7 @@ export function indexMesh(state: MeshState): MeshIndex {
     rateLimits: ofKind(resources, 'RateLimit'),
     sidecars: ofKind(resources, 'Sidecar'),
     telemetries: ofKind(resources, 'Telemetry'),
+    peerAuthentications,
   };
 }
 
@@ -243,7 +266,12 @@ export function egressGatewayEndpoints(index: MeshIndex): Endpoint[] {
         address: p.address ?? '127.0.0.1',
         port: p.ports?.egress ?? Ports.egress,
         weight: 1,
-        labels: proxyLabels(p),
+        labels: withTlsMode(
+          proxyLabels(p),
+          peerAuthenticationMode(index.peerAuthentications, p, p.ports?.egress ?? Ports.egress) === 'DISABLE'
+            ? undefined
+            : index.security,
+        ),
         health: 'HEALTHY' as const,
         workload: p.workload,
         namespace: p.namespace ?? 'default',

@@ -24,6 +24,7 @@ import {
 } from './mesh-index.ts';
 import { defaultRoute, tokenBucketOf, virtualServiceRoutes } from './routes.ts';
 import { meshMode, type SidecarScope, scopeOf } from './scope.ts';
+import { listenerTls } from './security.ts';
 import { TelemetrySettingsCache } from './telemetry.ts';
 
 type ListenerInput = SnapshotInput['listeners'][number];
@@ -127,7 +128,8 @@ function inboundParts(
   index: MeshIndex,
   node: NodeInfo,
 ): { listener: ListenerInput; clusters: ClusterInput[] } {
-  const mode = index.mesh.pathNormalization?.normalization ?? '';
+  const tls = listenerTls(index, node, node.appPort ?? Ports.app);
+  const mode = `${index.mesh.pathNormalization?.normalization ?? ''}/${tls?.mode ?? ''}`;
   let byMode = inboundOf.get(node);
   if (!byMode) {
     byMode = new Map();
@@ -137,6 +139,7 @@ function inboundParts(
   if (!parts) {
     const own = new ClusterSet(index, node);
     const listener = withMeshSettings(index, inboundListener(node, own));
+    if (tls) listener.tls = tls;
     parts = { listener, clusters: own.list() };
     byMode.clear();
     byMode.set(mode, parts);
@@ -362,6 +365,8 @@ function egressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet):
     port: node.ports?.egress ?? Ports.egress,
     virtualHosts,
   };
+  const tls = listenerTls(index, node, listener.port);
+  if (tls) listener.tls = tls;
   const limit = gatewayRateLimit(index, node);
   if (limit) listener.rateLimit = limit;
   return listener;

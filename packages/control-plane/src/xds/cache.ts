@@ -5,7 +5,7 @@ import type { DiscoveryResource, NodeInfo } from '@strait/api';
 import { splitSnapshot } from '@strait/api';
 import type { Resource } from '@strait/api/resources';
 import type { Logger } from 'pino';
-import { indexMesh } from '../translate/mesh-index.ts';
+import { indexMesh, type MeshSecurity } from '../translate/mesh-index.ts';
 import { SharedTranslation, snapshotFor, type VersionedSnapshot } from '../translate/snapshot.ts';
 import type { PushMetrics } from './push-metrics.ts';
 
@@ -21,6 +21,8 @@ export interface SnapshotCacheOptions {
   resources: () => readonly Resource[];
   /** The proxies in the registry. */
   proxies: () => readonly NodeInfo[];
+  /** Set when the control plane runs the mesh's CA (mesh hops are then mutual TLS). */
+  security?: MeshSecurity | undefined;
   metrics: PushMetrics;
   logger: Logger;
 }
@@ -80,7 +82,11 @@ export class SnapshotCache {
   #shared(): SharedTranslation {
     if (!this.#translation) {
       const started = performance.now();
-      const index = indexMesh({ resources: this.#o.resources(), proxies: this.#o.proxies() });
+      const index = indexMesh({
+        resources: this.#o.resources(),
+        proxies: this.#o.proxies(),
+        security: this.#o.security,
+      });
       this.#translation = new SharedTranslation(index);
       this.#o.metrics.contextBuilt(
         (performance.now() - started) / 1000,

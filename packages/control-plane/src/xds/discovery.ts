@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { ConfigStore } from '../config/types.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { ControlPlaneTelemetry } from '../telemetry/metrics.ts';
+import type { MeshSecurity } from '../translate/mesh-index.ts';
 import type { VersionedSnapshot } from '../translate/snapshot.ts';
 import { SnapshotCache } from './cache.ts';
 import { PushMetrics } from './push-metrics.ts';
@@ -48,6 +49,8 @@ export interface DiscoveryOptions {
   warmupMs?: number;
   /** Writes in flight at once (istiod's PILOT_PUSH_THROTTLE); the others queue. Default 100. */
   pushConcurrency?: number;
+  /** Set when the control plane runs the mesh's CA: snapshots then make every mesh hop mutual TLS. */
+  security?: MeshSecurity | undefined;
 }
 
 /** A proxy the control plane knows: its description, its sync ledger and its stream, if connected. */
@@ -80,6 +83,7 @@ export class DiscoveryService {
     this.#cache = new SnapshotCache({
       resources: () => options.store.resources,
       proxies: () => options.registry.nodes(),
+      security: options.security,
       metrics: this.#metrics,
       logger: options.logger,
     });
@@ -148,11 +152,17 @@ export class DiscoveryService {
   }
 
   /** POST /v1/discovery: validates the request, registers the node and keeps the response open as the stream. */
-  openStream(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  openStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    authorize?: (node: NodeInfo) => void,
+  ): void {
     const parsed = DiscoveryRequestSchema.safeParse(body);
     if (!parsed.success)
       throw new StraitError(Errors.BAD_REQUEST, describeIssues(issuesOf(parsed.error), 'discovery request'));
     const { node, resources: held } = parsed.data;
+    authorize?.(node);
     const previous = this.#proxies.get(node.id);
     if (previous?.session) {
       if (previous.node.address !== node.address)
@@ -251,14 +261,18 @@ export class DiscoveryService {
     session.close();
   }
 
-  /** POST /v1/discovery/ack. `current` is false for a nonce that is no longer current (ignored). */
-  receiveAck(body: unknown): { current: boolean } {
+  /**
+   * POST /v1/discovery/ack. `current` is false for a nonce that is no longer current (ignored). `authorize`
+   * checks the caller may speak for the proxy.
+   */
+  receiveAck(body: unknown, authorize?: (node: NodeInfo) => void): { current: boolean } {
     const parsed = AckMessageSchema.safeParse(body);
     if (!parsed.success)
       throw new StraitError(Errors.BAD_REQUEST, describeIssues(issuesOf(parsed.error), 'discovery ack'));
     const ack = parsed.data;
     const session = this.#proxies.get(ack.nodeId)?.session;
     if (!session) throw new StraitError(Errors.NOT_FOUND, `no proxy "${ack.nodeId}" is connected`);
+    authorize?.(session.node);
     return session.answer(ack);
   }
 

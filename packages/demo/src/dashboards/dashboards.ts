@@ -136,6 +136,23 @@ export const MeshOverview: DashboardSpec = {
             },
           ],
         },
+        {
+          title: 'Requests per second over mutual TLS, by caller identity',
+          kind: 'timeseries',
+          unit: 'reqps',
+          width: 24,
+          description:
+            'As the destination saw them: the caller’s SPIFFE ID from its certificate (Istio’s source_principal).',
+          queries: [
+            {
+              expr: rps(
+                'reporter="destination", connection_security_policy="mutual_tls"',
+                'source_principal, destination_service_name',
+              ),
+              legend: '{{source_principal}} → {{destination_service_name}}',
+            },
+          ],
+        },
       ],
     },
     {
@@ -628,6 +645,17 @@ export const ControlPlaneDashboard: DashboardSpec = {
               legend: 'reported by proxies',
             },
             { expr: `sum(${CP.xdsConnected})`, legend: 'reported by the control plane' },
+          ],
+        },
+        {
+          title: 'Mesh CA: certificate requests and issues per second, days until the root expires',
+          kind: 'timeseries',
+          description:
+            'istiod’s Citadel metrics: CSRs received and certificates issued; the root’s remaining life.',
+          queries: [
+            { expr: `sum(rate(${CP.caCsrCount}[${R}]))`, legend: 'CSRs' },
+            { expr: `sum(rate(${CP.caIssued}[${R}]))`, legend: 'issued' },
+            { expr: `(min(${CP.caRootExpiry}) - time()) / 86400`, legend: 'root: days left' },
           ],
         },
         {

@@ -56,7 +56,7 @@ describe('address plans', () => {
 
 describe('proxy command lines', () => {
   it('starts one proxy per id with its role, workload and pod address', () => {
-    const launches = proxyLaunches(LocalPlan, 'http://127.0.0.1:15010');
+    const launches = proxyLaunches(LocalPlan, 'http://127.0.0.1:15010', '/state/join-token');
     expect(launches.map((l) => l.id).sort()).toEqual(proxyIds().sort());
     const b2 = launches.find((l) => l.id === 'service-b-v2-1');
     expect(b2?.args.join(' ')).toContain(
@@ -66,6 +66,8 @@ describe('proxy command lines', () => {
     const ingress = launches.find((l) => l.id === 'istio-ingressgateway-1');
     expect(ingress?.args.join(' ')).toContain('--role ingress');
     expect(ingress?.args.join(' ')).toContain('--control-plane http://127.0.0.1:15010');
+    // Every proxy is given the mesh join token's file, which the control plane writes at its first start.
+    for (const l of launches) expect(l.args.join(' ')).toContain('--join-token-file /state/join-token');
   });
 });
 

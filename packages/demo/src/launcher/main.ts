@@ -3,6 +3,7 @@
 // replicas on a three-member etcd cluster).
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { userTokenFile } from '@strait/api';
 import { ControlPlane, Egress, ExternalApi, Ingress, LocalPlan, Pods, podAddress } from '../topology.ts';
 import { followLogs } from './follow.ts';
 import { type Mesh, RepoRoot, startMesh } from './mesh.ts';
@@ -34,6 +35,7 @@ Try:
   curl -s -i -x http://${b1}:15001 http://example.org/
       refused by the egress policy (403): only ${ExternalApi.host} is allowed out
   ${ctl} proxy-status
+      (straitctl sends the API token kept in ${mesh.apiTokenFile})
   ${ctl} apply -f packages/demo/mesh/canary.yaml
       moves service-b to 50/50
 
@@ -104,6 +106,8 @@ async function main(): Promise<void> {
     ha: values.ha,
     signal: starting.signal,
     progress: (m) => console.log(`  ${m}`),
+    // straitctl finds the API token here with no extra step (like kubectl's ~/.kube/config).
+    apiTokenFile: userTokenFile(),
   });
   if (stopping) return;
   console.log(summary(mesh));

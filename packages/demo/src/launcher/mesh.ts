@@ -56,6 +56,8 @@ export interface MeshOptions {
   readyTimeoutMs?: number;
   /** Aborting stops whatever has started and makes startMesh reject. */
   signal?: AbortSignal;
+  /** Where the control plane keeps its API token; default <configDir>/.strait/api-token (`npm start`: straitctl's file). */
+  apiTokenFile?: string;
   /** Progress messages (default: none). */
   progress?: (message: string) => void;
 }
@@ -77,6 +79,10 @@ export interface Mesh {
   consoleUrl: string;
   /** Set when Prometheus was started. */
   prometheusUrl: string | undefined;
+  /** The control plane's API token file (resource writes, snapshot reads). */
+  apiTokenFile: string;
+  /** The mesh join token file the proxies are given. */
+  joinTokenFile: string;
   processes: Map<string, ManagedProcess>;
   /** The process by name (e.g. "service-b-v1-1-app", "control-plane"); throws if unknown. */
   process(name: string): ManagedProcess;
@@ -93,8 +99,19 @@ export interface ProxyLaunch {
 }
 
 /** The command line of every proxy in the plan: the ingress, the egress gateway and one sidecar per pod. */
-export function proxyLaunches(plan: AddressPlan, controlPlaneUrl: string): ProxyLaunch[] {
-  const common = ['--control-plane', controlPlaneUrl, '--namespace', 'default'];
+export function proxyLaunches(
+  plan: AddressPlan,
+  controlPlaneUrl: string,
+  joinTokenFile: string,
+): ProxyLaunch[] {
+  const common = [
+    '--control-plane',
+    controlPlaneUrl,
+    '--namespace',
+    'default',
+    '--join-token-file',
+    joinTokenFile,
+  ];
   const gateway = (g: typeof Ingress, address: string): ProxyLaunch => ({
     id: g.id,
     name: g.workload,
@@ -231,6 +248,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const stateDir = options.stateDir ?? join(RepoRoot, '.tmp/demo');
   const logDir = options.logDir ?? join(RepoRoot, '.tmp/logs');
   const configDir = join(stateDir, 'config');
+  const apiTokenFile = options.apiTokenFile ?? join(configDir, '.strait', 'api-token');
+  const joinTokenFile = join(configDir, '.strait', 'join-token');
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const progress = options.progress ?? (() => {});
   const ha = options.ha === true;
@@ -291,6 +310,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     etcd: undefined,
     consoleUrl,
     prometheusUrl: undefined,
+    apiTokenFile,
+    joinTokenFile,
     processes,
     process(name) {
       const p = processes.get(name);
@@ -348,6 +369,10 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
           String(ControlPlane.monitoringPort),
           '--console-port',
           String(ControlPlane.consolePort),
+          '--token-file',
+          apiTokenFile,
+          '--join-token-file',
+          joinTokenFile,
           // Prometheus starts once the mesh is up; until it answers the console reads the proxies itself.
           ...(prometheusBinary ? ['--prometheus', `http://${plan.prometheus}:${PrometheusPort}`] : []),
         ],
@@ -381,7 +406,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       );
     progress(ha ? 'both control-plane replicas up' : 'control plane up');
 
-    const proxies = proxyLaunches(plan, controlPlaneUrls.join(','));
+    const proxies = proxyLaunches(plan, controlPlaneUrls.join(','), joinTokenFile);
     for (const proxy of proxies) {
       launch({
         name: proxy.name,

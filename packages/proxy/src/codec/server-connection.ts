@@ -4,6 +4,8 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { verifiedPrincipal } from '../identity/credentials.ts';
 import { HeaderList } from './headers.ts';
 import { HeadVerdict, isParseError, Llhttp, type ParsedHead, type ParseError } from './llhttp.ts';
 import { type ExchangeConnection, HOLD_LIMIT, ServerExchange } from './server-exchange.ts';
@@ -43,6 +45,8 @@ export class ServerConnection implements ExchangeConnection {
   readonly socket: Socket;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The SPIFFE ID of the client's verified certificate (mutual TLS); '' over plain text. */
+  readonly peerPrincipal: string;
   phase: Phase = 'head';
   /** When the phase began, or the last read of a streaming body (the tracker's clock). */
   since: number;
@@ -74,6 +78,7 @@ export class ServerConnection implements ExchangeConnection {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
+    this.peerPrincipal = socket instanceof TLSSocket ? verifiedPrincipal(socket) : '';
     this.#limits = limits;
     this.#handler = handler;
     this.#onClosed = onClosed;
@@ -87,7 +92,10 @@ export class ServerConnection implements ExchangeConnection {
       onExecute: this.#onExecute,
     });
     const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
-    this.#consumed = handle?.isStreamBase === true && !handle._consumed ? handle : undefined;
+    // Bytes already read (PERMISSIVE's sniffed first byte) are in the socket's buffer, which consume
+    // mode would skip: such a connection is read the ordinary way.
+    const buffered = socket.readableLength > 0;
+    this.#consumed = handle?.isStreamBase === true && !handle._consumed && !buffered ? handle : undefined;
     if (this.#consumed && handle) {
       handle._consumed = true;
       this.#parser.consume(handle);

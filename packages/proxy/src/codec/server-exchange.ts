@@ -8,6 +8,7 @@ import type { BodySink, DownstreamExchange, DownstreamFault } from './types.ts';
 export interface ExchangeConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly peerPrincipal: string;
   /** Writes bytes for the active exchange; false when the socket's buffer is full. */
   write(data: Buffer | string): boolean;
   cork(): void;
@@ -83,6 +84,10 @@ export class ServerExchange implements DownstreamExchange {
 
   get remotePort(): number {
     return this.#conn.remotePort;
+  }
+
+  get peerPrincipal(): string {
+    return this.#conn.peerPrincipal;
   }
 
   get requestDone(): boolean {

@@ -30,6 +30,8 @@ export interface DownstreamExchange {
   readonly bodyBytes: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The SPIFFE ID in the client's verified mesh certificate (mutual TLS); '' over plain text. */
+  readonly peerPrincipal: string;
   /** Starts the body flowing (answering Expect: 100-continue); chunks already read are sent at once. */
   readBody(sink: BodySink): void;
   pauseBody(): void;

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { NODE_ROLES, type NodeRole, Ports } from '@strait/api';
+import { DEFAULT_TRUST_DOMAIN, NODE_ROLES, type NodeRole, Ports } from '@strait/api';
 import { parseControlPlaneUrls } from '../xds/endpoints.ts';
 
 export interface ProxyOptions {
@@ -23,6 +23,10 @@ export interface ProxyOptions {
   controlPlane: string[] | undefined;
   bootstrap: string | undefined;
   token: string | undefined;
+  /** The mesh join token, or the file holding it: the proxy then gets a mesh certificate (mTLS). */
+  joinToken: string | undefined;
+  joinTokenFile: string | undefined;
+  trustDomain: string;
   adminAddress: string;
   statsAddress: string;
   adminPort: number;
@@ -60,6 +64,9 @@ const FLAGS = {
   'control-plane': { type: 'string' },
   bootstrap: { type: 'string' },
   token: { type: 'string' },
+  'join-token': { type: 'string' },
+  'join-token-file': { type: 'string' },
+  'trust-domain': { type: 'string' },
   'admin-address': { type: 'string' },
   'stats-address': { type: 'string' },
   'admin-port': { type: 'string' },
@@ -82,6 +89,7 @@ export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--contr
   --address IP (pod address, default 127.0.0.1)  --app-address IP  --app-port N (default 8080)
   --outbound-address IP (sidecar: where :15001 binds, default --address; 127.0.0.1 when the app shares the pod's network)
   --admin-address IP  --stats-address IP  --admin-port N  --stats-port N  --ready-port N
+  --join-token-file FILE | --join-token T (the mesh's join token: get a certificate, talk mTLS)  --trust-domain TD (default ${DEFAULT_TRUST_DOMAIN})
   --token T  --[no-]access-log  --log-level LEVEL  --headers-timeout-ms N  --drain-timeout-ms N
   --workers N (default 1; for gateways: N processes share the data listeners, one admin/stats/discovery)
   --warmup-requests N (default ${DEFAULT_WARMUP_REQUESTS}; sent through the proxy's own path on loopback before its listeners open, 0 = none)
@@ -196,6 +204,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     controlPlane,
     bootstrap,
     token: get('token'),
+    joinToken: get('join-token'),
+    joinTokenFile: get('join-token-file'),
+    trustDomain: get('trust-domain') ?? DEFAULT_TRUST_DOMAIN,
     adminAddress: get('admin-address') ?? (isLoopback(address) ? address : '127.0.0.1'),
     statsAddress: get('stats-address') ?? address,
     adminPort: portNumber('admin-port', get('admin-port'), Ports.admin),

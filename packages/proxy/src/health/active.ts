@@ -3,8 +3,24 @@
 // undici Client per host (not the traffic pool), as Envoy does: a check never queues behind traffic
 // held back by maxConnections, and does not count toward circuit breakers.
 import { HEALTH_CHECK_USER_AGENT, type HealthCheck } from '@strait/api';
+import type { buildConnector } from 'undici';
 import { Client } from '../upstream/undici.ts';
 import type { HealthState, ProbeResult } from './state.ts';
+
+/** An undici connector that opens the endpoint's TLS connection and hands it over once the handshake is done. */
+function viaTls(
+  open: (address: string, port: number) => import('node:net').Socket,
+): buildConnector.connector {
+  return (options, callback) => {
+    const socket = open(options.hostname, Number(options.port));
+    const onError = (err: Error) => callback(err, null);
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      socket.removeListener('error', onError);
+      callback(null, socket);
+    });
+  };
+}
 
 /** What the checker needs from a host. `Host` from upstream/host.ts satisfies it. */
 export interface HealthCheckTarget {
@@ -12,6 +28,8 @@ export interface HealthCheckTarget {
   /** http://address:port */
   readonly origin: string;
   readonly activeHealth: HealthState;
+  /** Set when the endpoint is reached over TLS (mesh mTLS): probes go the same way. */
+  readonly tlsConnect?: ((address: string, port: number) => import('node:net').Socket) | undefined;
 }
 
 /** Sends one probe. Injectable so the scheduling and state logic test without sockets. */
@@ -185,11 +203,14 @@ export class HttpProber implements Prober {
     let client = this.#clients.get(target.key);
     if (!client) {
       // One lean connection, kept alive between checks for less than Node's 5 s server default.
+      const tls = target.tlsConnect;
       client = new Client(target.origin, {
         pipelining: 1,
         connectTimeout: this.#config.timeoutMs,
         keepAliveTimeout: PROBE_KEEP_ALIVE_MS,
         keepAliveMaxTimeout: PROBE_KEEP_ALIVE_MS,
+        // Each new probe connection takes the proxy's current certificate.
+        ...(tls ? { connect: viaTls(tls) } : {}),
       });
       this.#clients.set(target.key, client);
     }

@@ -115,10 +115,20 @@ export class ConnectionManager implements ExchangeHandler {
     return undefined;
   }
 
+  /**
+   * The caller as its peer header names it, among the workloads the control plane lists. Over mutual TLS
+   * the claim must also agree with the certificate (its namespace and service account), else the caller
+   * is unknown: the header alone is never trusted.
+   */
   #peerKey(exchange: DownstreamExchange): string {
     if (this.config.listener.kind !== 'inbound') return '';
     const raw = exchange.headers.get(PEER_METADATA_HEADER);
-    return raw === undefined ? '' : this.#peers.resolve(raw, this.#ctx.peers);
+    if (raw === undefined) return '';
+    const key = this.#peers.resolve(raw, this.#ctx.peers);
+    const principal = exchange.peerPrincipal;
+    if (key === '' || principal === '') return key;
+    const peer = this.#ctx.peers.get(key);
+    return peer && principal.endsWith(`/ns/${peer.namespace}/sa/${peer.app}`) ? key : '';
   }
 
   #routed(stream: Stream, reply: LocalReply | undefined): void {

@@ -56,6 +56,8 @@ export interface StreamRecord {
   readonly host: Host | undefined;
   /** The known caller (`namespace/workload`, inbound listeners); "" when unknown. */
   readonly peerKey: string;
+  /** The caller's SPIFFE ID from its verified certificate (mutual TLS); "" over plain text. */
+  readonly peerPrincipal: string;
   /** A tunnel (CONNECT, upgrade): its bytes count as TCP. */
   readonly tunnel: boolean;
   /** The request's trace when it was sampled: its server span and one client span per attempt. */

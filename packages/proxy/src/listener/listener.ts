@@ -1,12 +1,17 @@
 // One listening socket: accepts connections up to the listener's cap (over it, Envoy's overload answer: 503
-// and close, counted), runs each through the HTTP/1.1 codec into the connection manager, and drains.
+// and close, counted), terminates mutual TLS where the listener's mode asks for it (STRICT: only mTLS with a
+// mesh certificate; PERMISSIVE: mTLS or plain text, by the first byte), runs each connection through the
+// HTTP/1.1 codec into the connection manager, and drains.
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Errors } from '@strait/api';
 import { ConnectionTracker } from '../codec/connection-tracker.ts';
 import { ServerConnection } from '../codec/server-connection.ts';
+import { meshTls } from '../identity/mesh-tls.ts';
 import { answerAndClose } from '../tunnel/index.ts';
 import { ConnectionManager } from './connection-manager.ts';
 import type { ListenerConfig, ProxyContext } from './context.ts';
+import { sniffTls } from './first-byte.ts';
 
 export interface BindOptions {
   host: string;
@@ -21,6 +26,9 @@ export class ProxyListener {
   readonly port: number;
   readonly #ctx: ProxyContext;
   readonly #tracker = new ConnectionTracker();
+  /** Terminates mutual TLS; made at the first TLS connection, following certificate rotations. */
+  #tls: TlsServer | undefined;
+  #stopFollowing: (() => void) | undefined;
 
   constructor(ctx: ProxyContext, config: ListenerConfig) {
     this.#ctx = ctx;
@@ -69,22 +77,84 @@ export class ProxyListener {
       );
       return;
     }
-    observer.connectionsChanged(name, 1);
-    const connection = new ServerConnection(socket, config.limits, this.manager, Date.now(), (closed) => {
-      this.#tracker.delete(closed);
-      observer.connectionsChanged(name, -1);
-    });
-    this.#tracker.add(connection);
+    const mode = config.listener.tls?.mode;
+    if (mode === 'STRICT' || mode === 'PERMISSIVE') this.#acceptTls(socket, mode === 'STRICT');
+    else this.#open(socket);
   };
+
+  /** Mutual TLS, or (PERMISSIVE) plain text when the first byte is not a TLS handshake. */
+  #acceptTls(socket: Socket, strict: boolean): void {
+    const tls = this.#tlsServer();
+    if (!tls) {
+      // No certificate yet: STRICT cannot serve anyone; PERMISSIVE serves plain text.
+      if (strict) socket.destroy();
+      else this.#open(socket);
+      return;
+    }
+    if (strict) {
+      tls.emit('connection', socket);
+      return;
+    }
+    sniffTls(socket, (isTls) => {
+      if (isTls) tls.emit('connection', socket);
+      else {
+        this.#open(socket);
+        socket.resume();
+      }
+    });
+  }
+
+  #tlsServer(): TlsServer | undefined {
+    if (this.#tls) return this.#tls;
+    const options = meshTls.serverOptions();
+    if (!options) return undefined;
+    // A client without a certificate from the mesh's roots fails the handshake (Envoy answers the same).
+    const tls = createTlsServer({
+      ...options,
+      requestCert: true,
+      rejectUnauthorized: true,
+      allowHalfOpen: true,
+    });
+    tls.on('secureConnection', (socket) => this.#open(socket));
+    tls.on('tlsClientError', (err, socket) => {
+      this.#ctx.logger.debug(
+        { err: err.message, listener: this.config.listener.name },
+        'mTLS handshake refused',
+      );
+      socket.destroy();
+    });
+    this.#stopFollowing = meshTls.onUpdate((next) => tls.setSecureContext(next));
+    this.#tls = tls;
+    return tls;
+  }
+
+  #open(socket: Socket): void {
+    const name = this.config.listener.name;
+    const observer = this.#ctx.observer;
+    observer.connectionsChanged(name, 1);
+    const connection = new ServerConnection(
+      socket,
+      this.config.limits,
+      this.manager,
+      Date.now(),
+      (closed) => {
+        this.#tracker.delete(closed);
+        observer.connectionsChanged(name, -1);
+      },
+    );
+    this.#tracker.add(connection);
+  }
 
   /** Stops accepting; idle connections close now, busy ones after their response (which says so). */
   drain(): Promise<void> {
+    this.#stopFollowing?.();
     this.#tracker.drain();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   /** Cuts every connection (the drain timeout passed). */
   close(): void {
+    this.#stopFollowing?.();
     this.#tracker.closeAll();
     this.#tracker.stop();
     this.server.close();

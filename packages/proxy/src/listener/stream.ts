@@ -67,6 +67,10 @@ export class Stream implements StreamRecord {
     return this.exchange.headers.get('user-agent');
   }
 
+  get peerPrincipal(): string {
+    return this.exchange.peerPrincipal;
+  }
+
   get remoteAddress(): string {
     return this.exchange.remoteAddress;
   }

@@ -38,6 +38,11 @@ export interface LabelsForInput {
   protocol: 'http' | 'tcp' | 'grpc';
   /** Overrides MESH_CLUSTER_ID. */
   clusterId?: string;
+  /** The hop was mutual TLS (the destination reports `connection_security_policy="mutual_tls"`). */
+  mtls?: boolean;
+  /** SPIFFE IDs of the two ends when the hop was mutual TLS. */
+  sourcePrincipal?: string;
+  destinationPrincipal?: string;
 }
 
 const CLUSTER_DOMAIN = '.svc.cluster.local';
@@ -52,8 +57,9 @@ function revisionOf(version: string | undefined): string {
 }
 
 /**
- * Istio's label set for a hop. Without mTLS, Istio reports principals as "unknown" and
- * connection_security_policy as "none" at the destination and "unknown" at the source; so do we.
+ * Istio's label set for a hop. Principals are the SPIFFE IDs of a mutual TLS hop, "unknown" without one;
+ * connection_security_policy is "mutual_tls" or "none" at the destination and "unknown" at the source, as
+ * Istio reports them.
  * grpc_response_status is "" for plain HTTP and TCP (Istio leaves it empty when there is no gRPC status).
  */
 export function labelsFor(input: LabelsForInput): RequestSeriesLabels {
@@ -66,7 +72,7 @@ export function labelsFor(input: LabelsForInput): RequestSeriesLabels {
     reporter: input.reporter,
     source_workload: orUnknown(source?.workload),
     source_workload_namespace: orUnknown(source?.namespace),
-    source_principal: UNKNOWN,
+    source_principal: orUnknown(input.sourcePrincipal),
     source_app: orUnknown(source?.app),
     source_version: orUnknown(source?.version),
     source_canonical_service: orUnknown(source?.app),
@@ -74,7 +80,7 @@ export function labelsFor(input: LabelsForInput): RequestSeriesLabels {
     source_cluster: source ? clusterId : UNKNOWN,
     destination_workload: orUnknown(destination.workload),
     destination_workload_namespace: orUnknown(destination.namespace),
-    destination_principal: UNKNOWN,
+    destination_principal: orUnknown(input.destinationPrincipal),
     destination_app: destinationApp,
     destination_version: destinationVersion,
     destination_service: service,
@@ -85,7 +91,8 @@ export function labelsFor(input: LabelsForInput): RequestSeriesLabels {
     destination_cluster: destination.workload ? clusterId : UNKNOWN,
     request_protocol: input.protocol,
     grpc_response_status: input.protocol === 'grpc' ? UNKNOWN : '',
-    connection_security_policy: input.reporter === 'destination' ? 'none' : UNKNOWN,
+    connection_security_policy:
+      input.reporter === 'destination' ? (input.mtls ? 'mutual_tls' : 'none') : UNKNOWN,
   };
 }
 

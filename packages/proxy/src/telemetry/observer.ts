@@ -2,6 +2,7 @@
 // becomes Istio's standard metrics (labels from config: this node, the known peer, the chosen endpoint) and
 // one access-log line; tunnels count as TCP. The request path never imports this file.
 import { PASSTHROUGH_CLUSTER, type PeerInfo } from '@strait/api';
+import { meshTls } from '../identity/mesh-tls.ts';
 import type {
   ListenerConfig,
   NodeIdentity,
@@ -12,7 +13,7 @@ import type {
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import type { AccessLog } from './access-log.ts';
 import type { RequestSeries } from './istio-metrics.ts';
-import { type DestinationInfo, labelsFor } from './labels.ts';
+import { type DestinationInfo, type LabelsForInput, labelsFor } from './labels.ts';
 import type { ProxyTelemetry } from './metrics.ts';
 import type { SpanExporter } from './span-exporter.ts';
 import { spansOf } from './spans.ts';
@@ -25,6 +26,7 @@ interface LastSeries {
   cluster: UpstreamCluster | undefined;
   host: Host | undefined;
   peerKey: string;
+  peerPrincipal: string;
   series: RequestSeries;
 }
 
@@ -141,10 +143,11 @@ export class TelemetryObserver implements RequestObserver {
       last.clusterName === r.clusterName &&
       last.cluster === r.cluster &&
       last.host === r.host &&
-      last.peerKey === r.peerKey
+      last.peerKey === r.peerKey &&
+      last.peerPrincipal === r.peerPrincipal
     )
       return last.series;
-    const key = `${r.config.listener.name}\u0000${r.routeName}\u0000${r.clusterName}\u0000${r.host?.key ?? ''}\u0000${r.peerKey}`;
+    const key = `${r.config.listener.name}\u0000${r.routeName}\u0000${r.clusterName}\u0000${r.host?.key ?? ''}\u0000${r.peerKey}\u0000${r.peerPrincipal}`;
     const series = this.#telemetry.requestSeriesByKey(key, () => labelsFor(this.#labelInput(r, 'http')));
     this.#last = {
       config: r.config,
@@ -153,6 +156,7 @@ export class TelemetryObserver implements RequestObserver {
       cluster: r.cluster,
       host: r.host,
       peerKey: r.peerKey,
+      peerPrincipal: r.peerPrincipal,
       series,
     };
     return series;
@@ -166,7 +170,18 @@ export class TelemetryObserver implements RequestObserver {
     const inbound = r.config.listener.kind === 'inbound';
     const reporter: 'source' | 'destination' = inbound ? 'destination' : 'source';
     const source = inbound ? this.#peerOf(r) : this.#selfPeer();
-    return { reporter, source, destination: this.#destination(r, inbound), protocol };
+    const own = meshTls.spiffeId ?? '';
+    let principals: Pick<LabelsForInput, 'mtls' | 'sourcePrincipal' | 'destinationPrincipal'>;
+    if (inbound) {
+      const mtls = r.peerPrincipal !== '';
+      principals = { mtls, sourcePrincipal: r.peerPrincipal, destinationPrincipal: mtls ? own : '' };
+    } else {
+      // The identity the client checked the server against, when the hop was mutual TLS.
+      const tls = r.cluster?.config.tls;
+      const peer = tls?.mode === 'ISTIO_MUTUAL' && r.host?.tlsConnect ? (tls.subjectAltNames[0] ?? '') : '';
+      principals = { mtls: peer !== '', sourcePrincipal: peer ? own : '', destinationPrincipal: peer };
+    }
+    return { reporter, source, destination: this.#destination(r, inbound), protocol, ...principals };
   }
 
   #peerOf(r: StreamRecord): PeerInfo | undefined {

@@ -2,6 +2,8 @@
 // (Istio's connectionPool maxConnections), the rest wait in order; idle ones close before the app's own
 // keep-alive (Node: 5 s) could close them, so a reused connection is never a surprise reset.
 import { connect, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { UpstreamTls } from '@strait/api';
 import { UpstreamConnection } from './connection.ts';
 
 export interface PoolSettings {
@@ -10,6 +12,8 @@ export interface PoolSettings {
   idleTimeoutMs: number;
   /** Connections to this host at most; undefined: no limit. */
   maxConnections: number | undefined;
+  /** TLS to this host (mesh mTLS or origination); undefined: plain TCP. */
+  tls?: UpstreamTls | undefined;
 }
 
 /** Opens a socket to an upstream (plain TCP here; TLS plugs in the same way). */
@@ -125,7 +129,8 @@ export class ConnectionPool {
       this.#hand(connection);
     };
     const onError = (err: Error) => finish(err);
-    socket.once('connect', () => finish(undefined));
+    // A TLS connection is ready (and its peer checked) only once the handshake is done.
+    socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => finish(undefined));
     socket.once('error', onError);
   }
 

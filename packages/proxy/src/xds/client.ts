@@ -15,8 +15,8 @@ import {
   LineSplitter,
   REPLICA_HEADER,
 } from '@strait/api';
-import { Agent } from '../upstream/undici.ts';
 import { nextBackoffMs } from './backoff.ts';
+import { ControlPlaneAgent } from './control-plane-agent.ts';
 import { ControlPlaneEndpoints, type ControlPlaneTarget, describeTarget, placeOf } from './endpoints.ts';
 import { type RefusedDelta, ResourceState, resourcesNamedBy } from './resource-state.ts';
 import type { DiscoveryClientOptions, DiscoveryCounters, DiscoveryStatus } from './types.ts';
@@ -38,7 +38,7 @@ export class DiscoveryClient {
   readonly #endpoints: ControlPlaneEndpoints;
   /** The replica of the current (or last) stream; ACKs go there. */
   #target: ControlPlaneTarget | undefined;
-  readonly #agent: Agent;
+  readonly #cp: ControlPlaneAgent;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #deadAfterMs: number;
   readonly #requestTimeoutMs: number;
@@ -69,12 +69,7 @@ export class DiscoveryClient {
     this.#deadAfterMs = opts.heartbeatDeadAfterMs ?? HEARTBEAT_DEAD_AFTER_MS;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.#maxMessageBytes = opts.maxMessageBytes ?? 64 * 1024 * 1024;
-    // A dedicated agent: the stream's connection never competes with upstream traffic pools.
-    this.#agent = new Agent({
-      connections: 4,
-      keepAliveTimeout: 4_000,
-      connectTimeout: this.#requestTimeoutMs,
-    });
+    this.#cp = new ControlPlaneAgent(this.#requestTimeoutMs, opts.identity);
     this.#state = opts.initial ? ResourceState.fromSnapshot(opts.initial) : new ResourceState();
     this.#status = {
       connected: false,
@@ -112,10 +107,11 @@ export class DiscoveryClient {
   /** Closes the stream, stops reconnecting and releases the agent's connections. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#opts.identity?.stop();
     this.#streamAbort?.abort();
     this.#sleepAbort?.abort();
     await this.#loop;
-    await this.#agent.close().catch(() => undefined);
+    await this.#cp.close();
   }
 
   async #run(): Promise<void> {
@@ -164,6 +160,7 @@ export class DiscoveryClient {
     );
     watchdog.unref();
     try {
+      await this.#opts.identity?.ensure();
       const request: DiscoveryRequest = { node: this.#opts.node };
       if (this.#state.version !== undefined) {
         request.version = this.#state.version;
@@ -333,8 +330,8 @@ export class DiscoveryClient {
   #post(endpoint: string, body: string, options: { signal?: AbortSignal; bodyTimeout: number }) {
     this.#counters.bytesSent += Buffer.byteLength(body);
     const target = this.#target as ControlPlaneTarget;
-    return this.#agent.request({
-      origin: target.origin,
+    return this.#cp.agent.request({
+      origin: this.#cp.origin(target.origin),
       path: `${target.basePath}${endpoint}`,
       method: 'POST',
       headers: { ...this.#headers(), host: target.host },

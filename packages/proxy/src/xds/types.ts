@@ -1,7 +1,9 @@
 // The discovery client's public shapes: its status (for admin, readiness and the config metrics), the
 // counters Envoy keeps for its xds-grpc cluster, and its options.
+
 import type { NodeInfo, Snapshot } from '@strait/api';
 import type pino from 'pino';
+import type { ProxyWorkloadIdentity } from '../identity/workload-identity.ts';
 
 export interface DiscoveryStatus {
   /** A stream is open (the control plane answered 200). */
@@ -43,8 +45,10 @@ export interface DiscoveryClientOptions {
   /** Installs a snapshot. Must be all-or-nothing: if it throws, the old config must still be in force. */
   apply: (snapshot: Snapshot) => Promise<void> | void;
   logger: pino.Logger;
-  /** Bearer token for the control plane. */
+  /** Bearer token for the control plane (when it runs no CA). */
   token?: string;
+  /** The proxy's mesh identity: the stream and ACKs then go over TLS with its certificate. */
+  identity?: ProxyWorkloadIdentity;
   /** The snapshot already running (from a bootstrap file); makes the client "stale" until it connects. */
   initial?: Snapshot;
   backoff?: { initialMs: number; maxMs: number };

@@ -1,0 +1,45 @@
+// Opens upstream connections over TLS, as a cluster's TLS settings say: ISTIO_MUTUAL presents the proxy's
+// mesh certificate and accepts only a server holding one of the expected SPIFFE IDs (the identity the
+// control plane expects for that destination); SIMPLE originates TLS to an external host, checked by name.
+import type { Socket } from 'node:net';
+import { connect } from 'node:tls';
+import type { UpstreamTls } from '@strait/api';
+import { expectSpiffeId } from '../identity/credentials.ts';
+import { meshTls } from '../identity/mesh-tls.ts';
+import type { Connector } from './pool.ts';
+
+export function tlsConnector(tls: UpstreamTls): Connector {
+  if (tls.mode === 'ISTIO_MUTUAL') {
+    const check = expectSpiffeId(tls.subjectAltNames);
+    return (address, port): Socket => {
+      const secureContext = meshTls.clientContext();
+      // Without a certificate of its own the proxy cannot make a mesh connection: fail it like a refused one.
+      if (!secureContext) return refused(address, port, 'this proxy holds no mesh certificate yet');
+      return connect({ host: address, port, secureContext, checkServerIdentity: check, servername: '' });
+    };
+  }
+  const names = tls.subjectAltNames;
+  return (address, port): Socket =>
+    connect({
+      host: address,
+      port,
+      ...(tls.sni ? { servername: tls.sni } : {}),
+      ...(tls.caCertificates ? { ca: tls.caCertificates } : {}),
+      ...(names && names.length > 0
+        ? { checkServerIdentity: (_host, cert) => sanCheck(names, cert.subjectaltname ?? '') }
+        : {}),
+    });
+}
+
+function sanCheck(names: readonly string[], san: string): Error | undefined {
+  const given = san.split(', ').map((n) => n.replace(/^(DNS|URI|IP Address):/, ''));
+  return names.some((n) => given.includes(n))
+    ? undefined
+    : new Error(`the server's names (${given.join(', ')}) are not ${names.join(' or ')}`);
+}
+
+function refused(address: string, port: number, why: string): Socket {
+  const socket = connect({ host: address, port, servername: '' });
+  process.nextTick(() => socket.destroy(new Error(why)));
+  return socket;
+}
