@@ -292,7 +292,8 @@ describe.skipIf(!runs)('the console on a real mesh', () => {
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Proxies');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.evaluate('location.hash')).toBe('#/proxies');
-    expect(await page.locator('#proxies-title').isVisible()).toBe(true);
+    // The hash changes first; the page renders on the event that follows it.
+    await expect.poll(() => page.locator('#proxies-title').isVisible()).toBe(true);
     await page.goto(`${mesh.consoleUrl}#/graph`);
     const button = page.locator('table.edges button').first();
     await button.focus();
