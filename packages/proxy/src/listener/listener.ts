@@ -95,7 +95,7 @@ export class ProxyListener {
       tls.emit('connection', socket);
       return;
     }
-    sniffTls(socket, (isTls) => {
+    sniffTls(socket, this.config.limits.headerTimeoutMs, (isTls) => {
       if (isTls) tls.emit('connection', socket);
       else {
         this.#open(socket);
@@ -109,11 +109,14 @@ export class ProxyListener {
     const options = meshTls.serverOptions();
     if (!options) return undefined;
     // A client without a certificate from the mesh's roots fails the handshake (Envoy answers the same).
+    // A handshake is bounded like a request head: a client that stalls in it is cut at the header timeout
+    // (node's own default would hold it for two minutes).
     const tls = createTlsServer({
       ...options,
       requestCert: true,
       rejectUnauthorized: true,
       allowHalfOpen: true,
+      handshakeTimeout: this.config.limits.headerTimeoutMs,
     });
     tls.on('secureConnection', (socket) => this.#open(socket));
     tls.on('tlsClientError', (err, socket) => {
