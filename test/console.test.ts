@@ -167,24 +167,29 @@ describe.skipIf(!runs)('the console on a real mesh', () => {
       timeoutMs: 10_000,
       reportEverySeconds: 0,
     });
+    const chainEdges = [
+      edge,
+      'workload:service-a-v1->workload:service-b-v1',
+      'workload:service-a-v1->workload:service-b-v2',
+      'workload:service-b-v1->workload:istio-egressgateway',
+      'workload:istio-egressgateway->external:api.partner.example',
+    ];
     try {
       const during = await until('the edge’s rps to rise while the traffic runs', async () => {
         const now = await rps();
         return now >= before + 5 && now >= 8 ? now : undefined;
       });
       expect(during).toBeGreaterThan(before);
+      // Each hop's edge appears once that hop's proxy has been read with traffic on it, which need not
+      // be the same refresh that raised the ingress edge; so wait for the whole chain while traffic runs.
+      const g = await until('every edge of the chain', async () => {
+        const now = await drawn();
+        return now && chainEdges.every((e) => now.edges.includes(e)) ? now : undefined;
+      });
+      for (const e of chainEdges) expect(g.edges).toContain(e);
     } finally {
       await traffic.stop();
     }
-    const g = await drawn();
-    for (const e of [
-      edge,
-      'workload:service-a-v1->workload:service-b-v1',
-      'workload:service-a-v1->workload:service-b-v2',
-      'workload:service-b-v1->workload:istio-egressgateway',
-      'workload:istio-egressgateway->external:api.partner.example',
-    ])
-      expect(g?.edges).toContain(e);
     await expect.poll(() => page.locator('.graph-overlay').isHidden()).toBe(true);
   }, 90_000);
 
