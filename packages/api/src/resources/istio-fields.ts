@@ -1,5 +1,5 @@
 // Istio's own field names for every object of the resources Strait reads, so that an Istio field Strait does
-// not support yet is told apart from a typo. Taken from Istio's networking and telemetry API references (v1); the keys are
+// not support yet is told apart from a typo. Taken from Istio's networking, security and telemetry API references (v1); the keys are
 // schema paths as fieldPathPattern writes them: arrays as `[]`, map values as `*`.
 
 /** Kubernetes' ObjectMeta, as an Istio resource's `metadata` may carry it. */
@@ -214,6 +214,38 @@ export const ISTIO_FIELDS: Record<string, Record<string, readonly string[]>> = {
     'spec.mtls': ['mode'],
     'spec.portLevelMtls.*': ['mode'],
   },
+  AuthorizationPolicy: {
+    spec: ['selector', 'targetRef', 'targetRefs', 'action', 'provider', 'rules'],
+    'spec.selector': ['matchLabels'],
+    'spec.rules[]': ['from', 'to', 'when'],
+    'spec.rules[].from[]': ['source'],
+    'spec.rules[].from[].source': [
+      'principals',
+      'notPrincipals',
+      'requestPrincipals',
+      'notRequestPrincipals',
+      'namespaces',
+      'notNamespaces',
+      'serviceAccounts',
+      'notServiceAccounts',
+      'ipBlocks',
+      'notIpBlocks',
+      'remoteIpBlocks',
+      'notRemoteIpBlocks',
+    ],
+    'spec.rules[].to[]': ['operation'],
+    'spec.rules[].to[].operation': [
+      'hosts',
+      'notHosts',
+      'ports',
+      'notPorts',
+      'methods',
+      'notMethods',
+      'paths',
+      'notPaths',
+    ],
+    'spec.rules[].when[]': ['key', 'values', 'notValues'],
+  },
   // Strait's MeshConfig carries a few of Istio's mesh-wide settings (Istio's MeshConfig, not a resource there).
   MeshConfig: {
     spec: [
@@ -291,7 +323,6 @@ export function istioFieldsAt(kind: string, pattern: string): readonly string[] 
 
 /** Istio kinds outside networking's subset that users may send, so refusing one can say what it is. */
 export const ISTIO_KINDS_NOT_SUPPORTED = [
-  'AuthorizationPolicy',
   'RequestAuthentication',
   'EnvoyFilter',
   'ProxyConfig',

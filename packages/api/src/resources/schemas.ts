@@ -462,6 +462,105 @@ export const PeerAuthenticationSpecSchema = z
     path: ['portLevelMtls'],
   });
 
+// ---- AuthorizationPolicy (security.istio.io)
+
+/** A value in Istio's authorization matching: exact, `prefix*`, `*suffix`, or `*` (present, any value). */
+const authzValue = z.string().min(1, 'expected a non-empty value');
+const authzValues = z.array(authzValue).min(1, 'expected at least one value').optional();
+/** An IP address or a CIDR block (v4 or v6); checked for syntax here, parsed by the proxy. */
+const ipBlock = z
+  .string()
+  .regex(/^[0-9A-Fa-f:.]+(\/[0-9]{1,3})?$/, 'expected an IP address or a CIDR block such as 10.0.0.0/16');
+const ipBlocks = z.array(ipBlock).min(1, 'expected at least one block').optional();
+const portValue = z.string().regex(/^[1-9][0-9]{0,4}$/, 'expected a port number as a string, e.g. "8080"');
+const portValues = z.array(portValue).min(1, 'expected at least one port').optional();
+
+/** At least one field set: Istio refuses an empty source or operation (it would match everything unseen). */
+const notEmpty = (what: string) => ({
+  message: `expected at least one field in ${what} (an empty ${what} is refused, as in Istio)`,
+  // Only when the object is otherwise valid: an unknown field alone is the one thing to say.
+  when: (payload: { issues: readonly unknown[] }) => payload.issues.length === 0,
+});
+
+export const AuthorizationSourceSchema = z
+  .strictObject({
+    principals: authzValues,
+    notPrincipals: authzValues,
+    namespaces: authzValues,
+    notNamespaces: authzValues,
+    ipBlocks: ipBlocks,
+    notIpBlocks: ipBlocks,
+    remoteIpBlocks: ipBlocks,
+    notRemoteIpBlocks: ipBlocks,
+  })
+  .refine((s) => Object.keys(s).length > 0, notEmpty('source'));
+
+export const AuthorizationOperationSchema = z
+  .strictObject({
+    hosts: authzValues,
+    notHosts: authzValues,
+    ports: portValues,
+    notPorts: portValues,
+    methods: authzValues,
+    notMethods: authzValues,
+    paths: authzValues,
+    notPaths: authzValues,
+  })
+  .refine((o) => Object.keys(o).length > 0, notEmpty('operation'));
+
+/** The `when` keys Strait evaluates; request.auth.* needs JWT (RequestAuthentication), which Strait lacks. */
+export const AUTHORIZATION_CONDITION_KEYS = [
+  'request.headers[<name>]',
+  'source.ip',
+  'remote.ip',
+  'source.principal',
+  'source.namespace',
+  'destination.ip',
+  'destination.port',
+  'connection.sni',
+] as const;
+
+const conditionKey = z.string().superRefine((key, ctx) => {
+  if (/^request\.headers\[[!#$%&'*+\-.^_`|~0-9A-Za-z]+\]$/.test(key)) return;
+  if ((AUTHORIZATION_CONDITION_KEYS as readonly string[]).includes(key)) return;
+  const message = key.startsWith('request.auth.')
+    ? `"${key}" needs request authentication (JWT), which Strait does not have`
+    : `unsupported condition key "${key}"; supported: ${AUTHORIZATION_CONDITION_KEYS.join(', ')}`;
+  ctx.addIssue({ code: 'custom', message });
+});
+
+export const AuthorizationConditionSchema = z
+  .strictObject({ key: conditionKey, values: authzValues, notValues: authzValues })
+  .refine((c) => c.values !== undefined || c.notValues !== undefined, {
+    message: 'expected values or notValues',
+    when: (payload) => payload.issues.length === 0,
+  });
+
+export const AuthorizationRuleSchema = z.strictObject({
+  from: z.array(z.strictObject({ source: AuthorizationSourceSchema })).optional(),
+  to: z.array(z.strictObject({ operation: AuthorizationOperationSchema })).optional(),
+  when: z.array(AuthorizationConditionSchema).optional(),
+});
+
+/**
+ * Istio's AuthorizationPolicy: which requests a workload takes. In the root namespace (istio-system) without a
+ * selector it covers the mesh, elsewhere without one its namespace, with one the workloads it selects. ALLOW
+ * (the default) and DENY decide; AUDIT is accepted and decides nothing; CUSTOM (an external authorizer) is
+ * outside the subset.
+ */
+export const AuthorizationPolicySpecSchema = z.strictObject({
+  selector: z.strictObject({ matchLabels: labels }).optional(),
+  action: z
+    .enum(['ALLOW', 'DENY', 'AUDIT'], {
+      error: (issue) =>
+        issue.input === 'CUSTOM'
+          ? 'CUSTOM (an external authorizer) is not supported; expected ALLOW, DENY or AUDIT'
+          : 'expected ALLOW, DENY or AUDIT',
+    })
+    .default('ALLOW'),
+  rules: z.array(AuthorizationRuleSchema).optional(),
+});
+
 /** Every supported kind with its API group and spec schema. */
 export const KINDS = {
   Gateway: { group: 'istio', spec: GatewaySpecSchema },
@@ -471,6 +570,7 @@ export const KINDS = {
   Sidecar: { group: 'istio', spec: SidecarSpecSchema },
   WorkloadEntry: { group: 'istio', spec: WorkloadEntrySpecSchema },
   PeerAuthentication: { group: 'istio-security', spec: PeerAuthenticationSpecSchema },
+  AuthorizationPolicy: { group: 'istio-security', spec: AuthorizationPolicySpecSchema },
   HealthCheck: { group: 'strait', spec: HealthCheckSpecSchema },
   RateLimit: { group: 'strait', spec: RateLimitSpecSchema },
   MeshConfig: { group: 'strait', spec: MeshConfigSpecSchema },
@@ -496,6 +596,8 @@ export type ServiceEntrySpec = z.infer<typeof ServiceEntrySpecSchema>;
 export type SidecarSpec = z.infer<typeof SidecarSpecSchema>;
 export type WorkloadEntrySpec = z.infer<typeof WorkloadEntrySpecSchema>;
 export type PeerAuthenticationSpec = z.infer<typeof PeerAuthenticationSpecSchema>;
+export type AuthorizationPolicySpec = z.infer<typeof AuthorizationPolicySpecSchema>;
+export type AuthorizationRule = z.infer<typeof AuthorizationRuleSchema>;
 export type ClientTls = z.infer<typeof ClientTlsSchema>;
 export type HealthCheckSpec = z.infer<typeof HealthCheckSpecSchema>;
 export type RateLimitSpec = z.infer<typeof RateLimitSpecSchema>;
@@ -510,6 +612,7 @@ export interface SpecOf {
   Sidecar: SidecarSpec;
   WorkloadEntry: WorkloadEntrySpec;
   PeerAuthentication: PeerAuthenticationSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
   HealthCheck: HealthCheckSpec;
   RateLimit: RateLimitSpec;
   MeshConfig: MeshConfigSpec;

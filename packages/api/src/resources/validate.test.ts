@@ -343,8 +343,9 @@ spec:
       oneIssue({ 'x.yaml': BASE_DR.replace('kind: DestinationRule', 'kind: DestinationRuel') }).lines[0],
     ).toContain('kind: unknown kind; did you mean "DestinationRule"?');
     expect(
-      oneIssue({ 'x.yaml': BASE_DR.replace('kind: DestinationRule', 'kind: AuthorizationPolicy') }).lines[0],
-    ).toContain('kind: AuthorizationPolicy is an Istio kind that Strait does not support yet');
+      oneIssue({ 'x.yaml': BASE_DR.replace('kind: DestinationRule', 'kind: RequestAuthentication') })
+        .lines[0],
+    ).toContain('kind: RequestAuthentication is an Istio kind that Strait does not support yet');
     const wrongVersion = BASE_DR.replace('networking.istio.io/v1', 'networking.istio.io/v2');
     expect(oneIssue({ 'x.yaml': wrongVersion }).lines[0]).toContain(
       'apiVersion: expected networking.istio.io/v1 or',

@@ -113,6 +113,7 @@ const SHORT_NAMES: Record<string, Kind> = {
   hc: 'HealthCheck',
   rl: 'RateLimit',
   pa: 'PeerAuthentication',
+  ap: 'AuthorizationPolicy',
 };
 
 /** Finds a kind by its name (any case), a plural such as `virtualservices`, or istioctl's short name (`vs`). */
