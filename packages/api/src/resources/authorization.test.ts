@@ -56,7 +56,7 @@ describe('AuthorizationPolicy validation', () => {
       const { resources, issues } = load(spec, version);
       expect(issues).toEqual([]);
       expect(resources[0]?.kind).toBe('AuthorizationPolicy');
-      expect((resources[0]?.spec as { action: string }).action).toBe('ALLOW');
+      expect(resources[0]?.spec).toMatchObject({ action: 'ALLOW' });
     }
   });
 
