@@ -36,6 +36,7 @@ const SHARED = {
   StringMatch: S.StringMatchSchema,
   HeaderOps: S.HeaderOpsSchema,
   TokenBucket: S.TokenBucketSchema,
+  AuthzRule: S.AuthzRuleSchema,
 } as Record<string, z.ZodType>;
 
 /** zod's `.startsWith` becomes a `pattern` plus a `format` ajv does not know: the pattern is enough. */

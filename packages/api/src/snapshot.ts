@@ -156,6 +156,64 @@ export const UpstreamTlsSchema = z.discriminatedUnion('mode', [
   }),
 ]);
 
+/** Values in Istio's authorization matching: exact, `prefix*`, `*suffix`, or `*` (any non-empty value). */
+const authzValues = z.array(z.string().min(1)).optional();
+
+/** Who is calling (Istio's rule `from[].source`): every field set must match; a `not*` field, none of its values. */
+export const AuthzSourceSchema = z.strictObject({
+  principals: authzValues,
+  notPrincipals: authzValues,
+  namespaces: authzValues,
+  notNamespaces: authzValues,
+  ipBlocks: authzValues,
+  notIpBlocks: authzValues,
+  remoteIpBlocks: authzValues,
+  notRemoteIpBlocks: authzValues,
+});
+
+/** What is asked for (Istio's rule `to[].operation`). */
+export const AuthzOperationSchema = z.strictObject({
+  hosts: authzValues,
+  notHosts: authzValues,
+  ports: authzValues,
+  notPorts: authzValues,
+  methods: authzValues,
+  notMethods: authzValues,
+  paths: authzValues,
+  notPaths: authzValues,
+});
+
+/** One `when` condition: `key` (e.g. `request.headers[x-token]`, `source.ip`) with values and/or notValues. */
+export const AuthzConditionSchema = z.strictObject({
+  key: z.string().min(1),
+  values: authzValues,
+  notValues: authzValues,
+});
+
+/** A rule matches when each of its lists that is present has an item that matches. */
+export const AuthzRuleSchema = z.strictObject({
+  from: z.array(AuthzSourceSchema).optional(),
+  to: z.array(AuthzOperationSchema).optional(),
+  when: z.array(AuthzConditionSchema).optional(),
+});
+
+/** One AuthorizationPolicy in force on a listener, and the scope that brought it there. */
+export const AuthzPolicySchema = z.strictObject({
+  name: z.string().min(1),
+  namespace: z.string().min(1),
+  action: z.enum(['ALLOW', 'DENY', 'AUDIT']),
+  /** mesh: the root namespace without a selector; namespace: its namespace; workload: a selector picked it. */
+  scope: z.enum(['mesh', 'namespace', 'workload']),
+  rules: z.array(AuthzRuleSchema),
+});
+
+/** The authorization a listener enforces (present only when some policy applies to the workload). */
+export const ListenerAuthorizationSchema = z.strictObject({
+  /** The port requests are for (the workload's port at a sidecar): what `ports` and destination.port compare. */
+  destinationPort: port,
+  policies: z.array(AuthzPolicySchema).min(1),
+});
+
 /**
  * A listener. `kind` says what it does with a request:
  * gateway — the ingress front door (origin-form requests, routed by Host);
@@ -176,6 +234,8 @@ export const ListenerSchema = z.strictObject({
   limits: ListenerLimitsSchema.optional(),
   /** Mutual TLS on this listener (inbound and egress listeners); absent: plain text. */
   tls: DownstreamTlsSchema.optional(),
+  /** AuthorizationPolicies in force on this listener's workload; absent: every request is allowed. */
+  authorization: ListenerAuthorizationSchema.optional(),
 });
 
 export const EndpointSchema = z.strictObject({
@@ -351,6 +411,12 @@ export type HashPolicy = z.infer<typeof HashPolicySchema>;
 export type Cluster = z.infer<typeof ClusterSchema>;
 export type UpstreamTls = z.infer<typeof UpstreamTlsSchema>;
 export type DownstreamTls = z.infer<typeof DownstreamTlsSchema>;
+export type AuthzSource = z.infer<typeof AuthzSourceSchema>;
+export type AuthzOperation = z.infer<typeof AuthzOperationSchema>;
+export type AuthzCondition = z.infer<typeof AuthzConditionSchema>;
+export type AuthzRule = z.infer<typeof AuthzRuleSchema>;
+export type AuthzPolicy = z.infer<typeof AuthzPolicySchema>;
+export type ListenerAuthorization = z.infer<typeof ListenerAuthorizationSchema>;
 export type LbPolicy = Cluster['lbPolicy'];
 export type EgressRule = z.infer<typeof EgressRuleSchema>;
 export type EgressPolicy = z.infer<typeof EgressPolicySchema>;

@@ -3,11 +3,12 @@ function ucs2length(str) { let n = 0; for (const _ of str) n++; return n; }
 "use strict";
 export const snapshot = validate10;
 const schema11 = {"$id":"snapshot","type":"object","properties":{"version":{"type":"string"},"listeners":{"type":"array","items":{"$ref":"Listener"}},"clusters":{"type":"array","items":{"$ref":"Cluster"}},"egress":{"allOf":[{"$ref":"EgressPolicy"}]},"telemetry":{"default":{"accessLog":true},"allOf":[{"$ref":"TelemetrySettings"}]},"peers":{"type":"array","items":{"$ref":"KnownPeer"}}},"required":["version","listeners","clusters"],"additionalProperties":false};
-const schema24 = {"$id":"EgressPolicy","type":"object","properties":{"mode":{"type":"string","enum":["REGISTRY_ONLY","ALLOW_ANY"]},"allow":{"type":"array","items":{"type":"object","properties":{"host":{"type":"string","minLength":1},"ports":{"minItems":1,"type":"array","items":{"type":"integer","minimum":1,"maximum":65535}},"resolution":{"default":"DNS","type":"string","enum":["DNS","STATIC","NONE"]},"endpoints":{"type":"array","items":{"type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535}},"required":["address"],"additionalProperties":false}}},"required":["host","ports"],"additionalProperties":false}}},"required":["mode","allow"],"additionalProperties":false};
-const schema25 = {"$id":"TelemetrySettings","type":"object","properties":{"accessLog":{"default":true,"type":"boolean"},"tracing":{"type":"object","properties":{"provider":{"type":"string","minLength":1},"samplingPercentage":{"type":"number","minimum":0,"maximum":100},"collector":{"type":"object","properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"default":"/v1/traces","type":"string","pattern":"^\\/.*"}},"required":["host","port"],"additionalProperties":false}},"required":["provider","samplingPercentage","collector"],"additionalProperties":false}},"additionalProperties":false};
-const schema26 = {"$id":"KnownPeer","type":"object","properties":{"workload":{"type":"string","minLength":1},"namespace":{"default":"default","type":"string"},"app":{"type":"string"},"version":{"type":"string"}},"required":["workload"],"additionalProperties":false};
-const schema12 = {"$id":"Listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"tls":{"type":"object","properties":{"mode":{"type":"string","enum":["STRICT","PERMISSIVE","DISABLE"]}},"required":["mode"],"additionalProperties":false}},"required":["name","kind","port","virtualHosts"],"additionalProperties":false};
+const schema25 = {"$id":"EgressPolicy","type":"object","properties":{"mode":{"type":"string","enum":["REGISTRY_ONLY","ALLOW_ANY"]},"allow":{"type":"array","items":{"type":"object","properties":{"host":{"type":"string","minLength":1},"ports":{"minItems":1,"type":"array","items":{"type":"integer","minimum":1,"maximum":65535}},"resolution":{"default":"DNS","type":"string","enum":["DNS","STATIC","NONE"]},"endpoints":{"type":"array","items":{"type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535}},"required":["address"],"additionalProperties":false}}},"required":["host","ports"],"additionalProperties":false}}},"required":["mode","allow"],"additionalProperties":false};
+const schema26 = {"$id":"TelemetrySettings","type":"object","properties":{"accessLog":{"default":true,"type":"boolean"},"tracing":{"type":"object","properties":{"provider":{"type":"string","minLength":1},"samplingPercentage":{"type":"number","minimum":0,"maximum":100},"collector":{"type":"object","properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"path":{"default":"/v1/traces","type":"string","pattern":"^\\/.*"}},"required":["host","port"],"additionalProperties":false}},"required":["provider","samplingPercentage","collector"],"additionalProperties":false}},"additionalProperties":false};
+const schema27 = {"$id":"KnownPeer","type":"object","properties":{"workload":{"type":"string","minLength":1},"namespace":{"default":"default","type":"string"},"app":{"type":"string"},"version":{"type":"string"}},"required":["workload"],"additionalProperties":false};
+const schema12 = {"$id":"Listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"tls":{"type":"object","properties":{"mode":{"type":"string","enum":["STRICT","PERMISSIVE","DISABLE"]}},"required":["mode"],"additionalProperties":false},"authorization":{"type":"object","properties":{"destinationPort":{"type":"integer","minimum":1,"maximum":65535},"policies":{"minItems":1,"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"namespace":{"type":"string","minLength":1},"action":{"type":"string","enum":["ALLOW","DENY","AUDIT"]},"scope":{"type":"string","enum":["mesh","namespace","workload"]},"rules":{"type":"array","items":{"$ref":"AuthzRule"}}},"required":["name","namespace","action","scope","rules"],"additionalProperties":false}}},"required":["destinationPort","policies"],"additionalProperties":false}},"required":["name","kind","port","virtualHosts"],"additionalProperties":false};
 const schema20 = {"$id":"TokenBucket","type":"object","properties":{"maxTokens":{"type":"integer","minimum":1,"maximum":9007199254740991},"tokensPerFill":{"type":"integer","minimum":1,"maximum":9007199254740991},"fillIntervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991}},"required":["maxTokens","tokensPerFill","fillIntervalMs"],"additionalProperties":false};
+const schema22 = {"$id":"AuthzRule","type":"object","properties":{"from":{"type":"array","items":{"type":"object","properties":{"principals":{"type":"array","items":{"type":"string","minLength":1}},"notPrincipals":{"type":"array","items":{"type":"string","minLength":1}},"namespaces":{"type":"array","items":{"type":"string","minLength":1}},"notNamespaces":{"type":"array","items":{"type":"string","minLength":1}},"ipBlocks":{"type":"array","items":{"type":"string","minLength":1}},"notIpBlocks":{"type":"array","items":{"type":"string","minLength":1}},"remoteIpBlocks":{"type":"array","items":{"type":"string","minLength":1}},"notRemoteIpBlocks":{"type":"array","items":{"type":"string","minLength":1}}},"additionalProperties":false}},"to":{"type":"array","items":{"type":"object","properties":{"hosts":{"type":"array","items":{"type":"string","minLength":1}},"notHosts":{"type":"array","items":{"type":"string","minLength":1}},"ports":{"type":"array","items":{"type":"string","minLength":1}},"notPorts":{"type":"array","items":{"type":"string","minLength":1}},"methods":{"type":"array","items":{"type":"string","minLength":1}},"notMethods":{"type":"array","items":{"type":"string","minLength":1}},"paths":{"type":"array","items":{"type":"string","minLength":1}},"notPaths":{"type":"array","items":{"type":"string","minLength":1}}},"additionalProperties":false}},"when":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string","minLength":1},"values":{"type":"array","items":{"type":"string","minLength":1}},"notValues":{"type":"array","items":{"type":"string","minLength":1}}},"required":["key"],"additionalProperties":false}}},"additionalProperties":false};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ucs2length;
 const schema13 = {"$id":"VirtualHost","type":"object","properties":{"name":{"type":"string","minLength":1},"domains":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}},"routes":{"type":"array","items":{"$ref":"Route"}}},"required":["name","domains","routes"],"additionalProperties":false};
@@ -2785,6 +2786,1130 @@ var valid0 = _errs41 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.authorization !== undefined){
+let data20 = data.authorization;
+const _errs46 = errors;
+if(errors === _errs46){
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+let missing3;
+if(((data20.destinationPort === undefined) && (missing3 = "destinationPort")) || ((data20.policies === undefined) && (missing3 = "policies"))){
+validate11.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+else {
+const _errs48 = errors;
+for(const key4 in data20){
+if(!((key4 === "destinationPort") || (key4 === "policies"))){
+validate11.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs48 === errors){
+if(data20.destinationPort !== undefined){
+let data21 = data20.destinationPort;
+const _errs49 = errors;
+if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
+validate11.errors = [{instancePath:instancePath+"/authorization/destinationPort",schemaPath:"#/properties/authorization/properties/destinationPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs49){
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 65535 || isNaN(data21)){
+validate11.errors = [{instancePath:instancePath+"/authorization/destinationPort",schemaPath:"#/properties/authorization/properties/destinationPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"}];
+return false;
+}
+else {
+if(data21 < 1 || isNaN(data21)){
+validate11.errors = [{instancePath:instancePath+"/authorization/destinationPort",schemaPath:"#/properties/authorization/properties/destinationPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid7 = _errs49 === errors;
+}
+else {
+var valid7 = true;
+}
+if(valid7){
+if(data20.policies !== undefined){
+let data22 = data20.policies;
+const _errs51 = errors;
+if(errors === _errs51){
+if(Array.isArray(data22)){
+if(data22.length < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies",schemaPath:"#/properties/authorization/properties/policies/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid8 = true;
+const len1 = data22.length;
+for(let i1=0; i1<len1; i1++){
+let data23 = data22[i1];
+const _errs53 = errors;
+if(errors === _errs53){
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+let missing4;
+if((((((data23.name === undefined) && (missing4 = "name")) || ((data23.namespace === undefined) && (missing4 = "namespace"))) || ((data23.action === undefined) && (missing4 = "action"))) || ((data23.scope === undefined) && (missing4 = "scope"))) || ((data23.rules === undefined) && (missing4 = "rules"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1,schemaPath:"#/properties/authorization/properties/policies/items/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+const _errs55 = errors;
+for(const key5 in data23){
+if(!(((((key5 === "name") || (key5 === "namespace")) || (key5 === "action")) || (key5 === "scope")) || (key5 === "rules"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1,schemaPath:"#/properties/authorization/properties/policies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs55 === errors){
+if(data23.name !== undefined){
+let data24 = data23.name;
+const _errs56 = errors;
+if(errors === _errs56){
+if(typeof data24 === "string"){
+if(func3(data24) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/name",schemaPath:"#/properties/authorization/properties/policies/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/name",schemaPath:"#/properties/authorization/properties/policies/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid9 = _errs56 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data23.namespace !== undefined){
+let data25 = data23.namespace;
+const _errs58 = errors;
+if(errors === _errs58){
+if(typeof data25 === "string"){
+if(func3(data25) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/namespace",schemaPath:"#/properties/authorization/properties/policies/items/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/namespace",schemaPath:"#/properties/authorization/properties/policies/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid9 = _errs58 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data23.action !== undefined){
+let data26 = data23.action;
+const _errs60 = errors;
+if(typeof data26 !== "string"){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/action",schemaPath:"#/properties/authorization/properties/policies/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data26 === "ALLOW") || (data26 === "DENY")) || (data26 === "AUDIT"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/action",schemaPath:"#/properties/authorization/properties/policies/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema12.properties.authorization.properties.policies.items.properties.action.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid9 = _errs60 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data23.scope !== undefined){
+let data27 = data23.scope;
+const _errs62 = errors;
+if(typeof data27 !== "string"){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/scope",schemaPath:"#/properties/authorization/properties/policies/items/properties/scope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data27 === "mesh") || (data27 === "namespace")) || (data27 === "workload"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/scope",schemaPath:"#/properties/authorization/properties/policies/items/properties/scope/enum",keyword:"enum",params:{allowedValues: schema12.properties.authorization.properties.policies.items.properties.scope.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid9 = _errs62 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data23.rules !== undefined){
+let data28 = data23.rules;
+const _errs64 = errors;
+if(errors === _errs64){
+if(Array.isArray(data28)){
+var valid10 = true;
+const len2 = data28.length;
+for(let i2=0; i2<len2; i2++){
+let data29 = data28[i2];
+const _errs66 = errors;
+const _errs67 = errors;
+if(errors === _errs67){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+const _errs69 = errors;
+for(const key6 in data29){
+if(!(((key6 === "from") || (key6 === "to")) || (key6 === "when"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2,schemaPath:"AuthzRule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs69 === errors){
+if(data29.from !== undefined){
+let data30 = data29.from;
+const _errs70 = errors;
+if(errors === _errs70){
+if(Array.isArray(data30)){
+var valid13 = true;
+const len3 = data30.length;
+for(let i3=0; i3<len3; i3++){
+let data31 = data30[i3];
+const _errs72 = errors;
+if(errors === _errs72){
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+const _errs74 = errors;
+for(const key7 in data31){
+if(!((((((((key7 === "principals") || (key7 === "notPrincipals")) || (key7 === "namespaces")) || (key7 === "notNamespaces")) || (key7 === "ipBlocks")) || (key7 === "notIpBlocks")) || (key7 === "remoteIpBlocks")) || (key7 === "notRemoteIpBlocks"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3,schemaPath:"AuthzRule/properties/from/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs74 === errors){
+if(data31.principals !== undefined){
+let data32 = data31.principals;
+const _errs75 = errors;
+if(errors === _errs75){
+if(Array.isArray(data32)){
+var valid15 = true;
+const len4 = data32.length;
+for(let i4=0; i4<len4; i4++){
+let data33 = data32[i4];
+const _errs77 = errors;
+if(errors === _errs77){
+if(typeof data33 === "string"){
+if(func3(data33) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/principals/" + i4,schemaPath:"AuthzRule/properties/from/items/properties/principals/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/principals/" + i4,schemaPath:"AuthzRule/properties/from/items/properties/principals/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid15 = _errs77 === errors;
+if(!valid15){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/principals",schemaPath:"AuthzRule/properties/from/items/properties/principals/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs75 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.notPrincipals !== undefined){
+let data34 = data31.notPrincipals;
+const _errs79 = errors;
+if(errors === _errs79){
+if(Array.isArray(data34)){
+var valid16 = true;
+const len5 = data34.length;
+for(let i5=0; i5<len5; i5++){
+let data35 = data34[i5];
+const _errs81 = errors;
+if(errors === _errs81){
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notPrincipals/" + i5,schemaPath:"AuthzRule/properties/from/items/properties/notPrincipals/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notPrincipals/" + i5,schemaPath:"AuthzRule/properties/from/items/properties/notPrincipals/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid16 = _errs81 === errors;
+if(!valid16){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notPrincipals",schemaPath:"AuthzRule/properties/from/items/properties/notPrincipals/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs79 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.namespaces !== undefined){
+let data36 = data31.namespaces;
+const _errs83 = errors;
+if(errors === _errs83){
+if(Array.isArray(data36)){
+var valid17 = true;
+const len6 = data36.length;
+for(let i6=0; i6<len6; i6++){
+let data37 = data36[i6];
+const _errs85 = errors;
+if(errors === _errs85){
+if(typeof data37 === "string"){
+if(func3(data37) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/namespaces/" + i6,schemaPath:"AuthzRule/properties/from/items/properties/namespaces/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/namespaces/" + i6,schemaPath:"AuthzRule/properties/from/items/properties/namespaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid17 = _errs85 === errors;
+if(!valid17){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/namespaces",schemaPath:"AuthzRule/properties/from/items/properties/namespaces/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs83 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.notNamespaces !== undefined){
+let data38 = data31.notNamespaces;
+const _errs87 = errors;
+if(errors === _errs87){
+if(Array.isArray(data38)){
+var valid18 = true;
+const len7 = data38.length;
+for(let i7=0; i7<len7; i7++){
+let data39 = data38[i7];
+const _errs89 = errors;
+if(errors === _errs89){
+if(typeof data39 === "string"){
+if(func3(data39) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notNamespaces/" + i7,schemaPath:"AuthzRule/properties/from/items/properties/notNamespaces/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notNamespaces/" + i7,schemaPath:"AuthzRule/properties/from/items/properties/notNamespaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid18 = _errs89 === errors;
+if(!valid18){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notNamespaces",schemaPath:"AuthzRule/properties/from/items/properties/notNamespaces/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs87 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.ipBlocks !== undefined){
+let data40 = data31.ipBlocks;
+const _errs91 = errors;
+if(errors === _errs91){
+if(Array.isArray(data40)){
+var valid19 = true;
+const len8 = data40.length;
+for(let i8=0; i8<len8; i8++){
+let data41 = data40[i8];
+const _errs93 = errors;
+if(errors === _errs93){
+if(typeof data41 === "string"){
+if(func3(data41) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/ipBlocks/" + i8,schemaPath:"AuthzRule/properties/from/items/properties/ipBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/ipBlocks/" + i8,schemaPath:"AuthzRule/properties/from/items/properties/ipBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid19 = _errs93 === errors;
+if(!valid19){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/ipBlocks",schemaPath:"AuthzRule/properties/from/items/properties/ipBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs91 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.notIpBlocks !== undefined){
+let data42 = data31.notIpBlocks;
+const _errs95 = errors;
+if(errors === _errs95){
+if(Array.isArray(data42)){
+var valid20 = true;
+const len9 = data42.length;
+for(let i9=0; i9<len9; i9++){
+let data43 = data42[i9];
+const _errs97 = errors;
+if(errors === _errs97){
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notIpBlocks/" + i9,schemaPath:"AuthzRule/properties/from/items/properties/notIpBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notIpBlocks/" + i9,schemaPath:"AuthzRule/properties/from/items/properties/notIpBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid20 = _errs97 === errors;
+if(!valid20){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notIpBlocks",schemaPath:"AuthzRule/properties/from/items/properties/notIpBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs95 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.remoteIpBlocks !== undefined){
+let data44 = data31.remoteIpBlocks;
+const _errs99 = errors;
+if(errors === _errs99){
+if(Array.isArray(data44)){
+var valid21 = true;
+const len10 = data44.length;
+for(let i10=0; i10<len10; i10++){
+let data45 = data44[i10];
+const _errs101 = errors;
+if(errors === _errs101){
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/remoteIpBlocks/" + i10,schemaPath:"AuthzRule/properties/from/items/properties/remoteIpBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/remoteIpBlocks/" + i10,schemaPath:"AuthzRule/properties/from/items/properties/remoteIpBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid21 = _errs101 === errors;
+if(!valid21){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/remoteIpBlocks",schemaPath:"AuthzRule/properties/from/items/properties/remoteIpBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs99 === errors;
+}
+else {
+var valid14 = true;
+}
+if(valid14){
+if(data31.notRemoteIpBlocks !== undefined){
+let data46 = data31.notRemoteIpBlocks;
+const _errs103 = errors;
+if(errors === _errs103){
+if(Array.isArray(data46)){
+var valid22 = true;
+const len11 = data46.length;
+for(let i11=0; i11<len11; i11++){
+let data47 = data46[i11];
+const _errs105 = errors;
+if(errors === _errs105){
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notRemoteIpBlocks/" + i11,schemaPath:"AuthzRule/properties/from/items/properties/notRemoteIpBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notRemoteIpBlocks/" + i11,schemaPath:"AuthzRule/properties/from/items/properties/notRemoteIpBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid22 = _errs105 === errors;
+if(!valid22){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3+"/notRemoteIpBlocks",schemaPath:"AuthzRule/properties/from/items/properties/notRemoteIpBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid14 = _errs103 === errors;
+}
+else {
+var valid14 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from/" + i3,schemaPath:"AuthzRule/properties/from/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid13 = _errs72 === errors;
+if(!valid13){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/from",schemaPath:"AuthzRule/properties/from/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid12 = _errs70 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data29.to !== undefined){
+let data48 = data29.to;
+const _errs107 = errors;
+if(errors === _errs107){
+if(Array.isArray(data48)){
+var valid23 = true;
+const len12 = data48.length;
+for(let i12=0; i12<len12; i12++){
+let data49 = data48[i12];
+const _errs109 = errors;
+if(errors === _errs109){
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+const _errs111 = errors;
+for(const key8 in data49){
+if(!((((((((key8 === "hosts") || (key8 === "notHosts")) || (key8 === "ports")) || (key8 === "notPorts")) || (key8 === "methods")) || (key8 === "notMethods")) || (key8 === "paths")) || (key8 === "notPaths"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12,schemaPath:"AuthzRule/properties/to/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs111 === errors){
+if(data49.hosts !== undefined){
+let data50 = data49.hosts;
+const _errs112 = errors;
+if(errors === _errs112){
+if(Array.isArray(data50)){
+var valid25 = true;
+const len13 = data50.length;
+for(let i13=0; i13<len13; i13++){
+let data51 = data50[i13];
+const _errs114 = errors;
+if(errors === _errs114){
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/hosts/" + i13,schemaPath:"AuthzRule/properties/to/items/properties/hosts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/hosts/" + i13,schemaPath:"AuthzRule/properties/to/items/properties/hosts/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid25 = _errs114 === errors;
+if(!valid25){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/hosts",schemaPath:"AuthzRule/properties/to/items/properties/hosts/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs112 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.notHosts !== undefined){
+let data52 = data49.notHosts;
+const _errs116 = errors;
+if(errors === _errs116){
+if(Array.isArray(data52)){
+var valid26 = true;
+const len14 = data52.length;
+for(let i14=0; i14<len14; i14++){
+let data53 = data52[i14];
+const _errs118 = errors;
+if(errors === _errs118){
+if(typeof data53 === "string"){
+if(func3(data53) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notHosts/" + i14,schemaPath:"AuthzRule/properties/to/items/properties/notHosts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notHosts/" + i14,schemaPath:"AuthzRule/properties/to/items/properties/notHosts/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid26 = _errs118 === errors;
+if(!valid26){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notHosts",schemaPath:"AuthzRule/properties/to/items/properties/notHosts/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs116 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.ports !== undefined){
+let data54 = data49.ports;
+const _errs120 = errors;
+if(errors === _errs120){
+if(Array.isArray(data54)){
+var valid27 = true;
+const len15 = data54.length;
+for(let i15=0; i15<len15; i15++){
+let data55 = data54[i15];
+const _errs122 = errors;
+if(errors === _errs122){
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/ports/" + i15,schemaPath:"AuthzRule/properties/to/items/properties/ports/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/ports/" + i15,schemaPath:"AuthzRule/properties/to/items/properties/ports/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid27 = _errs122 === errors;
+if(!valid27){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/ports",schemaPath:"AuthzRule/properties/to/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs120 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.notPorts !== undefined){
+let data56 = data49.notPorts;
+const _errs124 = errors;
+if(errors === _errs124){
+if(Array.isArray(data56)){
+var valid28 = true;
+const len16 = data56.length;
+for(let i16=0; i16<len16; i16++){
+let data57 = data56[i16];
+const _errs126 = errors;
+if(errors === _errs126){
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notPorts/" + i16,schemaPath:"AuthzRule/properties/to/items/properties/notPorts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notPorts/" + i16,schemaPath:"AuthzRule/properties/to/items/properties/notPorts/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid28 = _errs126 === errors;
+if(!valid28){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notPorts",schemaPath:"AuthzRule/properties/to/items/properties/notPorts/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs124 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.methods !== undefined){
+let data58 = data49.methods;
+const _errs128 = errors;
+if(errors === _errs128){
+if(Array.isArray(data58)){
+var valid29 = true;
+const len17 = data58.length;
+for(let i17=0; i17<len17; i17++){
+let data59 = data58[i17];
+const _errs130 = errors;
+if(errors === _errs130){
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/methods/" + i17,schemaPath:"AuthzRule/properties/to/items/properties/methods/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/methods/" + i17,schemaPath:"AuthzRule/properties/to/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid29 = _errs130 === errors;
+if(!valid29){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/methods",schemaPath:"AuthzRule/properties/to/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs128 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.notMethods !== undefined){
+let data60 = data49.notMethods;
+const _errs132 = errors;
+if(errors === _errs132){
+if(Array.isArray(data60)){
+var valid30 = true;
+const len18 = data60.length;
+for(let i18=0; i18<len18; i18++){
+let data61 = data60[i18];
+const _errs134 = errors;
+if(errors === _errs134){
+if(typeof data61 === "string"){
+if(func3(data61) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notMethods/" + i18,schemaPath:"AuthzRule/properties/to/items/properties/notMethods/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notMethods/" + i18,schemaPath:"AuthzRule/properties/to/items/properties/notMethods/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid30 = _errs134 === errors;
+if(!valid30){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notMethods",schemaPath:"AuthzRule/properties/to/items/properties/notMethods/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs132 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.paths !== undefined){
+let data62 = data49.paths;
+const _errs136 = errors;
+if(errors === _errs136){
+if(Array.isArray(data62)){
+var valid31 = true;
+const len19 = data62.length;
+for(let i19=0; i19<len19; i19++){
+let data63 = data62[i19];
+const _errs138 = errors;
+if(errors === _errs138){
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/paths/" + i19,schemaPath:"AuthzRule/properties/to/items/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/paths/" + i19,schemaPath:"AuthzRule/properties/to/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid31 = _errs138 === errors;
+if(!valid31){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/paths",schemaPath:"AuthzRule/properties/to/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs136 === errors;
+}
+else {
+var valid24 = true;
+}
+if(valid24){
+if(data49.notPaths !== undefined){
+let data64 = data49.notPaths;
+const _errs140 = errors;
+if(errors === _errs140){
+if(Array.isArray(data64)){
+var valid32 = true;
+const len20 = data64.length;
+for(let i20=0; i20<len20; i20++){
+let data65 = data64[i20];
+const _errs142 = errors;
+if(errors === _errs142){
+if(typeof data65 === "string"){
+if(func3(data65) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notPaths/" + i20,schemaPath:"AuthzRule/properties/to/items/properties/notPaths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notPaths/" + i20,schemaPath:"AuthzRule/properties/to/items/properties/notPaths/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid32 = _errs142 === errors;
+if(!valid32){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12+"/notPaths",schemaPath:"AuthzRule/properties/to/items/properties/notPaths/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid24 = _errs140 === errors;
+}
+else {
+var valid24 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to/" + i12,schemaPath:"AuthzRule/properties/to/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid23 = _errs109 === errors;
+if(!valid23){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/to",schemaPath:"AuthzRule/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid12 = _errs107 === errors;
+}
+else {
+var valid12 = true;
+}
+if(valid12){
+if(data29.when !== undefined){
+let data66 = data29.when;
+const _errs144 = errors;
+if(errors === _errs144){
+if(Array.isArray(data66)){
+var valid33 = true;
+const len21 = data66.length;
+for(let i21=0; i21<len21; i21++){
+let data67 = data66[i21];
+const _errs146 = errors;
+if(errors === _errs146){
+if(data67 && typeof data67 == "object" && !Array.isArray(data67)){
+let missing5;
+if((data67.key === undefined) && (missing5 = "key")){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21,schemaPath:"AuthzRule/properties/when/items/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+const _errs148 = errors;
+for(const key9 in data67){
+if(!(((key9 === "key") || (key9 === "values")) || (key9 === "notValues"))){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21,schemaPath:"AuthzRule/properties/when/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs148 === errors){
+if(data67.key !== undefined){
+let data68 = data67.key;
+const _errs149 = errors;
+if(errors === _errs149){
+if(typeof data68 === "string"){
+if(func3(data68) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/key",schemaPath:"AuthzRule/properties/when/items/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/key",schemaPath:"AuthzRule/properties/when/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid34 = _errs149 === errors;
+}
+else {
+var valid34 = true;
+}
+if(valid34){
+if(data67.values !== undefined){
+let data69 = data67.values;
+const _errs151 = errors;
+if(errors === _errs151){
+if(Array.isArray(data69)){
+var valid35 = true;
+const len22 = data69.length;
+for(let i22=0; i22<len22; i22++){
+let data70 = data69[i22];
+const _errs153 = errors;
+if(errors === _errs153){
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/values/" + i22,schemaPath:"AuthzRule/properties/when/items/properties/values/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/values/" + i22,schemaPath:"AuthzRule/properties/when/items/properties/values/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid35 = _errs153 === errors;
+if(!valid35){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/values",schemaPath:"AuthzRule/properties/when/items/properties/values/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid34 = _errs151 === errors;
+}
+else {
+var valid34 = true;
+}
+if(valid34){
+if(data67.notValues !== undefined){
+let data71 = data67.notValues;
+const _errs155 = errors;
+if(errors === _errs155){
+if(Array.isArray(data71)){
+var valid36 = true;
+const len23 = data71.length;
+for(let i23=0; i23<len23; i23++){
+let data72 = data71[i23];
+const _errs157 = errors;
+if(errors === _errs157){
+if(typeof data72 === "string"){
+if(func3(data72) < 1){
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/notValues/" + i23,schemaPath:"AuthzRule/properties/when/items/properties/notValues/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/notValues/" + i23,schemaPath:"AuthzRule/properties/when/items/properties/notValues/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid36 = _errs157 === errors;
+if(!valid36){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21+"/notValues",schemaPath:"AuthzRule/properties/when/items/properties/notValues/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid34 = _errs155 === errors;
+}
+else {
+var valid34 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when/" + i21,schemaPath:"AuthzRule/properties/when/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid33 = _errs146 === errors;
+if(!valid33){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2+"/when",schemaPath:"AuthzRule/properties/when/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid12 = _errs144 === errors;
+}
+else {
+var valid12 = true;
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules/" + i2,schemaPath:"AuthzRule/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid10 = _errs66 === errors;
+if(!valid10){
+break;
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1+"/rules",schemaPath:"#/properties/authorization/properties/policies/items/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid9 = _errs64 === errors;
+}
+else {
+var valid9 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies/" + i1,schemaPath:"#/properties/authorization/properties/policies/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid8 = _errs53 === errors;
+if(!valid8){
+break;
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization/policies",schemaPath:"#/properties/authorization/properties/policies/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid7 = _errs51 === errors;
+}
+else {
+var valid7 = true;
+}
+}
+}
+}
+}
+else {
+validate11.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs46 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -2805,8 +3930,8 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema22 = {"$id":"Cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"endpoints":{"type":"array","items":{"$ref":"Endpoint"}},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"},"tls":{"oneOf":[{"type":"object","properties":{"mode":{"type":"string","const":"ISTIO_MUTUAL"},"subjectAltNames":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}}},"required":["mode","subjectAltNames"],"additionalProperties":false},{"type":"object","properties":{"mode":{"type":"string","const":"SIMPLE"},"sni":{"type":"string","minLength":1},"subjectAltNames":{"type":"array","items":{"type":"string","minLength":1}},"caCertificates":{"type":"string","minLength":1}},"required":["mode"],"additionalProperties":false}]}},"required":["name","endpoints"],"additionalProperties":false};
-const schema23 = {"$id":"Endpoint","type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"weight":{"default":1,"type":"integer","minimum":1,"maximum":9007199254740991},"labels":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"health":{"type":"string","enum":["HEALTHY","UNHEALTHY","DRAINING"]},"workload":{"type":"string"},"namespace":{"type":"string"}},"required":["address","port"],"additionalProperties":false};
+const schema23 = {"$id":"Cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"endpoints":{"type":"array","items":{"$ref":"Endpoint"}},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"},"tls":{"oneOf":[{"type":"object","properties":{"mode":{"type":"string","const":"ISTIO_MUTUAL"},"subjectAltNames":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}}},"required":["mode","subjectAltNames"],"additionalProperties":false},{"type":"object","properties":{"mode":{"type":"string","const":"SIMPLE"},"sni":{"type":"string","minLength":1},"subjectAltNames":{"type":"array","items":{"type":"string","minLength":1}},"caCertificates":{"type":"string","minLength":1}},"required":["mode"],"additionalProperties":false}]}},"required":["name","endpoints"],"additionalProperties":false};
+const schema24 = {"$id":"Endpoint","type":"object","properties":{"address":{"type":"string","minLength":1},"port":{"type":"integer","minimum":1,"maximum":65535},"weight":{"default":1,"type":"integer","minimum":1,"maximum":9007199254740991},"labels":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"health":{"type":"string","enum":["HEALTHY","UNHEALTHY","DRAINING"]},"workload":{"type":"string"},"namespace":{"type":"string"}},"required":["address","port"],"additionalProperties":false};
 const pattern0 = new RegExp("^\\/.*", "u");
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -2838,7 +3963,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func2.call(schema22.properties, key0))){
+if(!(func2.call(schema23.properties, key0))){
 validate17.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2873,7 +3998,7 @@ validate17.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties
 return false;
 }
 if(!((data1 === "STATIC") || (data1 === "ORIGINAL_DST"))){
-validate17.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema22.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate17.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema23.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -2897,7 +4022,7 @@ validate17.errors = [{instancePath:instancePath+"/lbPolicy",schemaPath:"#/proper
 return false;
 }
 if(!((((data3 === "ROUND_ROBIN") || (data3 === "LEAST_REQUEST")) || (data3 === "RANDOM")) || (data3 === "CONSISTENT_HASH"))){
-validate17.errors = [{instancePath:instancePath+"/lbPolicy",schemaPath:"#/properties/lbPolicy/enum",keyword:"enum",params:{allowedValues: schema22.properties.lbPolicy.enum},message:"must be equal to one of the allowed values"}];
+validate17.errors = [{instancePath:instancePath+"/lbPolicy",schemaPath:"#/properties/lbPolicy/enum",keyword:"enum",params:{allowedValues: schema23.properties.lbPolicy.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -3323,7 +4448,7 @@ validate17.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/health",sch
 return false;
 }
 if(!(((data15 === "HEALTHY") || (data15 === "UNHEALTHY")) || (data15 === "DRAINING"))){
-validate17.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/health",schemaPath:"Endpoint/properties/health/enum",keyword:"enum",params:{allowedValues: schema23.properties.health.enum},message:"must be equal to one of the allowed values"}];
+validate17.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/health",schemaPath:"Endpoint/properties/health/enum",keyword:"enum",params:{allowedValues: schema24.properties.health.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid7 = _errs46 === errors;
@@ -4628,7 +5753,7 @@ validate10.errors = [{instancePath:instancePath+"/egress/mode",schemaPath:"Egres
 return false;
 }
 if(!((data6 === "REGISTRY_ONLY") || (data6 === "ALLOW_ANY"))){
-validate10.errors = [{instancePath:instancePath+"/egress/mode",schemaPath:"EgressPolicy/properties/mode/enum",keyword:"enum",params:{allowedValues: schema24.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+validate10.errors = [{instancePath:instancePath+"/egress/mode",schemaPath:"EgressPolicy/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.mode.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid5 = _errs15 === errors;
@@ -4746,7 +5871,7 @@ validate10.errors = [{instancePath:instancePath+"/egress/allow/" + i2+"/resoluti
 return false;
 }
 if(!(((data12 === "DNS") || (data12 === "STATIC")) || (data12 === "NONE"))){
-validate10.errors = [{instancePath:instancePath+"/egress/allow/" + i2+"/resolution",schemaPath:"EgressPolicy/properties/allow/items/properties/resolution/enum",keyword:"enum",params:{allowedValues: schema24.properties.allow.items.properties.resolution.enum},message:"must be equal to one of the allowed values"}];
+validate10.errors = [{instancePath:instancePath+"/egress/allow/" + i2+"/resolution",schemaPath:"EgressPolicy/properties/allow/items/properties/resolution/enum",keyword:"enum",params:{allowedValues: schema25.properties.allow.items.properties.resolution.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid7 = _errs28 === errors;
@@ -5237,8 +6362,8 @@ return errors === 0;
 }
 
 export const discoveryMessage = validate19;
-const schema27 = {"$id":"discoveryMessage","oneOf":[{"$ref":"deltaMessage"},{"type":"object","properties":{"type":{"type":"string","const":"heartbeat"},"time":{"type":"number"}},"required":["type","time"],"additionalProperties":false}]};
-const schema28 = {"$id":"deltaMessage","type":"object","properties":{"type":{"type":"string","const":"delta"},"version":{"type":"string","minLength":1},"nonce":{"type":"string","minLength":1},"full":{"type":"boolean"},"resources":{"type":"array","items":{"type":"object","properties":{"type":{"type":"string","enum":["listener","routes","cluster","endpoints","egress","telemetry","peers"]},"name":{"type":"string","minLength":1},"version":{"type":"string","minLength":1},"resource":{}},"required":["type","name","version","resource"],"additionalProperties":false}},"removed":{"type":"array","items":{"type":"object","properties":{"type":{"type":"string","enum":["listener","routes","cluster","endpoints","egress","telemetry","peers"]},"name":{"type":"string","minLength":1}},"required":["type","name"],"additionalProperties":false}}},"required":["type","version","nonce","resources","removed"],"additionalProperties":false};
+const schema28 = {"$id":"discoveryMessage","oneOf":[{"$ref":"deltaMessage"},{"type":"object","properties":{"type":{"type":"string","const":"heartbeat"},"time":{"type":"number"}},"required":["type","time"],"additionalProperties":false}]};
+const schema29 = {"$id":"deltaMessage","type":"object","properties":{"type":{"type":"string","const":"delta"},"version":{"type":"string","minLength":1},"nonce":{"type":"string","minLength":1},"full":{"type":"boolean"},"resources":{"type":"array","items":{"type":"object","properties":{"type":{"type":"string","enum":["listener","routes","cluster","endpoints","egress","telemetry","peers"]},"name":{"type":"string","minLength":1},"version":{"type":"string","minLength":1},"resource":{}},"required":["type","name","version","resource"],"additionalProperties":false}},"removed":{"type":"array","items":{"type":"object","properties":{"type":{"type":"string","enum":["listener","routes","cluster","endpoints","egress","telemetry","peers"]},"name":{"type":"string","minLength":1}},"required":["type","name"],"additionalProperties":false}}},"required":["type","version","nonce","resources","removed"],"additionalProperties":false};
 
 function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="discoveryMessage" */;
@@ -5444,7 +6569,7 @@ vErrors.push(err11);
 errors++;
 }
 if(!(((((((data6 === "listener") || (data6 === "routes")) || (data6 === "cluster")) || (data6 === "endpoints")) || (data6 === "egress")) || (data6 === "telemetry")) || (data6 === "peers"))){
-const err12 = {instancePath:instancePath+"/resources/" + i0+"/type",schemaPath:"deltaMessage/properties/resources/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema28.properties.resources.items.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err12 = {instancePath:instancePath+"/resources/" + i0+"/type",schemaPath:"deltaMessage/properties/resources/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema29.properties.resources.items.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5616,7 +6741,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(((((((data11 === "listener") || (data11 === "routes")) || (data11 === "cluster")) || (data11 === "endpoints")) || (data11 === "egress")) || (data11 === "telemetry")) || (data11 === "peers"))){
-const err22 = {instancePath:instancePath+"/removed/" + i1+"/type",schemaPath:"deltaMessage/properties/removed/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema28.properties.removed.items.properties.type.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/removed/" + i1+"/type",schemaPath:"deltaMessage/properties/removed/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema29.properties.removed.items.properties.type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5983,7 +7108,7 @@ validate20.errors = [{instancePath:instancePath+"/resources/" + i0+"/type",schem
 return false;
 }
 if(!(((((((data6 === "listener") || (data6 === "routes")) || (data6 === "cluster")) || (data6 === "endpoints")) || (data6 === "egress")) || (data6 === "telemetry")) || (data6 === "peers"))){
-validate20.errors = [{instancePath:instancePath+"/resources/" + i0+"/type",schemaPath:"#/properties/resources/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema28.properties.resources.items.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate20.errors = [{instancePath:instancePath+"/resources/" + i0+"/type",schemaPath:"#/properties/resources/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema29.properties.resources.items.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs15 === errors;
@@ -6095,7 +7220,7 @@ validate20.errors = [{instancePath:instancePath+"/removed/" + i1+"/type",schemaP
 return false;
 }
 if(!(((((((data11 === "listener") || (data11 === "routes")) || (data11 === "cluster")) || (data11 === "endpoints")) || (data11 === "egress")) || (data11 === "telemetry")) || (data11 === "peers"))){
-validate20.errors = [{instancePath:instancePath+"/removed/" + i1+"/type",schemaPath:"#/properties/removed/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema28.properties.removed.items.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate20.errors = [{instancePath:instancePath+"/removed/" + i1+"/type",schemaPath:"#/properties/removed/items/properties/type/enum",keyword:"enum",params:{allowedValues: schema29.properties.removed.items.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid4 = _errs26 === errors;
@@ -6167,7 +7292,7 @@ return errors === 0;
 }
 
 export const resource_listener = validate21;
-const schema30 = {"$id":"resource_listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"tls":{"type":"object","properties":{"mode":{"type":"string","enum":["STRICT","PERMISSIVE","DISABLE"]}},"required":["mode"],"additionalProperties":false}},"required":["name","kind","port"],"additionalProperties":false};
+const schema31 = {"$id":"resource_listener","type":"object","properties":{"name":{"type":"string","minLength":1},"kind":{"type":"string","enum":["gateway","inbound","outbound","egress"]},"port":{"type":"integer","minimum":1,"maximum":65535},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]},"pathNormalization":{"default":"BASE","type":"string","enum":["NONE","BASE","MERGE_SLASHES","DECODE_AND_MERGE_SLASHES"]},"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"limits":{"type":"object","properties":{"maxHeaderBytes":{"type":"integer","minimum":1024,"maximum":1048576},"maxHeaderCount":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxUrlBytes":{"type":"integer","minimum":16,"maximum":9007199254740991},"headerTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequestsPerConnection":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"tls":{"type":"object","properties":{"mode":{"type":"string","enum":["STRICT","PERMISSIVE","DISABLE"]}},"required":["mode"],"additionalProperties":false},"authorization":{"type":"object","properties":{"destinationPort":{"type":"integer","minimum":1,"maximum":65535},"policies":{"minItems":1,"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"namespace":{"type":"string","minLength":1},"action":{"type":"string","enum":["ALLOW","DENY","AUDIT"]},"scope":{"type":"string","enum":["mesh","namespace","workload"]},"rules":{"type":"array","items":{"$ref":"AuthzRule"}}},"required":["name","namespace","action","scope","rules"],"additionalProperties":false}}},"required":["destinationPort","policies"],"additionalProperties":false}},"required":["name","kind","port"],"additionalProperties":false};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_listener" */;
@@ -6186,7 +7311,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((((key0 === "name") || (key0 === "kind")) || (key0 === "port")) || (key0 === "rateLimit")) || (key0 === "pathNormalization")) || (key0 === "maxConnections")) || (key0 === "limits")) || (key0 === "tls"))){
+if(!(func2.call(schema31.properties, key0))){
 validate21.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -6222,7 +7347,7 @@ validate21.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties
 return false;
 }
 if(!((((data1 === "gateway") || (data1 === "inbound")) || (data1 === "outbound")) || (data1 === "egress"))){
-validate21.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema30.properties.kind.enum},message:"must be equal to one of the allowed values"}];
+validate21.errors = [{instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema31.properties.kind.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -6382,7 +7507,7 @@ validate21.errors = [{instancePath:instancePath+"/pathNormalization",schemaPath:
 return false;
 }
 if(!((((data7 === "NONE") || (data7 === "BASE")) || (data7 === "MERGE_SLASHES")) || (data7 === "DECODE_AND_MERGE_SLASHES"))){
-validate21.errors = [{instancePath:instancePath+"/pathNormalization",schemaPath:"#/properties/pathNormalization/enum",keyword:"enum",params:{allowedValues: schema30.properties.pathNormalization.enum},message:"must be equal to one of the allowed values"}];
+validate21.errors = [{instancePath:instancePath+"/pathNormalization",schemaPath:"#/properties/pathNormalization/enum",keyword:"enum",params:{allowedValues: schema31.properties.pathNormalization.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs19 === errors;
@@ -6634,7 +7759,7 @@ validate21.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/proper
 return false;
 }
 if(!(((data17 === "STRICT") || (data17 === "PERMISSIVE")) || (data17 === "DISABLE"))){
-validate21.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema30.properties.tls.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+validate21.errors = [{instancePath:instancePath+"/tls/mode",schemaPath:"#/properties/tls/properties/mode/enum",keyword:"enum",params:{allowedValues: schema31.properties.tls.properties.mode.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 }
@@ -6650,6 +7775,1130 @@ var valid0 = _errs38 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.authorization !== undefined){
+let data18 = data.authorization;
+const _errs43 = errors;
+if(errors === _errs43){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+let missing3;
+if(((data18.destinationPort === undefined) && (missing3 = "destinationPort")) || ((data18.policies === undefined) && (missing3 = "policies"))){
+validate21.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"}];
+return false;
+}
+else {
+const _errs45 = errors;
+for(const key4 in data18){
+if(!((key4 === "destinationPort") || (key4 === "policies"))){
+validate21.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs45 === errors){
+if(data18.destinationPort !== undefined){
+let data19 = data18.destinationPort;
+const _errs46 = errors;
+if(!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))){
+validate21.errors = [{instancePath:instancePath+"/authorization/destinationPort",schemaPath:"#/properties/authorization/properties/destinationPort/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs46){
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 65535 || isNaN(data19)){
+validate21.errors = [{instancePath:instancePath+"/authorization/destinationPort",schemaPath:"#/properties/authorization/properties/destinationPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"}];
+return false;
+}
+else {
+if(data19 < 1 || isNaN(data19)){
+validate21.errors = [{instancePath:instancePath+"/authorization/destinationPort",schemaPath:"#/properties/authorization/properties/destinationPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid6 = _errs46 === errors;
+}
+else {
+var valid6 = true;
+}
+if(valid6){
+if(data18.policies !== undefined){
+let data20 = data18.policies;
+const _errs48 = errors;
+if(errors === _errs48){
+if(Array.isArray(data20)){
+if(data20.length < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies",schemaPath:"#/properties/authorization/properties/policies/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
+return false;
+}
+else {
+var valid7 = true;
+const len0 = data20.length;
+for(let i0=0; i0<len0; i0++){
+let data21 = data20[i0];
+const _errs50 = errors;
+if(errors === _errs50){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing4;
+if((((((data21.name === undefined) && (missing4 = "name")) || ((data21.namespace === undefined) && (missing4 = "namespace"))) || ((data21.action === undefined) && (missing4 = "action"))) || ((data21.scope === undefined) && (missing4 = "scope"))) || ((data21.rules === undefined) && (missing4 = "rules"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0,schemaPath:"#/properties/authorization/properties/policies/items/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+const _errs52 = errors;
+for(const key5 in data21){
+if(!(((((key5 === "name") || (key5 === "namespace")) || (key5 === "action")) || (key5 === "scope")) || (key5 === "rules"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0,schemaPath:"#/properties/authorization/properties/policies/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs52 === errors){
+if(data21.name !== undefined){
+let data22 = data21.name;
+const _errs53 = errors;
+if(errors === _errs53){
+if(typeof data22 === "string"){
+if(func3(data22) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/name",schemaPath:"#/properties/authorization/properties/policies/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/name",schemaPath:"#/properties/authorization/properties/policies/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid8 = _errs53 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data21.namespace !== undefined){
+let data23 = data21.namespace;
+const _errs55 = errors;
+if(errors === _errs55){
+if(typeof data23 === "string"){
+if(func3(data23) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/namespace",schemaPath:"#/properties/authorization/properties/policies/items/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/namespace",schemaPath:"#/properties/authorization/properties/policies/items/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid8 = _errs55 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data21.action !== undefined){
+let data24 = data21.action;
+const _errs57 = errors;
+if(typeof data24 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/action",schemaPath:"#/properties/authorization/properties/policies/items/properties/action/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data24 === "ALLOW") || (data24 === "DENY")) || (data24 === "AUDIT"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/action",schemaPath:"#/properties/authorization/properties/policies/items/properties/action/enum",keyword:"enum",params:{allowedValues: schema31.properties.authorization.properties.policies.items.properties.action.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid8 = _errs57 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data21.scope !== undefined){
+let data25 = data21.scope;
+const _errs59 = errors;
+if(typeof data25 !== "string"){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/scope",schemaPath:"#/properties/authorization/properties/policies/items/properties/scope/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if(!(((data25 === "mesh") || (data25 === "namespace")) || (data25 === "workload"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/scope",schemaPath:"#/properties/authorization/properties/policies/items/properties/scope/enum",keyword:"enum",params:{allowedValues: schema31.properties.authorization.properties.policies.items.properties.scope.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid8 = _errs59 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data21.rules !== undefined){
+let data26 = data21.rules;
+const _errs61 = errors;
+if(errors === _errs61){
+if(Array.isArray(data26)){
+var valid9 = true;
+const len1 = data26.length;
+for(let i1=0; i1<len1; i1++){
+let data27 = data26[i1];
+const _errs63 = errors;
+const _errs64 = errors;
+if(errors === _errs64){
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+const _errs66 = errors;
+for(const key6 in data27){
+if(!(((key6 === "from") || (key6 === "to")) || (key6 === "when"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1,schemaPath:"AuthzRule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs66 === errors){
+if(data27.from !== undefined){
+let data28 = data27.from;
+const _errs67 = errors;
+if(errors === _errs67){
+if(Array.isArray(data28)){
+var valid12 = true;
+const len2 = data28.length;
+for(let i2=0; i2<len2; i2++){
+let data29 = data28[i2];
+const _errs69 = errors;
+if(errors === _errs69){
+if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+const _errs71 = errors;
+for(const key7 in data29){
+if(!((((((((key7 === "principals") || (key7 === "notPrincipals")) || (key7 === "namespaces")) || (key7 === "notNamespaces")) || (key7 === "ipBlocks")) || (key7 === "notIpBlocks")) || (key7 === "remoteIpBlocks")) || (key7 === "notRemoteIpBlocks"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2,schemaPath:"AuthzRule/properties/from/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs71 === errors){
+if(data29.principals !== undefined){
+let data30 = data29.principals;
+const _errs72 = errors;
+if(errors === _errs72){
+if(Array.isArray(data30)){
+var valid14 = true;
+const len3 = data30.length;
+for(let i3=0; i3<len3; i3++){
+let data31 = data30[i3];
+const _errs74 = errors;
+if(errors === _errs74){
+if(typeof data31 === "string"){
+if(func3(data31) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/principals/" + i3,schemaPath:"AuthzRule/properties/from/items/properties/principals/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/principals/" + i3,schemaPath:"AuthzRule/properties/from/items/properties/principals/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid14 = _errs74 === errors;
+if(!valid14){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/principals",schemaPath:"AuthzRule/properties/from/items/properties/principals/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs72 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.notPrincipals !== undefined){
+let data32 = data29.notPrincipals;
+const _errs76 = errors;
+if(errors === _errs76){
+if(Array.isArray(data32)){
+var valid15 = true;
+const len4 = data32.length;
+for(let i4=0; i4<len4; i4++){
+let data33 = data32[i4];
+const _errs78 = errors;
+if(errors === _errs78){
+if(typeof data33 === "string"){
+if(func3(data33) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notPrincipals/" + i4,schemaPath:"AuthzRule/properties/from/items/properties/notPrincipals/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notPrincipals/" + i4,schemaPath:"AuthzRule/properties/from/items/properties/notPrincipals/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid15 = _errs78 === errors;
+if(!valid15){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notPrincipals",schemaPath:"AuthzRule/properties/from/items/properties/notPrincipals/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs76 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.namespaces !== undefined){
+let data34 = data29.namespaces;
+const _errs80 = errors;
+if(errors === _errs80){
+if(Array.isArray(data34)){
+var valid16 = true;
+const len5 = data34.length;
+for(let i5=0; i5<len5; i5++){
+let data35 = data34[i5];
+const _errs82 = errors;
+if(errors === _errs82){
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/namespaces/" + i5,schemaPath:"AuthzRule/properties/from/items/properties/namespaces/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/namespaces/" + i5,schemaPath:"AuthzRule/properties/from/items/properties/namespaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid16 = _errs82 === errors;
+if(!valid16){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/namespaces",schemaPath:"AuthzRule/properties/from/items/properties/namespaces/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs80 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.notNamespaces !== undefined){
+let data36 = data29.notNamespaces;
+const _errs84 = errors;
+if(errors === _errs84){
+if(Array.isArray(data36)){
+var valid17 = true;
+const len6 = data36.length;
+for(let i6=0; i6<len6; i6++){
+let data37 = data36[i6];
+const _errs86 = errors;
+if(errors === _errs86){
+if(typeof data37 === "string"){
+if(func3(data37) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notNamespaces/" + i6,schemaPath:"AuthzRule/properties/from/items/properties/notNamespaces/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notNamespaces/" + i6,schemaPath:"AuthzRule/properties/from/items/properties/notNamespaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid17 = _errs86 === errors;
+if(!valid17){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notNamespaces",schemaPath:"AuthzRule/properties/from/items/properties/notNamespaces/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs84 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.ipBlocks !== undefined){
+let data38 = data29.ipBlocks;
+const _errs88 = errors;
+if(errors === _errs88){
+if(Array.isArray(data38)){
+var valid18 = true;
+const len7 = data38.length;
+for(let i7=0; i7<len7; i7++){
+let data39 = data38[i7];
+const _errs90 = errors;
+if(errors === _errs90){
+if(typeof data39 === "string"){
+if(func3(data39) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/ipBlocks/" + i7,schemaPath:"AuthzRule/properties/from/items/properties/ipBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/ipBlocks/" + i7,schemaPath:"AuthzRule/properties/from/items/properties/ipBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid18 = _errs90 === errors;
+if(!valid18){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/ipBlocks",schemaPath:"AuthzRule/properties/from/items/properties/ipBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs88 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.notIpBlocks !== undefined){
+let data40 = data29.notIpBlocks;
+const _errs92 = errors;
+if(errors === _errs92){
+if(Array.isArray(data40)){
+var valid19 = true;
+const len8 = data40.length;
+for(let i8=0; i8<len8; i8++){
+let data41 = data40[i8];
+const _errs94 = errors;
+if(errors === _errs94){
+if(typeof data41 === "string"){
+if(func3(data41) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notIpBlocks/" + i8,schemaPath:"AuthzRule/properties/from/items/properties/notIpBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notIpBlocks/" + i8,schemaPath:"AuthzRule/properties/from/items/properties/notIpBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid19 = _errs94 === errors;
+if(!valid19){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notIpBlocks",schemaPath:"AuthzRule/properties/from/items/properties/notIpBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs92 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.remoteIpBlocks !== undefined){
+let data42 = data29.remoteIpBlocks;
+const _errs96 = errors;
+if(errors === _errs96){
+if(Array.isArray(data42)){
+var valid20 = true;
+const len9 = data42.length;
+for(let i9=0; i9<len9; i9++){
+let data43 = data42[i9];
+const _errs98 = errors;
+if(errors === _errs98){
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/remoteIpBlocks/" + i9,schemaPath:"AuthzRule/properties/from/items/properties/remoteIpBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/remoteIpBlocks/" + i9,schemaPath:"AuthzRule/properties/from/items/properties/remoteIpBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid20 = _errs98 === errors;
+if(!valid20){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/remoteIpBlocks",schemaPath:"AuthzRule/properties/from/items/properties/remoteIpBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs96 === errors;
+}
+else {
+var valid13 = true;
+}
+if(valid13){
+if(data29.notRemoteIpBlocks !== undefined){
+let data44 = data29.notRemoteIpBlocks;
+const _errs100 = errors;
+if(errors === _errs100){
+if(Array.isArray(data44)){
+var valid21 = true;
+const len10 = data44.length;
+for(let i10=0; i10<len10; i10++){
+let data45 = data44[i10];
+const _errs102 = errors;
+if(errors === _errs102){
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notRemoteIpBlocks/" + i10,schemaPath:"AuthzRule/properties/from/items/properties/notRemoteIpBlocks/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notRemoteIpBlocks/" + i10,schemaPath:"AuthzRule/properties/from/items/properties/notRemoteIpBlocks/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid21 = _errs102 === errors;
+if(!valid21){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2+"/notRemoteIpBlocks",schemaPath:"AuthzRule/properties/from/items/properties/notRemoteIpBlocks/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid13 = _errs100 === errors;
+}
+else {
+var valid13 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from/" + i2,schemaPath:"AuthzRule/properties/from/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid12 = _errs69 === errors;
+if(!valid12){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/from",schemaPath:"AuthzRule/properties/from/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid11 = _errs67 === errors;
+}
+else {
+var valid11 = true;
+}
+if(valid11){
+if(data27.to !== undefined){
+let data46 = data27.to;
+const _errs104 = errors;
+if(errors === _errs104){
+if(Array.isArray(data46)){
+var valid22 = true;
+const len11 = data46.length;
+for(let i11=0; i11<len11; i11++){
+let data47 = data46[i11];
+const _errs106 = errors;
+if(errors === _errs106){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+const _errs108 = errors;
+for(const key8 in data47){
+if(!((((((((key8 === "hosts") || (key8 === "notHosts")) || (key8 === "ports")) || (key8 === "notPorts")) || (key8 === "methods")) || (key8 === "notMethods")) || (key8 === "paths")) || (key8 === "notPaths"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11,schemaPath:"AuthzRule/properties/to/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs108 === errors){
+if(data47.hosts !== undefined){
+let data48 = data47.hosts;
+const _errs109 = errors;
+if(errors === _errs109){
+if(Array.isArray(data48)){
+var valid24 = true;
+const len12 = data48.length;
+for(let i12=0; i12<len12; i12++){
+let data49 = data48[i12];
+const _errs111 = errors;
+if(errors === _errs111){
+if(typeof data49 === "string"){
+if(func3(data49) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/hosts/" + i12,schemaPath:"AuthzRule/properties/to/items/properties/hosts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/hosts/" + i12,schemaPath:"AuthzRule/properties/to/items/properties/hosts/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid24 = _errs111 === errors;
+if(!valid24){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/hosts",schemaPath:"AuthzRule/properties/to/items/properties/hosts/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs109 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.notHosts !== undefined){
+let data50 = data47.notHosts;
+const _errs113 = errors;
+if(errors === _errs113){
+if(Array.isArray(data50)){
+var valid25 = true;
+const len13 = data50.length;
+for(let i13=0; i13<len13; i13++){
+let data51 = data50[i13];
+const _errs115 = errors;
+if(errors === _errs115){
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notHosts/" + i13,schemaPath:"AuthzRule/properties/to/items/properties/notHosts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notHosts/" + i13,schemaPath:"AuthzRule/properties/to/items/properties/notHosts/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid25 = _errs115 === errors;
+if(!valid25){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notHosts",schemaPath:"AuthzRule/properties/to/items/properties/notHosts/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs113 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.ports !== undefined){
+let data52 = data47.ports;
+const _errs117 = errors;
+if(errors === _errs117){
+if(Array.isArray(data52)){
+var valid26 = true;
+const len14 = data52.length;
+for(let i14=0; i14<len14; i14++){
+let data53 = data52[i14];
+const _errs119 = errors;
+if(errors === _errs119){
+if(typeof data53 === "string"){
+if(func3(data53) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/ports/" + i14,schemaPath:"AuthzRule/properties/to/items/properties/ports/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/ports/" + i14,schemaPath:"AuthzRule/properties/to/items/properties/ports/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid26 = _errs119 === errors;
+if(!valid26){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/ports",schemaPath:"AuthzRule/properties/to/items/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs117 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.notPorts !== undefined){
+let data54 = data47.notPorts;
+const _errs121 = errors;
+if(errors === _errs121){
+if(Array.isArray(data54)){
+var valid27 = true;
+const len15 = data54.length;
+for(let i15=0; i15<len15; i15++){
+let data55 = data54[i15];
+const _errs123 = errors;
+if(errors === _errs123){
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notPorts/" + i15,schemaPath:"AuthzRule/properties/to/items/properties/notPorts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notPorts/" + i15,schemaPath:"AuthzRule/properties/to/items/properties/notPorts/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid27 = _errs123 === errors;
+if(!valid27){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notPorts",schemaPath:"AuthzRule/properties/to/items/properties/notPorts/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs121 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.methods !== undefined){
+let data56 = data47.methods;
+const _errs125 = errors;
+if(errors === _errs125){
+if(Array.isArray(data56)){
+var valid28 = true;
+const len16 = data56.length;
+for(let i16=0; i16<len16; i16++){
+let data57 = data56[i16];
+const _errs127 = errors;
+if(errors === _errs127){
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/methods/" + i16,schemaPath:"AuthzRule/properties/to/items/properties/methods/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/methods/" + i16,schemaPath:"AuthzRule/properties/to/items/properties/methods/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid28 = _errs127 === errors;
+if(!valid28){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/methods",schemaPath:"AuthzRule/properties/to/items/properties/methods/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs125 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.notMethods !== undefined){
+let data58 = data47.notMethods;
+const _errs129 = errors;
+if(errors === _errs129){
+if(Array.isArray(data58)){
+var valid29 = true;
+const len17 = data58.length;
+for(let i17=0; i17<len17; i17++){
+let data59 = data58[i17];
+const _errs131 = errors;
+if(errors === _errs131){
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notMethods/" + i17,schemaPath:"AuthzRule/properties/to/items/properties/notMethods/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notMethods/" + i17,schemaPath:"AuthzRule/properties/to/items/properties/notMethods/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid29 = _errs131 === errors;
+if(!valid29){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notMethods",schemaPath:"AuthzRule/properties/to/items/properties/notMethods/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs129 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.paths !== undefined){
+let data60 = data47.paths;
+const _errs133 = errors;
+if(errors === _errs133){
+if(Array.isArray(data60)){
+var valid30 = true;
+const len18 = data60.length;
+for(let i18=0; i18<len18; i18++){
+let data61 = data60[i18];
+const _errs135 = errors;
+if(errors === _errs135){
+if(typeof data61 === "string"){
+if(func3(data61) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/paths/" + i18,schemaPath:"AuthzRule/properties/to/items/properties/paths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/paths/" + i18,schemaPath:"AuthzRule/properties/to/items/properties/paths/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid30 = _errs135 === errors;
+if(!valid30){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/paths",schemaPath:"AuthzRule/properties/to/items/properties/paths/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs133 === errors;
+}
+else {
+var valid23 = true;
+}
+if(valid23){
+if(data47.notPaths !== undefined){
+let data62 = data47.notPaths;
+const _errs137 = errors;
+if(errors === _errs137){
+if(Array.isArray(data62)){
+var valid31 = true;
+const len19 = data62.length;
+for(let i19=0; i19<len19; i19++){
+let data63 = data62[i19];
+const _errs139 = errors;
+if(errors === _errs139){
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notPaths/" + i19,schemaPath:"AuthzRule/properties/to/items/properties/notPaths/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notPaths/" + i19,schemaPath:"AuthzRule/properties/to/items/properties/notPaths/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid31 = _errs139 === errors;
+if(!valid31){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11+"/notPaths",schemaPath:"AuthzRule/properties/to/items/properties/notPaths/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid23 = _errs137 === errors;
+}
+else {
+var valid23 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to/" + i11,schemaPath:"AuthzRule/properties/to/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid22 = _errs106 === errors;
+if(!valid22){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/to",schemaPath:"AuthzRule/properties/to/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid11 = _errs104 === errors;
+}
+else {
+var valid11 = true;
+}
+if(valid11){
+if(data27.when !== undefined){
+let data64 = data27.when;
+const _errs141 = errors;
+if(errors === _errs141){
+if(Array.isArray(data64)){
+var valid32 = true;
+const len20 = data64.length;
+for(let i20=0; i20<len20; i20++){
+let data65 = data64[i20];
+const _errs143 = errors;
+if(errors === _errs143){
+if(data65 && typeof data65 == "object" && !Array.isArray(data65)){
+let missing5;
+if((data65.key === undefined) && (missing5 = "key")){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20,schemaPath:"AuthzRule/properties/when/items/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"}];
+return false;
+}
+else {
+const _errs145 = errors;
+for(const key9 in data65){
+if(!(((key9 === "key") || (key9 === "values")) || (key9 === "notValues"))){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20,schemaPath:"AuthzRule/properties/when/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs145 === errors){
+if(data65.key !== undefined){
+let data66 = data65.key;
+const _errs146 = errors;
+if(errors === _errs146){
+if(typeof data66 === "string"){
+if(func3(data66) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/key",schemaPath:"AuthzRule/properties/when/items/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/key",schemaPath:"AuthzRule/properties/when/items/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid33 = _errs146 === errors;
+}
+else {
+var valid33 = true;
+}
+if(valid33){
+if(data65.values !== undefined){
+let data67 = data65.values;
+const _errs148 = errors;
+if(errors === _errs148){
+if(Array.isArray(data67)){
+var valid34 = true;
+const len21 = data67.length;
+for(let i21=0; i21<len21; i21++){
+let data68 = data67[i21];
+const _errs150 = errors;
+if(errors === _errs150){
+if(typeof data68 === "string"){
+if(func3(data68) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/values/" + i21,schemaPath:"AuthzRule/properties/when/items/properties/values/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/values/" + i21,schemaPath:"AuthzRule/properties/when/items/properties/values/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid34 = _errs150 === errors;
+if(!valid34){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/values",schemaPath:"AuthzRule/properties/when/items/properties/values/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid33 = _errs148 === errors;
+}
+else {
+var valid33 = true;
+}
+if(valid33){
+if(data65.notValues !== undefined){
+let data69 = data65.notValues;
+const _errs152 = errors;
+if(errors === _errs152){
+if(Array.isArray(data69)){
+var valid35 = true;
+const len22 = data69.length;
+for(let i22=0; i22<len22; i22++){
+let data70 = data69[i22];
+const _errs154 = errors;
+if(errors === _errs154){
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/notValues/" + i22,schemaPath:"AuthzRule/properties/when/items/properties/notValues/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/notValues/" + i22,schemaPath:"AuthzRule/properties/when/items/properties/notValues/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid35 = _errs154 === errors;
+if(!valid35){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20+"/notValues",schemaPath:"AuthzRule/properties/when/items/properties/notValues/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid33 = _errs152 === errors;
+}
+else {
+var valid33 = true;
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when/" + i20,schemaPath:"AuthzRule/properties/when/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid32 = _errs143 === errors;
+if(!valid32){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1+"/when",schemaPath:"AuthzRule/properties/when/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid11 = _errs141 === errors;
+}
+else {
+var valid11 = true;
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules/" + i1,schemaPath:"AuthzRule/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid9 = _errs63 === errors;
+if(!valid9){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0+"/rules",schemaPath:"#/properties/authorization/properties/policies/items/properties/rules/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid8 = _errs61 === errors;
+}
+else {
+var valid8 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies/" + i0,schemaPath:"#/properties/authorization/properties/policies/items/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid7 = _errs50 === errors;
+if(!valid7){
+break;
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization/policies",schemaPath:"#/properties/authorization/properties/policies/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid6 = _errs48 === errors;
+}
+else {
+var valid6 = true;
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/authorization",schemaPath:"#/properties/authorization/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs43 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -6671,7 +8920,7 @@ return errors === 0;
 }
 
 export const resource_routes = validate22;
-const schema32 = {"$id":"resource_routes","type":"object","properties":{"name":{"type":"string","minLength":1},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}}},"required":["name","virtualHosts"],"additionalProperties":false};
+const schema34 = {"$id":"resource_routes","type":"object","properties":{"name":{"type":"string","minLength":1},"virtualHosts":{"type":"array","items":{"$ref":"VirtualHost"}}},"required":["name","virtualHosts"],"additionalProperties":false};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_routes" */;
@@ -6758,7 +9007,7 @@ return errors === 0;
 }
 
 export const resource_cluster = validate24;
-const schema33 = {"$id":"resource_cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"},"tls":{"oneOf":[{"type":"object","properties":{"mode":{"type":"string","const":"ISTIO_MUTUAL"},"subjectAltNames":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}}},"required":["mode","subjectAltNames"],"additionalProperties":false},{"type":"object","properties":{"mode":{"type":"string","const":"SIMPLE"},"sni":{"type":"string","minLength":1},"subjectAltNames":{"type":"array","items":{"type":"string","minLength":1}},"caCertificates":{"type":"string","minLength":1}},"required":["mode"],"additionalProperties":false}]}},"required":["name"],"additionalProperties":false};
+const schema35 = {"$id":"resource_cluster","type":"object","properties":{"name":{"type":"string","minLength":1},"type":{"default":"STATIC","type":"string","enum":["STATIC","ORIGINAL_DST"]},"service":{"type":"string"},"lbPolicy":{"default":"ROUND_ROBIN","type":"string","enum":["ROUND_ROBIN","LEAST_REQUEST","RANDOM","CONSISTENT_HASH"]},"hashPolicy":{"anyOf":[{"type":"object","properties":{"header":{"type":"string","minLength":1}},"required":["header"],"additionalProperties":false},{"type":"object","properties":{"cookie":{"type":"string","minLength":1}},"required":["cookie"],"additionalProperties":false},{"type":"object","properties":{"sourceIp":{"type":"boolean","const":true}},"required":["sourceIp"],"additionalProperties":false}]},"connectTimeoutMs":{"default":1000,"type":"integer","minimum":1,"maximum":9007199254740991},"idleTimeoutMs":{"default":4000,"type":"integer","minimum":1,"maximum":9007199254740991},"panicThresholdPercent":{"default":50,"type":"number","minimum":0,"maximum":100},"circuitBreakers":{"type":"object","properties":{"maxConnections":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxPendingRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRequests":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxRetries":{"type":"integer","minimum":0,"maximum":9007199254740991}},"additionalProperties":false},"healthCheck":{"type":"object","properties":{"path":{"type":"string","pattern":"^\\/.*"},"host":{"type":"string"},"intervalMs":{"type":"integer","minimum":10,"maximum":9007199254740991},"jitterMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"timeoutMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"healthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"unhealthyThreshold":{"type":"integer","minimum":1,"maximum":9007199254740991},"expectedStatuses":{"type":"array","items":{"type":"object","properties":{"start":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991},"end":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}},"required":["start","end"],"additionalProperties":false}}},"required":["path","intervalMs","timeoutMs","healthyThreshold","unhealthyThreshold"],"additionalProperties":false},"outlierDetection":{"type":"object","properties":{"consecutive5xx":{"type":"integer","minimum":0,"maximum":9007199254740991},"consecutiveGatewayErrors":{"type":"integer","minimum":0,"maximum":9007199254740991},"intervalMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"baseEjectionTimeMs":{"type":"integer","minimum":1,"maximum":9007199254740991},"maxEjectionPercent":{"type":"number","minimum":0,"maximum":100}},"required":["intervalMs","baseEjectionTimeMs","maxEjectionPercent"],"additionalProperties":false},"forwardProxy":{"type":"boolean"},"tls":{"oneOf":[{"type":"object","properties":{"mode":{"type":"string","const":"ISTIO_MUTUAL"},"subjectAltNames":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}}},"required":["mode","subjectAltNames"],"additionalProperties":false},{"type":"object","properties":{"mode":{"type":"string","const":"SIMPLE"},"sni":{"type":"string","minLength":1},"subjectAltNames":{"type":"array","items":{"type":"string","minLength":1}},"caCertificates":{"type":"string","minLength":1}},"required":["mode"],"additionalProperties":false}]}},"required":["name"],"additionalProperties":false};
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_cluster" */;
@@ -6789,7 +9038,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(func2.call(schema33.properties, key0))){
+if(!(func2.call(schema35.properties, key0))){
 validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -6824,7 +9073,7 @@ validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties
 return false;
 }
 if(!((data1 === "STATIC") || (data1 === "ORIGINAL_DST"))){
-validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema33.properties.type.enum},message:"must be equal to one of the allowed values"}];
+validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema35.properties.type.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs4 === errors;
@@ -6848,7 +9097,7 @@ validate24.errors = [{instancePath:instancePath+"/lbPolicy",schemaPath:"#/proper
 return false;
 }
 if(!((((data3 === "ROUND_ROBIN") || (data3 === "LEAST_REQUEST")) || (data3 === "RANDOM")) || (data3 === "CONSISTENT_HASH"))){
-validate24.errors = [{instancePath:instancePath+"/lbPolicy",schemaPath:"#/properties/lbPolicy/enum",keyword:"enum",params:{allowedValues: schema33.properties.lbPolicy.enum},message:"must be equal to one of the allowed values"}];
+validate24.errors = [{instancePath:instancePath+"/lbPolicy",schemaPath:"#/properties/lbPolicy/enum",keyword:"enum",params:{allowedValues: schema35.properties.lbPolicy.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs8 === errors;
@@ -8224,7 +10473,7 @@ return errors === 0;
 }
 
 export const resource_endpoints = validate25;
-const schema34 = {"$id":"resource_endpoints","type":"object","properties":{"cluster":{"type":"string","minLength":1},"endpoints":{"type":"array","items":{"$ref":"Endpoint"}}},"required":["cluster","endpoints"],"additionalProperties":false};
+const schema36 = {"$id":"resource_endpoints","type":"object","properties":{"cluster":{"type":"string","minLength":1},"endpoints":{"type":"array","items":{"$ref":"Endpoint"}}},"required":["cluster","endpoints"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_endpoints" */;
@@ -8434,7 +10683,7 @@ validate25.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/health",sch
 return false;
 }
 if(!(((data8 === "HEALTHY") || (data8 === "UNHEALTHY")) || (data8 === "DRAINING"))){
-validate25.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/health",schemaPath:"Endpoint/properties/health/enum",keyword:"enum",params:{allowedValues: schema23.properties.health.enum},message:"must be equal to one of the allowed values"}];
+validate25.errors = [{instancePath:instancePath+"/endpoints/" + i0+"/health",schemaPath:"Endpoint/properties/health/enum",keyword:"enum",params:{allowedValues: schema24.properties.health.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid3 = _errs23 === errors;
@@ -8540,7 +10789,7 @@ validate26.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties
 return false;
 }
 if(!((data0 === "REGISTRY_ONLY") || (data0 === "ALLOW_ANY"))){
-validate26.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema24.properties.mode.enum},message:"must be equal to one of the allowed values"}];
+validate26.errors = [{instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema25.properties.mode.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -8658,7 +10907,7 @@ validate26.errors = [{instancePath:instancePath+"/allow/" + i0+"/resolution",sch
 return false;
 }
 if(!(((data6 === "DNS") || (data6 === "STATIC")) || (data6 === "NONE"))){
-validate26.errors = [{instancePath:instancePath+"/allow/" + i0+"/resolution",schemaPath:"#/properties/allow/items/properties/resolution/enum",keyword:"enum",params:{allowedValues: schema24.properties.allow.items.properties.resolution.enum},message:"must be equal to one of the allowed values"}];
+validate26.errors = [{instancePath:instancePath+"/allow/" + i0+"/resolution",schemaPath:"#/properties/allow/items/properties/resolution/enum",keyword:"enum",params:{allowedValues: schema25.properties.allow.items.properties.resolution.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid2 = _errs15 === errors;
@@ -9026,7 +11275,7 @@ return errors === 0;
 }
 
 export const resource_peers = validate28;
-const schema38 = {"$id":"resource_peers","type":"object","properties":{"peers":{"type":"array","items":{"$ref":"KnownPeer"}}},"required":["peers"],"additionalProperties":false};
+const schema40 = {"$id":"resource_peers","type":"object","properties":{"peers":{"type":"array","items":{"$ref":"KnownPeer"}}},"required":["peers"],"additionalProperties":false};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="resource_peers" */;

@@ -50,6 +50,7 @@ export interface MeshIndex {
   sidecars: Resource<'Sidecar'>[];
   telemetries: Resource<'Telemetry'>[];
   peerAuthentications: Resource<'PeerAuthentication'>[];
+  authorizationPolicies: Resource<'AuthorizationPolicy'>[];
   security: MeshSecurity | undefined;
 }
 
@@ -207,6 +208,7 @@ export function indexMesh(state: MeshState): MeshIndex {
     sidecars: ofKind(resources, 'Sidecar'),
     telemetries: ofKind(resources, 'Telemetry'),
     peerAuthentications,
+    authorizationPolicies: ofKind(resources, 'AuthorizationPolicy'),
   };
 }
 

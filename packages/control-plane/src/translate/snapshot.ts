@@ -12,6 +12,7 @@ import {
   snapshotVersion,
 } from '@strait/api';
 import { canonicalHost, hostPatternCovers, meshServiceDomains } from '@strait/api/resources';
+import { listenerAuthorization } from './authorization.ts';
 import { ClusterSet } from './clusters.ts';
 import {
   type ExternalHost,
@@ -128,8 +129,11 @@ function inboundParts(
   index: MeshIndex,
   node: NodeInfo,
 ): { listener: ListenerInput; clusters: ClusterInput[] } {
-  const tls = listenerTls(index, node, node.appPort ?? Ports.app);
-  const mode = `${index.mesh.pathNormalization?.normalization ?? ''}/${tls?.mode ?? ''}`;
+  const appPort = node.appPort ?? Ports.app;
+  const tls = listenerTls(index, node, appPort);
+  const authorization = listenerAuthorization(index, node, appPort);
+  const policies = authorization ? JSON.stringify(authorization) : '';
+  const mode = `${index.mesh.pathNormalization?.normalization ?? ''}/${tls?.mode ?? ''}/${policies}`;
   let byMode = inboundOf.get(node);
   if (!byMode) {
     byMode = new Map();
@@ -140,6 +144,7 @@ function inboundParts(
     const own = new ClusterSet(index, node);
     const listener = withMeshSettings(index, inboundListener(node, own));
     if (tls) listener.tls = tls;
+    if (authorization) listener.authorization = authorization;
     parts = { listener, clusters: own.list() };
     byMode.clear();
     byMode.set(mode, parts);
@@ -333,6 +338,8 @@ function ingressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet)
   };
   const limit = gatewayRateLimit(index, node);
   if (limit) listener.rateLimit = limit;
+  const authorization = listenerAuthorization(index, node, listener.port);
+  if (authorization) listener.authorization = authorization;
   return listener;
 }
 
@@ -369,6 +376,8 @@ function egressListener(index: MeshIndex, node: NodeInfo, clusters: ClusterSet):
   if (tls) listener.tls = tls;
   const limit = gatewayRateLimit(index, node);
   if (limit) listener.rateLimit = limit;
+  const authorization = listenerAuthorization(index, node, listener.port);
+  if (authorization) listener.authorization = authorization;
   return listener;
 }
 
