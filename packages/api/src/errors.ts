@@ -97,6 +97,7 @@ export const Errors = {
   RATE_LIMITED: { code: 'STRAIT_RATE_LIMITED', status: 429, message: 'local rate limit exceeded' },
   FAULT_ABORT: { code: 'STRAIT_FAULT_ABORT', status: 503, message: 'fault filter abort' },
   EGRESS_DENIED: { code: 'STRAIT_EGRESS_DENIED', status: 403, message: 'egress denied' },
+  RBAC_DENIED: { code: 'STRAIT_RBAC_DENIED', status: 403, message: 'RBAC: access denied' },
   BAD_HTTP_REQUEST: { code: 'STRAIT_BAD_HTTP_REQUEST', status: 400, message: 'malformed request' },
   MISSING_HOST: {
     code: 'STRAIT_MISSING_HOST',
@@ -160,6 +161,7 @@ export const ResponseFlags = {
   FAULT_ABORT: 'FI',
   DOWNSTREAM_DISCONNECT: 'DC',
   UNAUTHORIZED_EXTERNAL: 'UAEX',
+  RBAC_ACCESS_DENIED: 'RBAC',
   DOWNSTREAM_PROTOCOL_ERROR: 'DPE',
 } as const;
 

@@ -15,7 +15,7 @@ import { startAdminServers } from './admin/index.ts';
 import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
-import { TokenBucketLimiter } from './filters/index.ts';
+import { compileAuthorization, TokenBucketLimiter } from './filters/index.ts';
 import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
@@ -175,6 +175,7 @@ export class StraitProxy {
             : undefined,
         maxConnections: listener.maxConnections ?? connectionCap,
         limits: codecLimits(listener.limits, this.options.headersTimeoutMs),
+        authorization: compileAuthorization(listener.authorization),
       });
     });
     const egress = new EgressPolicyChecker(snapshot.egress);

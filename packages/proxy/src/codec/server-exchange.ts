@@ -9,6 +9,10 @@ export interface ExchangeConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly peerPrincipal: string;
+  /** The address the client connected to (the proxy's side of the socket). */
+  readonly localAddress: string;
+  /** The server name (SNI) the client asked for in its TLS handshake; '' over plain text or without one. */
+  readonly serverName: string;
   /** Writes bytes for the active exchange; false when the socket's buffer is full. */
   write(data: Buffer | string): boolean;
   cork(): void;
@@ -88,6 +92,14 @@ export class ServerExchange implements DownstreamExchange {
 
   get peerPrincipal(): string {
     return this.#conn.peerPrincipal;
+  }
+
+  get localAddress(): string {
+    return this.#conn.localAddress;
+  }
+
+  get serverName(): string {
+    return this.#conn.serverName;
   }
 
   get requestDone(): boolean {

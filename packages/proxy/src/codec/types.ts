@@ -32,6 +32,10 @@ export interface DownstreamExchange {
   readonly remotePort: number;
   /** The SPIFFE ID in the client's verified mesh certificate (mutual TLS); '' over plain text. */
   readonly peerPrincipal: string;
+  /** The address the client connected to. */
+  readonly localAddress: string;
+  /** The TLS server name (SNI) the client sent; '' over plain text. */
+  readonly serverName: string;
   /** Starts the body flowing (answering Expect: 100-continue); chunks already read are sent at once. */
   readBody(sink: BodySink): void;
   pauseBody(): void;

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { Errors, PEER_METADATA_HEADER, ResponseFlags } from '@strait/api';
 import type { DownstreamExchange, ExchangeHandler } from '../codec/types.ts';
 import {
+  authorizationFilter,
   directResponseFilter,
   FilterChain,
   faultFilter,
@@ -21,8 +22,17 @@ import { Stream } from './stream.ts';
 import { openTunnelFor } from './tunnels.ts';
 import { upstreamFields } from './upstream-fields.ts';
 
-/** The HTTP filters every listener runs, in Envoy's usual order; the router is the terminal one. */
-const FILTERS: readonly HttpFilter[] = [rateLimitFilter, directResponseFilter, faultFilter, headerOpsFilter];
+/**
+ * The HTTP filters every listener runs, in Envoy's usual order (authorization first, as Istio puts RBAC ahead
+ * of the rest); the router is the terminal one.
+ */
+const FILTERS: readonly HttpFilter[] = [
+  authorizationFilter,
+  rateLimitFilter,
+  directResponseFilter,
+  faultFilter,
+  headerOpsFilter,
+];
 
 /** Response fields not copied downstream: the next hop's peer metadata; Content-Length, which the codec writes. */
 const DROP_RESPONSE_FIELDS = new Set([PEER_METADATA_HEADER, 'content-length']);

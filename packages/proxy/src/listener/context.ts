@@ -4,6 +4,7 @@ import type { Listener, PeerInfo } from '@strait/api';
 import type { Logger } from 'pino';
 import type { CodecLimits } from '../codec/types.ts';
 import type { EgressPolicyChecker } from '../egress/index.ts';
+import type { CompiledAuthorization } from '../filters/authorization.ts';
 import type { TokenBucketLimiter } from '../filters/rate-limit.ts';
 import type { RouteTable } from '../router/route-table.ts';
 import type { RequestTrace, TracingPolicy } from '../tracing/request-trace.ts';
@@ -31,6 +32,8 @@ export interface ListenerConfig {
   /** Open connections the listener takes before it answers new ones with 503 (this process's share). */
   maxConnections: number;
   limits: CodecLimits;
+  /** The listener's AuthorizationPolicies, compiled; undefined when none applies (then nothing is checked). */
+  authorization: CompiledAuthorization | undefined;
 }
 
 /** One finished request as telemetry reads it (Envoy's stream info). */

@@ -173,6 +173,7 @@ export async function warmUp(role: NodeRole, opts: WarmupOptions): Promise<Warmu
         limiter: undefined,
         maxConnections: 1024,
         limits: codecLimits(listener.limits, 10_000),
+        authorization: undefined,
       });
       listeners.push(bound);
       await bound.listen({ host: LOOPBACK, port: 0, reusePort: false });
