@@ -48,20 +48,6 @@ export class ServerConnection implements ExchangeConnection {
   /** The SPIFFE ID of the client's verified certificate (mutual TLS); '' over plain text. */
   readonly peerPrincipal: string;
   phase: Phase = 'head';
-
-  /** Read from the socket only when asked (an authorization policy): most requests never need them. */
-  get localAddress(): string {
-    return this.socket.localAddress ?? '';
-  }
-
-  get serverName(): string {
-    const name =
-      this.socket instanceof TLSSocket
-        ? (this.socket as TLSSocket & { servername?: unknown }).servername
-        : undefined;
-    return typeof name === 'string' ? name : '';
-  }
-
   /** When the phase began, or the last read of a streaming body (the tracker's clock). */
   since: number;
   readonly #limits: CodecLimits;

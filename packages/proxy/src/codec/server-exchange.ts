@@ -1,6 +1,8 @@
 // One request on a downstream HTTP/1.1 connection and its response: the body flows to a sink with
 // back-pressure, and the response head is built once and leaves with the first body bytes in one write.
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { type HeaderList, headLines } from './headers.ts';
 import type { BodySink, DownstreamExchange, DownstreamFault } from './types.ts';
 
@@ -9,10 +11,8 @@ export interface ExchangeConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly peerPrincipal: string;
-  /** The address the client connected to (the proxy's side of the socket). */
-  readonly localAddress: string;
-  /** The server name (SNI) the client asked for in its TLS handshake; '' over plain text or without one. */
-  readonly serverName: string;
+  /** The connection's socket (a TLSSocket over mutual TLS): read for the rarer facts, e.g. by a policy. */
+  readonly socket: Socket;
   /** Writes bytes for the active exchange; false when the socket's buffer is full. */
   write(data: Buffer | string): boolean;
   cork(): void;
@@ -94,12 +94,16 @@ export class ServerExchange implements DownstreamExchange {
     return this.#conn.peerPrincipal;
   }
 
+  /** Read from the socket only when asked (an authorization policy): most requests never need it. */
   get localAddress(): string {
-    return this.#conn.localAddress;
+    return this.#conn.socket.localAddress ?? '';
   }
 
+  /** The SNI the client sent in its TLS handshake; '' over plain text or without one. */
   get serverName(): string {
-    return this.#conn.serverName;
+    const socket = this.#conn.socket;
+    const name = socket instanceof TLSSocket ? (socket as { servername?: unknown }).servername : undefined;
+    return typeof name === 'string' ? name : '';
   }
 
   get requestDone(): boolean {
