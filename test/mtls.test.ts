@@ -4,7 +4,6 @@
 // another root's, expired), and a forged peer header does not make a caller service-a over mTLS.
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,14 @@ import { encodePeer } from '../packages/api/src/index.ts';
 import { CertificateAuthority } from '../packages/control-plane/src/ca/authority.ts';
 import { loadRoot } from '../packages/control-plane/src/ca/root.ts';
 import { makeKeyAndCsr } from '../packages/proxy/src/identity/csr.ts';
-import { apiAuth, get, type Mesh, startMesh, tokenFiles, waitUntilSynced } from './control-plane-support.ts';
+import { get, type Mesh, startMesh } from './control-plane-support.ts';
+import {
+  type ClientCert,
+  changeResources,
+  inboundRequest,
+  meshCertificate,
+  meshRoot,
+} from './support/mesh-client.ts';
 
 let mesh: Mesh;
 let scratch: string;
@@ -26,11 +32,6 @@ afterAll(async () => {
   await mesh?.stop();
   await rm(scratch, { recursive: true, force: true });
 });
-
-interface ClientCert {
-  key: string;
-  cert: string;
-}
 
 /** A certificate for `sa` signed by the CA whose root lives in `dir` (made there if missing), living `ttlMs`. */
 async function certFrom(dir: string, sa: string, ttlMs: number): Promise<ClientCert & { root: string }> {
@@ -52,36 +53,7 @@ function tlsGet(
   trust: string,
   headers: Record<string, string> = {},
 ) {
-  return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = https.request(
-      {
-        host: address,
-        port: 15006,
-        path: '/',
-        agent: false,
-        ca: trust,
-        ...(client ?? {}),
-        checkServerIdentity: () => undefined,
-        headers,
-        timeout: 5000,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function meshRoot(): Promise<string> {
-  return readFile(join(mesh.configDir, '.strait', 'ca', 'root-cert.pem'), 'utf8');
+  return inboundRequest(address, { client, trust, headers });
 }
 
 describe('mutual TLS between proxies', () => {
@@ -109,14 +81,7 @@ describe('mutual TLS between proxies', () => {
   });
 
   it('serves a client holding a mesh certificate, and takes its identity from the certificate', async () => {
-    const joinToken = (await readFile(tokenFiles(mesh.configDir).join, 'utf8')).trim();
-    const { keyPem, csrPem } = await makeKeyAndCsr('spiffe://cluster.local/ns/default/sa/service-c');
-    const res = await fetch(`${mesh.server}/v1/certificates`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken}` },
-      body: JSON.stringify({ csr: csrPem }),
-    });
-    const issued = (await res.json()) as { certificateChain: string[] };
+    const caller = await meshCertificate(mesh, 'service-c');
     // It claims to be service-a in the peer header; its certificate says service-c.
     const forged = encodePeer({
       workload: 'service-a-v1',
@@ -124,12 +89,9 @@ describe('mutual TLS between proxies', () => {
       app: 'service-a',
       version: 'v1',
     });
-    const answer = await tlsGet(
-      mesh.layout.serviceB1,
-      { key: keyPem, cert: issued.certificateChain.join('\n') },
-      await meshRoot(),
-      { 'x-strait-peer': forged },
-    );
+    const answer = await tlsGet(mesh.layout.serviceB1, caller, await meshRoot(mesh), {
+      'x-strait-peer': forged,
+    });
     expect(answer.status).toBe(200);
     const stats = (await get(`http://${mesh.layout.serviceB1}:15090/stats/prometheus`)).text;
     const line = stats
@@ -141,7 +103,7 @@ describe('mutual TLS between proxies', () => {
   });
 
   it('refuses TLS clients without a mesh certificate: none, self-made, from another root, expired', async () => {
-    const trust = await meshRoot();
+    const trust = await meshRoot(mesh);
     const b = mesh.layout.serviceB1;
     await expect(tlsGet(b, undefined, trust)).rejects.toThrow();
     const other = await certFrom(join(scratch, 'other-root'), 'service-a', 60_000);
@@ -159,16 +121,7 @@ describe('mutual TLS between proxies', () => {
   });
 
   it('PeerAuthentication: mesh-wide STRICT refuses plain text; a workload port DISABLEd takes it, and clients send it plain', async () => {
-    const apply = async (yaml: string) => {
-      const res = await fetch(`${mesh.server}/v1/resources`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/yaml', ...(await apiAuth(mesh.configDir)) },
-        body: yaml,
-      });
-      expect(res.status, await res.clone().text()).toBe(200);
-      await new Promise((r) => setTimeout(r, 300));
-      await waitUntilSynced(mesh);
-    };
+    const apply = (yaml: string) => changeResources(mesh, yaml);
     const b = mesh.layout.serviceB1;
     const plain = () => get(`http://${b}:15006/`, {}, 3000);
     expect((await plain()).status).toBe(200);
