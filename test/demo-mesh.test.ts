@@ -1,6 +1,7 @@
 // The demo mesh end to end, started by the same launcher as `npm start` but on test addresses
-// (127.0.105.x … 127.0.109.x): the chain and its trace, the 90/10 split, the canary, egress denial, Prometheus
-// scraping every shipped dashboard's queries, the control plane killed, service-b v1's app killed.
+// (127.0.105.x … 127.0.109.x): the chain and its trace, the 90/10 split, the canary, egress denial, the
+// authorization policy on service-b, Prometheus scraping every shipped dashboard's queries, the control
+// plane killed, service-b v1's app killed.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -36,11 +37,11 @@ let mesh: Mesh;
 let stateDir: string;
 
 /** A request in absolute form through a sidecar's outbound listener, as `curl -x` sends it. */
-function viaSidecar(podId: string, url: string): Promise<{ status: number; body: string }> {
+function viaSidecar(podId: string, url: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: podAddress(plan, podId), port: 15001, path: url, headers: { host: target.host } },
+      { host: podAddress(plan, podId), port: 15001, path: url, method, headers: { host: target.host } },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -135,6 +136,14 @@ describe('the demo mesh (npm start’s launcher on test addresses)', () => {
     });
     expect(refused).toMatch(/^refused: (socket hang up|read ECONNRESET)/);
   });
+
+  it("lets only service-a's GETs reach service-b (the demo's AuthorizationPolicy): a POST is refused 403 RBAC", async () => {
+    expect((await viaSidecar('service-a-v1-1', 'http://service-b/')).status).toBe(200);
+    const post = await viaSidecar('service-a-v1-1', 'http://service-b/', 'POST');
+    expect(post).toEqual({ status: 403, body: 'RBAC: access denied' });
+    // service-b calling itself is not service-a: refused whatever the method.
+    expect((await viaSidecar('service-b-v1-1', 'http://service-b/')).status).toBe(403);
+  }, 30_000);
 
   it('refuses an unlisted external host with 403 and counts the denial', async () => {
     const b1 = podAddress(plan, 'service-b-v1-1');
