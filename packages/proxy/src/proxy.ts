@@ -10,12 +10,13 @@ import {
   type Snapshot,
   StraitError,
 } from '@strait/api';
+import { compileAuthorization } from '@strait/api/routing';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from './admin/index.ts';
 import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
-import { compileAuthorization, TokenBucketLimiter } from './filters/index.ts';
+import { TokenBucketLimiter } from './filters/index.ts';
 import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';

@@ -1,11 +1,5 @@
 // The HTTP filters: one contract, one file each, run in order by the chain; the router is the terminal one.
-export {
-  type AuthzRequest,
-  type AuthzVerdict,
-  authorizationFilter,
-  CompiledAuthorization,
-  compileAuthorization,
-} from './authorization.ts';
+export { authorizationFilter } from './authorization.ts';
 export { FilterChain } from './chain.ts';
 export { directResponseFilter } from './direct-response.ts';
 export { decideFault, decideMirror, type FaultDecision, faultFilter } from './fault.ts';

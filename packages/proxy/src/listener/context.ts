@@ -1,10 +1,10 @@
 // What every listener shares: who this proxy is, the live configuration it routes by, and the observer
 // that telemetry implements (the request path reports through it and never imports telemetry).
 import type { Listener, PeerInfo } from '@strait/api';
+import type { CompiledAuthorization } from '@strait/api/routing';
 import type { Logger } from 'pino';
 import type { CodecLimits } from '../codec/types.ts';
 import type { EgressPolicyChecker } from '../egress/index.ts';
-import type { CompiledAuthorization } from '../filters/authorization.ts';
 import type { TokenBucketLimiter } from '../filters/rate-limit.ts';
 import type { RouteTable } from '../router/route-table.ts';
 import type { RequestTrace, TracingPolicy } from '../tracing/request-trace.ts';

@@ -1,7 +1,8 @@
 // The authorization filter's decisions, by Istio's semantics: DENY before ALLOW, allow-nothing and
 // allow-all, any-of within a list and all-of across fields, not* fields, and each value and key family.
-import type { AuthzPolicy, AuthzRule } from '@strait/api';
+
 import { describe, expect, it } from 'vitest';
+import type { AuthzPolicy, AuthzRule } from '../snapshot.ts';
 import { type AuthzRequest, CompiledAuthorization } from './authorization.ts';
 import { addressesOf, anyOf, namespaceOfPrincipal } from './authz-match.ts';
 
