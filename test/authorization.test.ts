@@ -197,6 +197,35 @@ describe('AuthorizationPolicy', () => {
     expect(blocked.text).toBe(DENIED);
   });
 
+  it('straitctl x authz check lists the policies in force on a workload, and describe gives the verdict', async () => {
+    await policy(
+      ['allow-all', 'default', `{ ${ON_B}, rules: [{}, {}] }`],
+      [
+        'deny-admin',
+        'istio-system',
+        '{ action: DENY, rules: [{ to: [{ operation: { paths: ["/admin*"] } }] }] }',
+      ],
+    );
+    const b = await mesh.straitctl('x', 'authz', 'check', 'service-b-v1-1');
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/DENY\s+deny-admin\.istio-system\s+mesh\s+1\s+virtualInbound/);
+    expect(b.stdout).toMatch(/ALLOW\s+allow-all\.default\s+workload\s+2\s+virtualInbound/);
+    const a = await mesh.straitctl('x', 'authz', 'check', 'service-a-v1-1', '-o', 'json');
+    expect(JSON.parse(a.stdout).map((r: { name: string }) => r.name)).toEqual(['deny-admin']);
+    // The mesh-wide DENY applies at the ingress too: describe says so for /admin, and the proxy agrees.
+    const d = await mesh.straitctl(
+      'describe',
+      'request',
+      '--from',
+      'istio-ingressgateway-1',
+      'http://shop/admin/x',
+    );
+    expect(d.stdout).toMatch(
+      /403 RBAC: RBAC: access denied \(DENY policy istio-system\/deny-admin matched\)/,
+    );
+    expect((await mesh.front('/admin/x')).status).toBe(403);
+  });
+
   it('refuses CUSTOM at apply, naming spec.action, and keeps serving', async () => {
     const res = await fetch(`${mesh.server}/v1/resources`, {
       method: 'PUT',

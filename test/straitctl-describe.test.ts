@@ -170,7 +170,7 @@ describe('straitctl describe request, against real requests on the demo mesh', (
     expect(text.out).toMatch(
       /Cluster:\s+outbound\|80\|v2\|service-b \(service-b, subset v2\), weight 100 = 100%/,
     );
-    expect(text.out).toMatch(/Policy:\s+authorization: no policy/);
+    expect(text.out).toMatch(/Policy:\s+authorization: none here; the destination's sidecar checks its own/);
   });
 
   it('lists a near miss and why it failed, then the route that matched, as the real requests show', async () => {

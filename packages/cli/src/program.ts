@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ControlPlaneClient } from './client.ts';
 import { analyze } from './commands/analyze.ts';
 import { apply, remove, removeOne } from './commands/apply.ts';
+import { authzCheck } from './commands/authz.ts';
 import { describePodCommand, describeRequestCommand } from './commands/describe.ts';
 import { get } from './commands/get.ts';
 import { proxyConfig, proxyStatus } from './commands/proxy.ts';
@@ -127,6 +128,20 @@ export async function run(
     .option('-o, --output <format>', 'json')
     .action(async (o: TracesOptions) => {
       code = await traces(client(), io, o);
+    });
+  const experimental = program
+    .command('x')
+    .alias('experimental')
+    .description('experimental commands (as istioctl x)');
+  experimental
+    .command('authz')
+    .description('authorization')
+    .command('check')
+    .description("the AuthorizationPolicies in force on a proxy's workload (like istioctl x authz check)")
+    .argument('<proxy>', 'proxy id')
+    .option('-o, --output <format>', 'json')
+    .action(async (proxy: string, o: { output?: string }) => {
+      code = await authzCheck(client(), io, proxy, o.output);
     });
   program
     .command('analyze')

@@ -89,7 +89,7 @@ describe('describeRequest', () => {
     ]);
     expect(d.timeout).toBe('3000 ms for the whole request');
     expect(d.retries).toBe('2 more attempts on connect-failure');
-    expect(d.policies[0]).toMatch(
+    expect(d.policies.find((p) => p.startsWith('route rate limit'))).toMatch(
       /^route rate limit: 5 requests per 1000 ms, bursts of 10; over it: 429 RL$/,
     );
     expect(d.outcome).toBe(
@@ -192,5 +192,78 @@ describe('describePod', () => {
     expect(d.callers.map((c) => [c.route, c.routeShare, c.endpointShare, c.share])).toEqual([
       ['split', 90, 100, 90],
     ]);
+  });
+});
+
+describe('the authorization verdict', () => {
+  const gateway: Snapshot = parseSnapshot(
+    {
+      version: 'gw-1',
+      listeners: [
+        {
+          name: '0.0.0.0_8080',
+          kind: 'gateway',
+          port: 8080,
+          virtualHosts: [
+            {
+              name: '*',
+              domains: ['*'],
+              routes: [
+                {
+                  name: 'all',
+                  match: { path: { prefix: '/' } },
+                  route: { clusters: [{ cluster: 'outbound|80||service-a', weight: 1 }] },
+                },
+              ],
+            },
+          ],
+          authorization: {
+            destinationPort: 8080,
+            policies: [
+              {
+                name: 'no-admin',
+                namespace: 'istio-system',
+                action: 'DENY',
+                scope: 'workload',
+                rules: [{ to: [{ paths: ['/admin*'] }] }],
+              },
+            ],
+          },
+        },
+      ],
+      clusters: [{ name: 'outbound|80||service-a', endpoints: [{ address: '10.0.1.1', port: 15006 }] }],
+    },
+    'test',
+  );
+
+  it("runs the listener's policies on the request: a DENY match answers 403 RBAC instead of the route", () => {
+    const denied = describeRequest(
+      gateway,
+      'ingress',
+      { url: 'http://shop/admin/x', method: 'GET', headers: {} },
+      undefined,
+    );
+    expect(denied.outcome).toBe('403 RBAC: RBAC: access denied (DENY policy istio-system/no-admin matched)');
+    expect(denied.policies.join()).toContain('denied for a plain-text caller');
+    const allowed = describeRequest(
+      gateway,
+      'ingress',
+      { url: 'http://shop/', method: 'GET', headers: {} },
+      undefined,
+    );
+    expect(allowed.policies).toContain(
+      'authorization (DENY istio-system/no-admin): allowed (no DENY rule matched) for a plain-text caller',
+    );
+    expect(allowed.outcome).not.toContain('403');
+  });
+
+  it("says a sidecar's outbound side has none and the destination checks its own", () => {
+    const d = describeRequest(
+      snapshot,
+      'sidecar',
+      { url: 'http://service-b/api', method: 'GET', headers: {} },
+      undefined,
+    );
+    expect(d.policies.join()).toContain("authorization: none here; the destination's sidecar checks its own");
   });
 });

@@ -23,6 +23,7 @@ import {
   RouteMatcher,
 } from '@strait/api/routing';
 import { CliError } from '../client.ts';
+import { authorizationView } from './authorization.ts';
 import { type ClusterState, clusterState } from './clusters.ts';
 
 export interface RequestInput {
@@ -195,6 +196,13 @@ export function describeRequest(
   }
   const route = matched.route;
   description.route = { name: route.name, index: matched.index };
+  // The authorization filter is first in the chain: a refusal comes before any direct response or upstream.
+  const authz = authorizationView(listener, { ...request, headers: input.headers });
+  description.policies.push(authz.policy);
+  if (authz.denied) {
+    description.outcome = authz.denied;
+    return description;
+  }
   if (route.directResponse) {
     description.directResponse = route.directResponse;
     description.outcome = `answered by the proxy itself: ${route.directResponse.status} (direct response)`;
@@ -228,7 +236,6 @@ export function describeRequest(
       .filter(Boolean)
       .join(', ');
   if (action.rateLimit) description.policies.push(`route rate limit: ${bucketText(action.rateLimit)}`);
-  description.policies.push('authorization: no policy (Strait has no AuthorizationPolicy yet): allowed');
   description.outcome = clusterOutcome(description.clusters, action.fault !== undefined);
   return description;
 }
