@@ -100,11 +100,15 @@ export async function startProxy(opts: {
   const proc = spawnNode(PROXY_MAIN, args, { STRAIT_WARMUP_REQUESTS: '0', ...opts.env });
   if (opts.waitReady !== false) {
     try {
-      await waitFor('proxy ready', async () => {
-        if (proc.child.exitCode !== null) throw new Error(`proxy exited: ${proc.output()}`);
-        const res = await fetch(`http://${opts.address}:15021/healthz/ready`);
-        return res.status === 200 ? true : undefined;
-      }, PROXY_READY_TIMEOUT_MS);
+      await waitFor(
+        'proxy ready',
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`proxy exited: ${proc.output()}`);
+          const res = await fetch(`http://${opts.address}:15021/healthz/ready`);
+          return res.status === 200 ? true : undefined;
+        },
+        PROXY_READY_TIMEOUT_MS,
+      );
     } catch (err) {
       await proc.stop('SIGKILL');
       throw new Error(`${(err as Error).message}\n--- proxy output ---\n${proc.output()}`);
