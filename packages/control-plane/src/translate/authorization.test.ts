@@ -3,6 +3,7 @@
 import type { NodeInfo } from '@strait/api';
 import { type Resource, validateAll } from '@strait/api/resources';
 import { describe, expect, it } from 'vitest';
+import { MESH_NODES } from '../testing/mesh-nodes.ts';
 import { policiesFor } from './authorization.ts';
 import { translate } from './snapshot.ts';
 
@@ -15,23 +16,16 @@ function policies(yaml: string): Resource<'AuthorizationPolicy'>[] {
 const ap = (name: string, ns: string, spec: string) =>
   `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: ${ns} }\nspec: ${spec}\n---\n`;
 
-const b: NodeInfo = {
-  id: 'b',
-  role: 'sidecar',
-  workload: 'service-b-v1',
-  namespace: 'default',
-  service: 'service-b',
-  version: 'v1',
-  appPort: 8080,
-};
-const a: NodeInfo = { ...b, id: 'a', workload: 'service-a-v1', service: 'service-a' };
+/** The test mesh's proxies (testdata/mesh), by id. */
+function node(id: string): NodeInfo {
+  const found = MESH_NODES.find((n) => n.id === id);
+  if (!found) throw new Error(`no test node ${id}`);
+  return found;
+}
+const b = { ...node('service-b-v1-1'), appPort: 8080 };
+const a = node('service-a-v1-1');
 const shop: NodeInfo = { ...a, id: 's', namespace: 'shop' };
-const ingress: NodeInfo = {
-  id: 'gw',
-  role: 'ingress',
-  workload: 'istio-ingressgateway',
-  namespace: 'default',
-};
+const ingress = node('istio-ingressgateway-1');
 
 const LIST = policies(
   ap(
