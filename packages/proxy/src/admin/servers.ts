@@ -24,6 +24,8 @@ export interface AdminContext {
   metricsContentType: string;
   /** Who and what this proxy is (id, role, version, uptime, ...), for GET /server_info. */
   serverInfo(): unknown;
+  /** The mesh certificates in force, for GET /certs (public material only). */
+  certs(): unknown;
   /** Optional: true while draining, so /ready can say DRAINING instead of INITIALIZING. */
   isDraining?(): boolean;
 }
@@ -68,6 +70,7 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
       handle: async () => jsonReply(200, await ctx.clusters()),
     },
     { path: ProxyAdminPaths.serverInfo, method: 'GET', handle: () => jsonReply(200, ctx.serverInfo()) },
+    { path: ProxyAdminPaths.certs, method: 'GET', handle: () => jsonReply(200, ctx.certs()) },
     {
       // Envoy's answer: the server state as one word.
       path: ProxyAdminPaths.state,

@@ -3,8 +3,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
-import { startAdminServers } from '../admin/index.ts';
+import { certificatesOf, startAdminServers } from '../admin/index.ts';
 import { adminBindings, type ProxyOptions } from '../config/options.ts';
+import { meshTls } from '../identity/mesh-tls.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
@@ -84,6 +85,7 @@ export class WorkerPrimary {
           workers: this.workers(),
         }),
         clusters: () => this.#clusters(),
+        certs: () => certificatesOf(meshTls.credentials),
         isReady: () => this.isReady(),
         isDraining: () => this.#draining,
         setLogLevel: (level) => this.#setLogLevel(level),
