@@ -200,13 +200,15 @@ export const VirtualServiceSpecSchema = z.strictObject({
 
 /**
  * Istio's ClientTLSSettings: ISTIO_MUTUAL (the mesh's certificates), SIMPLE (originate TLS to an external
- * host, checked by `sni` or `subjectAltNames` against the system's roots) or DISABLE. MUTUAL with files of
- * client certificates is outside the subset.
+ * host, checked by `sni` or `subjectAltNames` against the system's roots, or against the PEM bundle at the
+ * path `caCertificates` on the proxy that originates) or DISABLE. MUTUAL with files of client certificates
+ * is outside the subset.
  */
 const ClientTlsSchema = z.strictObject({
   mode: z.enum(['DISABLE', 'SIMPLE', 'ISTIO_MUTUAL']),
   sni: z.string().min(1).optional(),
   subjectAltNames: z.array(z.string().min(1)).optional(),
+  caCertificates: z.string().min(1).optional(),
 });
 
 const TrafficPolicySchema = z.strictObject({
