@@ -29,7 +29,7 @@ let mesh: Mesh;
 let scratch: string;
 const upstreams: https.Server[] = [];
 /** What the HTTPS stand-ins saw: SNI, Host and path of each request. */
-const seen: { sni: string | false; host: string | undefined; path: string | undefined }[] = [];
+const seen: { sni: string | false | null; host: string | undefined; path: string | undefined }[] = [];
 
 async function startHttps(address: string, credentials: { cert: string; key: string }, text: string) {
   const server = https.createServer(credentials, (req, res) => {

@@ -35,6 +35,8 @@ export const QueryParamMatchSchema = z.strictObject({
 
 export const RouteMatchSchema = z.strictObject({
   path: StringMatchSchema.optional(),
+  /** The destination port the request is for (Istio's match.port; see routing's destinationPort). */
+  port: port.optional(),
   method: z.array(z.string()).optional(),
   headers: z.array(HeaderMatchSchema).optional(),
   queryParams: z.array(QueryParamMatchSchema).optional(),

@@ -126,6 +126,8 @@ const HttpMatchSchema = z.strictObject({
   headers: z.record(headerName, IstioStringMatchSchema).optional(),
   withoutHeaders: z.record(headerName, IstioStringMatchSchema).optional(),
   queryParams: z.record(z.string(), IstioStringMatchSchema).optional(),
+  /** The destination port the request is for (a gateway's server port, or the port a sidecar's call addresses). */
+  port: port.optional(),
 });
 
 export const RETRY_ON_VALUES = ['5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes'];

@@ -17,6 +17,7 @@ import {
 } from '@strait/api';
 import {
   DomainIndex,
+  destinationPort,
   headerValuesOf,
   type MatchRequest,
   normalizeTarget,
@@ -162,6 +163,7 @@ export function describeRequest(
     path: normalizedPath,
     method: input.method,
     headers: headerValuesOf(input.headers),
+    port: destinationPort(listener.kind, listener.port, port),
   };
   const where = `listener ${listener.name}`;
   const hosts = new DomainIndex(
