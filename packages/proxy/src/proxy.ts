@@ -11,12 +11,11 @@ import {
   StraitError,
 } from '@strait/api';
 import pino, { type Logger } from 'pino';
-import { certificatesOf, startAdminServers } from './admin/index.ts';
+import { startAdminServers } from './admin/index.ts';
 import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
-import { meshTls } from './identity/mesh-tls.ts';
 import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
@@ -107,7 +106,6 @@ export class StraitProxy {
       ctx: {
         configDump: () => ({ node: this.node, snapshot: this.snapshot, discovery: this.discovery?.status }),
         clusters: () => this.ctx.clusters.dump(),
-        certs: () => certificatesOf(meshTls.credentials),
         isReady: () => this.snapshot !== undefined && !this.ctx.draining,
         isDraining: () => this.ctx.draining,
         setLogLevel: (level: string) => {

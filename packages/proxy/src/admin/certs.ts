@@ -3,8 +3,14 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertificateDetails, ProxyCertificates } from '@strait/api';
 import { type MeshCredentials, uriSans } from '../identity/credentials.ts';
+import { meshTls } from '../identity/mesh-tls.ts';
 
 const DAY_MS = 86_400_000;
+
+/** The certificates of this process's own mesh identity (what its listeners and pools present now). */
+export function meshCertificates(): ProxyCertificates {
+  return certificatesOf(meshTls.credentials);
+}
 
 /** Describes `credentials` (undefined when the proxy has no mesh identity) as of `now`. */
 export function certificatesOf(

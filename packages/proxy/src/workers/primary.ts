@@ -3,9 +3,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
-import { certificatesOf, startAdminServers } from '../admin/index.ts';
+import { startAdminServers } from '../admin/index.ts';
 import { adminBindings, type ProxyOptions } from '../config/options.ts';
-import { meshTls } from '../identity/mesh-tls.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
@@ -85,7 +84,6 @@ export class WorkerPrimary {
           workers: this.workers(),
         }),
         clusters: () => this.#clusters(),
-        certs: () => certificatesOf(meshTls.credentials),
         isReady: () => this.isReady(),
         isDraining: () => this.#draining,
         setLogLevel: (level) => this.#setLogLevel(level),
