@@ -64,6 +64,23 @@ describe('Grafana dashboards', () => {
     expect(mesh).toMatch(/by \(source_workload, destination_service_name\)/);
     const service = all('strait-service.json');
     expect(service).toMatch(/by \(source_workload\)/);
+    // Istio's service and workload panels, inbound by source and by mutual TLS.
+    expect(service).toContain(
+      'sum by (source_workload, source_workload_namespace, response_code) (rate(istio_requests_total{reporter="destination", destination_service_name="$service", connection_security_policy="mutual_tls"}',
+    );
+    const titles = JSON.stringify(shipped.get('strait-service.json'));
+    for (const title of [
+      'Incoming Requests By Source And Response Code',
+      'Incoming Success Rate (non-5xx responses) By Source',
+      'Incoming Request Duration By Source',
+      'Incoming Request Size By Source',
+      'Response Size By Source',
+      'Incoming Requests By Destination Workload And Response Code',
+    ])
+      expect(titles).toContain(`"title":"${title}"`);
+    expect(service).toContain(
+      'reporter="destination", destination_workload="$workload", connection_security_policy!="mutual_tls"',
+    );
     expect(service).toMatch(/by \(response_code\)/);
     expect(service).toMatch(/by \(response_flags\)/);
     const egress = all('strait-egress.json');

@@ -16,6 +16,7 @@ import { MESH_NODES } from '../packages/control-plane/src/testing/mesh-nodes.ts'
 
 const MESH_DIR = new URL('../packages/control-plane/src/testdata/mesh', import.meta.url).pathname;
 const MAIN = new URL('../packages/cli/src/main.ts', import.meta.url).pathname;
+const SAMPLES_DIR = new URL('../packages/control-plane/src/testdata/istio-samples', import.meta.url).pathname;
 
 let dir: string;
 let work: string;
@@ -211,6 +212,24 @@ describe('straitctl', () => {
     expect(result.err).toContain(
       `Error [STRAIT_CONFIG_INVALID] ${join(bad, 'extra.yaml')}: document 1 (VirtualService other): spec.http[0].route[0].weight: expected number, received string`,
     );
+  });
+
+  it("applies Istio's sample files unchanged (bookinfo's destination-rule-all-mtls, egress-rule-google-apis)", async () => {
+    expect(await straitctl('analyze', '-f', SAMPLES_DIR)).toMatchObject({ code: 0 });
+    const applied = await straitctl('apply', '-f', SAMPLES_DIR);
+    expect(applied.code, applied.err).toBe(0);
+    for (const name of [
+      'destinationrule/productpage',
+      'destinationrule/reviews',
+      'destinationrule/ratings',
+      'destinationrule/details',
+      'serviceentry/googleapis',
+      'virtualservice/rewrite-port-for-googleapis',
+      'destinationrule/originate-tls-for-googleapis',
+    ])
+      expect(applied.out).toContain(`${name} created`);
+    const vs = await straitctl('get', 'virtualservice', 'rewrite-port-for-googleapis', '-o', 'json');
+    expect(JSON.parse(vs.out).spec.http[0].match[0].port).toBe(80);
   });
 
   it('answers an unreachable server with one sentence and exit 1', async () => {

@@ -211,15 +211,36 @@ export async function expectDashboardsServed(
 
     const queries = dashboardQueries();
     expect(queries.length).toBeGreaterThan(20);
+    // Istio's panels draw each inbound query for mTLS and for plaintext; the demo runs mesh-wide STRICT, so the
+    // mTLS half must return data and the plaintext half must show no request at all.
+    const plaintext = queries.filter((q) => q.expr.includes(PLAINTEXT_FILTER));
     const missing = await withoutData(
       prometheusUrl,
-      queries.map((q) => ({ what: q.where, expr: q.expr })),
+      queries.filter((q) => !plaintext.includes(q)).map((q) => ({ what: q.where, expr: q.expr })),
       90_000,
     );
     expect(missing, 'dashboard queries without data').toEqual([]);
+    for (const q of plaintext) {
+      const values = await sampleValues(prometheusUrl, q.expr);
+      expect(
+        values.filter((v) => v !== 0 && !Number.isNaN(v)),
+        `${q.where}: ${q.expr}`,
+      ).toEqual([]);
+    }
   } finally {
     await traffic.stop();
   }
+}
+
+/** The label filter of the plaintext half of Istio's mTLS panels. */
+const PLAINTEXT_FILTER = 'connection_security_policy!="mutual_tls"';
+
+/** The values of an instant query's series (empty when it has none). */
+async function sampleValues(prometheus: string, expr: string): Promise<number[]> {
+  const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await res.json()) as { status: string; data?: { result: { value: [number, string] }[] } };
+  expect(body.status, expr).toBe('success');
+  return (body.data?.result ?? []).map((r) => Number(r.value[1]));
 }
 
 /**

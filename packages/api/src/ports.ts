@@ -31,6 +31,8 @@ export const ProxyAdminPaths = {
   state: '/ready',
   logging: '/logging',
   drain: '/drain',
+  /** Admin: the mesh certificate chain and trust bundle in force (never a private key), as Envoy's /certs. */
+  certs: '/certs',
 } as const;
 
 /** The cluster a proxy forwards to when ALLOW_ANY lets a request through to its original destination. */

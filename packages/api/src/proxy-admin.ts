@@ -38,3 +38,43 @@ export function liveHostsOf(answer: unknown): Map<string, LiveHost[]> | undefine
     if (typeof c?.name === 'string' && Array.isArray(c.hosts)) out.set(c.name, c.hosts as LiveHost[]);
   return out;
 }
+
+/** One X.509 certificate as a proxy's admin /certs describes it (public facts only). */
+export interface CertificateDetails {
+  serialNumber: string;
+  subject: string;
+  issuer: string;
+  /** The URI SANs (a workload certificate has exactly one, its SPIFFE ID). */
+  uriSans: string[];
+  /** ISO 8601. */
+  notBefore: string;
+  notAfter: string;
+  /** Whole days until notAfter (negative once expired), as Envoy's days_until_expiration. */
+  daysUntilExpiration: number;
+  /** True while now lies between notBefore and notAfter. */
+  valid: boolean;
+  /** The certificate itself, PEM. */
+  pem: string;
+}
+
+/**
+ * A secret a proxy holds, named as Istio's SDS names them: `default` is the workload's certificate chain
+ * (leaf first), `ROOTCA` the trust bundle it checks peers against.
+ */
+export interface ProxySecret {
+  name: 'default' | 'ROOTCA';
+  type: 'Cert Chain' | 'CA';
+  /** ACTIVE: what new handshakes present or check against (the only state a proxy reports today). */
+  state: 'ACTIVE';
+  certificates: CertificateDetails[];
+}
+
+/** The admin /certs answer: empty `secrets` when the proxy runs without a mesh identity. */
+export interface ProxyCertificates {
+  /** The SPIFFE ID the proxy holds, when it holds one. */
+  spiffeId?: string;
+  /** ms since the epoch the current certificate arrived, and how many this process has had. */
+  issuedAt?: number;
+  generation?: number;
+  secrets: ProxySecret[];
+}

@@ -35,6 +35,8 @@ export const QueryParamMatchSchema = z.strictObject({
 
 export const RouteMatchSchema = z.strictObject({
   path: StringMatchSchema.optional(),
+  /** The destination port the request is for (Istio's match.port; see routing's destinationPort). */
+  port: port.optional(),
   method: z.array(z.string()).optional(),
   headers: z.array(HeaderMatchSchema).optional(),
   queryParams: z.array(QueryParamMatchSchema).optional(),
@@ -141,7 +143,8 @@ export const DownstreamTlsSchema = z.strictObject({
  * How a cluster's connections are made (Istio's DestinationRule trafficPolicy.tls, resolved):
  * ISTIO_MUTUAL presents the proxy's mesh certificate and accepts only a server holding one of
  * `subjectAltNames` (SPIFFE IDs); SIMPLE originates TLS to an external host, checked against `sni` (or
- * `subjectAltNames`) with the system's roots or `caCertificates` (PEM).
+ * `subjectAltNames`) with the system's roots, or with the PEM bundle in the file `caCertificates` (a path on
+ * the proxy, as in Istio, read when the cluster is built).
  */
 export const UpstreamTlsSchema = z.discriminatedUnion('mode', [
   z.strictObject({

@@ -78,8 +78,8 @@ export async function run(
   program
     .command('proxy-config')
     .alias('pc')
-    .description("one proxy's routes, clusters or endpoints")
-    .argument('<what>', 'routes | clusters | endpoints | all')
+    .description("one proxy's routes, clusters or endpoints, or its mesh certificates (secret)")
+    .argument('<what>', 'routes | clusters | endpoints | secret | all')
     .argument('<proxy>', 'proxy id')
     .option('-o, --output <format>', 'json')
     .action(async (what: string, proxy: string, o: { output?: string }) => {

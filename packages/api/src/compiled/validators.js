@@ -12,7 +12,7 @@ const schema22 = {"$id":"AuthzRule","type":"object","properties":{"from":{"type"
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ucs2length;
 const schema13 = {"$id":"VirtualHost","type":"object","properties":{"name":{"type":"string","minLength":1},"domains":{"minItems":1,"type":"array","items":{"type":"string","minLength":1}},"routes":{"type":"array","items":{"$ref":"Route"}}},"required":["name","domains","routes"],"additionalProperties":false};
-const schema14 = {"$id":"Route","type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"type":"object","properties":{"path":{"allOf":[{"$ref":"StringMatch"}]},"method":{"type":"array","items":{"type":"string"}},"headers":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"allOf":[{"$ref":"StringMatch"}]},"invert":{"type":"boolean"}},"required":["name"],"additionalProperties":false}},"queryParams":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"allOf":[{"$ref":"StringMatch"}]}},"required":["name"],"additionalProperties":false}}},"additionalProperties":false},"route":{"type":"object","properties":{"clusters":{"minItems":1,"type":"array","items":{"type":"object","properties":{"cluster":{"type":"string","minLength":1},"weight":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["cluster","weight"],"additionalProperties":false}},"timeoutMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"retry":{"type":"object","properties":{"attempts":{"type":"integer","minimum":0,"maximum":10},"perTryTimeoutMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"retryOn":{"type":"array","items":{"type":"string","enum":["5xx","gateway-error","connect-failure","reset","retriable-status-codes"]}},"retriableStatusCodes":{"type":"array","items":{"type":"integer","minimum":100,"maximum":599}}},"required":["attempts","retryOn"],"additionalProperties":false},"fault":{"type":"object","properties":{"delay":{"type":"object","properties":{"fixedDelayMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["fixedDelayMs","percentage"],"additionalProperties":false},"abort":{"type":"object","properties":{"httpStatus":{"type":"integer","minimum":200,"maximum":599},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["httpStatus","percentage"],"additionalProperties":false}},"additionalProperties":false},"rewrite":{"type":"object","properties":{"prefix":{"type":"string"},"authority":{"type":"string"}},"additionalProperties":false},"requestHeaders":{"allOf":[{"$ref":"HeaderOps"}]},"responseHeaders":{"allOf":[{"$ref":"HeaderOps"}]},"mirror":{"type":"object","properties":{"cluster":{"type":"string","minLength":1},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["cluster","percentage"],"additionalProperties":false},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]}},"required":["clusters"],"additionalProperties":false},"directResponse":{"type":"object","properties":{"status":{"type":"integer","minimum":200,"maximum":599},"body":{"type":"string"}},"required":["status"],"additionalProperties":false}},"required":["name","match"],"additionalProperties":false};
+const schema14 = {"$id":"Route","type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"type":"object","properties":{"path":{"allOf":[{"$ref":"StringMatch"}]},"port":{"type":"integer","minimum":1,"maximum":65535},"method":{"type":"array","items":{"type":"string"}},"headers":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"allOf":[{"$ref":"StringMatch"}]},"invert":{"type":"boolean"}},"required":["name"],"additionalProperties":false}},"queryParams":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string","minLength":1},"match":{"allOf":[{"$ref":"StringMatch"}]}},"required":["name"],"additionalProperties":false}}},"additionalProperties":false},"route":{"type":"object","properties":{"clusters":{"minItems":1,"type":"array","items":{"type":"object","properties":{"cluster":{"type":"string","minLength":1},"weight":{"type":"integer","minimum":0,"maximum":9007199254740991}},"required":["cluster","weight"],"additionalProperties":false}},"timeoutMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"retry":{"type":"object","properties":{"attempts":{"type":"integer","minimum":0,"maximum":10},"perTryTimeoutMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"retryOn":{"type":"array","items":{"type":"string","enum":["5xx","gateway-error","connect-failure","reset","retriable-status-codes"]}},"retriableStatusCodes":{"type":"array","items":{"type":"integer","minimum":100,"maximum":599}}},"required":["attempts","retryOn"],"additionalProperties":false},"fault":{"type":"object","properties":{"delay":{"type":"object","properties":{"fixedDelayMs":{"type":"integer","minimum":0,"maximum":9007199254740991},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["fixedDelayMs","percentage"],"additionalProperties":false},"abort":{"type":"object","properties":{"httpStatus":{"type":"integer","minimum":200,"maximum":599},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["httpStatus","percentage"],"additionalProperties":false}},"additionalProperties":false},"rewrite":{"type":"object","properties":{"prefix":{"type":"string"},"authority":{"type":"string"}},"additionalProperties":false},"requestHeaders":{"allOf":[{"$ref":"HeaderOps"}]},"responseHeaders":{"allOf":[{"$ref":"HeaderOps"}]},"mirror":{"type":"object","properties":{"cluster":{"type":"string","minLength":1},"percentage":{"type":"number","minimum":0,"maximum":100}},"required":["cluster","percentage"],"additionalProperties":false},"rateLimit":{"allOf":[{"$ref":"TokenBucket"}]}},"required":["clusters"],"additionalProperties":false},"directResponse":{"type":"object","properties":{"status":{"type":"integer","minimum":200,"maximum":599},"body":{"type":"string"}},"required":["status"],"additionalProperties":false}},"required":["name","match"],"additionalProperties":false};
 const schema15 = {"$id":"StringMatch","anyOf":[{"type":"object","properties":{"exact":{"type":"string"}},"required":["exact"],"additionalProperties":false},{"type":"object","properties":{"prefix":{"type":"string"}},"required":["prefix"],"additionalProperties":false},{"type":"object","properties":{"regex":{"type":"string"}},"required":["regex"],"additionalProperties":false}]};
 const schema18 = {"$id":"HeaderOps","type":"object","properties":{"set":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"add":{"type":"object","propertyNames":{"type":"string"},"additionalProperties":{"type":"string"}},"remove":{"type":"array","items":{"type":"string"}}},"additionalProperties":false};
 
@@ -65,7 +65,7 @@ if(errors === _errs4){
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 const _errs6 = errors;
 for(const key1 in data1){
-if(!((((key1 === "path") || (key1 === "method")) || (key1 === "headers")) || (key1 === "queryParams"))){
+if(!(((((key1 === "path") || (key1 === "port")) || (key1 === "method")) || (key1 === "headers")) || (key1 === "queryParams"))){
 validate13.errors = [{instancePath:instancePath+"/match",schemaPath:"#/properties/match/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -284,20 +284,47 @@ else {
 var valid1 = true;
 }
 if(valid1){
-if(data1.method !== undefined){
-let data6 = data1.method;
+if(data1.port !== undefined){
+let data6 = data1.port;
 const _errs26 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate13.errors = [{instancePath:instancePath+"/match/port",schemaPath:"#/properties/match/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs26){
-if(Array.isArray(data6)){
-var valid8 = true;
-const len0 = data6.length;
-for(let i0=0; i0<len0; i0++){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 65535 || isNaN(data6)){
+validate13.errors = [{instancePath:instancePath+"/match/port",schemaPath:"#/properties/match/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"}];
+return false;
+}
+else {
+if(data6 < 1 || isNaN(data6)){
+validate13.errors = [{instancePath:instancePath+"/match/port",schemaPath:"#/properties/match/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid1 = _errs26 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data1.method !== undefined){
+let data7 = data1.method;
 const _errs28 = errors;
-if(typeof data6[i0] !== "string"){
+if(errors === _errs28){
+if(Array.isArray(data7)){
+var valid8 = true;
+const len0 = data7.length;
+for(let i0=0; i0<len0; i0++){
+const _errs30 = errors;
+if(typeof data7[i0] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/match/method/" + i0,schemaPath:"#/properties/match/properties/method/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid8 = _errs28 === errors;
+var valid8 = _errs30 === errors;
 if(!valid8){
 break;
 }
@@ -308,45 +335,45 @@ validate13.errors = [{instancePath:instancePath+"/match/method",schemaPath:"#/pr
 return false;
 }
 }
-var valid1 = _errs26 === errors;
+var valid1 = _errs28 === errors;
 }
 else {
 var valid1 = true;
 }
 if(valid1){
 if(data1.headers !== undefined){
-let data8 = data1.headers;
-const _errs30 = errors;
-if(errors === _errs30){
-if(Array.isArray(data8)){
-var valid9 = true;
-const len1 = data8.length;
-for(let i1=0; i1<len1; i1++){
-let data9 = data8[i1];
+let data9 = data1.headers;
 const _errs32 = errors;
 if(errors === _errs32){
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(Array.isArray(data9)){
+var valid9 = true;
+const len1 = data9.length;
+for(let i1=0; i1<len1; i1++){
+let data10 = data9[i1];
+const _errs34 = errors;
+if(errors === _errs34){
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 let missing4;
-if((data9.name === undefined) && (missing4 = "name")){
+if((data10.name === undefined) && (missing4 = "name")){
 validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1,schemaPath:"#/properties/match/properties/headers/items/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
 return false;
 }
 else {
-const _errs34 = errors;
-for(const key5 in data9){
+const _errs36 = errors;
+for(const key5 in data10){
 if(!(((key5 === "name") || (key5 === "match")) || (key5 === "invert"))){
 validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1,schemaPath:"#/properties/match/properties/headers/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs34 === errors){
-if(data9.name !== undefined){
-let data10 = data9.name;
-const _errs35 = errors;
-if(errors === _errs35){
-if(typeof data10 === "string"){
-if(func3(data10) < 1){
+if(_errs36 === errors){
+if(data10.name !== undefined){
+let data11 = data10.name;
+const _errs37 = errors;
+if(errors === _errs37){
+if(typeof data11 === "string"){
+if(func3(data11) < 1){
 validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1+"/name",schemaPath:"#/properties/match/properties/headers/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -356,22 +383,22 @@ validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1+"/name",s
 return false;
 }
 }
-var valid10 = _errs35 === errors;
+var valid10 = _errs37 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data9.match !== undefined){
-let data11 = data9.match;
-const _errs37 = errors;
-const _errs40 = errors;
+if(data10.match !== undefined){
+let data12 = data10.match;
+const _errs39 = errors;
+const _errs42 = errors;
 let valid13 = false;
-const _errs41 = errors;
-if(errors === _errs41){
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+const _errs43 = errors;
+if(errors === _errs43){
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 let missing5;
-if((data11.exact === undefined) && (missing5 = "exact")){
+if((data12.exact === undefined) && (missing5 = "exact")){
 const err13 = {instancePath:instancePath+"/match/headers/" + i1+"/match",schemaPath:"StringMatch/anyOf/0/required",keyword:"required",params:{missingProperty: missing5},message:"must have required property '"+missing5+"'"};
 if(vErrors === null){
 vErrors = [err13];
@@ -382,8 +409,8 @@ vErrors.push(err13);
 errors++;
 }
 else {
-const _errs43 = errors;
-for(const key6 in data11){
+const _errs45 = errors;
+for(const key6 in data12){
 if(!(key6 === "exact")){
 const err14 = {instancePath:instancePath+"/match/headers/" + i1+"/match",schemaPath:"StringMatch/anyOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -396,9 +423,9 @@ errors++;
 break;
 }
 }
-if(_errs43 === errors){
-if(data11.exact !== undefined){
-if(typeof data11.exact !== "string"){
+if(_errs45 === errors){
+if(data12.exact !== undefined){
+if(typeof data12.exact !== "string"){
 const err15 = {instancePath:instancePath+"/match/headers/" + i1+"/match/exact",schemaPath:"StringMatch/anyOf/0/properties/exact/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err15];
@@ -423,14 +450,14 @@ vErrors.push(err16);
 errors++;
 }
 }
-var _valid1 = _errs41 === errors;
+var _valid1 = _errs43 === errors;
 valid13 = valid13 || _valid1;
 if(!valid13){
-const _errs46 = errors;
-if(errors === _errs46){
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+const _errs48 = errors;
+if(errors === _errs48){
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 let missing6;
-if((data11.prefix === undefined) && (missing6 = "prefix")){
+if((data12.prefix === undefined) && (missing6 = "prefix")){
 const err17 = {instancePath:instancePath+"/match/headers/" + i1+"/match",schemaPath:"StringMatch/anyOf/1/required",keyword:"required",params:{missingProperty: missing6},message:"must have required property '"+missing6+"'"};
 if(vErrors === null){
 vErrors = [err17];
@@ -441,8 +468,8 @@ vErrors.push(err17);
 errors++;
 }
 else {
-const _errs48 = errors;
-for(const key7 in data11){
+const _errs50 = errors;
+for(const key7 in data12){
 if(!(key7 === "prefix")){
 const err18 = {instancePath:instancePath+"/match/headers/" + i1+"/match",schemaPath:"StringMatch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -455,9 +482,9 @@ errors++;
 break;
 }
 }
-if(_errs48 === errors){
-if(data11.prefix !== undefined){
-if(typeof data11.prefix !== "string"){
+if(_errs50 === errors){
+if(data12.prefix !== undefined){
+if(typeof data12.prefix !== "string"){
 const err19 = {instancePath:instancePath+"/match/headers/" + i1+"/match/prefix",schemaPath:"StringMatch/anyOf/1/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err19];
@@ -482,14 +509,14 @@ vErrors.push(err20);
 errors++;
 }
 }
-var _valid1 = _errs46 === errors;
+var _valid1 = _errs48 === errors;
 valid13 = valid13 || _valid1;
 if(!valid13){
-const _errs51 = errors;
-if(errors === _errs51){
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+const _errs53 = errors;
+if(errors === _errs53){
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 let missing7;
-if((data11.regex === undefined) && (missing7 = "regex")){
+if((data12.regex === undefined) && (missing7 = "regex")){
 const err21 = {instancePath:instancePath+"/match/headers/" + i1+"/match",schemaPath:"StringMatch/anyOf/2/required",keyword:"required",params:{missingProperty: missing7},message:"must have required property '"+missing7+"'"};
 if(vErrors === null){
 vErrors = [err21];
@@ -500,8 +527,8 @@ vErrors.push(err21);
 errors++;
 }
 else {
-const _errs53 = errors;
-for(const key8 in data11){
+const _errs55 = errors;
+for(const key8 in data12){
 if(!(key8 === "regex")){
 const err22 = {instancePath:instancePath+"/match/headers/" + i1+"/match",schemaPath:"StringMatch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -514,9 +541,9 @@ errors++;
 break;
 }
 }
-if(_errs53 === errors){
-if(data11.regex !== undefined){
-if(typeof data11.regex !== "string"){
+if(_errs55 === errors){
+if(data12.regex !== undefined){
+if(typeof data12.regex !== "string"){
 const err23 = {instancePath:instancePath+"/match/headers/" + i1+"/match/regex",schemaPath:"StringMatch/anyOf/2/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err23];
@@ -541,7 +568,7 @@ vErrors.push(err24);
 errors++;
 }
 }
-var _valid1 = _errs51 === errors;
+var _valid1 = _errs53 === errors;
 valid13 = valid13 || _valid1;
 }
 }
@@ -558,29 +585,29 @@ validate13.errors = vErrors;
 return false;
 }
 else {
-errors = _errs40;
+errors = _errs42;
 if(vErrors !== null){
-if(_errs40){
-vErrors.length = _errs40;
+if(_errs42){
+vErrors.length = _errs42;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid10 = _errs37 === errors;
+var valid10 = _errs39 === errors;
 }
 else {
 var valid10 = true;
 }
 if(valid10){
-if(data9.invert !== undefined){
-const _errs56 = errors;
-if(typeof data9.invert !== "boolean"){
+if(data10.invert !== undefined){
+const _errs58 = errors;
+if(typeof data10.invert !== "boolean"){
 validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1+"/invert",schemaPath:"#/properties/match/properties/headers/items/properties/invert/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
-var valid10 = _errs56 === errors;
+var valid10 = _errs58 === errors;
 }
 else {
 var valid10 = true;
@@ -595,7 +622,7 @@ validate13.errors = [{instancePath:instancePath+"/match/headers/" + i1,schemaPat
 return false;
 }
 }
-var valid9 = _errs32 === errors;
+var valid9 = _errs34 === errors;
 if(!valid9){
 break;
 }
@@ -606,45 +633,45 @@ validate13.errors = [{instancePath:instancePath+"/match/headers",schemaPath:"#/p
 return false;
 }
 }
-var valid1 = _errs30 === errors;
+var valid1 = _errs32 === errors;
 }
 else {
 var valid1 = true;
 }
 if(valid1){
 if(data1.queryParams !== undefined){
-let data16 = data1.queryParams;
-const _errs58 = errors;
-if(errors === _errs58){
-if(Array.isArray(data16)){
-var valid17 = true;
-const len2 = data16.length;
-for(let i2=0; i2<len2; i2++){
-let data17 = data16[i2];
+let data17 = data1.queryParams;
 const _errs60 = errors;
 if(errors === _errs60){
-if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(Array.isArray(data17)){
+var valid17 = true;
+const len2 = data17.length;
+for(let i2=0; i2<len2; i2++){
+let data18 = data17[i2];
+const _errs62 = errors;
+if(errors === _errs62){
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 let missing8;
-if((data17.name === undefined) && (missing8 = "name")){
+if((data18.name === undefined) && (missing8 = "name")){
 validate13.errors = [{instancePath:instancePath+"/match/queryParams/" + i2,schemaPath:"#/properties/match/properties/queryParams/items/required",keyword:"required",params:{missingProperty: missing8},message:"must have required property '"+missing8+"'"}];
 return false;
 }
 else {
-const _errs62 = errors;
-for(const key9 in data17){
+const _errs64 = errors;
+for(const key9 in data18){
 if(!((key9 === "name") || (key9 === "match"))){
 validate13.errors = [{instancePath:instancePath+"/match/queryParams/" + i2,schemaPath:"#/properties/match/properties/queryParams/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs62 === errors){
-if(data17.name !== undefined){
-let data18 = data17.name;
-const _errs63 = errors;
-if(errors === _errs63){
-if(typeof data18 === "string"){
-if(func3(data18) < 1){
+if(_errs64 === errors){
+if(data18.name !== undefined){
+let data19 = data18.name;
+const _errs65 = errors;
+if(errors === _errs65){
+if(typeof data19 === "string"){
+if(func3(data19) < 1){
 validate13.errors = [{instancePath:instancePath+"/match/queryParams/" + i2+"/name",schemaPath:"#/properties/match/properties/queryParams/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -654,22 +681,22 @@ validate13.errors = [{instancePath:instancePath+"/match/queryParams/" + i2+"/nam
 return false;
 }
 }
-var valid18 = _errs63 === errors;
+var valid18 = _errs65 === errors;
 }
 else {
 var valid18 = true;
 }
 if(valid18){
-if(data17.match !== undefined){
-let data19 = data17.match;
-const _errs65 = errors;
-const _errs68 = errors;
+if(data18.match !== undefined){
+let data20 = data18.match;
+const _errs67 = errors;
+const _errs70 = errors;
 let valid21 = false;
-const _errs69 = errors;
-if(errors === _errs69){
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+const _errs71 = errors;
+if(errors === _errs71){
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 let missing9;
-if((data19.exact === undefined) && (missing9 = "exact")){
+if((data20.exact === undefined) && (missing9 = "exact")){
 const err26 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match",schemaPath:"StringMatch/anyOf/0/required",keyword:"required",params:{missingProperty: missing9},message:"must have required property '"+missing9+"'"};
 if(vErrors === null){
 vErrors = [err26];
@@ -680,8 +707,8 @@ vErrors.push(err26);
 errors++;
 }
 else {
-const _errs71 = errors;
-for(const key10 in data19){
+const _errs73 = errors;
+for(const key10 in data20){
 if(!(key10 === "exact")){
 const err27 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match",schemaPath:"StringMatch/anyOf/0/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -694,9 +721,9 @@ errors++;
 break;
 }
 }
-if(_errs71 === errors){
-if(data19.exact !== undefined){
-if(typeof data19.exact !== "string"){
+if(_errs73 === errors){
+if(data20.exact !== undefined){
+if(typeof data20.exact !== "string"){
 const err28 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match/exact",schemaPath:"StringMatch/anyOf/0/properties/exact/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err28];
@@ -721,14 +748,14 @@ vErrors.push(err29);
 errors++;
 }
 }
-var _valid2 = _errs69 === errors;
+var _valid2 = _errs71 === errors;
 valid21 = valid21 || _valid2;
 if(!valid21){
-const _errs74 = errors;
-if(errors === _errs74){
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+const _errs76 = errors;
+if(errors === _errs76){
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 let missing10;
-if((data19.prefix === undefined) && (missing10 = "prefix")){
+if((data20.prefix === undefined) && (missing10 = "prefix")){
 const err30 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match",schemaPath:"StringMatch/anyOf/1/required",keyword:"required",params:{missingProperty: missing10},message:"must have required property '"+missing10+"'"};
 if(vErrors === null){
 vErrors = [err30];
@@ -739,8 +766,8 @@ vErrors.push(err30);
 errors++;
 }
 else {
-const _errs76 = errors;
-for(const key11 in data19){
+const _errs78 = errors;
+for(const key11 in data20){
 if(!(key11 === "prefix")){
 const err31 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match",schemaPath:"StringMatch/anyOf/1/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -753,9 +780,9 @@ errors++;
 break;
 }
 }
-if(_errs76 === errors){
-if(data19.prefix !== undefined){
-if(typeof data19.prefix !== "string"){
+if(_errs78 === errors){
+if(data20.prefix !== undefined){
+if(typeof data20.prefix !== "string"){
 const err32 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match/prefix",schemaPath:"StringMatch/anyOf/1/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err32];
@@ -780,14 +807,14 @@ vErrors.push(err33);
 errors++;
 }
 }
-var _valid2 = _errs74 === errors;
+var _valid2 = _errs76 === errors;
 valid21 = valid21 || _valid2;
 if(!valid21){
-const _errs79 = errors;
-if(errors === _errs79){
-if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+const _errs81 = errors;
+if(errors === _errs81){
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 let missing11;
-if((data19.regex === undefined) && (missing11 = "regex")){
+if((data20.regex === undefined) && (missing11 = "regex")){
 const err34 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match",schemaPath:"StringMatch/anyOf/2/required",keyword:"required",params:{missingProperty: missing11},message:"must have required property '"+missing11+"'"};
 if(vErrors === null){
 vErrors = [err34];
@@ -798,8 +825,8 @@ vErrors.push(err34);
 errors++;
 }
 else {
-const _errs81 = errors;
-for(const key12 in data19){
+const _errs83 = errors;
+for(const key12 in data20){
 if(!(key12 === "regex")){
 const err35 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match",schemaPath:"StringMatch/anyOf/2/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -812,9 +839,9 @@ errors++;
 break;
 }
 }
-if(_errs81 === errors){
-if(data19.regex !== undefined){
-if(typeof data19.regex !== "string"){
+if(_errs83 === errors){
+if(data20.regex !== undefined){
+if(typeof data20.regex !== "string"){
 const err36 = {instancePath:instancePath+"/match/queryParams/" + i2+"/match/regex",schemaPath:"StringMatch/anyOf/2/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err36];
@@ -839,7 +866,7 @@ vErrors.push(err37);
 errors++;
 }
 }
-var _valid2 = _errs79 === errors;
+var _valid2 = _errs81 === errors;
 valid21 = valid21 || _valid2;
 }
 }
@@ -856,17 +883,17 @@ validate13.errors = vErrors;
 return false;
 }
 else {
-errors = _errs68;
+errors = _errs70;
 if(vErrors !== null){
-if(_errs68){
-vErrors.length = _errs68;
+if(_errs70){
+vErrors.length = _errs70;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid18 = _errs65 === errors;
+var valid18 = _errs67 === errors;
 }
 else {
 var valid18 = true;
@@ -880,7 +907,7 @@ validate13.errors = [{instancePath:instancePath+"/match/queryParams/" + i2,schem
 return false;
 }
 }
-var valid17 = _errs60 === errors;
+var valid17 = _errs62 === errors;
 if(!valid17){
 break;
 }
@@ -891,10 +918,11 @@ validate13.errors = [{instancePath:instancePath+"/match/queryParams",schemaPath:
 return false;
 }
 }
-var valid1 = _errs58 === errors;
+var valid1 = _errs60 === errors;
 }
 else {
 var valid1 = true;
+}
 }
 }
 }
@@ -913,63 +941,63 @@ var valid0 = true;
 }
 if(valid0){
 if(data.route !== undefined){
-let data23 = data.route;
-const _errs84 = errors;
-if(errors === _errs84){
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+let data24 = data.route;
+const _errs86 = errors;
+if(errors === _errs86){
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 let missing12;
-if((data23.clusters === undefined) && (missing12 = "clusters")){
+if((data24.clusters === undefined) && (missing12 = "clusters")){
 validate13.errors = [{instancePath:instancePath+"/route",schemaPath:"#/properties/route/required",keyword:"required",params:{missingProperty: missing12},message:"must have required property '"+missing12+"'"}];
 return false;
 }
 else {
-const _errs86 = errors;
-for(const key13 in data23){
+const _errs88 = errors;
+for(const key13 in data24){
 if(!(func2.call(schema14.properties.route.properties, key13))){
 validate13.errors = [{instancePath:instancePath+"/route",schemaPath:"#/properties/route/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs86 === errors){
-if(data23.clusters !== undefined){
-let data24 = data23.clusters;
-const _errs87 = errors;
-if(errors === _errs87){
-if(Array.isArray(data24)){
-if(data24.length < 1){
+if(_errs88 === errors){
+if(data24.clusters !== undefined){
+let data25 = data24.clusters;
+const _errs89 = errors;
+if(errors === _errs89){
+if(Array.isArray(data25)){
+if(data25.length < 1){
 validate13.errors = [{instancePath:instancePath+"/route/clusters",schemaPath:"#/properties/route/properties/clusters/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"}];
 return false;
 }
 else {
 var valid26 = true;
-const len3 = data24.length;
+const len3 = data25.length;
 for(let i3=0; i3<len3; i3++){
-let data25 = data24[i3];
-const _errs89 = errors;
-if(errors === _errs89){
-if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+let data26 = data25[i3];
+const _errs91 = errors;
+if(errors === _errs91){
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
 let missing13;
-if(((data25.cluster === undefined) && (missing13 = "cluster")) || ((data25.weight === undefined) && (missing13 = "weight"))){
+if(((data26.cluster === undefined) && (missing13 = "cluster")) || ((data26.weight === undefined) && (missing13 = "weight"))){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3,schemaPath:"#/properties/route/properties/clusters/items/required",keyword:"required",params:{missingProperty: missing13},message:"must have required property '"+missing13+"'"}];
 return false;
 }
 else {
-const _errs91 = errors;
-for(const key14 in data25){
+const _errs93 = errors;
+for(const key14 in data26){
 if(!((key14 === "cluster") || (key14 === "weight"))){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3,schemaPath:"#/properties/route/properties/clusters/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs91 === errors){
-if(data25.cluster !== undefined){
-let data26 = data25.cluster;
-const _errs92 = errors;
-if(errors === _errs92){
-if(typeof data26 === "string"){
-if(func3(data26) < 1){
+if(_errs93 === errors){
+if(data26.cluster !== undefined){
+let data27 = data26.cluster;
+const _errs94 = errors;
+if(errors === _errs94){
+if(typeof data27 === "string"){
+if(func3(data27) < 1){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3+"/cluster",schemaPath:"#/properties/route/properties/clusters/items/properties/cluster/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -979,34 +1007,34 @@ validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3+"/cluste
 return false;
 }
 }
-var valid27 = _errs92 === errors;
+var valid27 = _errs94 === errors;
 }
 else {
 var valid27 = true;
 }
 if(valid27){
-if(data25.weight !== undefined){
-let data27 = data25.weight;
-const _errs94 = errors;
-if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+if(data26.weight !== undefined){
+let data28 = data26.weight;
+const _errs96 = errors;
+if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3+"/weight",schemaPath:"#/properties/route/properties/clusters/items/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs94){
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 9007199254740991 || isNaN(data27)){
+if(errors === _errs96){
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 > 9007199254740991 || isNaN(data28)){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3+"/weight",schemaPath:"#/properties/route/properties/clusters/items/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data27 < 0 || isNaN(data27)){
+if(data28 < 0 || isNaN(data28)){
 validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3+"/weight",schemaPath:"#/properties/route/properties/clusters/items/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid27 = _errs94 === errors;
+var valid27 = _errs96 === errors;
 }
 else {
 var valid27 = true;
@@ -1020,7 +1048,7 @@ validate13.errors = [{instancePath:instancePath+"/route/clusters/" + i3,schemaPa
 return false;
 }
 }
-var valid26 = _errs89 === errors;
+var valid26 = _errs91 === errors;
 if(!valid26){
 break;
 }
@@ -1032,102 +1060,75 @@ validate13.errors = [{instancePath:instancePath+"/route/clusters",schemaPath:"#/
 return false;
 }
 }
-var valid25 = _errs87 === errors;
+var valid25 = _errs89 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.timeoutMs !== undefined){
-let data28 = data23.timeoutMs;
-const _errs96 = errors;
-if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
+if(data24.timeoutMs !== undefined){
+let data29 = data24.timeoutMs;
+const _errs98 = errors;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
 validate13.errors = [{instancePath:instancePath+"/route/timeoutMs",schemaPath:"#/properties/route/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs96){
-if((typeof data28 == "number") && (isFinite(data28))){
-if(data28 > 9007199254740991 || isNaN(data28)){
+if(errors === _errs98){
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 9007199254740991 || isNaN(data29)){
 validate13.errors = [{instancePath:instancePath+"/route/timeoutMs",schemaPath:"#/properties/route/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data28 < 0 || isNaN(data28)){
+if(data29 < 0 || isNaN(data29)){
 validate13.errors = [{instancePath:instancePath+"/route/timeoutMs",schemaPath:"#/properties/route/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid25 = _errs96 === errors;
+var valid25 = _errs98 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.retry !== undefined){
-let data29 = data23.retry;
-const _errs98 = errors;
-if(errors === _errs98){
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
+if(data24.retry !== undefined){
+let data30 = data24.retry;
+const _errs100 = errors;
+if(errors === _errs100){
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
 let missing14;
-if(((data29.attempts === undefined) && (missing14 = "attempts")) || ((data29.retryOn === undefined) && (missing14 = "retryOn"))){
+if(((data30.attempts === undefined) && (missing14 = "attempts")) || ((data30.retryOn === undefined) && (missing14 = "retryOn"))){
 validate13.errors = [{instancePath:instancePath+"/route/retry",schemaPath:"#/properties/route/properties/retry/required",keyword:"required",params:{missingProperty: missing14},message:"must have required property '"+missing14+"'"}];
 return false;
 }
 else {
-const _errs100 = errors;
-for(const key15 in data29){
+const _errs102 = errors;
+for(const key15 in data30){
 if(!((((key15 === "attempts") || (key15 === "perTryTimeoutMs")) || (key15 === "retryOn")) || (key15 === "retriableStatusCodes"))){
 validate13.errors = [{instancePath:instancePath+"/route/retry",schemaPath:"#/properties/route/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs100 === errors){
-if(data29.attempts !== undefined){
-let data30 = data29.attempts;
-const _errs101 = errors;
-if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-validate13.errors = [{instancePath:instancePath+"/route/retry/attempts",schemaPath:"#/properties/route/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs101){
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > 10 || isNaN(data30)){
-validate13.errors = [{instancePath:instancePath+"/route/retry/attempts",schemaPath:"#/properties/route/properties/retry/properties/attempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"}];
-return false;
-}
-else {
-if(data30 < 0 || isNaN(data30)){
-validate13.errors = [{instancePath:instancePath+"/route/retry/attempts",schemaPath:"#/properties/route/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-}
-var valid28 = _errs101 === errors;
-}
-else {
-var valid28 = true;
-}
-if(valid28){
-if(data29.perTryTimeoutMs !== undefined){
-let data31 = data29.perTryTimeoutMs;
+if(_errs102 === errors){
+if(data30.attempts !== undefined){
+let data31 = data30.attempts;
 const _errs103 = errors;
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-validate13.errors = [{instancePath:instancePath+"/route/retry/perTryTimeoutMs",schemaPath:"#/properties/route/properties/retry/properties/perTryTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate13.errors = [{instancePath:instancePath+"/route/retry/attempts",schemaPath:"#/properties/route/properties/retry/properties/attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs103){
 if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 9007199254740991 || isNaN(data31)){
-validate13.errors = [{instancePath:instancePath+"/route/retry/perTryTimeoutMs",schemaPath:"#/properties/route/properties/retry/properties/perTryTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+if(data31 > 10 || isNaN(data31)){
+validate13.errors = [{instancePath:instancePath+"/route/retry/attempts",schemaPath:"#/properties/route/properties/retry/properties/attempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10"}];
 return false;
 }
 else {
 if(data31 < 0 || isNaN(data31)){
-validate13.errors = [{instancePath:instancePath+"/route/retry/perTryTimeoutMs",schemaPath:"#/properties/route/properties/retry/properties/perTryTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate13.errors = [{instancePath:instancePath+"/route/retry/attempts",schemaPath:"#/properties/route/properties/retry/properties/attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
@@ -1139,25 +1140,52 @@ else {
 var valid28 = true;
 }
 if(valid28){
-if(data29.retryOn !== undefined){
-let data32 = data29.retryOn;
+if(data30.perTryTimeoutMs !== undefined){
+let data32 = data30.perTryTimeoutMs;
 const _errs105 = errors;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+validate13.errors = [{instancePath:instancePath+"/route/retry/perTryTimeoutMs",schemaPath:"#/properties/route/properties/retry/properties/perTryTimeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
 if(errors === _errs105){
-if(Array.isArray(data32)){
-var valid29 = true;
-const len4 = data32.length;
-for(let i4=0; i4<len4; i4++){
-let data33 = data32[i4];
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 9007199254740991 || isNaN(data32)){
+validate13.errors = [{instancePath:instancePath+"/route/retry/perTryTimeoutMs",schemaPath:"#/properties/route/properties/retry/properties/perTryTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data32 < 0 || isNaN(data32)){
+validate13.errors = [{instancePath:instancePath+"/route/retry/perTryTimeoutMs",schemaPath:"#/properties/route/properties/retry/properties/perTryTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid28 = _errs105 === errors;
+}
+else {
+var valid28 = true;
+}
+if(valid28){
+if(data30.retryOn !== undefined){
+let data33 = data30.retryOn;
 const _errs107 = errors;
-if(typeof data33 !== "string"){
+if(errors === _errs107){
+if(Array.isArray(data33)){
+var valid29 = true;
+const len4 = data33.length;
+for(let i4=0; i4<len4; i4++){
+let data34 = data33[i4];
+const _errs109 = errors;
+if(typeof data34 !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/retry/retryOn/" + i4,schemaPath:"#/properties/route/properties/retry/properties/retryOn/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if(!(((((data33 === "5xx") || (data33 === "gateway-error")) || (data33 === "connect-failure")) || (data33 === "reset")) || (data33 === "retriable-status-codes"))){
+if(!(((((data34 === "5xx") || (data34 === "gateway-error")) || (data34 === "connect-failure")) || (data34 === "reset")) || (data34 === "retriable-status-codes"))){
 validate13.errors = [{instancePath:instancePath+"/route/retry/retryOn/" + i4,schemaPath:"#/properties/route/properties/retry/properties/retryOn/items/enum",keyword:"enum",params:{allowedValues: schema14.properties.route.properties.retry.properties.retryOn.items.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
-var valid29 = _errs107 === errors;
+var valid29 = _errs109 === errors;
 if(!valid29){
 break;
 }
@@ -1168,41 +1196,41 @@ validate13.errors = [{instancePath:instancePath+"/route/retry/retryOn",schemaPat
 return false;
 }
 }
-var valid28 = _errs105 === errors;
+var valid28 = _errs107 === errors;
 }
 else {
 var valid28 = true;
 }
 if(valid28){
-if(data29.retriableStatusCodes !== undefined){
-let data34 = data29.retriableStatusCodes;
-const _errs109 = errors;
-if(errors === _errs109){
-if(Array.isArray(data34)){
-var valid30 = true;
-const len5 = data34.length;
-for(let i5=0; i5<len5; i5++){
-let data35 = data34[i5];
+if(data30.retriableStatusCodes !== undefined){
+let data35 = data30.retriableStatusCodes;
 const _errs111 = errors;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+if(errors === _errs111){
+if(Array.isArray(data35)){
+var valid30 = true;
+const len5 = data35.length;
+for(let i5=0; i5<len5; i5++){
+let data36 = data35[i5];
+const _errs113 = errors;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
 validate13.errors = [{instancePath:instancePath+"/route/retry/retriableStatusCodes/" + i5,schemaPath:"#/properties/route/properties/retry/properties/retriableStatusCodes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs111){
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 599 || isNaN(data35)){
+if(errors === _errs113){
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 599 || isNaN(data36)){
 validate13.errors = [{instancePath:instancePath+"/route/retry/retriableStatusCodes/" + i5,schemaPath:"#/properties/route/properties/retry/properties/retriableStatusCodes/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"}];
 return false;
 }
 else {
-if(data35 < 100 || isNaN(data35)){
+if(data36 < 100 || isNaN(data36)){
 validate13.errors = [{instancePath:instancePath+"/route/retry/retriableStatusCodes/" + i5,schemaPath:"#/properties/route/properties/retry/properties/retriableStatusCodes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"}];
 return false;
 }
 }
 }
 }
-var valid30 = _errs111 === errors;
+var valid30 = _errs113 === errors;
 if(!valid30){
 break;
 }
@@ -1213,7 +1241,7 @@ validate13.errors = [{instancePath:instancePath+"/route/retry/retriableStatusCod
 return false;
 }
 }
-var valid28 = _errs109 === errors;
+var valid28 = _errs111 === errors;
 }
 else {
 var valid28 = true;
@@ -1229,84 +1257,84 @@ validate13.errors = [{instancePath:instancePath+"/route/retry",schemaPath:"#/pro
 return false;
 }
 }
-var valid25 = _errs98 === errors;
+var valid25 = _errs100 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.fault !== undefined){
-let data36 = data23.fault;
-const _errs113 = errors;
-if(errors === _errs113){
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+if(data24.fault !== undefined){
+let data37 = data24.fault;
 const _errs115 = errors;
-for(const key16 in data36){
+if(errors === _errs115){
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+const _errs117 = errors;
+for(const key16 in data37){
 if(!((key16 === "delay") || (key16 === "abort"))){
 validate13.errors = [{instancePath:instancePath+"/route/fault",schemaPath:"#/properties/route/properties/fault/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs115 === errors){
-if(data36.delay !== undefined){
-let data37 = data36.delay;
-const _errs116 = errors;
-if(errors === _errs116){
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(_errs117 === errors){
+if(data37.delay !== undefined){
+let data38 = data37.delay;
+const _errs118 = errors;
+if(errors === _errs118){
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
 let missing15;
-if(((data37.fixedDelayMs === undefined) && (missing15 = "fixedDelayMs")) || ((data37.percentage === undefined) && (missing15 = "percentage"))){
+if(((data38.fixedDelayMs === undefined) && (missing15 = "fixedDelayMs")) || ((data38.percentage === undefined) && (missing15 = "percentage"))){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay",schemaPath:"#/properties/route/properties/fault/properties/delay/required",keyword:"required",params:{missingProperty: missing15},message:"must have required property '"+missing15+"'"}];
 return false;
 }
 else {
-const _errs118 = errors;
-for(const key17 in data37){
+const _errs120 = errors;
+for(const key17 in data38){
 if(!((key17 === "fixedDelayMs") || (key17 === "percentage"))){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay",schemaPath:"#/properties/route/properties/fault/properties/delay/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs118 === errors){
-if(data37.fixedDelayMs !== undefined){
-let data38 = data37.fixedDelayMs;
-const _errs119 = errors;
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+if(_errs120 === errors){
+if(data38.fixedDelayMs !== undefined){
+let data39 = data38.fixedDelayMs;
+const _errs121 = errors;
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay/fixedDelayMs",schemaPath:"#/properties/route/properties/fault/properties/delay/properties/fixedDelayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs119){
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 9007199254740991 || isNaN(data38)){
+if(errors === _errs121){
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 9007199254740991 || isNaN(data39)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay/fixedDelayMs",schemaPath:"#/properties/route/properties/fault/properties/delay/properties/fixedDelayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
-if(data38 < 0 || isNaN(data38)){
+if(data39 < 0 || isNaN(data39)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay/fixedDelayMs",schemaPath:"#/properties/route/properties/fault/properties/delay/properties/fixedDelayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 }
-var valid32 = _errs119 === errors;
+var valid32 = _errs121 === errors;
 }
 else {
 var valid32 = true;
 }
 if(valid32){
-if(data37.percentage !== undefined){
-let data39 = data37.percentage;
-const _errs121 = errors;
-if(errors === _errs121){
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 100 || isNaN(data39)){
+if(data38.percentage !== undefined){
+let data40 = data38.percentage;
+const _errs123 = errors;
+if(errors === _errs123){
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 100 || isNaN(data40)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay/percentage",schemaPath:"#/properties/route/properties/fault/properties/delay/properties/percentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
 return false;
 }
 else {
-if(data39 < 0 || isNaN(data39)){
+if(data40 < 0 || isNaN(data40)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/delay/percentage",schemaPath:"#/properties/route/properties/fault/properties/delay/properties/percentage/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
@@ -1317,7 +1345,7 @@ validate13.errors = [{instancePath:instancePath+"/route/fault/delay/percentage",
 return false;
 }
 }
-var valid32 = _errs121 === errors;
+var valid32 = _errs123 === errors;
 }
 else {
 var valid32 = true;
@@ -1331,70 +1359,70 @@ validate13.errors = [{instancePath:instancePath+"/route/fault/delay",schemaPath:
 return false;
 }
 }
-var valid31 = _errs116 === errors;
+var valid31 = _errs118 === errors;
 }
 else {
 var valid31 = true;
 }
 if(valid31){
-if(data36.abort !== undefined){
-let data40 = data36.abort;
-const _errs123 = errors;
-if(errors === _errs123){
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
+if(data37.abort !== undefined){
+let data41 = data37.abort;
+const _errs125 = errors;
+if(errors === _errs125){
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
 let missing16;
-if(((data40.httpStatus === undefined) && (missing16 = "httpStatus")) || ((data40.percentage === undefined) && (missing16 = "percentage"))){
+if(((data41.httpStatus === undefined) && (missing16 = "httpStatus")) || ((data41.percentage === undefined) && (missing16 = "percentage"))){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort",schemaPath:"#/properties/route/properties/fault/properties/abort/required",keyword:"required",params:{missingProperty: missing16},message:"must have required property '"+missing16+"'"}];
 return false;
 }
 else {
-const _errs125 = errors;
-for(const key18 in data40){
+const _errs127 = errors;
+for(const key18 in data41){
 if(!((key18 === "httpStatus") || (key18 === "percentage"))){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort",schemaPath:"#/properties/route/properties/fault/properties/abort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs125 === errors){
-if(data40.httpStatus !== undefined){
-let data41 = data40.httpStatus;
-const _errs126 = errors;
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+if(_errs127 === errors){
+if(data41.httpStatus !== undefined){
+let data42 = data41.httpStatus;
+const _errs128 = errors;
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort/httpStatus",schemaPath:"#/properties/route/properties/fault/properties/abort/properties/httpStatus/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs126){
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 599 || isNaN(data41)){
+if(errors === _errs128){
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 599 || isNaN(data42)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort/httpStatus",schemaPath:"#/properties/route/properties/fault/properties/abort/properties/httpStatus/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"}];
 return false;
 }
 else {
-if(data41 < 200 || isNaN(data41)){
+if(data42 < 200 || isNaN(data42)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort/httpStatus",schemaPath:"#/properties/route/properties/fault/properties/abort/properties/httpStatus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 200},message:"must be >= 200"}];
 return false;
 }
 }
 }
 }
-var valid33 = _errs126 === errors;
+var valid33 = _errs128 === errors;
 }
 else {
 var valid33 = true;
 }
 if(valid33){
-if(data40.percentage !== undefined){
-let data42 = data40.percentage;
-const _errs128 = errors;
-if(errors === _errs128){
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 100 || isNaN(data42)){
+if(data41.percentage !== undefined){
+let data43 = data41.percentage;
+const _errs130 = errors;
+if(errors === _errs130){
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 100 || isNaN(data43)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort/percentage",schemaPath:"#/properties/route/properties/fault/properties/abort/properties/percentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
 return false;
 }
 else {
-if(data42 < 0 || isNaN(data42)){
+if(data43 < 0 || isNaN(data43)){
 validate13.errors = [{instancePath:instancePath+"/route/fault/abort/percentage",schemaPath:"#/properties/route/properties/fault/properties/abort/properties/percentage/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
@@ -1405,7 +1433,7 @@ validate13.errors = [{instancePath:instancePath+"/route/fault/abort/percentage",
 return false;
 }
 }
-var valid33 = _errs128 === errors;
+var valid33 = _errs130 === errors;
 }
 else {
 var valid33 = true;
@@ -1419,7 +1447,7 @@ validate13.errors = [{instancePath:instancePath+"/route/fault/abort",schemaPath:
 return false;
 }
 }
-var valid31 = _errs123 === errors;
+var valid31 = _errs125 === errors;
 }
 else {
 var valid31 = true;
@@ -1432,45 +1460,45 @@ validate13.errors = [{instancePath:instancePath+"/route/fault",schemaPath:"#/pro
 return false;
 }
 }
-var valid25 = _errs113 === errors;
+var valid25 = _errs115 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.rewrite !== undefined){
-let data43 = data23.rewrite;
-const _errs130 = errors;
-if(errors === _errs130){
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+if(data24.rewrite !== undefined){
+let data44 = data24.rewrite;
 const _errs132 = errors;
-for(const key19 in data43){
+if(errors === _errs132){
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+const _errs134 = errors;
+for(const key19 in data44){
 if(!((key19 === "prefix") || (key19 === "authority"))){
 validate13.errors = [{instancePath:instancePath+"/route/rewrite",schemaPath:"#/properties/route/properties/rewrite/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs132 === errors){
-if(data43.prefix !== undefined){
-const _errs133 = errors;
-if(typeof data43.prefix !== "string"){
+if(_errs134 === errors){
+if(data44.prefix !== undefined){
+const _errs135 = errors;
+if(typeof data44.prefix !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/rewrite/prefix",schemaPath:"#/properties/route/properties/rewrite/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid34 = _errs133 === errors;
+var valid34 = _errs135 === errors;
 }
 else {
 var valid34 = true;
 }
 if(valid34){
-if(data43.authority !== undefined){
-const _errs135 = errors;
-if(typeof data43.authority !== "string"){
+if(data44.authority !== undefined){
+const _errs137 = errors;
+if(typeof data44.authority !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/rewrite/authority",schemaPath:"#/properties/route/properties/rewrite/properties/authority/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid34 = _errs135 === errors;
+var valid34 = _errs137 === errors;
 }
 else {
 var valid34 = true;
@@ -1483,34 +1511,34 @@ validate13.errors = [{instancePath:instancePath+"/route/rewrite",schemaPath:"#/p
 return false;
 }
 }
-var valid25 = _errs130 === errors;
+var valid25 = _errs132 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.requestHeaders !== undefined){
-let data46 = data23.requestHeaders;
-const _errs137 = errors;
+if(data24.requestHeaders !== undefined){
+let data47 = data24.requestHeaders;
 const _errs139 = errors;
-if(errors === _errs139){
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
 const _errs141 = errors;
-for(const key20 in data46){
+if(errors === _errs141){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+const _errs143 = errors;
+for(const key20 in data47){
 if(!(((key20 === "set") || (key20 === "add")) || (key20 === "remove"))){
 validate13.errors = [{instancePath:instancePath+"/route/requestHeaders",schemaPath:"HeaderOps/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key20},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs141 === errors){
-if(data46.set !== undefined){
-let data47 = data46.set;
-const _errs142 = errors;
-if(errors === _errs142){
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-for(const key21 in data47){
+if(_errs143 === errors){
+if(data47.set !== undefined){
+let data48 = data47.set;
 const _errs144 = errors;
+if(errors === _errs144){
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key21 in data48){
+const _errs146 = errors;
 if(typeof key21 !== "string"){
 const err39 = {instancePath:instancePath+"/route/requestHeaders/set",schemaPath:"HeaderOps/properties/set/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key21};
 if(vErrors === null){
@@ -1521,7 +1549,7 @@ vErrors.push(err39);
 }
 errors++;
 }
-var valid38 = _errs144 === errors;
+var valid38 = _errs146 === errors;
 if(!valid38){
 const err40 = {instancePath:instancePath+"/route/requestHeaders/set",schemaPath:"HeaderOps/properties/set/propertyNames",keyword:"propertyNames",params:{propertyName: key21},message:"property name must be valid"};
 if(vErrors === null){
@@ -1537,13 +1565,13 @@ break;
 }
 }
 if(valid38){
-for(const key22 in data47){
-const _errs147 = errors;
-if(typeof data47[key22] !== "string"){
+for(const key22 in data48){
+const _errs149 = errors;
+if(typeof data48[key22] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/requestHeaders/set/" + key22.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"HeaderOps/properties/set/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid39 = _errs147 === errors;
+var valid39 = _errs149 === errors;
 if(!valid39){
 break;
 }
@@ -1555,19 +1583,19 @@ validate13.errors = [{instancePath:instancePath+"/route/requestHeaders/set",sche
 return false;
 }
 }
-var valid37 = _errs142 === errors;
+var valid37 = _errs144 === errors;
 }
 else {
 var valid37 = true;
 }
 if(valid37){
-if(data46.add !== undefined){
-let data49 = data46.add;
-const _errs149 = errors;
-if(errors === _errs149){
-if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
-for(const key23 in data49){
+if(data47.add !== undefined){
+let data50 = data47.add;
 const _errs151 = errors;
+if(errors === _errs151){
+if(data50 && typeof data50 == "object" && !Array.isArray(data50)){
+for(const key23 in data50){
+const _errs153 = errors;
 if(typeof key23 !== "string"){
 const err41 = {instancePath:instancePath+"/route/requestHeaders/add",schemaPath:"HeaderOps/properties/add/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key23};
 if(vErrors === null){
@@ -1578,7 +1606,7 @@ vErrors.push(err41);
 }
 errors++;
 }
-var valid40 = _errs151 === errors;
+var valid40 = _errs153 === errors;
 if(!valid40){
 const err42 = {instancePath:instancePath+"/route/requestHeaders/add",schemaPath:"HeaderOps/properties/add/propertyNames",keyword:"propertyNames",params:{propertyName: key23},message:"property name must be valid"};
 if(vErrors === null){
@@ -1594,13 +1622,13 @@ break;
 }
 }
 if(valid40){
-for(const key24 in data49){
-const _errs154 = errors;
-if(typeof data49[key24] !== "string"){
+for(const key24 in data50){
+const _errs156 = errors;
+if(typeof data50[key24] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/requestHeaders/add/" + key24.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"HeaderOps/properties/add/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid41 = _errs154 === errors;
+var valid41 = _errs156 === errors;
 if(!valid41){
 break;
 }
@@ -1612,26 +1640,26 @@ validate13.errors = [{instancePath:instancePath+"/route/requestHeaders/add",sche
 return false;
 }
 }
-var valid37 = _errs149 === errors;
+var valid37 = _errs151 === errors;
 }
 else {
 var valid37 = true;
 }
 if(valid37){
-if(data46.remove !== undefined){
-let data51 = data46.remove;
-const _errs156 = errors;
-if(errors === _errs156){
-if(Array.isArray(data51)){
-var valid42 = true;
-const len6 = data51.length;
-for(let i6=0; i6<len6; i6++){
+if(data47.remove !== undefined){
+let data52 = data47.remove;
 const _errs158 = errors;
-if(typeof data51[i6] !== "string"){
+if(errors === _errs158){
+if(Array.isArray(data52)){
+var valid42 = true;
+const len6 = data52.length;
+for(let i6=0; i6<len6; i6++){
+const _errs160 = errors;
+if(typeof data52[i6] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/requestHeaders/remove/" + i6,schemaPath:"HeaderOps/properties/remove/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid42 = _errs158 === errors;
+var valid42 = _errs160 === errors;
 if(!valid42){
 break;
 }
@@ -1642,7 +1670,7 @@ validate13.errors = [{instancePath:instancePath+"/route/requestHeaders/remove",s
 return false;
 }
 }
-var valid37 = _errs156 === errors;
+var valid37 = _errs158 === errors;
 }
 else {
 var valid37 = true;
@@ -1656,34 +1684,34 @@ validate13.errors = [{instancePath:instancePath+"/route/requestHeaders",schemaPa
 return false;
 }
 }
-var valid25 = _errs137 === errors;
+var valid25 = _errs139 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.responseHeaders !== undefined){
-let data53 = data23.responseHeaders;
-const _errs160 = errors;
+if(data24.responseHeaders !== undefined){
+let data54 = data24.responseHeaders;
 const _errs162 = errors;
-if(errors === _errs162){
-if(data53 && typeof data53 == "object" && !Array.isArray(data53)){
 const _errs164 = errors;
-for(const key25 in data53){
+if(errors === _errs164){
+if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
+const _errs166 = errors;
+for(const key25 in data54){
 if(!(((key25 === "set") || (key25 === "add")) || (key25 === "remove"))){
 validate13.errors = [{instancePath:instancePath+"/route/responseHeaders",schemaPath:"HeaderOps/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key25},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs164 === errors){
-if(data53.set !== undefined){
-let data54 = data53.set;
-const _errs165 = errors;
-if(errors === _errs165){
-if(data54 && typeof data54 == "object" && !Array.isArray(data54)){
-for(const key26 in data54){
+if(_errs166 === errors){
+if(data54.set !== undefined){
+let data55 = data54.set;
 const _errs167 = errors;
+if(errors === _errs167){
+if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
+for(const key26 in data55){
+const _errs169 = errors;
 if(typeof key26 !== "string"){
 const err43 = {instancePath:instancePath+"/route/responseHeaders/set",schemaPath:"HeaderOps/properties/set/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key26};
 if(vErrors === null){
@@ -1694,7 +1722,7 @@ vErrors.push(err43);
 }
 errors++;
 }
-var valid46 = _errs167 === errors;
+var valid46 = _errs169 === errors;
 if(!valid46){
 const err44 = {instancePath:instancePath+"/route/responseHeaders/set",schemaPath:"HeaderOps/properties/set/propertyNames",keyword:"propertyNames",params:{propertyName: key26},message:"property name must be valid"};
 if(vErrors === null){
@@ -1710,13 +1738,13 @@ break;
 }
 }
 if(valid46){
-for(const key27 in data54){
-const _errs170 = errors;
-if(typeof data54[key27] !== "string"){
+for(const key27 in data55){
+const _errs172 = errors;
+if(typeof data55[key27] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/responseHeaders/set/" + key27.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"HeaderOps/properties/set/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid47 = _errs170 === errors;
+var valid47 = _errs172 === errors;
 if(!valid47){
 break;
 }
@@ -1728,19 +1756,19 @@ validate13.errors = [{instancePath:instancePath+"/route/responseHeaders/set",sch
 return false;
 }
 }
-var valid45 = _errs165 === errors;
+var valid45 = _errs167 === errors;
 }
 else {
 var valid45 = true;
 }
 if(valid45){
-if(data53.add !== undefined){
-let data56 = data53.add;
-const _errs172 = errors;
-if(errors === _errs172){
-if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
-for(const key28 in data56){
+if(data54.add !== undefined){
+let data57 = data54.add;
 const _errs174 = errors;
+if(errors === _errs174){
+if(data57 && typeof data57 == "object" && !Array.isArray(data57)){
+for(const key28 in data57){
+const _errs176 = errors;
 if(typeof key28 !== "string"){
 const err45 = {instancePath:instancePath+"/route/responseHeaders/add",schemaPath:"HeaderOps/properties/add/propertyNames/type",keyword:"type",params:{type: "string"},message:"must be string",propertyName:key28};
 if(vErrors === null){
@@ -1751,7 +1779,7 @@ vErrors.push(err45);
 }
 errors++;
 }
-var valid48 = _errs174 === errors;
+var valid48 = _errs176 === errors;
 if(!valid48){
 const err46 = {instancePath:instancePath+"/route/responseHeaders/add",schemaPath:"HeaderOps/properties/add/propertyNames",keyword:"propertyNames",params:{propertyName: key28},message:"property name must be valid"};
 if(vErrors === null){
@@ -1767,13 +1795,13 @@ break;
 }
 }
 if(valid48){
-for(const key29 in data56){
-const _errs177 = errors;
-if(typeof data56[key29] !== "string"){
+for(const key29 in data57){
+const _errs179 = errors;
+if(typeof data57[key29] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/responseHeaders/add/" + key29.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"HeaderOps/properties/add/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid49 = _errs177 === errors;
+var valid49 = _errs179 === errors;
 if(!valid49){
 break;
 }
@@ -1785,26 +1813,26 @@ validate13.errors = [{instancePath:instancePath+"/route/responseHeaders/add",sch
 return false;
 }
 }
-var valid45 = _errs172 === errors;
+var valid45 = _errs174 === errors;
 }
 else {
 var valid45 = true;
 }
 if(valid45){
-if(data53.remove !== undefined){
-let data58 = data53.remove;
-const _errs179 = errors;
-if(errors === _errs179){
-if(Array.isArray(data58)){
-var valid50 = true;
-const len7 = data58.length;
-for(let i7=0; i7<len7; i7++){
+if(data54.remove !== undefined){
+let data59 = data54.remove;
 const _errs181 = errors;
-if(typeof data58[i7] !== "string"){
+if(errors === _errs181){
+if(Array.isArray(data59)){
+var valid50 = true;
+const len7 = data59.length;
+for(let i7=0; i7<len7; i7++){
+const _errs183 = errors;
+if(typeof data59[i7] !== "string"){
 validate13.errors = [{instancePath:instancePath+"/route/responseHeaders/remove/" + i7,schemaPath:"HeaderOps/properties/remove/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid50 = _errs181 === errors;
+var valid50 = _errs183 === errors;
 if(!valid50){
 break;
 }
@@ -1815,7 +1843,7 @@ validate13.errors = [{instancePath:instancePath+"/route/responseHeaders/remove",
 return false;
 }
 }
-var valid45 = _errs179 === errors;
+var valid45 = _errs181 === errors;
 }
 else {
 var valid45 = true;
@@ -1829,38 +1857,38 @@ validate13.errors = [{instancePath:instancePath+"/route/responseHeaders",schemaP
 return false;
 }
 }
-var valid25 = _errs160 === errors;
+var valid25 = _errs162 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.mirror !== undefined){
-let data60 = data23.mirror;
-const _errs183 = errors;
-if(errors === _errs183){
-if(data60 && typeof data60 == "object" && !Array.isArray(data60)){
+if(data24.mirror !== undefined){
+let data61 = data24.mirror;
+const _errs185 = errors;
+if(errors === _errs185){
+if(data61 && typeof data61 == "object" && !Array.isArray(data61)){
 let missing17;
-if(((data60.cluster === undefined) && (missing17 = "cluster")) || ((data60.percentage === undefined) && (missing17 = "percentage"))){
+if(((data61.cluster === undefined) && (missing17 = "cluster")) || ((data61.percentage === undefined) && (missing17 = "percentage"))){
 validate13.errors = [{instancePath:instancePath+"/route/mirror",schemaPath:"#/properties/route/properties/mirror/required",keyword:"required",params:{missingProperty: missing17},message:"must have required property '"+missing17+"'"}];
 return false;
 }
 else {
-const _errs185 = errors;
-for(const key30 in data60){
+const _errs187 = errors;
+for(const key30 in data61){
 if(!((key30 === "cluster") || (key30 === "percentage"))){
 validate13.errors = [{instancePath:instancePath+"/route/mirror",schemaPath:"#/properties/route/properties/mirror/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs185 === errors){
-if(data60.cluster !== undefined){
-let data61 = data60.cluster;
-const _errs186 = errors;
-if(errors === _errs186){
-if(typeof data61 === "string"){
-if(func3(data61) < 1){
+if(_errs187 === errors){
+if(data61.cluster !== undefined){
+let data62 = data61.cluster;
+const _errs188 = errors;
+if(errors === _errs188){
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
 validate13.errors = [{instancePath:instancePath+"/route/mirror/cluster",schemaPath:"#/properties/route/properties/mirror/properties/cluster/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
@@ -1870,23 +1898,23 @@ validate13.errors = [{instancePath:instancePath+"/route/mirror/cluster",schemaPa
 return false;
 }
 }
-var valid51 = _errs186 === errors;
+var valid51 = _errs188 === errors;
 }
 else {
 var valid51 = true;
 }
 if(valid51){
-if(data60.percentage !== undefined){
-let data62 = data60.percentage;
-const _errs188 = errors;
-if(errors === _errs188){
-if((typeof data62 == "number") && (isFinite(data62))){
-if(data62 > 100 || isNaN(data62)){
+if(data61.percentage !== undefined){
+let data63 = data61.percentage;
+const _errs190 = errors;
+if(errors === _errs190){
+if((typeof data63 == "number") && (isFinite(data63))){
+if(data63 > 100 || isNaN(data63)){
 validate13.errors = [{instancePath:instancePath+"/route/mirror/percentage",schemaPath:"#/properties/route/properties/mirror/properties/percentage/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100"}];
 return false;
 }
 else {
-if(data62 < 0 || isNaN(data62)){
+if(data63 < 0 || isNaN(data63)){
 validate13.errors = [{instancePath:instancePath+"/route/mirror/percentage",schemaPath:"#/properties/route/properties/mirror/properties/percentage/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
@@ -1897,7 +1925,7 @@ validate13.errors = [{instancePath:instancePath+"/route/mirror/percentage",schem
 return false;
 }
 }
-var valid51 = _errs188 === errors;
+var valid51 = _errs190 === errors;
 }
 else {
 var valid51 = true;
@@ -1911,76 +1939,49 @@ validate13.errors = [{instancePath:instancePath+"/route/mirror",schemaPath:"#/pr
 return false;
 }
 }
-var valid25 = _errs183 === errors;
+var valid25 = _errs185 === errors;
 }
 else {
 var valid25 = true;
 }
 if(valid25){
-if(data23.rateLimit !== undefined){
-let data63 = data23.rateLimit;
-const _errs190 = errors;
+if(data24.rateLimit !== undefined){
+let data64 = data24.rateLimit;
 const _errs192 = errors;
-if(errors === _errs192){
-if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+const _errs194 = errors;
+if(errors === _errs194){
+if(data64 && typeof data64 == "object" && !Array.isArray(data64)){
 let missing18;
-if((((data63.maxTokens === undefined) && (missing18 = "maxTokens")) || ((data63.tokensPerFill === undefined) && (missing18 = "tokensPerFill"))) || ((data63.fillIntervalMs === undefined) && (missing18 = "fillIntervalMs"))){
+if((((data64.maxTokens === undefined) && (missing18 = "maxTokens")) || ((data64.tokensPerFill === undefined) && (missing18 = "tokensPerFill"))) || ((data64.fillIntervalMs === undefined) && (missing18 = "fillIntervalMs"))){
 validate13.errors = [{instancePath:instancePath+"/route/rateLimit",schemaPath:"TokenBucket/required",keyword:"required",params:{missingProperty: missing18},message:"must have required property '"+missing18+"'"}];
 return false;
 }
 else {
-const _errs194 = errors;
-for(const key31 in data63){
+const _errs196 = errors;
+for(const key31 in data64){
 if(!(((key31 === "maxTokens") || (key31 === "tokensPerFill")) || (key31 === "fillIntervalMs"))){
 validate13.errors = [{instancePath:instancePath+"/route/rateLimit",schemaPath:"TokenBucket/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs194 === errors){
-if(data63.maxTokens !== undefined){
-let data64 = data63.maxTokens;
-const _errs195 = errors;
-if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/maxTokens",schemaPath:"TokenBucket/properties/maxTokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs195){
-if((typeof data64 == "number") && (isFinite(data64))){
-if(data64 > 9007199254740991 || isNaN(data64)){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/maxTokens",schemaPath:"TokenBucket/properties/maxTokens/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
-return false;
-}
-else {
-if(data64 < 1 || isNaN(data64)){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/maxTokens",schemaPath:"TokenBucket/properties/maxTokens/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-}
-var valid54 = _errs195 === errors;
-}
-else {
-var valid54 = true;
-}
-if(valid54){
-if(data63.tokensPerFill !== undefined){
-let data65 = data63.tokensPerFill;
+if(_errs196 === errors){
+if(data64.maxTokens !== undefined){
+let data65 = data64.maxTokens;
 const _errs197 = errors;
 if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/tokensPerFill",schemaPath:"TokenBucket/properties/tokensPerFill/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/maxTokens",schemaPath:"TokenBucket/properties/maxTokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs197){
 if((typeof data65 == "number") && (isFinite(data65))){
 if(data65 > 9007199254740991 || isNaN(data65)){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/tokensPerFill",schemaPath:"TokenBucket/properties/tokensPerFill/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/maxTokens",schemaPath:"TokenBucket/properties/maxTokens/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data65 < 1 || isNaN(data65)){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/tokensPerFill",schemaPath:"TokenBucket/properties/tokensPerFill/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/maxTokens",schemaPath:"TokenBucket/properties/maxTokens/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -1992,28 +1993,55 @@ else {
 var valid54 = true;
 }
 if(valid54){
-if(data63.fillIntervalMs !== undefined){
-let data66 = data63.fillIntervalMs;
+if(data64.tokensPerFill !== undefined){
+let data66 = data64.tokensPerFill;
 const _errs199 = errors;
 if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/fillIntervalMs",schemaPath:"TokenBucket/properties/fillIntervalMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/tokensPerFill",schemaPath:"TokenBucket/properties/tokensPerFill/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs199){
 if((typeof data66 == "number") && (isFinite(data66))){
 if(data66 > 9007199254740991 || isNaN(data66)){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/fillIntervalMs",schemaPath:"TokenBucket/properties/fillIntervalMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/tokensPerFill",schemaPath:"TokenBucket/properties/tokensPerFill/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
 return false;
 }
 else {
 if(data66 < 1 || isNaN(data66)){
-validate13.errors = [{instancePath:instancePath+"/route/rateLimit/fillIntervalMs",schemaPath:"TokenBucket/properties/fillIntervalMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/tokensPerFill",schemaPath:"TokenBucket/properties/tokensPerFill/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
 }
 var valid54 = _errs199 === errors;
+}
+else {
+var valid54 = true;
+}
+if(valid54){
+if(data64.fillIntervalMs !== undefined){
+let data67 = data64.fillIntervalMs;
+const _errs201 = errors;
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/fillIntervalMs",schemaPath:"TokenBucket/properties/fillIntervalMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs201){
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 9007199254740991 || isNaN(data67)){
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/fillIntervalMs",schemaPath:"TokenBucket/properties/fillIntervalMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991"}];
+return false;
+}
+else {
+if(data67 < 1 || isNaN(data67)){
+validate13.errors = [{instancePath:instancePath+"/route/rateLimit/fillIntervalMs",schemaPath:"TokenBucket/properties/fillIntervalMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+}
+var valid54 = _errs201 === errors;
 }
 else {
 var valid54 = true;
@@ -2028,7 +2056,7 @@ validate13.errors = [{instancePath:instancePath+"/route/rateLimit",schemaPath:"T
 return false;
 }
 }
-var valid25 = _errs190 === errors;
+var valid25 = _errs192 === errors;
 }
 else {
 var valid25 = true;
@@ -2049,66 +2077,66 @@ validate13.errors = [{instancePath:instancePath+"/route",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs84 === errors;
+var valid0 = _errs86 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.directResponse !== undefined){
-let data67 = data.directResponse;
-const _errs201 = errors;
-if(errors === _errs201){
-if(data67 && typeof data67 == "object" && !Array.isArray(data67)){
+let data68 = data.directResponse;
+const _errs203 = errors;
+if(errors === _errs203){
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
 let missing19;
-if((data67.status === undefined) && (missing19 = "status")){
+if((data68.status === undefined) && (missing19 = "status")){
 validate13.errors = [{instancePath:instancePath+"/directResponse",schemaPath:"#/properties/directResponse/required",keyword:"required",params:{missingProperty: missing19},message:"must have required property '"+missing19+"'"}];
 return false;
 }
 else {
-const _errs203 = errors;
-for(const key32 in data67){
+const _errs205 = errors;
+for(const key32 in data68){
 if(!((key32 === "status") || (key32 === "body"))){
 validate13.errors = [{instancePath:instancePath+"/directResponse",schemaPath:"#/properties/directResponse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs203 === errors){
-if(data67.status !== undefined){
-let data68 = data67.status;
-const _errs204 = errors;
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
+if(_errs205 === errors){
+if(data68.status !== undefined){
+let data69 = data68.status;
+const _errs206 = errors;
+if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
 validate13.errors = [{instancePath:instancePath+"/directResponse/status",schemaPath:"#/properties/directResponse/properties/status/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs204){
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 599 || isNaN(data68)){
+if(errors === _errs206){
+if((typeof data69 == "number") && (isFinite(data69))){
+if(data69 > 599 || isNaN(data69)){
 validate13.errors = [{instancePath:instancePath+"/directResponse/status",schemaPath:"#/properties/directResponse/properties/status/maximum",keyword:"maximum",params:{comparison: "<=", limit: 599},message:"must be <= 599"}];
 return false;
 }
 else {
-if(data68 < 200 || isNaN(data68)){
+if(data69 < 200 || isNaN(data69)){
 validate13.errors = [{instancePath:instancePath+"/directResponse/status",schemaPath:"#/properties/directResponse/properties/status/minimum",keyword:"minimum",params:{comparison: ">=", limit: 200},message:"must be >= 200"}];
 return false;
 }
 }
 }
 }
-var valid55 = _errs204 === errors;
+var valid55 = _errs206 === errors;
 }
 else {
 var valid55 = true;
 }
 if(valid55){
-if(data67.body !== undefined){
-const _errs206 = errors;
-if(typeof data67.body !== "string"){
+if(data68.body !== undefined){
+const _errs208 = errors;
+if(typeof data68.body !== "string"){
 validate13.errors = [{instancePath:instancePath+"/directResponse/body",schemaPath:"#/properties/directResponse/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-var valid55 = _errs206 === errors;
+var valid55 = _errs208 === errors;
 }
 else {
 var valid55 = true;
@@ -2122,7 +2150,7 @@ validate13.errors = [{instancePath:instancePath+"/directResponse",schemaPath:"#/
 return false;
 }
 }
-var valid0 = _errs201 === errors;
+var valid0 = _errs203 === errors;
 }
 else {
 var valid0 = true;

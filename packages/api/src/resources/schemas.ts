@@ -126,6 +126,8 @@ const HttpMatchSchema = z.strictObject({
   headers: z.record(headerName, IstioStringMatchSchema).optional(),
   withoutHeaders: z.record(headerName, IstioStringMatchSchema).optional(),
   queryParams: z.record(z.string(), IstioStringMatchSchema).optional(),
+  /** The destination port the request is for (a gateway's server port, or the port a sidecar's call addresses). */
+  port: port.optional(),
 });
 
 export const RETRY_ON_VALUES = ['5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes'];
@@ -200,13 +202,15 @@ export const VirtualServiceSpecSchema = z.strictObject({
 
 /**
  * Istio's ClientTLSSettings: ISTIO_MUTUAL (the mesh's certificates), SIMPLE (originate TLS to an external
- * host, checked by `sni` or `subjectAltNames` against the system's roots) or DISABLE. MUTUAL with files of
- * client certificates is outside the subset.
+ * host, checked by `sni` or `subjectAltNames` against the system's roots, or against the PEM bundle at the
+ * path `caCertificates` on the proxy that originates) or DISABLE. MUTUAL with files of client certificates
+ * is outside the subset.
  */
 const ClientTlsSchema = z.strictObject({
   mode: z.enum(['DISABLE', 'SIMPLE', 'ISTIO_MUTUAL']),
   sni: z.string().min(1).optional(),
   subjectAltNames: z.array(z.string().min(1)).optional(),
+  caCertificates: z.string().min(1).optional(),
 });
 
 const TrafficPolicySchema = z.strictObject({

@@ -2,7 +2,7 @@
 // agrees with `matches` on every request.
 import { describe, expect, it } from 'vitest';
 import type { RouteMatch } from '../snapshot.ts';
-import { headerValuesOf, type MatchRequest, RouteMatcher } from './route-match.ts';
+import { destinationPort, headerValuesOf, type MatchRequest, RouteMatcher } from './route-match.ts';
 
 function request(path: string, headers: Record<string, string> = {}, method = 'GET'): MatchRequest {
   return { authority: 'service-b', path, method, headers: headerValuesOf(headers) };
@@ -53,5 +53,37 @@ describe('RouteMatcher.explain', () => {
   it('reports the path before the headers, as matching checks them', () => {
     const both = { path: { prefix: '/api' }, headers: [{ name: 'x-user', match: { exact: 'a' } }] };
     expect(explain(both, request('/x', { 'x-user': 'b' }))).toMatch(/^path /);
+  });
+});
+
+describe("match.port (Istio's HTTPMatchRequest.port)", () => {
+  const onPort = (port: number | undefined): MatchRequest => ({
+    ...request('/'),
+    ...(port === undefined ? {} : { port }),
+  });
+
+  it('holds only for requests to that destination port, and says which port missed', () => {
+    const match: RouteMatch = { path: { prefix: '/' }, port: 80 };
+    expect(explain(match, onPort(80))).toBeUndefined();
+    expect(explain(match, onPort(443))).toBe('destination port 443 is not 80');
+    expect(explain(match, onPort(undefined))).toBe('destination port unknown is not 80');
+    // A route without a port condition takes every port.
+    expect(explain({ path: { prefix: '/' } }, onPort(8443))).toBeUndefined();
+  });
+
+  it('is checked after the path and before the method', () => {
+    const match: RouteMatch = { path: { prefix: '/api' }, port: 80, method: ['POST'] };
+    expect(explain(match, { ...request('/api/x'), port: 81 })).toBe('destination port 81 is not 80');
+    expect(explain(match, { ...request('/api/x'), port: 80 })).toBe('method GET is not POST');
+    expect(explain(match, { ...request('/x'), port: 81 })).toBe(
+      'path "/x" does not start with prefix "/api"',
+    );
+  });
+
+  it("is the addressed port on a forward proxy's listener and the listener's own port elsewhere", () => {
+    expect(destinationPort('outbound', 15001, 80)).toBe(80);
+    expect(destinationPort('egress', 15443, 443)).toBe(443);
+    expect(destinationPort('gateway', 8080, 80)).toBe(8080);
+    expect(destinationPort('inbound', 15006, 80)).toBe(15006);
   });
 });

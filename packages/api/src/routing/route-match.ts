@@ -17,11 +17,22 @@ export interface MatchRequest {
   path: string;
   method: string;
   headers: HeaderValues;
+  /** The destination port (`destinationPort`); a route with a port condition never matches without one. */
+  port?: number;
+}
+
+/**
+ * The port a request is for, which Istio's `match.port` compares with: a forward proxy's listener (a sidecar's
+ * outbound, the egress gateway) serves every destination port, so it is the port the request addresses
+ * (Istio's per-port outbound listener); any other listener (a gateway's server, an inbound) is its own port.
+ */
+export function destinationPort(listenerKind: string, listenerPort: number, requestPort: number): number {
+  return listenerKind === 'outbound' || listenerKind === 'egress' ? requestPort : listenerPort;
 }
 
 /** The first condition of a route's match that a request fails, in words. */
 export interface MatchMiss {
-  condition: 'path' | 'method' | 'header' | 'query';
+  condition: 'path' | 'port' | 'method' | 'header' | 'query';
   reason: string;
 }
 
@@ -69,17 +80,19 @@ function headerSource(name: string): number {
 
 /**
  * A route's match (Envoy's RouteMatch): path (exact, prefix or whole-string regex, without the query),
- * methods, headers and query parameters, all of which must hold. Throws STRAIT_SNAPSHOT_INVALID naming
+ * destination port, methods, headers and query parameters, all of which must hold. Throws STRAIT_SNAPSHOT_INVALID naming
  * `where` for a bad regular expression.
  */
 export class RouteMatcher {
   readonly pathMatch: CompiledStringMatch | undefined;
+  readonly #port: number | undefined;
   readonly #methods: ReadonlySet<string> | undefined;
   readonly #headers: readonly HeaderMatcher[];
   readonly #query: readonly QueryMatcher[];
 
   constructor(match: RouteMatch, where: string) {
     this.pathMatch = match.path ? new CompiledStringMatch(match.path, `${where}.match.path`) : undefined;
+    this.#port = match.port;
     this.#methods =
       match.method && match.method.length > 0 ? new Set(match.method.map((m) => m.toUpperCase())) : undefined;
     this.#headers = (match.headers ?? []).map((h, i) =>
@@ -98,6 +111,7 @@ export class RouteMatcher {
   matches(req: MatchRequest, pathEnd: number): boolean {
     const path = req.path;
     if (!this.#pathHolds(path, pathEnd)) return false;
+    if (this.#port !== undefined && req.port !== this.#port) return false;
     const methods = this.#methods;
     if (methods !== undefined && !methods.has(req.method) && !methods.has(req.method.toUpperCase())) {
       return false;
@@ -131,6 +145,11 @@ export class RouteMatcher {
         pm.kind === 'prefix' ? 'does not start with' : pm.kind === 'exact' ? 'is not' : 'does not match';
       return { condition: 'path', reason: `path ${quote(path)} ${verb} ${describeMatch(pm)}` };
     }
+    if (this.#port !== undefined && req.port !== this.#port)
+      return {
+        condition: 'port',
+        reason: `destination port ${req.port ?? 'unknown'} is not ${this.#port}`,
+      };
     const methods = this.#methods;
     if (methods && !methods.has(req.method.toUpperCase()))
       return { condition: 'method', reason: `method ${req.method} is not ${[...methods].join(' or ')}` };

@@ -2,45 +2,27 @@
 // GET /v1/snapshots/<id>) and, where a proxy's admin port answers, its own view of endpoint health, then
 // explains (describe/request.ts, describe/pod.ts).
 import {
-  ApiPaths,
   type LiveHost,
   liveHostsOf,
   NodeRoleSchema,
   ProxyAdminPaths,
   type ProxyStatus,
-  type ProxyStatusList,
   parseSnapshot,
   type Snapshot,
   snapshotPath,
 } from '@strait/api';
-import { nearestName } from '@strait/api/resources';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { describePod } from '../describe/pod.ts';
 import { renderPod, renderRequest } from '../describe/render.ts';
 import { describeRequest } from '../describe/request.ts';
 import type { Io } from '../output.ts';
+import { findProxy, proxies, readAdmin } from '../proxies.ts';
 
 export interface DescribeRequestOptions {
   header?: string[];
   method?: string;
   listener?: string;
   output?: string;
-}
-
-async function proxies(client: ControlPlaneClient): Promise<ProxyStatus[]> {
-  return ((await client.request('GET', ApiPaths.proxies)) as ProxyStatusList).proxies;
-}
-
-function findProxy(list: readonly ProxyStatus[], id: string): ProxyStatus {
-  const found = list.find((p) => p.id === id);
-  if (found) return found;
-  const near = nearestName(
-    id,
-    list.map((p) => p.id),
-  );
-  const hint = near ? ` Did you mean "${near}"?` : '';
-  const known = list.length > 0 ? ` Known: ${list.map((p) => p.id).join(', ')}.` : ' No proxy is known.';
-  throw new CliError(`no proxy "${id}".${hint}${known}`);
 }
 
 async function snapshotOf(client: ControlPlaneClient, id: string): Promise<Snapshot> {
@@ -50,12 +32,8 @@ async function snapshotOf(client: ControlPlaneClient, id: string): Promise<Snaps
 
 /** The proxy's own /clusters, or undefined when its admin port cannot be reached from here. */
 async function liveHosts(proxy: ProxyStatus): Promise<Map<string, LiveHost[]> | undefined> {
-  if (!proxy.adminAddress) return undefined;
   try {
-    const res = await fetch(`http://${proxy.adminAddress}${ProxyAdminPaths.clusters}`, {
-      signal: AbortSignal.timeout(1500),
-    });
-    return res.ok ? liveHostsOf(await res.json()) : undefined;
+    return liveHostsOf(await readAdmin(proxy, ProxyAdminPaths.clusters));
   } catch {
     return undefined;
   }

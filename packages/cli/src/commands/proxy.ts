@@ -1,5 +1,6 @@
 // straitctl proxy-status and proxy-config: what every proxy runs (asked of every replica, each knowing the
-// proxies connected to it), and one proxy's routes, clusters and endpoints as the control plane computed them.
+// proxies connected to it), and one proxy's routes, clusters and endpoints as the control plane computed them
+// (its secrets come from the proxy itself: commands/secret.ts).
 import {
   ApiPaths,
   mergeProxyStatuses,
@@ -10,6 +11,7 @@ import {
 } from '@strait/api';
 import { CliError, type ControlPlaneClient } from '../client.ts';
 import { type Io, table } from '../output.ts';
+import { proxySecret } from './secret.ts';
 
 export async function proxyStatus(
   client: ControlPlaneClient,
@@ -54,8 +56,9 @@ export async function proxyConfig(
   proxyId: string,
   output: string | undefined,
 ): Promise<number> {
+  if (what === 'secret') return proxySecret(client, io, proxyId, output);
   if (!['routes', 'clusters', 'endpoints', 'all'].includes(what))
-    throw new CliError(`proxy-config shows routes, clusters, endpoints or all, not "${what}".`);
+    throw new CliError(`proxy-config shows routes, clusters, endpoints, secret or all, not "${what}".`);
   const snapshot = (await client.request('GET', snapshotPath(proxyId))) as Snapshot;
   if (output === 'json') {
     const part =

@@ -17,6 +17,7 @@ import {
 } from '@strait/api';
 import {
   DomainIndex,
+  destinationPort,
   headerValuesOf,
   type MatchRequest,
   normalizeTarget,
@@ -163,6 +164,7 @@ export function describeRequest(
     path: normalizedPath,
     method: input.method,
     headers: headerValuesOf(input.headers),
+    port: destinationPort(listener.kind, listener.port, port),
   };
   const where = `listener ${listener.name}`;
   const hosts = new DomainIndex(

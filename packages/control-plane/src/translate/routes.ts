@@ -192,6 +192,7 @@ function routeMatch(match: IstioMatch | undefined): RouteMatch {
   const out: RouteMatch = {};
   const path = match?.uri ? stringMatch(match.uri) : undefined;
   out.path = path ?? { prefix: '/' };
+  if (match?.port !== undefined) out.port = match.port;
   if (match?.method?.exact) out.method = [match.method.exact.toUpperCase()];
   const headers: HeaderMatch[] = [];
   for (const [name, m] of Object.entries(match?.headers ?? {})) headers.push(headerMatch(name, m, false));

@@ -115,4 +115,21 @@ describe('applyClientTls', () => {
     applyClientTls(hop, { tls: { mode: 'SIMPLE', sni: 'x' } }, 443, mesh, true, 'www.example.com');
     expect(hop.tls).toEqual(mesh);
   });
+
+  it('SIMPLE carries the CA bundle path (caCertificates) to the proxy that originates', () => {
+    const cluster: { tls?: UpstreamTls } = {};
+    applyClientTls(
+      cluster,
+      { tls: { mode: 'SIMPLE', sni: 'api.example.com', caCertificates: '/etc/strait/egress-ca.pem' } },
+      443,
+      undefined,
+      false,
+      'api.example.com',
+    );
+    expect(cluster.tls).toEqual({
+      mode: 'SIMPLE',
+      sni: 'api.example.com',
+      caCertificates: '/etc/strait/egress-ca.pem',
+    });
+  });
 });

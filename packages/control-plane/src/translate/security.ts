@@ -62,7 +62,7 @@ export function meshServiceTls(index: MeshIndex, host: string, namespace: string
 /**
  * A DestinationRule's TLS settings for `port` (a portLevelSettings entry over the policy's own), applied to
  * a cluster: DISABLE sends plain text, ISTIO_MUTUAL keeps the mesh's mTLS (`meshTls`, when the mesh has a
- * CA), SIMPLE originates TLS checked by `sni` or `subjectAltNames`. Where the hop is to the egress gateway
+ * CA), SIMPLE originates TLS checked by `sni` or `subjectAltNames` (against `caCertificates` when given). Where the hop is to the egress gateway
  * (`viaEgressGateway`), origination is the gateway's job and the hop stays the mesh's.
  */
 export function applyClientTls(
@@ -84,6 +84,7 @@ export function applyClientTls(
     const sni = settings.sni ?? defaultSni;
     if (sni) simple.sni = sni;
     if (settings.subjectAltNames) simple.subjectAltNames = settings.subjectAltNames;
+    if (settings.caCertificates) simple.caCertificates = settings.caCertificates;
     cluster.tls = simple;
   }
 }

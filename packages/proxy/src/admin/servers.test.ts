@@ -41,6 +41,7 @@ function fakeContext(): FakeContext {
     metrics: async () => '# HELP up_test a test\n# TYPE up_test gauge\nup_test 1\n',
     metricsContentType: 'text/plain; version=0.0.4; charset=utf-8',
     serverInfo: () => ({ id: 'proxy-1', role: 'sidecar' }),
+    certs: () => ({ secrets: [] }),
   };
   return ctx;
 }

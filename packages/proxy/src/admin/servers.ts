@@ -1,10 +1,12 @@
 // The proxy's three side servers, on Istio's ports: admin (:15000, like Envoy's admin), Prometheus stats
-// (:15090) and readiness (:15021). They only read state through AdminContext; the lead's main.ts supplies it.
+// (:15090) and readiness (:15021). They read state through AdminContext (the lead's main.ts supplies it), and
+// the process's mesh certificates for /certs.
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Errors, ProxyAdminPaths } from '@strait/api';
 import type pino from 'pino';
+import { meshCertificates } from './certs.ts';
 import { type AdminRoute, errorReply, jsonReply, type Reply, router, textReply } from './http.ts';
 
 /** What the servers need from the running proxy. */
@@ -24,6 +26,8 @@ export interface AdminContext {
   metricsContentType: string;
   /** Who and what this proxy is (id, role, version, uptime, ...), for GET /server_info. */
   serverInfo(): unknown;
+  /** The mesh certificates in force, for GET /certs (public material only); default: this process's identity. */
+  certs?(): unknown;
   /** Optional: true while draining, so /ready can say DRAINING instead of INITIALIZING. */
   isDraining?(): boolean;
 }
@@ -68,6 +72,11 @@ export async function startAdminServers(opts: AdminServersOptions): Promise<Admi
       handle: async () => jsonReply(200, await ctx.clusters()),
     },
     { path: ProxyAdminPaths.serverInfo, method: 'GET', handle: () => jsonReply(200, ctx.serverInfo()) },
+    {
+      path: ProxyAdminPaths.certs,
+      method: 'GET',
+      handle: () => jsonReply(200, ctx.certs ? ctx.certs() : meshCertificates()),
+    },
     {
       // Envoy's answer: the server state as one word.
       path: ProxyAdminPaths.state,

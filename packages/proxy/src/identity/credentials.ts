@@ -17,8 +17,12 @@ export interface MeshCredentials {
 
 /** The URI SANs of a peer certificate. */
 export function peerSpiffeIds(cert: PeerCertificate | undefined): string[] {
-  const san = cert?.subjectaltname ?? '';
-  return san
+  return uriSans(cert?.subjectaltname);
+}
+
+/** The URIs of a subject-alt-name text as Node writes it (`URI:spiffe://…, DNS:x`). */
+export function uriSans(san: string | undefined): string[] {
+  return (san ?? '')
     .split(', ')
     .filter((n) => n.startsWith('URI:'))
     .map((n) => n.slice(4));

@@ -2,7 +2,7 @@
 // absolute form at gateways and inbound, forward-proxy form at outbound and egress) and how it finds the
 // route (egress policy first at the egress gateway; policy as the fallback at a sidecar's outbound).
 import { Errors, type ListenerKind, PASSTHROUGH_CLUSTER, ResponseFlags } from '@strait/api';
-import { normalizeTarget } from '@strait/api/routing';
+import { destinationPort, normalizeTarget } from '@strait/api/routing';
 import {
   DENY_CONTENT_TYPE,
   denyBody,
@@ -104,11 +104,13 @@ function forwardTarget(stream: Stream): Target | LocalReply {
 
 function matchRoute(stream: Stream): boolean {
   const target = stream.target as Target;
+  const listener = stream.config.listener;
   const match = stream.config.routes.match({
     authority: target.authority,
     path: target.path,
     method: stream.method,
     headers: stream.exchange.headers,
+    port: destinationPort(listener.kind, listener.port, target.port),
   });
   stream.route = match?.route;
   return match !== undefined;

@@ -85,6 +85,7 @@ async function planConnect(stream: Stream, host: string, port: number): Promise<
       path: '/',
       method: 'CONNECT',
       headers: stream.exchange.headers,
+      port,
     });
     const cluster = match?.route.action ? ctx.clusters.get(match.route.pickCluster()) : undefined;
     if (cluster?.config.forwardProxy) {

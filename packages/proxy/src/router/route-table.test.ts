@@ -327,3 +327,18 @@ describe('query parameter matching', () => {
     expect(pick(t, 'h', '/api?v=3', 'GET', headers)).toBe('rest');
   });
 });
+
+describe("match.port: the request's destination port", () => {
+  // egress-rule-google-apis.yaml's shape: port 80 goes to the 443 cluster; other ports fall through.
+  const table = new RouteTable([
+    vhost('googleapis', ['www.googleapis.com'], [route('port-80', { port: 80 }), route('any-port')]),
+  ]);
+  const at = (port: number | undefined) =>
+    table.match({ ...req('www.googleapis.com'), ...(port === undefined ? {} : { port }) })?.route.name;
+
+  it('picks the port route only for its port, and the next route for any other or none', () => {
+    expect(at(80)).toBe('port-80');
+    expect(at(443)).toBe('any-port');
+    expect(at(undefined)).toBe('any-port');
+  });
+});

@@ -1,6 +1,8 @@
 // Opens upstream connections over TLS, as a cluster's TLS settings say: ISTIO_MUTUAL presents the proxy's
 // mesh certificate and accepts only a server holding one of the expected SPIFFE IDs (the identity the
-// control plane expects for that destination); SIMPLE originates TLS to an external host, checked by name.
+// control plane expects for that destination); SIMPLE originates TLS to an external host, checked by name
+// against the system's roots or the CA bundle file the DestinationRule names.
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { connect } from 'node:tls';
 import type { UpstreamTls } from '@strait/api';
@@ -19,16 +21,30 @@ export function tlsConnector(tls: UpstreamTls): Connector {
     };
   }
   const names = tls.subjectAltNames;
+  const ca = tls.caCertificates ? trustedRoots(tls.caCertificates) : undefined;
   return (address, port): Socket =>
     connect({
       host: address,
       port,
       ...(tls.sni ? { servername: tls.sni } : {}),
-      ...(tls.caCertificates ? { ca: tls.caCertificates } : {}),
+      ...(ca ? { ca } : {}),
       ...(names && names.length > 0
         ? { checkServerIdentity: (_host, cert) => sanCheck(names, cert.subjectaltname ?? '') }
         : {}),
     });
+}
+
+/** The PEM bundle at `path` (Istio's caCertificates); a file that cannot be read or holds none fails the apply. */
+function trustedRoots(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`caCertificates ${path} cannot be read: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new Error(`caCertificates ${path} holds no PEM certificate`);
+  return text;
 }
 
 function sanCheck(names: readonly string[], san: string): Error | undefined {
