@@ -5,7 +5,6 @@ import { readFile } from 'node:fs/promises';
 import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
-import { meshTls } from './identity/mesh-tls.ts';
 import { ProxyWorkloadIdentity } from './identity/workload-identity.ts';
 import { StraitProxy } from './proxy.ts';
 import { registerDiscoveryStats } from './telemetry/discovery-stats.ts';
@@ -96,8 +95,9 @@ function meshIdentity(
     joinToken: async () => joinToken ?? (await readFile(joinTokenFile as string, 'utf8')).trim(),
     logger: proxy.logger.child({ component: 'identity' }),
   });
-  // Listeners and upstream pools take each new certificate for their next connections.
-  identity.onRotate((credentials) => meshTls.update(credentials));
+  // Listeners and upstream pools take each new certificate for their next connections (a --workers
+  // primary holds the one key and hands every worker the key and chain over its IPC channel).
+  identity.onRotate((credentials) => void proxy.installCredentials(credentials));
   return identity;
 }
 

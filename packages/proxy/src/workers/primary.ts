@@ -1,10 +1,13 @@
 // The primary of a --workers proxy: one identity, one discovery stream, the admin/stats/readiness servers.
-// It binds no data listener; it forks N workers, gives each the snapshot, and ACKs only what all applied.
+// It binds no data listener; it forks N workers, gives each the mesh credentials and the snapshot, and ACKs
+// only what all applied.
 import cluster, { type Worker } from 'node:cluster';
 import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from '../admin/index.ts';
 import { adminBindings, type ProxyOptions } from '../config/options.ts';
+import type { CertificateSummary, MeshCredentials } from '../identity/credentials.ts';
+import { meshTls } from '../identity/mesh-tls.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
@@ -29,6 +32,8 @@ interface Slot {
   started: boolean;
   /** The snapshot version the worker runs. */
   version: string | undefined;
+  /** The mesh certificate the worker said it presents. */
+  certificate: CertificateSummary | undefined;
   forkedAt: number;
   restarts: number;
   /** Short-lived runs in a row, for the back-off. */
@@ -48,6 +53,8 @@ export class WorkerPrimary {
   snapshot: Snapshot | undefined;
   discovery: DiscoveryClient | undefined;
   readonly #slots: Slot[];
+  /** The latest mesh credentials, which a new or re-forked worker gets before its first snapshot. */
+  #credentials: MeshCredentials | undefined;
   #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
   #applying: Promise<void> = Promise.resolve();
   #draining = false;
@@ -63,6 +70,7 @@ export class WorkerPrimary {
       requester: undefined,
       started: false,
       version: undefined,
+      certificate: undefined,
       forkedAt: 0,
       restarts: 0,
       crashes: 0,
@@ -119,12 +127,13 @@ export class WorkerPrimary {
     return this.#admin?.ports;
   }
 
-  /** Per worker: position, pid, state, the version it runs and how often it was re-forked. */
+  /** Per worker: position, pid, state, the version it runs, the certificate it presents, how often it was re-forked. */
   workers(): {
     index: number;
     pid: number | undefined;
     state: string;
     version: string | undefined;
+    certificate: CertificateSummary | undefined;
     restarts: number;
   }[] {
     return this.#slots.map((s) => ({
@@ -132,8 +141,39 @@ export class WorkerPrimary {
       pid: s.worker?.process.pid,
       state: this.#stateOf(s),
       version: s.version,
+      certificate: s.certificate,
       restarts: s.restarts,
     }));
+  }
+
+  /**
+   * Takes the proxy's new mesh certificate (the primary made the key: one identity per proxy, as one Envoy
+   * has one) and hands it to every worker, which installs it the way a single-process proxy does. A worker
+   * that does not take it is replaced; the new one gets the latest credentials in its catch-up.
+   */
+  async installCredentials(credentials: MeshCredentials): Promise<void> {
+    this.#credentials = credentials;
+    meshTls.update(credentials);
+    await Promise.all(this.#live().map((slot) => this.#sendCredentials(slot)));
+  }
+
+  /** Gives a worker the latest credentials (if any); false when it failed and is being replaced. */
+  async #sendCredentials(slot: Slot): Promise<boolean> {
+    const credentials = this.#credentials;
+    const worker = slot.worker;
+    if (!credentials || !worker || !slot.requester) return true;
+    try {
+      const summary = await slot.requester.request({ kind: 'credentials', credentials }, APPLY_TIMEOUT_MS);
+      if (slot.worker === worker) slot.certificate = summary as CertificateSummary;
+      return true;
+    } catch (err) {
+      this.logger.error(
+        { worker: slot.index, generation: credentials.generation, err: (err as Error).message },
+        'worker did not take the mesh certificate; replacing it',
+      );
+      worker.process.kill('SIGKILL');
+      return false;
+    }
   }
 
   #stateOf(s: Slot): string {
@@ -220,10 +260,12 @@ export class WorkerPrimary {
   }
 
   /**
-   * Puts a worker on the last good snapshot (or replaces it when that fails): a new worker catching up,
-   * or a 'rollback' of one that applied a config another worker refused.
+   * Puts a worker on the last good snapshot (or replaces it when that fails): a new worker catching up
+   * (credentials first, so its mesh listeners can handshake from their first connection), or a 'rollback'
+   * of one that applied a config another worker refused.
    */
   async #catchUp(slot: Slot, why: 'new' | 'rollback'): Promise<void> {
+    if (why === 'new' && !(await this.#sendCredentials(slot))) return;
     const snapshot = this.snapshot;
     const worker = slot.worker;
     if (!worker || !slot.requester) return;
@@ -255,6 +297,7 @@ export class WorkerPrimary {
       requester,
       started: false,
       version: undefined,
+      certificate: undefined,
       forkedAt: Date.now(),
       ready: ready.promise,
     });
@@ -283,6 +326,7 @@ export class WorkerPrimary {
       slot.requester = undefined;
       slot.started = false;
       slot.version = undefined;
+      slot.certificate = undefined;
       if (this.#draining) return;
       slot.crashes = Date.now() - slot.forkedAt >= STABLE_AFTER_MS ? 1 : slot.crashes + 1;
       const delay = restartDelayMs(slot.crashes);
