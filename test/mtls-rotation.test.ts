@@ -29,7 +29,9 @@ afterAll(async () => {
 
 interface WorkerRow {
   index: number;
+  pid: number;
   state: string;
+  restarts: number;
   certificate?: { serial: string; generation: number; expiresAt: number };
 }
 
@@ -83,6 +85,22 @@ describe('mTLS with certificates that live seconds', () => {
     );
   }, 30_000);
 
+  it('a re-forked ingress worker gets the current certificate before it serves', async () => {
+    const [first] = await ingressWorkers();
+    process.kill(first?.pid as number, 'SIGKILL');
+    const back = await waitFor('the worker to be re-forked and serving with a certificate', async () => {
+      const row = (await ingressWorkers()).find((w) => w.index === first?.index);
+      return row && row.restarts > (first?.restarts ?? 0) && row.state === 'serving' && row.certificate
+        ? row
+        : undefined;
+    });
+    expect(back.pid).not.toBe(first?.pid);
+    for (let i = 0; i < 20; i++) {
+      const answer = await mesh.front();
+      expect(answer.status, answer.text).toBe(200);
+    }
+  }, 30_000);
+
   it('steady keep-alive traffic loses no request while every proxy rotates its certificate several times', async () => {
     const connectedSince = new Map(
       (await mesh.statuses()).map((row) => [row.id, row.connectedSince] as const),
@@ -125,6 +143,9 @@ describe('mTLS with certificates that live seconds', () => {
       expect(worker.certificate?.generation).toBeGreaterThanOrEqual((before?.generation ?? 0) + 2);
     }
     expect(await issuedSoFar()).toBeGreaterThanOrEqual(issuedBefore + 2 * PROXY_IDS.length);
+    const metrics = (await get(`${mesh.monitoring}/metrics`)).text;
+    expect(metrics).toMatch(/^citadel_server_csr_count \d+/m);
+    expect(metrics).toMatch(/^citadel_server_root_cert_expiry_timestamp \d/m);
     const rows = await mesh.statuses();
     for (const id of PROXY_IDS) {
       const row = rows.find((r) => r.id === id);
