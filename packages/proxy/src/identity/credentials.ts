@@ -30,7 +30,11 @@ export function summarise(credentials: MeshCredentials): CertificateSummary {
 
 /** The URI SANs of a peer certificate. */
 export function peerSpiffeIds(cert: PeerCertificate | undefined): string[] {
-  const san = cert?.subjectaltname ?? '';
+  return uriSans(cert?.subjectaltname ?? '');
+}
+
+/** The URIs in a subjectAltName text such as `URI:spiffe://…, DNS:…`. */
+export function uriSans(san: string): string[] {
   return san
     .split(', ')
     .filter((n) => n.startsWith('URI:'))
