@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // As in vitest.config.ts: under CI a failed test gets one more run before it fails the run.
+    retry: process.env.CI === 'true' ? 1 : 0,
   },
 });

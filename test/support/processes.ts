@@ -77,6 +77,12 @@ export interface ProxyUnderTest extends RunningProcess {
   address: string;
 }
 
+/**
+ * How long a test proxy may take to become ready: seconds on a quiet machine, but three started at once
+ * next to other suites' meshes once took over 15 s in CI.
+ */
+const PROXY_READY_TIMEOUT_MS = 25_000;
+
 /** Starts strait-proxy from a snapshot and waits until it is ready on :15021. */
 export async function startProxy(opts: {
   role: 'ingress' | 'sidecar' | 'egress';
@@ -94,11 +100,15 @@ export async function startProxy(opts: {
   const proc = spawnNode(PROXY_MAIN, args, { STRAIT_WARMUP_REQUESTS: '0', ...opts.env });
   if (opts.waitReady !== false) {
     try {
-      await waitFor('proxy ready', async () => {
-        if (proc.child.exitCode !== null) throw new Error(`proxy exited: ${proc.output()}`);
-        const res = await fetch(`http://${opts.address}:15021/healthz/ready`);
-        return res.status === 200 ? true : undefined;
-      });
+      await waitFor(
+        'proxy ready',
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`proxy exited: ${proc.output()}`);
+          const res = await fetch(`http://${opts.address}:15021/healthz/ready`);
+          return res.status === 200 ? true : undefined;
+        },
+        PROXY_READY_TIMEOUT_MS,
+      );
     } catch (err) {
       await proc.stop('SIGKILL');
       throw new Error(`${(err as Error).message}\n--- proxy output ---\n${proc.output()}`);

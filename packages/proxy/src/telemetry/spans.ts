@@ -5,6 +5,7 @@
 import { type OtlpKeyValue, type OtlpSpan, OtlpSpanKind, OtlpStatusCode } from '@strait/api';
 import type { NodeIdentity, StreamRecord } from '../listener/context.ts';
 import type { AttemptSpan, RequestTrace } from '../tracing/request-trace.ts';
+import { epochMs } from './epoch-clock.ts';
 
 /** Envoy's mesh id default, and Istio's `istio.mesh_id` tag. */
 const MESH_ID = 'cluster.local';
@@ -16,7 +17,7 @@ export function tracingServiceName(node: NodeIdentity): string {
 
 /** Epoch nanoseconds, as OTLP JSON writes them, of a performance.now() reading. */
 export function unixNano(perfMs: number): string {
-  const ms = performance.timeOrigin + perfMs;
+  const ms = epochMs(perfMs);
   const whole = Math.floor(ms);
   const nanos = Math.round((ms - whole) * 1e6);
   // Rounding can give a full million: carry it into the milliseconds.
