@@ -11,8 +11,7 @@ import { certDirFor } from './mesh-certs.ts';
 import { stopAll } from './processes.ts';
 import { cpuSeconds, processTree } from './procfs.ts';
 import { median } from './stats.ts';
-import { sidecarSnapshot, startProxy } from './strait.ts';
-import { ADDR, type TargetContext } from './targets.ts';
+import { ADDR, hopSidecar, launcher, type TargetContext } from './targets.ts';
 
 export interface ConnectionCost {
   /** Wall ms per request on a new connection. */
@@ -68,28 +67,10 @@ export async function measureHandshakes(
   perBlock: number,
   blocks: number,
 ): Promise<HandshakeResult> {
-  const sidecar = await startProxy(
-    ctx.repoRoot,
-    ctx.workDir,
-    {
-      name: 'handshake-sidecar',
-      role: 'sidecar',
-      address: ADDR.handshakeSidecar,
-      workload: 'bench-hop',
-      service: 'bench-hop',
-      appAddress: ADDR.upstream.host,
-      appPort: ADDR.upstream.port,
-      snapshot: sidecarSnapshot({
-        appAddress: ADDR.upstream.host,
-        appPort: ADDR.upstream.port,
-        appWorkload: 'bench-hop',
-        mtls: 'PERMISSIVE',
-      }),
-      certDir: await certDirFor(ctx.workDir, 'bench-hop'),
-    },
-    ctx.proxyLaunch,
-    ctx.proxyNodeArgs,
-  );
+  const sidecar = await launcher(ctx)({
+    ...hopSidecar('handshake-sidecar', ADDR.handshakeSidecar, 'PERMISSIVE'),
+    certDir: await certDirFor(ctx.workDir, 'bench-hop'),
+  });
   try {
     const dir = await certDirFor(ctx.workDir, 'bench-client');
     const [key, cert, ca] = await Promise.all(

@@ -7,6 +7,7 @@ import { type Address, haproxyCommand, nginxCommand } from './baselines.ts';
 import { certDirFor } from './mesh-certs.ts';
 import { type Started, start, waitForHttp } from './processes.ts';
 import {
+  type InboundMtls,
   ingressSnapshot,
   type ProxyLaunch,
   type ProxySpec,
@@ -122,9 +123,7 @@ function singleProxy(key: TargetKey, label: string, listen: Address, spec: Proxy
     label,
     url: url(listen),
     baseline: 'direct',
-    start: async (ctx) => [
-      await startProxy(ctx.repoRoot, ctx.workDir, spec, ctx.proxyLaunch, ctx.proxyNodeArgs),
-    ],
+    start: async (ctx) => [await launcher(ctx)(spec)],
   };
 }
 
@@ -206,6 +205,30 @@ function floorProxy(key: TargetKey, label: string, script: string, listen: Addre
   };
 }
 
+/** Starts one Strait proxy the way every row does (the context's launch and node flags). */
+export function launcher(ctx: TargetContext): (spec: ProxySpec) => Promise<Started> {
+  return (spec) => startProxy(ctx.repoRoot, ctx.workDir, spec, ctx.proxyLaunch, ctx.proxyNodeArgs);
+}
+
+/** A sidecar of the bench-hop workload at `address`, in front of the upstream app. */
+export function hopSidecar(name: string, address: string, mtls: InboundMtls | undefined): ProxySpec {
+  return {
+    name,
+    role: 'sidecar',
+    address,
+    workload: 'bench-hop',
+    service: 'bench-hop',
+    appAddress: ADDR.upstream.host,
+    appPort: ADDR.upstream.port,
+    snapshot: sidecarSnapshot({
+      appAddress: ADDR.upstream.host,
+      appPort: ADDR.upstream.port,
+      appWorkload: 'bench-hop',
+      ...(mtls ? { mtls } : {}),
+    }),
+  };
+}
+
 /** The bench's mesh certificate for service account `sa`, when the row runs mTLS. */
 async function certDir(ctx: TargetContext, mtls: boolean, sa: string): Promise<{ certDir?: string }> {
   return mtls ? { certDir: await certDirFor(ctx.workDir, sa) } : {};
@@ -222,47 +245,24 @@ function meshHop(key: TargetKey, label: string, mtls: boolean): Target {
     url: url(ADDR.meshHopIngress),
     baseline: 'direct',
     start: async (ctx) => {
-      const sidecar = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: `${key}-sidecar`,
-          role: 'sidecar',
+      const launch = launcher(ctx);
+      const sidecar = await launch({
+        ...hopSidecar(`${key}-sidecar`, ADDR.meshHopSidecar, mtls ? 'STRICT' : undefined),
+        ...(await certDir(ctx, mtls, 'bench-hop')),
+      });
+      const ingress = await launch({
+        name: `${key}-ingress`,
+        role: 'ingress',
+        address: ADDR.meshHopIngress.host,
+        workload: 'istio-ingressgateway',
+        snapshot: ingressSnapshot({
           address: ADDR.meshHopSidecar,
           workload: 'bench-hop',
           service: 'bench-hop',
-          appAddress: ADDR.upstream.host,
-          appPort: ADDR.upstream.port,
-          snapshot: sidecarSnapshot({
-            appAddress: ADDR.upstream.host,
-            appPort: ADDR.upstream.port,
-            appWorkload: 'bench-hop',
-            ...(mtls ? { mtls: 'STRICT' as const } : {}),
-          }),
-          ...(await certDir(ctx, mtls, 'bench-hop')),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
-      const ingress = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: `${key}-ingress`,
-          role: 'ingress',
-          address: ADDR.meshHopIngress.host,
-          workload: 'istio-ingressgateway',
-          snapshot: ingressSnapshot({
-            address: ADDR.meshHopSidecar,
-            workload: 'bench-hop',
-            service: 'bench-hop',
-            mtls,
-          }),
-          ...(await certDir(ctx, mtls, 'istio-ingressgateway')),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
+          mtls,
+        }),
+        ...(await certDir(ctx, mtls, 'istio-ingressgateway')),
+      });
       return [ingress, sidecar];
     },
   };
@@ -279,69 +279,52 @@ function demoChain(key: TargetKey, label: string, mtls: boolean): Target {
     baseline: 'chain-direct',
     start: async (ctx) => {
       // Started downstream-first so every hop has its upstream listening when traffic starts.
-      const sidecarB = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: `${prefix}sidecar-b`,
-          role: 'sidecar',
-          address: ADDR.podB,
-          workload: 'service-b-v1',
-          service: 'service-b',
+      const launch = launcher(ctx);
+      const sidecarB = await launch({
+        name: `${prefix}sidecar-b`,
+        role: 'sidecar',
+        address: ADDR.podB,
+        workload: 'service-b-v1',
+        service: 'service-b',
+        appAddress: ADDR.podB,
+        appPort: 8080,
+        snapshot: sidecarSnapshot({
           appAddress: ADDR.podB,
           appPort: 8080,
-          snapshot: sidecarSnapshot({
-            appAddress: ADDR.podB,
-            appPort: 8080,
-            appWorkload: 'service-b-v1',
-            ...inbound,
-          }),
-          ...(await certDir(ctx, mtls, 'service-b')),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
-      const sidecarA = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: `${prefix}sidecar-a`,
-          role: 'sidecar',
-          address: ADDR.podA,
-          workload: 'service-a-v1',
-          service: 'service-a',
+          appWorkload: 'service-b-v1',
+          ...inbound,
+        }),
+        ...(await certDir(ctx, mtls, 'service-b')),
+      });
+      const sidecarA = await launch({
+        name: `${prefix}sidecar-a`,
+        role: 'sidecar',
+        address: ADDR.podA,
+        workload: 'service-a-v1',
+        service: 'service-a',
+        appAddress: ADDR.podA,
+        appPort: 8080,
+        snapshot: sidecarSnapshot({
           appAddress: ADDR.podA,
           appPort: 8080,
-          snapshot: sidecarSnapshot({
-            appAddress: ADDR.podA,
-            appPort: 8080,
-            appWorkload: 'service-a-v1',
-            outbound: {
-              service: 'service-b',
-              domains: SERVICE_B_DOMAINS,
-              endpoints: [{ address: ADDR.podB, workload: 'service-b-v1' }],
-            },
-            ...inbound,
-          }),
-          ...(await certDir(ctx, mtls, 'service-a')),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
-      const ingress = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: `${prefix}ingress`,
-          role: 'ingress',
-          address: ADDR.ingress.host,
-          workload: 'istio-ingressgateway',
-          snapshot: ingressSnapshot({ address: ADDR.podA, workload: 'service-a-v1', mtls }),
-          ...(await certDir(ctx, mtls, 'istio-ingressgateway')),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
+          appWorkload: 'service-a-v1',
+          outbound: {
+            service: 'service-b',
+            domains: SERVICE_B_DOMAINS,
+            endpoints: [{ address: ADDR.podB, workload: 'service-b-v1' }],
+          },
+          ...inbound,
+        }),
+        ...(await certDir(ctx, mtls, 'service-a')),
+      });
+      const ingress = await launch({
+        name: `${prefix}ingress`,
+        role: 'ingress',
+        address: ADDR.ingress.host,
+        workload: 'istio-ingressgateway',
+        snapshot: ingressSnapshot({ address: ADDR.podA, workload: 'service-a-v1', mtls }),
+        ...(await certDir(ctx, mtls, 'istio-ingressgateway')),
+      });
       return [ingress, sidecarA, sidecarB];
     },
   };
