@@ -1,18 +1,20 @@
 // The primary of a --workers proxy: one identity, one discovery stream, the admin/stats/readiness servers.
 // It binds no data listener; it forks N workers, gives each the mesh credentials and the snapshot, and ACKs
 // only what all applied.
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from '../admin/index.ts';
 import { adminBindings, type ProxyOptions } from '../config/options.ts';
-import type { CertificateSummary, MeshCredentials } from '../identity/credentials.ts';
+import type { MeshCredentials } from '../identity/credentials.ts';
 import { meshTls } from '../identity/mesh-tls.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
 import { isStarted, type MetricsJson, Requester, type WorkerCommand, WorkerError } from './ipc.ts';
 import { mergeMetrics } from './metrics.ts';
+import { sendCredentials } from './send-credentials.ts';
+import { emptySlot, type Slot, type WorkerRow } from './slot.ts';
 import {
   APPLY_TIMEOUT_MS,
   DRAIN_GRACE_MS,
@@ -22,26 +24,6 @@ import {
   START_TIMEOUT_MS,
 } from './timing.ts';
 import { WORKER_INDEX_ENV } from './worker.ts';
-
-/** One of the N worker positions; its process changes when a worker dies and is re-forked. */
-interface Slot {
-  index: number;
-  worker: Worker | undefined;
-  requester: Requester | undefined;
-  /** The worker answered 'started': it takes commands (and serves once it has a snapshot). */
-  started: boolean;
-  /** The snapshot version the worker runs. */
-  version: string | undefined;
-  /** The mesh certificate the worker said it presents. */
-  certificate: CertificateSummary | undefined;
-  forkedAt: number;
-  restarts: number;
-  /** Short-lived runs in a row, for the back-off. */
-  crashes: number;
-  restartTimer: NodeJS.Timeout | undefined;
-  /** Settles when the current process has started (or died first). */
-  ready: Promise<void>;
-}
 
 export class WorkerPrimary {
   readonly options: ProxyOptions;
@@ -64,19 +46,7 @@ export class WorkerPrimary {
     this.options = options;
     this.logger = logger ?? pino({ level: options.logLevel, base: { proxy: options.id } });
     this.node = nodeInfoOf(options);
-    this.#slots = Array.from({ length: options.workers }, (_, index) => ({
-      index,
-      worker: undefined,
-      requester: undefined,
-      started: false,
-      version: undefined,
-      certificate: undefined,
-      forkedAt: 0,
-      restarts: 0,
-      crashes: 0,
-      restartTimer: undefined,
-      ready: Promise.resolve(),
-    }));
+    this.#slots = Array.from({ length: options.workers }, (_, index) => emptySlot(index));
   }
 
   /** Starts the admin servers, then the workers; resolves once every worker takes commands. */
@@ -128,14 +98,7 @@ export class WorkerPrimary {
   }
 
   /** Per worker: position, pid, state, the version it runs, the certificate it presents, how often it was re-forked. */
-  workers(): {
-    index: number;
-    pid: number | undefined;
-    state: string;
-    version: string | undefined;
-    certificate: CertificateSummary | undefined;
-    restarts: number;
-  }[] {
+  workers(): WorkerRow[] {
     return this.#slots.map((s) => ({
       index: s.index,
       pid: s.worker?.process.pid,
@@ -158,22 +121,8 @@ export class WorkerPrimary {
   }
 
   /** Gives a worker the latest credentials (if any); false when it failed and is being replaced. */
-  async #sendCredentials(slot: Slot): Promise<boolean> {
-    const credentials = this.#credentials;
-    const worker = slot.worker;
-    if (!credentials || !worker || !slot.requester) return true;
-    try {
-      const summary = await slot.requester.request({ kind: 'credentials', credentials }, APPLY_TIMEOUT_MS);
-      if (slot.worker === worker) slot.certificate = summary as CertificateSummary;
-      return true;
-    } catch (err) {
-      this.logger.error(
-        { worker: slot.index, generation: credentials.generation, err: (err as Error).message },
-        'worker did not take the mesh certificate; replacing it',
-      );
-      worker.process.kill('SIGKILL');
-      return false;
-    }
+  #sendCredentials(slot: Slot): Promise<boolean> {
+    return this.#credentials ? sendCredentials(slot, this.#credentials, this.logger) : Promise.resolve(true);
   }
 
   #stateOf(s: Slot): string {
