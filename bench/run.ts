@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick]`: Strait side by side with direct, nginx, HAProxy and two Node floors on loopback,
-// plus the demo-shaped chain, a fresh mesh's cold start and control-plane convergence. Prints Markdown tables,
-// writes bench/results/*.json and bench/results/latest.md. Installs nothing; every process it starts is stopped.
+// plus a mesh hop and the demo-shaped chain (each plain and over mTLS), a fresh mesh's cold start and
+// control-plane convergence. Prints Markdown tables, writes bench/results/*.json and bench/results/latest.md.
+// Installs nothing; every process it starts is stopped.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -12,12 +13,14 @@ import { type ColdStartResult, type ColdStartSettings, measureColdStart } from '
 import { renderColdStartMarkdown } from './lib/cold-start-report.ts';
 import { type ConvergenceResult, measureConvergence } from './lib/convergence.ts';
 import { checkGoals } from './lib/goals.ts';
+import { type HandshakeResult, measureHandshakes } from './lib/handshakes.ts';
 import { measureTarget, type Settings, type TargetRound } from './lib/measure.ts';
 import { killAllNow, onCleanup, stopAll } from './lib/processes.ts';
 import { type Environment, renderConvergenceMarkdown, renderMarkdown, summarize } from './lib/report.ts';
 import { proxyAvailable, proxyLaunch } from './lib/strait.ts';
 import {
   DEFAULT_TARGETS,
+  MTLS_TARGETS,
   startApps,
   TARGETS,
   type Target,
@@ -31,8 +34,9 @@ const USAGE = `usage: npm run bench [-- options]
   --quick              short run (1 round, short windows, fewer convergence changes; about 3 minutes)
   --rounds N           rounds of interleaved measurements and of cold starts (default 3, quick 1)
   --only a,b           targets: direct,nginx,haproxy,floor,floor-llhttp,strait,strait-tracing-1,
-                       strait-tracing-100,chain-direct,chain-strait,strait-workers-1,strait-workers-2
-                       (all by default)
+                       strait-tracing-100,chain-direct,chain-strait,strait-workers-1,strait-workers-2,
+                       hop-plain,hop-mtls,chain-strait-mtls (all by default; any mTLS row also measures
+                       what a new mTLS connection costs)
   --skip-missing       run without nginx/HAProxy rows when they are not installed
   --no-convergence     skip the control-plane convergence part
   --no-cold-start      skip the cold-start part (a fresh demo mesh, then 300 req/s at once)
@@ -204,6 +208,8 @@ interface Measured {
   rounds: TargetRound[];
   convergence: ConvergenceResult[];
   coldStart: ColdStartResult | undefined;
+  /** What a new connection costs, mTLS against plain (measured with the mTLS rows). */
+  handshakes?: HandshakeResult | undefined;
   failures: Record<string, string>;
 }
 
@@ -220,7 +226,7 @@ function reportOf(run: Measured): string {
       ? renderConvergenceMarkdown(run.environment, goals, run.convergence)
       : run.part === 'cold-start' && run.coldStart
         ? renderColdStartMarkdown(run.environment, run.coldStart)
-        : renderMarkdown(run.environment, summaries, goals, run.convergence, run.coldStart);
+        : renderMarkdown(run.environment, summaries, goals, run.convergence, run.coldStart, run.handshakes);
   for (const [key, message] of Object.entries(run.failures)) markdown += `\nFailed: ${key}: ${message}\n`;
   return markdown;
 }
@@ -246,6 +252,7 @@ function render(file: string): void {
     rounds: saved.rounds,
     convergence: saved.convergence,
     coldStart: saved.coldStart,
+    handshakes: saved.handshakes,
     failures: saved.failures ?? {},
   });
   process.stdout.write(`${markdown}\n`);
@@ -318,10 +325,13 @@ async function main(): Promise<void> {
 
   const rounds: TargetRound[] = [];
   const failures = new Map<string, string>();
+  let handshakes: HandshakeResult | undefined;
   if (targets.length > 0) {
     const apps = await startApps(ctx, benchDir);
     try {
       await measureRounds(targets, ctx, settings, tools.wrk as string, rounds, failures);
+      if (targets.some((t) => MTLS_TARGETS.includes(t.key)))
+        handshakes = await measureHandshakes(ctx, values.quick ? 100 : 300, settings.rounds + 1);
     } finally {
       await stopAll(apps);
     }
@@ -359,6 +369,7 @@ async function main(): Promise<void> {
     rounds,
     convergence,
     coldStart,
+    handshakes,
     failures: Object.fromEntries(failures),
   };
   const markdown = reportOf(measured);

@@ -244,6 +244,12 @@ export interface MeshOptions {
   store?: string;
   /** How many control-plane replicas (default 1; 2 at most). */
   replicas?: number;
+  /** The lifetime of the mesh certificates the control plane issues (default its own, 24 h). */
+  certTtlMs?: number;
+  /** Runs the ingress gateway with `--workers N` (default 1). */
+  ingressWorkers?: number;
+  /** More config files (name -> YAML) written into the config directory before the control plane starts. */
+  files?: Record<string, string>;
 }
 
 /**
@@ -258,6 +264,8 @@ export async function startMesh(offset: number, options: MeshOptions = {}): Prom
   await cp(MESH_CONFIG, configDir, { recursive: true });
   const egressFile = join(configDir, 'egress.yaml');
   await writeFile(egressFile, (await readFile(egressFile, 'utf8')).replace('127.0.5.1', l.external));
+  for (const [name, yaml] of Object.entries(options.files ?? {}))
+    await writeFile(join(configDir, name), yaml);
   const server = servers[0] as string;
   const apps: http.Server[] = [];
   const proxies: Proc[] = [];
@@ -295,6 +303,7 @@ export async function startMesh(offset: number, options: MeshOptions = {}): Prom
         replicaAddresses[i] as string,
         '--grace-ms',
         String(options.graceMs ?? 10_000),
+        ...(options.certTtlMs ? ['--cert-ttl-ms', String(options.certTtlMs)] : []),
       ]);
       mesh.controlPlanes[i] = proc;
       if (i === 0) mesh.controlPlane = proc;
@@ -394,6 +403,7 @@ export async function startMesh(offset: number, options: MeshOptions = {}): Prom
       'istio-ingressgateway',
       '--address',
       l.ingress,
+      ...(options.ingressWorkers ? ['--workers', String(options.ingressWorkers)] : []),
       ...common,
     ]),
     spawnNode('istio-egressgateway-1', PROXY_MAIN, [

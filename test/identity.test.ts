@@ -1,7 +1,7 @@
 // The control plane as the mesh's CA, across real processes on 127.0.181.0/24: who may join, who may get
 // which certificate, that discovery needs a proxy's own certificate (401 without, 403 for another
-// identity's node), that resource writes need the API token, and a real proxy's certificate rotation
-// under short lifetimes while it stays connected and SYNCED.
+// identity's node), and that resource writes need the API token. Rotation by real proxies under traffic is
+// in mtls-rotation.test.ts.
 import { X509Certificate } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import https from 'node:https';
@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxyStatusList } from '../packages/api/src/index.ts';
 import { makeKeyAndCsr } from '../packages/proxy/src/identity/csr.ts';
 import { type Proc, REPO, spawnNode, tokenFiles, waitFor } from './control-plane-support.ts';
+import { type HeldCertificate, issuedCertificate } from './support/mesh-certs.ts';
 
 const ADDR = '127.0.181.1';
 const API = `http://${ADDR}:15010`;
-const MONITORING = `http://${ADDR}:15014`;
 const CERT_TTL_MS = 4000;
 let plane: Proc;
 let configDir: string;
@@ -48,24 +48,8 @@ afterAll(async () => {
   await rm(configDir, { recursive: true, force: true });
 });
 
-interface Held {
-  key: string;
-  cert: string;
-  ca: string[];
-}
-
 /** A certificate for `sa` from the control plane, got with the join token as a new proxy does. */
-async function certificateFor(sa: string): Promise<Held> {
-  const { keyPem, csrPem } = await makeKeyAndCsr(`spiffe://cluster.local/ns/default/sa/${sa}`);
-  const res = await fetch(`${API}/v1/certificates`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${joinToken}` },
-    body: JSON.stringify({ csr: csrPem }),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-  const body = (await res.json()) as { certificateChain: string[]; trustBundle: string[] };
-  return { key: keyPem, cert: body.certificateChain.join('\n'), ca: body.trustBundle };
-}
+const certificateFor = (sa: string): Promise<HeldCertificate> => issuedCertificate(API, files.join, sa);
 
 /** A POST over TLS to the API port presenting `held` (or no certificate), trusting `trust`. */
 function postTls(
@@ -241,50 +225,4 @@ describe('the mesh CA and its credentials', () => {
     });
     expect(out).toBe('serviceentry/extra created\n');
   });
-
-  it('a proxy with the join token gets its certificate, syncs, and rotates it at half-life without losing the stream', async () => {
-    const proxy = spawnNode('service-a-v1-1', join(REPO, 'packages/proxy/src/main.ts'), [
-      '--role',
-      'sidecar',
-      '--id',
-      'service-a-v1-1',
-      '--workload',
-      'service-a-v1',
-      '--service',
-      'service-a',
-      '--version',
-      'v1',
-      '--address',
-      '127.0.181.11',
-      '--control-plane',
-      API,
-      '--join-token-file',
-      files.join,
-      '--warmup-requests',
-      '0',
-      '--no-access-log',
-    ]);
-    try {
-      const synced = async () => {
-        const listed = (await (await fetch(`${API}/v1/proxies`)).json()) as ProxyStatusList;
-        const row = listed.proxies.find((p) => p.id === 'service-a-v1-1');
-        return row?.connected && row.status === 'SYNCED' ? row : undefined;
-      };
-      const first = await waitFor('the proxy to be SYNCED', synced, 20_000);
-      // Three lifetimes of 4 s: renewed at every half-life, so at least five certificates.
-      await new Promise((r) => setTimeout(r, 3 * CERT_TTL_MS));
-      const issued = proxy.output().match(/mesh certificate issued/g)?.length ?? 0;
-      expect(issued, proxy.output().slice(-2000)).toBeGreaterThanOrEqual(5);
-      expect(proxy.output()).toContain('"renewal":true');
-      const now = await synced();
-      expect(now?.connectedSince).toBe(first.connectedSince);
-      const metrics = await (await fetch(`${MONITORING}/metrics`)).text();
-      const count = Number(/^citadel_server_success_cert_issuance_count (\d+)/m.exec(metrics)?.[1]);
-      expect(count).toBeGreaterThanOrEqual(issued);
-      expect(metrics).toMatch(/^citadel_server_csr_count \d+/m);
-      expect(metrics).toMatch(/^citadel_server_root_cert_expiry_timestamp \d/m);
-    } finally {
-      await proxy.stop();
-    }
-  }, 60_000);
 });

@@ -135,6 +135,7 @@ export function checkGoals(
     ),
   );
   goals.push(tracingGoal(summaries));
+  goals.push(mtlsGoal(summaries));
   if (coldStart) goals.push(coldStartGoal(coldStart));
   goals.push(...convergenceGoals(convergence));
   return goals;
@@ -150,6 +151,20 @@ export function tracingGoal(summaries: TargetSummary[]): Goal {
     { name: 'tracing at 1 %: extra CPU per request vs off', kind: 'max', limit: 3, unit: ' %', digits: 1 },
     extra('strait-tracing-1'),
     Number.isFinite(all) ? ` (at 100 %: ${fmt(all, 1)} %)` : '',
+  );
+}
+
+/** The name of issue 11's target in the goals table. */
+export const MTLS_GOAL = 'mTLS one hop, keep-alive: CPU per request vs plain';
+
+/** Issue 11's target: with keep-alive, a mesh hop over mTLS costs at most 1.3× the plain hop's CPU per request. */
+export function mtlsGoal(summaries: TargetSummary[]): Goal {
+  const cpu = (key: string) => summaries.find((s) => s.key === key)?.cpuPer1000 ?? Number.NaN;
+  const chain = cpu('chain-strait-mtls') / cpu('chain-strait');
+  return judge(
+    { name: MTLS_GOAL, kind: 'max', limit: 1.3, unit: '×', digits: 2 },
+    cpu('hop-mtls') / cpu('hop-plain'),
+    Number.isFinite(chain) ? ` (demo chain: ${fmt(chain, 2)}×)` : '',
   );
 }
 

@@ -5,7 +5,7 @@ import type { LoadResult } from '../loadgen.ts';
 import { runOpenLoop } from './open-loop.ts';
 import { type Started, stopAll } from './processes.ts';
 import { type CpuTimes, cpuTimes, memoryStatus, processTree, RssSampler } from './procfs.ts';
-import { type Target, type TargetContext, type TargetKey, TRACING_TARGETS } from './targets.ts';
+import { MTLS_TARGETS, type Target, type TargetContext, type TargetKey, TRACING_TARGETS } from './targets.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 
 export interface Settings {
@@ -147,7 +147,10 @@ export async function measureTarget(
       durationS: settings.wrkDurationS,
     });
     const isStrait =
-      target.key === 'strait' || TRACING_TARGETS.includes(target.key) || target.key === 'chain-strait';
+      target.key === 'strait' ||
+      TRACING_TARGETS.includes(target.key) ||
+      MTLS_TARGETS.includes(target.key) ||
+      target.key === 'chain-strait';
     const accessLogLines = isStrait
       ? started.reduce((sum, proc) => sum + countLines(proc.stdoutPath), 0)
       : undefined;

@@ -5,6 +5,7 @@ import type { ColdStartResult } from './cold-start.ts';
 import { coldStartSection } from './cold-start-report.ts';
 import type { ConvergenceResult } from './convergence.ts';
 import { CONVERGENCE_GOAL, CONVERGENCE_GOALS, fmt, type Goal, goalsTable } from './goals.ts';
+import type { HandshakeResult } from './handshakes.ts';
 import type { Settings, TargetRound } from './measure.ts';
 import { median, ratio } from './stats.ts';
 import type { Target, TargetKey } from './targets.ts';
@@ -124,6 +125,7 @@ export function renderMarkdown(
   goals: Goal[],
   convergence: ConvergenceResult[],
   coldStart?: ColdStartResult,
+  handshakes?: HandshakeResult,
 ): string {
   const s = env.settings;
   const lines: string[] = [];
@@ -169,6 +171,7 @@ export function renderMarkdown(
   }
   lines.push(...floorComparison(summaries));
   lines.push(...scalingSection(env, summaries));
+  lines.push(...mtlsSection(summaries, handshakes));
   if (coldStart) lines.push('', ...coldStartSection(coldStart, env.proxyRuns));
   lines.push('', ...convergenceSection(convergence));
   lines.push('', '## Targets (issue 10; convergence: issues 5 and 13)', '', ...goalsTable(goals));
@@ -253,6 +256,46 @@ export function renderConvergenceMarkdown(
     );
   lines.push('');
   return lines.join('\n');
+}
+
+/** Issue 11's rows side by side: what mutual TLS costs per request with keep-alive, and per new connection. */
+function mtlsSection(summaries: TargetSummary[], handshakes: HandshakeResult | undefined): string[] {
+  const of = (key: TargetKey) => summaries.find((t) => t.key === key);
+  const pairs = [
+    ['one mesh hop (ingress→sidecar→app)', of('hop-plain'), of('hop-mtls')],
+    ['demo chain (ingress→sidecar A→A→sidecar A→sidecar B→B)', of('chain-strait'), of('chain-strait-mtls')],
+  ] as const;
+  if (!pairs.some(([, , mtls]) => mtls) && !handshakes) return [];
+  const lines = [
+    '',
+    '## Mutual TLS (issue 11)',
+    '',
+    'The same proxies with their mesh hops in plain text and in mutual TLS (STRICT inbound, ISTIO_MUTUAL ' +
+      'upstream connections kept alive; ECDSA P-256 certificates from the mesh CA), from the rows above: ' +
+      "CPU of all the row's proxies per 1000 requests and p50 at the fixed rate.",
+    '',
+    '| path | CPU s / 1000 req plain | mTLS | × | p50 ms plain | mTLS | × |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const [name, plain, mtls] of pairs) {
+    if (!plain || !mtls) continue;
+    lines.push(
+      `| ${name} | ${fmt(plain.cpuPer1000, 3)} | ${fmt(mtls.cpuPer1000, 3)} | ${fmt(ratio(mtls.cpuPer1000, plain.cpuPer1000))} | ` +
+        `${fmt(plain.p50, 3)} | ${fmt(mtls.p50, 3)} | ${fmt(ratio(mtls.p50, plain.p50))} |`,
+    );
+  }
+  if (handshakes) {
+    const { plain, mtls } = handshakes;
+    lines.push(
+      '',
+      `A new connection to a sidecar's inbound (PERMISSIVE; ${handshakes.blocks} blocks of ${handshakes.perBlock} requests ` +
+        'one after another, each on a fresh connection, plain and mTLS interleaved; medians): plain ' +
+        `${fmt(plain.ms, 2)} ms and ${fmt(plain.cpuMs, 2)} ms of the sidecar's CPU per request, mTLS ${fmt(mtls.ms, 2)} ms and ` +
+        `${fmt(mtls.cpuMs, 2)} ms: the full handshake costs ${fmt(mtls.ms - plain.ms, 2)} ms (the client's half included) and ` +
+        `${fmt(mtls.cpuMs - plain.cpuMs, 2)} ms of the server's CPU per new connection.`,
+    );
+  }
+  return lines;
 }
 
 /** The gateway scaling rows (`--only strait-workers-1,strait-workers-2`): req/s by worker count, and the ratio. */

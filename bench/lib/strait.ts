@@ -1,8 +1,10 @@
 // Strait proxies for the benchmark: bootstrap snapshots for one sidecar hop and for the demo's chain
-// (ingress -> sidecar A -> A -> sidecar A -> sidecar B -> B), written to files and run with --bootstrap.
+// (ingress -> sidecar A -> A -> sidecar A -> sidecar B -> B), plain or with mutual TLS between the proxies,
+// written to files and run with --bootstrap (and --cert-dir for the mesh certificate).
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ports, ProxyRuntime, type SnapshotInput } from '@strait/api';
+import { Ports, ProxyRuntime, type SnapshotInput, TLS_MODE_LABEL } from '@strait/api';
+import { benchSpiffeId } from './mesh-certs.ts';
 import { type Started, start, waitForHttp } from './processes.ts';
 
 export const PROXY_MAIN = 'packages/proxy/src/main.ts';
@@ -64,14 +66,26 @@ function catchAllHost(name: string, cluster: string, domains: string[] = ['*']) 
   };
 }
 
-function inboundListener(appCluster: string) {
+/** How a sidecar's inbound takes connections (PeerAuthentication's mode); absent: plain text only. */
+export type InboundMtls = 'STRICT' | 'PERMISSIVE';
+
+function inboundListener(appCluster: string, mtls: InboundMtls | undefined) {
   return {
     name: `inbound_${Ports.sidecarInbound}`,
     kind: 'inbound' as const,
     port: Ports.sidecarInbound,
     virtualHosts: [catchAllHost('inbound', appCluster)],
+    ...(mtls ? { tls: { mode: mtls } } : {}),
   };
 }
+
+/** Upstream mutual TLS to a mesh service's sidecars, expecting that service's identity. */
+function meshTls(service: string) {
+  return { tls: { mode: 'ISTIO_MUTUAL' as const, subjectAltNames: [benchSpiffeId(service)] } };
+}
+
+/** The label that says an endpoint has a sidecar taking mTLS (the proxy sends ISTIO_MUTUAL only there). */
+const withSidecar = (mtls: unknown) => (mtls ? { labels: { [TLS_MODE_LABEL]: 'istio' } } : {});
 
 /** A sidecar in front of one app, with an inbound listener only (plus an empty outbound one). */
 export function sidecarSnapshot(options: {
@@ -79,9 +93,11 @@ export function sidecarSnapshot(options: {
   appPort: number;
   appWorkload: string;
   outbound?: { service: string; domains: string[]; endpoints: { address: string; workload: string }[] };
+  /** Inbound takes mutual TLS (and outbound calls make it). */
+  mtls?: InboundMtls;
 }): SnapshotInput {
   const appCluster = `inbound|${options.appPort}||`;
-  const listeners: SnapshotInput['listeners'] = [inboundListener(appCluster)];
+  const listeners: SnapshotInput['listeners'] = [inboundListener(appCluster, options.mtls)];
   const clusters: SnapshotInput['clusters'] = [
     {
       name: appCluster,
@@ -96,11 +112,13 @@ export function sidecarSnapshot(options: {
     clusters.push({
       name: cluster,
       service: outbound.service,
+      ...(options.mtls ? meshTls(outbound.service) : {}),
       endpoints: outbound.endpoints.map((e) => ({
         address: e.address,
         port: Ports.sidecarInbound,
         workload: e.workload,
         namespace: 'default',
+        ...withSidecar(options.mtls),
       })),
     });
   }
@@ -119,13 +137,19 @@ export function sidecarSnapshot(options: {
   };
 }
 
-/** The ingress gateway: every request on :8080 goes to service A's pods (their sidecars' :15006 by default). */
+/**
+ * The ingress gateway: every request on :8080 goes to one service's pod (service A's by default; its
+ * sidecar's :15006 by default), over mutual TLS with `mtls`.
+ */
 export function ingressSnapshot(serviceA: {
   address: string;
   workload: string;
   port?: number;
+  service?: string;
+  mtls?: boolean;
 }): SnapshotInput {
-  const cluster = 'outbound|80||service-a';
+  const service = serviceA.service ?? 'service-a';
+  const cluster = `outbound|80||${service}`;
   return {
     version: '',
     listeners: [
@@ -139,13 +163,15 @@ export function ingressSnapshot(serviceA: {
     clusters: [
       {
         name: cluster,
-        service: 'service-a',
+        service,
+        ...(serviceA.mtls ? meshTls(service) : {}),
         endpoints: [
           {
             address: serviceA.address,
             port: serviceA.port ?? Ports.sidecarInbound,
             workload: serviceA.workload,
             namespace: 'default',
+            ...withSidecar(serviceA.mtls),
           },
         ],
       },
@@ -165,6 +191,8 @@ export interface ProxySpec {
   snapshot: SnapshotInput;
   /** strait-proxy --workers (a gateway's data-plane processes); omitted = the single process. */
   workers?: number;
+  /** strait-proxy --cert-dir: the mesh certificate it presents (mTLS rows). */
+  certDir?: string;
 }
 
 /** Writes the snapshot, starts the proxy (access log on, to a file) and waits until it is ready. */
@@ -200,6 +228,7 @@ export async function startProxy(
   if (spec.appAddress) args.push('--app-address', spec.appAddress);
   if (spec.appPort) args.push('--app-port', String(spec.appPort));
   if (spec.workers !== undefined) args.push('--workers', String(spec.workers));
+  if (spec.certDir) args.push('--cert-dir', spec.certDir);
   // The access log (JSON lines on stdout) goes to a file in the work directory.
   const proc = start(workDir, {
     name: spec.name,

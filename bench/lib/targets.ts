@@ -1,10 +1,13 @@
 // What the benchmark measures, side by side against the same upstream: direct, nginx, HAProxy, one Strait
-// sidecar hop, and the demo-shaped chain through Strait next to the same two apps called directly.
+// sidecar hop, one mesh hop (ingress -> sidecar) plain and over mTLS, and the demo-shaped chain through
+// Strait, plain and over mTLS, next to the same two apps called directly.
 // Each target starts fresh proxy processes for each measurement and says which processes are "the proxy".
 import { Ports } from '@strait/api';
 import { type Address, haproxyCommand, nginxCommand } from './baselines.ts';
+import { certDirFor } from './mesh-certs.ts';
 import { type Started, start, waitForHttp } from './processes.ts';
 import {
+  type InboundMtls,
   ingressSnapshot,
   type ProxyLaunch,
   type ProxySpec,
@@ -26,7 +29,13 @@ export type TargetKey =
   | 'chain-direct'
   | 'chain-strait'
   | 'strait-workers-1'
-  | 'strait-workers-2';
+  | 'strait-workers-2'
+  | 'hop-plain'
+  | 'hop-mtls'
+  | 'chain-strait-mtls';
+
+/** Issue 11's rows: a mesh hop and the demo chain over mutual TLS, each next to the same in plain text. */
+export const MTLS_TARGETS: TargetKey[] = ['hop-plain', 'hop-mtls', 'chain-strait-mtls'];
 
 /** The gateway scaling rows: an ingress gateway with --workers 1 and with --workers 2. */
 export const WORKER_TARGETS: TargetKey[] = ['strait-workers-1', 'strait-workers-2'];
@@ -46,6 +55,7 @@ export const DEFAULT_TARGETS: TargetKey[] = [
   'chain-direct',
   'chain-strait',
   ...WORKER_TARGETS,
+  ...MTLS_TARGETS,
 ];
 
 /** The address plan, all inside 127.0.120.0/24 (the control plane uses 127.0.121.0/24). */
@@ -65,6 +75,11 @@ export const ADDR = {
   /** Ingress gateways straight in front of the upstream, with --workers 1 and 2. */
   gatewayWorkers1: { host: '127.0.120.20', port: Ports.gateway },
   gatewayWorkers2: { host: '127.0.120.21', port: Ports.gateway },
+  /** The mesh hop: a sidecar in front of the upstream (its pod address) and an ingress gateway before it. */
+  meshHopSidecar: '127.0.120.30',
+  meshHopIngress: { host: '127.0.120.31', port: Ports.gateway },
+  /** The sidecar new connections are measured against (PERMISSIVE: plain and mTLS on one port). */
+  handshakeSidecar: '127.0.120.32',
 } as const;
 
 export interface TargetContext {
@@ -108,9 +123,7 @@ function singleProxy(key: TargetKey, label: string, listen: Address, spec: Proxy
     label,
     url: url(listen),
     baseline: 'direct',
-    start: async (ctx) => [
-      await startProxy(ctx.repoRoot, ctx.workDir, spec, ctx.proxyLaunch, ctx.proxyNodeArgs),
-    ],
+    start: async (ctx) => [await launcher(ctx)(spec)],
   };
 }
 
@@ -192,6 +205,131 @@ function floorProxy(key: TargetKey, label: string, script: string, listen: Addre
   };
 }
 
+/** Starts one Strait proxy the way every row does (the context's launch and node flags). */
+export function launcher(ctx: TargetContext): (spec: ProxySpec) => Promise<Started> {
+  return (spec) => startProxy(ctx.repoRoot, ctx.workDir, spec, ctx.proxyLaunch, ctx.proxyNodeArgs);
+}
+
+/** A sidecar of the bench-hop workload at `address`, in front of the upstream app. */
+export function hopSidecar(name: string, address: string, mtls: InboundMtls | undefined): ProxySpec {
+  return {
+    name,
+    role: 'sidecar',
+    address,
+    workload: 'bench-hop',
+    service: 'bench-hop',
+    appAddress: ADDR.upstream.host,
+    appPort: ADDR.upstream.port,
+    snapshot: sidecarSnapshot({
+      appAddress: ADDR.upstream.host,
+      appPort: ADDR.upstream.port,
+      appWorkload: 'bench-hop',
+      ...(mtls ? { mtls } : {}),
+    }),
+  };
+}
+
+/** The bench's mesh certificate for service account `sa`, when the row runs mTLS. */
+async function certDir(ctx: TargetContext, mtls: boolean, sa: string): Promise<{ certDir?: string }> {
+  return mtls ? { certDir: await certDirFor(ctx.workDir, sa) } : {};
+}
+
+/**
+ * One mesh hop: an ingress gateway calling a sidecar in front of the upstream app, the hop between them
+ * plain or mutual TLS (STRICT inbound, ISTIO_MUTUAL upstream kept alive). Both proxies are measured.
+ */
+function meshHop(key: TargetKey, label: string, mtls: boolean): Target {
+  return {
+    key,
+    label,
+    url: url(ADDR.meshHopIngress),
+    baseline: 'direct',
+    start: async (ctx) => {
+      const launch = launcher(ctx);
+      const sidecar = await launch({
+        ...hopSidecar(`${key}-sidecar`, ADDR.meshHopSidecar, mtls ? 'STRICT' : undefined),
+        ...(await certDir(ctx, mtls, 'bench-hop')),
+      });
+      const ingress = await launch({
+        name: `${key}-ingress`,
+        role: 'ingress',
+        address: ADDR.meshHopIngress.host,
+        workload: 'istio-ingressgateway',
+        snapshot: ingressSnapshot({
+          address: ADDR.meshHopSidecar,
+          workload: 'bench-hop',
+          service: 'bench-hop',
+          mtls,
+        }),
+        ...(await certDir(ctx, mtls, 'istio-ingressgateway')),
+      });
+      return [ingress, sidecar];
+    },
+  };
+}
+
+/** The demo-shaped chain through three Strait proxies, its mesh hops plain or mutual TLS. */
+function demoChain(key: TargetKey, label: string, mtls: boolean): Target {
+  const inbound = mtls ? { mtls: 'STRICT' as const } : {};
+  const prefix = mtls ? 'mtls-' : '';
+  return {
+    key,
+    label,
+    url: url(ADDR.ingress),
+    baseline: 'chain-direct',
+    start: async (ctx) => {
+      // Started downstream-first so every hop has its upstream listening when traffic starts.
+      const launch = launcher(ctx);
+      const sidecarB = await launch({
+        name: `${prefix}sidecar-b`,
+        role: 'sidecar',
+        address: ADDR.podB,
+        workload: 'service-b-v1',
+        service: 'service-b',
+        appAddress: ADDR.podB,
+        appPort: 8080,
+        snapshot: sidecarSnapshot({
+          appAddress: ADDR.podB,
+          appPort: 8080,
+          appWorkload: 'service-b-v1',
+          ...inbound,
+        }),
+        ...(await certDir(ctx, mtls, 'service-b')),
+      });
+      const sidecarA = await launch({
+        name: `${prefix}sidecar-a`,
+        role: 'sidecar',
+        address: ADDR.podA,
+        workload: 'service-a-v1',
+        service: 'service-a',
+        appAddress: ADDR.podA,
+        appPort: 8080,
+        snapshot: sidecarSnapshot({
+          appAddress: ADDR.podA,
+          appPort: 8080,
+          appWorkload: 'service-a-v1',
+          outbound: {
+            service: 'service-b',
+            domains: SERVICE_B_DOMAINS,
+            endpoints: [{ address: ADDR.podB, workload: 'service-b-v1' }],
+          },
+          ...inbound,
+        }),
+        ...(await certDir(ctx, mtls, 'service-a')),
+      });
+      const ingress = await launch({
+        name: `${prefix}ingress`,
+        role: 'ingress',
+        address: ADDR.ingress.host,
+        workload: 'istio-ingressgateway',
+        snapshot: ingressSnapshot({ address: ADDR.podA, workload: 'service-a-v1', mtls }),
+        ...(await certDir(ctx, mtls, 'istio-ingressgateway')),
+      });
+      return [ingress, sidecarA, sidecarB];
+    },
+  };
+}
+
 export const TARGETS: Target[] = [
   { key: 'direct', label: 'direct', url: url(ADDR.upstream), baseline: undefined, start: async () => [] },
   {
@@ -249,72 +387,12 @@ export const TARGETS: Target[] = [
     baseline: undefined,
     start: async () => [],
   },
-  {
-    key: 'chain-strait',
-    label: 'ingress→sidecar A→A→sidecar A→sidecar B→B',
-    url: url(ADDR.ingress),
-    baseline: 'chain-direct',
-    start: async (ctx) => {
-      // Started downstream-first so every hop has its upstream listening when traffic starts.
-      const sidecarB = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: 'sidecar-b',
-          role: 'sidecar',
-          address: ADDR.podB,
-          workload: 'service-b-v1',
-          service: 'service-b',
-          appAddress: ADDR.podB,
-          appPort: 8080,
-          snapshot: sidecarSnapshot({ appAddress: ADDR.podB, appPort: 8080, appWorkload: 'service-b-v1' }),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
-      const sidecarA = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: 'sidecar-a',
-          role: 'sidecar',
-          address: ADDR.podA,
-          workload: 'service-a-v1',
-          service: 'service-a',
-          appAddress: ADDR.podA,
-          appPort: 8080,
-          snapshot: sidecarSnapshot({
-            appAddress: ADDR.podA,
-            appPort: 8080,
-            appWorkload: 'service-a-v1',
-            outbound: {
-              service: 'service-b',
-              domains: SERVICE_B_DOMAINS,
-              endpoints: [{ address: ADDR.podB, workload: 'service-b-v1' }],
-            },
-          }),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
-      const ingress = await startProxy(
-        ctx.repoRoot,
-        ctx.workDir,
-        {
-          name: 'ingress',
-          role: 'ingress',
-          address: ADDR.ingress.host,
-          workload: 'istio-ingressgateway',
-          snapshot: ingressSnapshot({ address: ADDR.podA, workload: 'service-a-v1' }),
-        },
-        ctx.proxyLaunch,
-        ctx.proxyNodeArgs,
-      );
-      return [ingress, sidecarA, sidecarB];
-    },
-  },
+  demoChain('chain-strait', 'ingress→sidecar A→A→sidecar A→sidecar B→B', false),
   gatewayWithWorkers('strait-workers-1', 1, ADDR.gatewayWorkers1),
   gatewayWithWorkers('strait-workers-2', 2, ADDR.gatewayWorkers2),
+  meshHop('hop-plain', 'ingress→sidecar→app, plain text', false),
+  meshHop('hop-mtls', 'ingress→sidecar→app, mTLS', true),
+  demoChain('chain-strait-mtls', 'ingress→sidecar A→A→sidecar A→sidecar B→B, mTLS', true),
 ];
 
 /** The apps every run needs, started once: the 1 KB upstream, service B, and service A twice. */

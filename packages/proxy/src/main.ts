@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { StraitError } from '@strait/api';
 import { readBootstrap } from './config/bootstrap.ts';
 import { parseOptions, USAGE, UsageError } from './config/options.ts';
-import { meshTls } from './identity/mesh-tls.ts';
+import { readCertDir } from './identity/cert-files.ts';
 import { ProxyWorkloadIdentity } from './identity/workload-identity.ts';
 import { StraitProxy } from './proxy.ts';
 import { registerDiscoveryStats } from './telemetry/discovery-stats.ts';
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
 
   const proxy: RunningProxy = options.workers > 1 ? new WorkerPrimary(options) : new StraitProxy(options);
   await proxy.start();
+  // File-mounted certificates come before the first config, so mesh listeners handshake from the start.
+  if (options.certDir) await proxy.installCredentials(await readCertDir(options.certDir));
   if (options.bootstrap) await proxy.apply(await readBootstrap(options.bootstrap));
   if (options.controlPlane) {
     const identity = meshIdentity(options, proxy);
@@ -96,8 +98,9 @@ function meshIdentity(
     joinToken: async () => joinToken ?? (await readFile(joinTokenFile as string, 'utf8')).trim(),
     logger: proxy.logger.child({ component: 'identity' }),
   });
-  // Listeners and upstream pools take each new certificate for their next connections.
-  identity.onRotate((credentials) => meshTls.update(credentials));
+  // Listeners and upstream pools take each new certificate for their next connections (a --workers
+  // primary holds the one key and hands every worker the key and chain over its IPC channel).
+  identity.onRotate((credentials) => void proxy.installCredentials(credentials));
   return identity;
 }
 

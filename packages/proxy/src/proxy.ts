@@ -17,6 +17,8 @@ import { codecLimits, defaultMaxConnections } from './config/limits.ts';
 import { adminBindings, type ProxyOptions } from './config/options.ts';
 import { EgressPolicyChecker } from './egress/index.ts';
 import { TokenBucketLimiter } from './filters/index.ts';
+import { type CertificateSummary, type MeshCredentials, summarise } from './identity/credentials.ts';
+import { meshTls } from './identity/mesh-tls.ts';
 import type { ListenerConfig, NodeIdentity, ProxyContext } from './listener/context.ts';
 import { ProxyListener } from './listener/listener.ts';
 import { knownPeers } from './listener/peers.ts';
@@ -135,6 +137,17 @@ export class StraitProxy {
     const run = this.#applying.then(() => this.#apply(snapshot));
     this.#applying = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * Takes a new mesh certificate: listeners and upstream mTLS present it from their next handshake, and open
+   * connections keep theirs, so a rotation drops nothing. An older one than held (a late message) is ignored.
+   * Answers with what the proxy presents now.
+   */
+  installCredentials(credentials: MeshCredentials): CertificateSummary {
+    const held = meshTls.credentials;
+    if (!held || credentials.generation > held.generation) meshTls.update(credentials);
+    return summarise(meshTls.credentials ?? credentials);
   }
 
   /** Warms the request path once (while a control plane is still being reached); never fails the proxy. */

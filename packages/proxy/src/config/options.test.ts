@@ -76,3 +76,15 @@ describe('--warmup-requests', () => {
     );
   });
 });
+
+describe('--cert-dir', () => {
+  it('is taken from the flag or STRAIT_CERT_DIR, and cannot be combined with a join token', () => {
+    expect(parse([]).certDir).toBeUndefined();
+    expect(parse(['--cert-dir', '/etc/certs']).certDir).toBe('/etc/certs');
+    expect(parse([], { STRAIT_CERT_DIR: '/etc/certs' }).certDir).toBe('/etc/certs');
+    expect(() => parse(['--cert-dir', '/etc/certs', '--join-token', 't'])).toThrow(UsageError);
+    expect(() => parse(['--cert-dir', '/etc/certs'], { STRAIT_JOIN_TOKEN_FILE: '/f' })).toThrow(
+      /two sources of certificates/,
+    );
+  });
+});

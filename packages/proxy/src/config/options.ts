@@ -26,6 +26,8 @@ export interface ProxyOptions {
   /** The mesh join token, or the file holding it: the proxy then gets a mesh certificate (mTLS). */
   joinToken: string | undefined;
   joinTokenFile: string | undefined;
+  /** A directory holding cert-chain.pem, key.pem and root-cert.pem (Istio's file-mounted certificates). */
+  certDir: string | undefined;
   trustDomain: string;
   adminAddress: string;
   statsAddress: string;
@@ -66,6 +68,7 @@ const FLAGS = {
   token: { type: 'string' },
   'join-token': { type: 'string' },
   'join-token-file': { type: 'string' },
+  'cert-dir': { type: 'string' },
   'trust-domain': { type: 'string' },
   'admin-address': { type: 'string' },
   'stats-address': { type: 'string' },
@@ -90,6 +93,7 @@ export const USAGE = `usage: strait-proxy --role ingress|sidecar|egress (--contr
   --outbound-address IP (sidecar: where :15001 binds, default --address; 127.0.0.1 when the app shares the pod's network)
   --admin-address IP  --stats-address IP  --admin-port N  --stats-port N  --ready-port N
   --join-token-file FILE | --join-token T (the mesh's join token: get a certificate, talk mTLS)  --trust-domain TD (default ${DEFAULT_TRUST_DOMAIN})
+  --cert-dir DIR (a certificate from files instead: cert-chain.pem, key.pem, root-cert.pem; read at start)
   --token T  --[no-]access-log  --log-level LEVEL  --headers-timeout-ms N  --drain-timeout-ms N
   --workers N (default 1; for gateways: N processes share the data listeners, one admin/stats/discovery)
   --warmup-requests N (default ${DEFAULT_WARMUP_REQUESTS}; sent through the proxy's own path on loopback before its listeners open, 0 = none)
@@ -169,6 +173,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new UsageError(`--control-plane: ${(err as Error).message}`);
   }
 
+  // One source of certificates: the CA's rotations would not replace a file-mounted one.
+  if (get('cert-dir') && (get('join-token') || get('join-token-file')))
+    throw new UsageError('--cert-dir and --join-token(-file) are two sources of certificates: give one');
+
   const address = get('address') ?? '127.0.0.1';
   if (isIP(address) === 0) throw new UsageError(`--address: expected an IP address, got "${address}"`);
   const outboundAddress = get('outbound-address') ?? address;
@@ -206,6 +214,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     token: get('token'),
     joinToken: get('join-token'),
     joinTokenFile: get('join-token-file'),
+    certDir: get('cert-dir'),
     trustDomain: get('trust-domain') ?? DEFAULT_TRUST_DOMAIN,
     adminAddress: get('admin-address') ?? (isLoopback(address) ? address : '127.0.0.1'),
     statsAddress: get('stats-address') ?? address,

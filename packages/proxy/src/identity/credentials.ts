@@ -1,5 +1,6 @@
 // What a proxy's mesh identity is at one moment: its key, certificate chain and trust bundle, and the TLS
 // options that present them and check a peer's SPIFFE ID.
+import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 
 export interface MeshCredentials {
@@ -13,6 +14,18 @@ export interface MeshCredentials {
   expiresAt: number;
   /** Counts up with each certificate this process gets (a cheap "has it changed"). */
   generation: number;
+}
+
+/** What a proxy presents, in short: its leaf's serial (hex), expiry and generation. */
+export interface CertificateSummary {
+  serial: string;
+  expiresAt: number;
+  generation: number;
+}
+
+export function summarise(credentials: MeshCredentials): CertificateSummary {
+  const leaf = new X509Certificate(credentials.chainPem[0] ?? '');
+  return { serial: leaf.serialNumber, expiresAt: credentials.expiresAt, generation: credentials.generation };
 }
 
 /** The URI SANs of a peer certificate. */

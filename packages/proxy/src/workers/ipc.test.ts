@@ -17,6 +17,9 @@ afterEach(() => {
 describe('message guards', () => {
   it('recognise only well-formed Strait messages', () => {
     expect(isRequest({ strait: 'request', id: 1, command: { kind: 'clusters' } })).toBe(true);
+    expect(isRequest({ strait: 'request', id: 1, command: { kind: 'credentials', credentials: {} } })).toBe(
+      true,
+    );
     expect(isRequest({ strait: 'request', id: 1, command: { kind: 'reboot' } })).toBe(false);
     expect(isRequest({ strait: 'request', id: '1', command: { kind: 'clusters' } })).toBe(false);
     // prom-client's own cluster messages and anything else pass by.

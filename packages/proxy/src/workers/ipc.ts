@@ -1,11 +1,15 @@
 // The messages a --workers primary and its workers exchange over the cluster IPC channel, and the small
-// request/reply layer on top: the primary asks (apply, clusters, metrics, drain...), each worker answers once.
+// request/reply layer on top: the primary asks (apply, credentials, clusters, metrics, drain...), each worker
+// answers once.
 import type { Snapshot } from '@strait/api';
 import type { Registry } from 'prom-client';
+import type { MeshCredentials } from '../identity/credentials.ts';
 
 /** What the primary can ask a worker to do. */
 export type WorkerCommand =
   | { kind: 'apply'; snapshot: Snapshot }
+  /** The proxy's mesh key, certificate chain and trust bundle: the primary holds the identity, workers present it. */
+  | { kind: 'credentials'; credentials: MeshCredentials }
   | { kind: 'clusters' }
   | { kind: 'metrics' }
   | { kind: 'log-level'; level: string }
@@ -41,7 +45,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-const COMMAND_KINDS = new Set(['apply', 'clusters', 'metrics', 'log-level', 'drain']);
+const COMMAND_KINDS = new Set(['apply', 'credentials', 'clusters', 'metrics', 'log-level', 'drain']);
 
 export function isRequest(message: unknown): message is RequestMessage {
   return (

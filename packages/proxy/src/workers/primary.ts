@@ -1,15 +1,20 @@
 // The primary of a --workers proxy: one identity, one discovery stream, the admin/stats/readiness servers.
-// It binds no data listener; it forks N workers, gives each the snapshot, and ACKs only what all applied.
-import cluster, { type Worker } from 'node:cluster';
+// It binds no data listener; it forks N workers, gives each the mesh credentials and the snapshot, and ACKs
+// only what all applied.
+import cluster from 'node:cluster';
 import { Errors, type NodeInfo, type Snapshot, StraitError } from '@strait/api';
 import pino, { type Logger } from 'pino';
 import { startAdminServers } from '../admin/index.ts';
 import { adminBindings, type ProxyOptions } from '../config/options.ts';
+import type { MeshCredentials } from '../identity/credentials.ts';
+import { meshTls } from '../identity/mesh-tls.ts';
 import { nodeInfoOf, STRAIT_VERSION } from '../proxy.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
 import type { DiscoveryClient } from '../xds/client.ts';
 import { isStarted, type MetricsJson, Requester, type WorkerCommand, WorkerError } from './ipc.ts';
 import { mergeMetrics } from './metrics.ts';
+import { sendCredentials } from './send-credentials.ts';
+import { emptySlot, type Slot, type WorkerRow } from './slot.ts';
 import {
   APPLY_TIMEOUT_MS,
   DRAIN_GRACE_MS,
@@ -19,24 +24,6 @@ import {
   START_TIMEOUT_MS,
 } from './timing.ts';
 import { WORKER_INDEX_ENV } from './worker.ts';
-
-/** One of the N worker positions; its process changes when a worker dies and is re-forked. */
-interface Slot {
-  index: number;
-  worker: Worker | undefined;
-  requester: Requester | undefined;
-  /** The worker answered 'started': it takes commands (and serves once it has a snapshot). */
-  started: boolean;
-  /** The snapshot version the worker runs. */
-  version: string | undefined;
-  forkedAt: number;
-  restarts: number;
-  /** Short-lived runs in a row, for the back-off. */
-  crashes: number;
-  restartTimer: NodeJS.Timeout | undefined;
-  /** Settles when the current process has started (or died first). */
-  ready: Promise<void>;
-}
 
 export class WorkerPrimary {
   readonly options: ProxyOptions;
@@ -48,6 +35,8 @@ export class WorkerPrimary {
   snapshot: Snapshot | undefined;
   discovery: DiscoveryClient | undefined;
   readonly #slots: Slot[];
+  /** The latest mesh credentials, which a new or re-forked worker gets before its first snapshot. */
+  #credentials: MeshCredentials | undefined;
   #admin: { close(): Promise<void>; ports: { admin: number; stats: number; ready: number } } | undefined;
   #applying: Promise<void> = Promise.resolve();
   #draining = false;
@@ -57,18 +46,7 @@ export class WorkerPrimary {
     this.options = options;
     this.logger = logger ?? pino({ level: options.logLevel, base: { proxy: options.id } });
     this.node = nodeInfoOf(options);
-    this.#slots = Array.from({ length: options.workers }, (_, index) => ({
-      index,
-      worker: undefined,
-      requester: undefined,
-      started: false,
-      version: undefined,
-      forkedAt: 0,
-      restarts: 0,
-      crashes: 0,
-      restartTimer: undefined,
-      ready: Promise.resolve(),
-    }));
+    this.#slots = Array.from({ length: options.workers }, (_, index) => emptySlot(index));
   }
 
   /** Starts the admin servers, then the workers; resolves once every worker takes commands. */
@@ -119,21 +97,32 @@ export class WorkerPrimary {
     return this.#admin?.ports;
   }
 
-  /** Per worker: position, pid, state, the version it runs and how often it was re-forked. */
-  workers(): {
-    index: number;
-    pid: number | undefined;
-    state: string;
-    version: string | undefined;
-    restarts: number;
-  }[] {
+  /** Per worker: position, pid, state, the version it runs, the certificate it presents, how often it was re-forked. */
+  workers(): WorkerRow[] {
     return this.#slots.map((s) => ({
       index: s.index,
       pid: s.worker?.process.pid,
       state: this.#stateOf(s),
       version: s.version,
+      certificate: s.certificate,
       restarts: s.restarts,
     }));
+  }
+
+  /**
+   * Takes the proxy's new mesh certificate (the primary made the key: one identity per proxy, as one Envoy
+   * has one) and hands it to every worker, which installs it the way a single-process proxy does. A worker
+   * that does not take it is replaced; the new one gets the latest credentials in its catch-up.
+   */
+  async installCredentials(credentials: MeshCredentials): Promise<void> {
+    this.#credentials = credentials;
+    meshTls.update(credentials);
+    await Promise.all(this.#live().map((slot) => this.#sendCredentials(slot)));
+  }
+
+  /** Gives a worker the latest credentials (if any); false when it failed and is being replaced. */
+  #sendCredentials(slot: Slot): Promise<boolean> {
+    return this.#credentials ? sendCredentials(slot, this.#credentials, this.logger) : Promise.resolve(true);
   }
 
   #stateOf(s: Slot): string {
@@ -220,10 +209,12 @@ export class WorkerPrimary {
   }
 
   /**
-   * Puts a worker on the last good snapshot (or replaces it when that fails): a new worker catching up,
-   * or a 'rollback' of one that applied a config another worker refused.
+   * Puts a worker on the last good snapshot (or replaces it when that fails): a new worker catching up
+   * (credentials first, so its mesh listeners can handshake from their first connection), or a 'rollback'
+   * of one that applied a config another worker refused.
    */
   async #catchUp(slot: Slot, why: 'new' | 'rollback'): Promise<void> {
+    if (why === 'new' && !(await this.#sendCredentials(slot))) return;
     const snapshot = this.snapshot;
     const worker = slot.worker;
     if (!worker || !slot.requester) return;
@@ -255,6 +246,7 @@ export class WorkerPrimary {
       requester,
       started: false,
       version: undefined,
+      certificate: undefined,
       forkedAt: Date.now(),
       ready: ready.promise,
     });
@@ -283,6 +275,7 @@ export class WorkerPrimary {
       slot.requester = undefined;
       slot.started = false;
       slot.version = undefined;
+      slot.certificate = undefined;
       if (this.#draining) return;
       slot.crashes = Date.now() - slot.forkedAt >= STABLE_AFTER_MS ? 1 : slot.crashes + 1;
       const delay = restartDelayMs(slot.crashes);

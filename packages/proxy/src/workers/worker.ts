@@ -47,6 +47,8 @@ export function runWorker(options: ProxyOptions): void {
       case 'apply':
         await proxy.apply(shareLimits(command.snapshot, index, options.workers));
         return { version: command.snapshot.version };
+      case 'credentials':
+        return proxy.installCredentials(command.credentials);
       case 'clusters':
         return proxy.ctx.clusters.dump();
       case 'metrics':
