@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HEALTH_CHECK_USER_AGENT, type OtlpExportRequest, type OtlpSpan } from '@strait/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProxyUnderTest, startProxy, waitFor } from './support/processes.ts';
+import { type ProxyUnderTest, startAll, startProxy, waitFor } from './support/processes.ts';
 import { cluster, listener, route, snapshot } from './support/snapshots.ts';
 
 const NET = '127.0.160';
@@ -110,7 +110,7 @@ beforeAll(async () => {
   const gone = createServer();
   const deadPort = await listen(gone, COLLECTOR);
   await new Promise<void>((resolve) => gone.close(() => resolve()));
-  [traced, unsampled, deadCollector] = await Promise.all([
+  [traced, unsampled, deadCollector] = await startAll([
     startTracedProxy(`${NET}.10`, 100, collectorPort, upstreamPort),
     startTracedProxy(`${NET}.11`, 0, collectorPort, upstreamPort),
     startTracedProxy(`${NET}.12`, 100, deadPort, upstreamPort),

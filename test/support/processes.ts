@@ -17,12 +17,20 @@ export interface RunningProcess {
   exited: Promise<number | null>;
 }
 
+/** Every child still running; a test worker that exits kills them, so none outlives its test file. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Spawns `node <script> ...args` with Node 24 (the one running the tests). */
 export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
   const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   const keep = (chunk: Buffer): void => {
     out += chunk.toString();
@@ -115,6 +123,24 @@ export async function startProxy(opts: {
     }
   }
   return { ...proc, address: opts.address };
+}
+
+/**
+ * Starts several processes at once. If any fails to start, the ones that did are stopped before the error is
+ * thrown: a test whose set-up failed must not leave a proxy holding its addresses for the next run.
+ */
+export async function startAll<T extends readonly Promise<RunningProcess>[]>(
+  starts: readonly [...T],
+): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(starts);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) {
+    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.stop('SIGKILL') : undefined)));
+    throw failure.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<RunningProcess>).value) as {
+    [K in keyof T]: Awaited<T[K]>;
+  };
 }
 
 /** An ingress whose gateway listener on :8080 sends every request to one upstream (cluster "up"). */
