@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ProxyUnderTest, startAll, startProxy, waitFor } from './support/processes.ts';
 import { cluster, listener, route, snapshot } from './support/snapshots.ts';
 
-const NET = '127.0.160';
+const NET = '127.0.193';
 const COLLECTOR = `${NET}.1`;
 const UPSTREAM = `${NET}.2`;
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
