@@ -4,7 +4,7 @@
 // against the system's roots or the CA bundle file the DestinationRule names.
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { connect } from 'node:tls';
+import { connect, createSecureContext } from 'node:tls';
 import type { UpstreamTls } from '@strait/api';
 import { expectSpiffeId } from '../identity/credentials.ts';
 import { meshTls } from '../identity/mesh-tls.ts';
@@ -21,13 +21,16 @@ export function tlsConnector(tls: UpstreamTls): Connector {
     };
   }
   const names = tls.subjectAltNames;
-  const ca = tls.caCertificates ? trustedRoots(tls.caCertificates) : undefined;
+  // The CA bundle is parsed once per cluster, not once per connection.
+  const secureContext = tls.caCertificates
+    ? createSecureContext({ ca: trustedRoots(tls.caCertificates) })
+    : undefined;
   return (address, port): Socket =>
     connect({
       host: address,
       port,
       ...(tls.sni ? { servername: tls.sni } : {}),
-      ...(ca ? { ca } : {}),
+      ...(secureContext ? { secureContext } : {}),
       ...(names && names.length > 0
         ? { checkServerIdentity: (_host, cert) => sanCheck(names, cert.subjectaltname ?? '') }
         : {}),
